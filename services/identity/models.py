@@ -1,0 +1,65 @@
+"""Identity tables: the org tree (group → brand → store) and users."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.bus import bus_tables
+from shared.db import id_column, make_base, utcnow
+from shared.tenancy import Scoped
+
+Base = make_base()
+OUTBOX, INBOX = bus_tables(Base.metadata)
+
+
+class Group(Scoped, Base):
+    """A dealer group (集团): the tenant. Its `group_id` is its own id."""
+
+    __tablename__ = "groups"
+    id: Mapped[str] = id_column()
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Brand(Scoped, Base):
+    __tablename__ = "brands"
+    __table_args__ = (UniqueConstraint("group_id", "code"),)
+    id: Mapped[str] = id_column()
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Store(Scoped, Base):
+    """A store (4S店); it sells one brand."""
+
+    __tablename__ = "stores"
+    __table_args__ = (UniqueConstraint("group_id", "code"),)
+    id: Mapped[str] = id_column()
+    brand_id: Mapped[str] = mapped_column(ForeignKey("brands.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(60), default="")
+    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    business_hours: Mapped[dict] = mapped_column(JSON, default=lambda: {"open": "09:00", "close": "18:00"})
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Scoped, Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("group_id", "username"),)
+    id: Mapped[str] = id_column()
+    username: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(30))
+    store_id: Mapped[str | None] = mapped_column(ForeignKey("stores.id"), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,108 @@
+"""Request and response schemas of the identity API."""
+from marshmallow import Schema, fields, validate
+
+from shared.tenancy import ROLES
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,38}$", error="lower-case letters, digits and '-', 2–39 characters")
+
+
+class LoginIn(Schema):
+    group = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenOut(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class MeOut(Schema):
+    user_id = fields.String()
+    username = fields.String()
+    name = fields.String()
+    group_id = fields.String()
+    group_code = fields.String()
+    role = fields.String()
+    store_ids = fields.Method("_stores")
+
+    def _stores(self, p):
+        return ["*"] if p.store_ids is None else sorted(p.store_ids)
+
+
+class BrandIn(Schema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+
+
+class BrandOut(Schema):
+    id = fields.String()
+    code = fields.String()
+    name = fields.String()
+
+
+class StoreIn(Schema):
+    brand_id = fields.String(required=True)
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    city = fields.String(load_default="", validate=validate.Length(max=60))
+    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(max=60))
+
+
+class StorePatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    city = fields.String(validate=validate.Length(max=60))
+    timezone = fields.String(validate=validate.Length(max=60))
+    active = fields.Boolean()
+
+
+class StoreOut(Schema):
+    id = fields.String()
+    brand_id = fields.String()
+    code = fields.String()
+    name = fields.String()
+    city = fields.String()
+    timezone = fields.String()
+    active = fields.Boolean()
+
+
+class OrgOut(Schema):
+    group = fields.Dict()
+    brands = fields.List(fields.Nested(BrandOut))
+    stores = fields.List(fields.Nested(StoreOut))
+
+
+class UserIn(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,80}$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    role = fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
+    store_id = fields.String(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+
+
+class UserPatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    role = fields.String(validate=validate.OneOf(sorted(ROLES)))
+    store_id = fields.String(allow_none=True)
+    email = fields.Email(allow_none=True)
+    active = fields.Boolean()
+    on_duty = fields.Boolean()
+    password = fields.String(load_only=True, validate=validate.Length(min=10, max=200))
+
+
+class UserOut(Schema):
+    id = fields.String()
+    username = fields.String()
+    name = fields.String()
+    role = fields.String()
+    store_id = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    active = fields.Boolean()
+    on_duty = fields.Boolean()
+
+
+class UserQuery(Schema):
+    store_id = fields.String()
+    role = fields.String(validate=validate.OneOf(sorted(ROLES)))

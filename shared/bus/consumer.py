@@ -1,0 +1,193 @@
+"""Consumers: apply each event once (inbox), retry with backoff, park poison messages in the DLQ.
+
+A handler is `fn(session, event)`; it runs in one transaction with the inbox row, so an event
+applied and then redelivered (consumer killed before its ack) is recognised and skipped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kombu import Connection
+from kombu.mixins import ConsumerMixin
+from marshmallow import ValidationError
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.bus.topology import ConsumerSpec, connect, dead_letter_exchange, declare, is_amqp
+from shared.db import Database, utcnow
+from shared.events import Event
+from shared.tenancy import Scope
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Session, Event], None]
+
+
+class PermanentError(Exception):
+    """The event can never be applied (bad data): dead-letter it at once, no retries."""
+
+
+def _topic_match(pattern: str, key: str) -> bool:
+    """AMQP topic match: `*` is one word, `#` any number of words."""
+    words = [r"[^.]+" if w == "*" else ".*" if w == "#" else re.escape(w) for w in pattern.split(".")]
+    return re.fullmatch(r"\.".join(words), key) is not None
+
+
+@dataclass
+class EventHandlers:
+    """The routing table of one consuming service: routing-key pattern → handler."""
+
+    consumer: str
+    handlers: list[tuple[str, Handler]] = field(default_factory=list)
+
+    def on(self, pattern: str):
+        def deco(fn: Handler) -> Handler:
+            self.handlers.append((pattern, fn))
+            return fn
+
+        return deco
+
+    @property
+    def spec(self) -> ConsumerSpec:
+        return ConsumerSpec(self.consumer, tuple(dict.fromkeys(p for p, _ in self.handlers)))
+
+    def for_type(self, event_type: str) -> list[Handler]:
+        return [fn for p, fn in self.handlers if _topic_match(p, event_type)]
+
+
+class Applier:
+    """Applies one event inside a unit of work guarded by the inbox."""
+
+    def __init__(self, db: Database, inbox: Table, handlers: EventHandlers):
+        self.db, self.inbox, self.handlers = db, inbox, handlers
+
+    def apply(self, ev: Event) -> bool:
+        """Apply `ev` once; returns False when the inbox says it was applied before."""
+        fns = self.handlers.for_type(ev.type)
+        name = self.handlers.consumer
+        try:
+            with self.db.session(Scope.system(ev.group_id)) as s:
+                seen = s.execute(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == name, self.inbox.c.event_id == str(ev.id)
+                    )
+                ).first()
+                if seen:
+                    return False
+                s.execute(
+                    insert(self.inbox).values(
+                        consumer=name, event_id=str(ev.id), event_type=ev.type, handled_at=utcnow()
+                    )
+                )
+                for fn in fns:
+                    fn(s, ev)
+        except IntegrityError:
+            # a concurrent replica inserted the same inbox row first; if so it is a duplicate
+            with self.db.session(Scope.system(ev.group_id)) as s:
+                if s.execute(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == name, self.inbox.c.event_id == str(ev.id)
+                    )
+                ).first():
+                    return False
+            raise
+        return True
+
+
+class EventConsumer(ConsumerMixin):
+    """Runs one service's queue: validate, apply with retries, dead-letter with a reason, ack."""
+
+    def __init__(
+        self,
+        url: str,
+        applier: Applier,
+        retries: int = 3,
+        backoff: float = 0.2,
+        prefetch: int = 100,
+    ):
+        self.url = url
+        self.connection: Connection = connect(url)
+        self.applier = applier
+        self.spec = applier.handlers.spec
+        self.retries, self.backoff, self.prefetch = retries, backoff, prefetch
+        self.dead_publisher = Publisher(url, exchange=dead_letter_exchange())
+        self.applied = 0
+        self.ready = threading.Event()
+
+    def get_consumers(self, Consumer, channel):
+        declare(self.connection, [self.spec])
+        queue = self.spec.queue(is_amqp(self.url))
+        c = Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=self.prefetch)
+        c.on_decode_error = self.on_decode_error
+        return [c]
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self.ready.set()
+
+    def on_decode_error(self, message, exc) -> None:
+        self.dead_letter(message, f"undecodable message: {exc}")
+
+    def on_message(self, body, message) -> None:
+        try:
+            ev = Event.from_message(body)
+        except ValidationError as exc:
+            self.dead_letter(message, f"invalid event: {json.dumps(exc.messages, ensure_ascii=False)}")
+            return
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                if self.applier.apply(ev):
+                    self.applied += 1
+                last = None
+                break
+            except (PermanentError, ValidationError) as exc:
+                last = exc
+                break
+            except Exception as exc:  # transient (database busy, deadlock...): back off and retry
+                last = exc
+                log.warning("%s: %s failed (attempt %d): %s", self.spec.name, ev.type, attempt + 1, exc)
+                time.sleep(self.backoff * (2**attempt))
+        if last is not None:
+            self.dead_letter(message, f"{type(last).__name__}: {last}")
+            return
+        _fault_exit_before_ack()
+        message.ack()
+
+    def dead_letter(self, message, reason: str) -> None:
+        """Park the raw message in this consumer's DLQ with the reason, then ack the original."""
+        log.error("%s: dead-lettering message: %s", self.spec.name, reason)
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-dead-reason": reason[:2000],
+                "x-dead-consumer": self.spec.name,
+                "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+                "x-dead-at": utcnow().isoformat(),
+            }
+        )
+        body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
+        msg_id = (message.properties or {}).get("message_id") or ""
+        self.dead_publisher.publish_batch(
+            [OutgoingMessage(msg_id, self.spec.queue_name(), body, headers)], exchange=dead_letter_exchange()
+        )
+        message.ack()
+
+    def stop(self) -> None:
+        self.should_stop = True
+        self.dead_publisher.close()
+
+
+def _fault_exit_before_ack() -> None:
+    """Fault injection for tests: die once after applying, before the ack (flag file is consumed)."""
+    flag = os.environ.get("BUS_FAULT_EXIT_BEFORE_ACK_FILE")
+    if flag and os.path.exists(flag):
+        os.remove(flag)
+        os._exit(17)

@@ -1,0 +1,39 @@
+"""Outbox, inbox and dead-letter tables, added to each service's own metadata."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+
+from shared.db import UTCDateTime
+
+_SEQ = BigInteger().with_variant(Integer, "sqlite")
+
+
+def bus_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Declare `outbox` and `inbox` on one service's metadata; returns both."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", _SEQ, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("routing_key", String(120), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("sent_at", UTCDateTime(), nullable=True),
+    )
+    from sqlalchemy import Index
+
+    Index(
+        "ix_outbox_unsent",
+        outbox.c.seq,
+        postgresql_where=outbox.c.sent_at.is_(None),
+        sqlite_where=outbox.c.sent_at.is_(None),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(60), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(120), nullable=False),
+        Column("handled_at", UTCDateTime(), nullable=False),
+    )
+    return outbox, inbox

@@ -1,0 +1,102 @@
+"""Exchanges and queues, declared in one place.
+
+- `<ns>.events`: one durable topic exchange; routing key = event type (`leads.lead.created`).
+- `<ns>.<consumer>`: one durable queue per consuming service, bound by routing-key patterns.
+  On RabbitMQ it is a quorum queue (replicated, and `x-delivery-limit` sends a message that keeps
+  crashing consumers to the dead-letter exchange instead of redelivering it for ever). Every such
+  queue names `<ns>.dlx` as its dead-letter exchange: RabbitMQ 4 drops a message after 20
+  deliveries when a quorum queue has none.
+- `<ns>.dlx`: direct exchange; `<ns>.<consumer>.dlq` (classic, durable, no delivery limit) holds
+  what one consumer could not apply, with the reason in the `x-dead-reason` header.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from kombu import Connection, Exchange, Queue, binding
+
+DELIVERY_LIMIT = 10
+
+
+def namespace() -> str:
+    return os.environ.get("BUS_NAMESPACE", "crm")
+
+
+def events_exchange(ns: str | None = None) -> Exchange:
+    return Exchange(f"{ns or namespace()}.events", type="topic", durable=True)
+
+
+def dead_letter_exchange(ns: str | None = None) -> Exchange:
+    return Exchange(f"{ns or namespace()}.dlx", type="direct", durable=True)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """One consuming service: its queue name and the routing-key patterns it listens to."""
+
+    name: str
+    patterns: tuple[str, ...]
+
+    def queue_name(self, ns: str | None = None) -> str:
+        return f"{ns or namespace()}.{self.name}"
+
+    def queue(self, amqp: bool, ns: str | None = None) -> Queue:
+        ex = events_exchange(ns)
+        args = {}
+        if amqp:
+            args = {
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": dead_letter_exchange(ns).name,
+                "x-dead-letter-routing-key": self.queue_name(ns),
+                "x-delivery-limit": DELIVERY_LIMIT,
+            }
+        return Queue(
+            self.queue_name(ns),
+            exchange=ex,
+            bindings=[binding(ex, routing_key=p) for p in self.patterns],
+            durable=True,
+            queue_arguments=args or None,
+        )
+
+    def dead_letter_queue(self, ns: str | None = None) -> Queue:
+        dlx = dead_letter_exchange(ns)
+        return Queue(f"{self.queue_name(ns)}.dlq", exchange=dlx, routing_key=self.queue_name(ns), durable=True)
+
+
+def is_amqp(url: str) -> bool:
+    return url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
+
+
+def connect(url: str) -> Connection:
+    """A kombu connection; the embedded `filesystem://<dir>` bus keeps messages in files under var/."""
+    scheme = url.split("://", 1)[0]
+    if scheme == "filesystem":
+        folder = Path(urlparse(url).path or "var/bus")
+        (folder / "control").mkdir(parents=True, exist_ok=True)
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        return Connection(
+            "filesystem://",
+            transport_options={
+                "data_folder_in": str(folder / "data"),
+                "data_folder_out": str(folder / "data"),
+                "control_folder": str(folder / "control"),
+                "polling_interval": 0.05,
+            },
+        )
+    if scheme == "memory":
+        return Connection(url, transport_options={"polling_interval": 0.01})
+    return Connection(url, heartbeat=30, connect_timeout=5)
+
+
+def declare(conn: Connection, specs: list[ConsumerSpec]) -> None:
+    """Declare the exchanges and every given consumer's queue and dead-letter queue (idempotent)."""
+    amqp = is_amqp(conn.as_uri())
+    with conn.channel() as ch:
+        events_exchange()(ch).declare()
+        dead_letter_exchange()(ch).declare()
+        for spec in specs:
+            spec.queue(amqp)(ch).declare()
+            spec.dead_letter_queue()(ch).declare()

@@ -1,0 +1,120 @@
+"""`crm` command: run, migrate, worker, seed, dead letters, new migrations."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import tempfile
+
+from shared.config import SERVICES
+
+
+def runtime_of(service: str, settings=None):
+    return importlib.import_module(f"services.{service}.app").build(settings)
+
+
+def cmd_migrate(args) -> None:
+    for svc in SERVICES if args.all else [args.service]:
+        rt = runtime_of(svc)
+        rt.migrate()
+        rt.declare_topology()
+        print(f"{svc}: migrated to head")
+
+
+def cmd_worker(args) -> None:
+    """Run one service's outbox relay and consumer until SIGTERM."""
+    from shared.service import Worker
+
+    rt = runtime_of(args.service)
+    rt.declare_topology()
+    worker = Worker(rt).start()
+    stop = {"now": False}
+
+    def _term(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
+    print(f"{args.service} worker running", flush=True)
+    import time
+
+    while not stop["now"] and all(t.is_alive() for t in worker.threads):
+        time.sleep(0.2)
+    worker.stop()
+
+
+def cmd_make_migration(args) -> None:
+    """Autogenerate a new revision for one service against a scratch SQLite database."""
+    from alembic import command
+
+    from shared import config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, CRM_VAR_DIR=tmp, CRM_MODE="embedded")
+        env.pop(f"{args.service.upper()}_DATABASE_URL", None)
+        rt = runtime_of(args.service, config.load(args.service, env))
+        rt.migrate()
+        cfg = rt.alembic_config()
+        command.revision(cfg, message=args.message, autogenerate=True)
+
+
+def cmd_dead_letters(args) -> None:
+    from shared.bus import deadletters
+
+    rt = runtime_of(args.service)
+    if args.action == "list":
+        deadletters.print_list(rt)
+    else:
+        n = deadletters.replay(rt, args.id)
+        print(f"replayed {n} message(s)")
+
+
+def cmd_serve(args) -> None:
+    from shared.embedded import serve
+
+    serve(host=args.host, port=args.port)
+
+
+def cmd_seed(args) -> None:
+    from services.identity.seed import seed_demo
+
+    print(seed_demo(runtime_of("identity")))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    ap = argparse.ArgumentParser(prog="crm", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("serve", help="embedded mode: every service and consumer in one process")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(fn=cmd_serve)
+    p = sub.add_parser("migrate", help="upgrade a service's database and declare its queues")
+    p.add_argument("service", nargs="?", choices=SERVICES)
+    p.add_argument("--all", action="store_true")
+    p.set_defaults(fn=cmd_migrate)
+    p = sub.add_parser("worker", help="run a service's outbox relay and event consumer")
+    p.add_argument("service", choices=SERVICES)
+    p.set_defaults(fn=cmd_worker)
+    p = sub.add_parser("seed", help="create the demo group (idempotent)")
+    p.set_defaults(fn=cmd_seed)
+    p = sub.add_parser("dead-letters", help="list or replay a consumer's dead letters")
+    p.add_argument("action", choices=("list", "replay"))
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--id", help="replay only the message with this event id")
+    p.set_defaults(fn=cmd_dead_letters)
+    p = sub.add_parser("make-migration", help="autogenerate an Alembic revision for a service")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("-m", "--message", required=True)
+    p.set_defaults(fn=cmd_make_migration)
+    args = ap.parse_args(argv)
+    if args.cmd == "migrate" and not (args.all or args.service):
+        ap.error("migrate needs a service or --all")
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

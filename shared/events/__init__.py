@@ -1,0 +1,127 @@
+"""The event contract: one envelope for every event, and versioned marshmallow payload schemas.
+
+Routing key = event type, `<service>.<entity>.<verb>`. A payload schema is registered per
+(type, version); consumers accept the versions they know and dead-letter the rest with a reason.
+Each service's events live in their own module here (`shared/events/leads.py`, ...).
+"""
+from __future__ import annotations
+
+import importlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+_REGISTRY: dict[tuple[str, int], type[Schema]] = {}
+_MODULES = ("identity", "leads", "customers", "callcenter", "analytics")
+
+
+class PayloadSchema(Schema):
+    """Base for payloads: unknown fields are dropped so that additive changes stay compatible."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def payload(event_type: str, version: int = 1):
+    """Register a payload schema for one event type and version."""
+
+    def deco(cls: type[Schema]) -> type[Schema]:
+        _REGISTRY[(event_type, version)] = cls
+        cls.event_type, cls.event_version = event_type, version  # type: ignore[attr-defined]
+        return cls
+
+    return deco
+
+
+def _load_modules() -> None:
+    for name in _MODULES:
+        try:
+            importlib.import_module(f"shared.events.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"shared.events.{name}":
+                raise
+
+
+def schema_for(event_type: str, version: int) -> type[Schema] | None:
+    if not _REGISTRY:
+        _load_modules()
+    return _REGISTRY.get((event_type, version))
+
+
+def known_types() -> list[tuple[str, int]]:
+    if not _REGISTRY:
+        _load_modules()
+    return sorted(_REGISTRY)
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+\.[a-z_]+$"))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    group_id = fields.String(required=True, allow_none=True)
+    brand_id = fields.String(load_default=None, allow_none=True)
+    store_id = fields.String(load_default=None, allow_none=True)
+    actor = fields.String(load_default=None, allow_none=True)
+    data = fields.Dict(required=True)
+
+
+@dataclass
+class Event:
+    """An event as it travels: the envelope with a validated payload in `data`."""
+
+    type: str
+    data: dict[str, Any]
+    group_id: str | None
+    version: int = 1
+    brand_id: str | None = None
+    store_id: str | None = None
+    actor: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_message(self) -> dict[str, Any]:
+        """Serialise, validating the payload against its registered schema first."""
+        schema = schema_for(self.type, self.version)
+        if schema is None:
+            raise ValueError(f"no payload schema registered for {self.type} v{self.version}")
+        data = schema().dump(schema().load(schema().dump(self.data)))
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+            "group_id": self.group_id,
+            "brand_id": self.brand_id,
+            "store_id": self.store_id,
+            "actor": self.actor,
+            "data": data,
+        }
+
+    @classmethod
+    def from_message(cls, body: Any) -> Event:
+        """Parse and validate a message; raises ValidationError with the reason."""
+        if not isinstance(body, dict):
+            raise ValidationError("message body is not a JSON object")
+        env = EnvelopeSchema().load(body)
+        schema = schema_for(env["type"], env["version"])
+        if schema is None:
+            raise ValidationError(f"unknown event type or version: {env['type']} v{env['version']}")
+        data = schema().load(env["data"])
+        return cls(
+            type=env["type"],
+            version=env["version"],
+            data=data,
+            group_id=env["group_id"],
+            brand_id=env["brand_id"],
+            store_id=env["store_id"],
+            actor=env["actor"],
+            id=str(env["id"]),
+            occurred_at=env["occurred_at"],
+        )

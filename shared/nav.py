@@ -1,0 +1,43 @@
+"""Navigation per role: one table for the whole platform, so every service shows the same menu."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from shared.tenancy import HQ_ROLES
+
+STORE = ("store_manager", "sales_consultant")
+MANAGERS = ("store_manager",)
+HQ = tuple(sorted(HQ_ROLES))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: object
+    href: str
+    roles: tuple[str, ...]
+
+
+NAV: list[NavItem] = [
+    NavItem(_l("My leads"), "/leads/", STORE),
+    NavItem(_l("Visitor log"), "/leads/visits/new", STORE),
+    NavItem(_l("Store board"), "/leads/board", MANAGERS),
+    NavItem(_l("Daily report"), "/leads/reports", STORE),
+    NavItem(_l("Customers"), "/customers/", HQ + STORE),
+    NavItem(_l("Workbench"), "/callcenter/workbench", ("cc_agent", "cc_supervisor")),
+    NavItem(_l("Call center board"), "/callcenter/board", ("cc_supervisor", "group_admin", "hq_analyst")),
+    NavItem(_l("Complaints"), "/callcenter/complaints", HQ + MANAGERS),
+    NavItem(_l("Dashboard"), "/analytics/", ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")),
+    NavItem(_l("Organisation"), "/identity/org", ("group_admin",)),
+    NavItem(_l("Users"), "/identity/users", ("group_admin",)),
+]
+
+
+def nav_for(role: str | None) -> list[NavItem]:
+    return [item for item in NAV if role in item.roles]
+
+
+def home_for(role: str) -> str:
+    items = nav_for(role)
+    return items[0].href if items else "/identity/"

@@ -1,0 +1,105 @@
+"""A service's runtime: settings, database with scoping and outbox, migrations, bus worker."""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Table
+
+from shared import config
+from shared.auth import ensure_keypair
+from shared.bus.consumer import Applier, EventConsumer, EventHandlers
+from shared.bus.outbox import install_outbox
+from shared.bus.publisher import Publisher
+from shared.bus.relay import Relay
+from shared.bus.topology import connect, declare
+from shared.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """Everything one service needs at run time, built from its settings (the only wiring point)."""
+
+    def __init__(
+        self,
+        settings: config.Settings,
+        base,
+        outbox: Table,
+        inbox: Table,
+        service_dir: Path,
+        handlers: EventHandlers | None = None,
+    ):
+        self.settings = settings
+        self.name = settings.service
+        self.base, self.outbox, self.inbox = base, outbox, inbox
+        self.service_dir = service_dir
+        self.handlers = handlers
+        if settings.embedded:
+            ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+        models = [m.class_ for m in base.registry.mappers]
+        self.db = Database(settings.database_url, models)
+        install_outbox(self.db.factory, outbox)
+
+    def alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(self.service_dir / "migrations"))
+        cfg.set_main_option("sqlalchemy.url", self.settings.database_url.replace("%", "%%"))
+        cfg.attributes["service"] = self.name
+        return cfg
+
+    def migrate(self) -> None:
+        """Bring this service's database to the newest Alembic revision."""
+        with self.db.engine.begin() as conn:
+            cfg = self.alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def declare_topology(self) -> None:
+        if self.handlers is None:
+            return
+        with connect(self.settings.bus_url) as conn:
+            declare(conn, [self.handlers.spec])
+
+    def relay(self) -> Relay:
+        return Relay(self.db.engine, self.outbox, Publisher(self.settings.bus_url))
+
+    def consumer(self) -> EventConsumer | None:
+        if self.handlers is None:
+            return None
+        return EventConsumer(self.settings.bus_url, Applier(self.db, self.inbox, self.handlers))
+
+
+class Worker:
+    """Runs a service's outbox relay and its consumer in background threads."""
+
+    def __init__(self, runtime: ServiceRuntime):
+        self.runtime = runtime
+        self.relay = runtime.relay()
+        self.consumer = runtime.consumer()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> Worker:
+        name = self.runtime.name
+        self.threads.append(threading.Thread(target=self.relay.run_forever, name=f"{name}-relay", daemon=True))
+        if self.consumer is not None:
+            self.threads.append(
+                threading.Thread(target=self.consumer.run, name=f"{name}-consumer", daemon=True)
+            )
+        for t in self.threads:
+            t.start()
+        return self
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        if self.consumer is not None and not self.consumer.ready.wait(timeout):
+            raise TimeoutError(f"{self.runtime.name} consumer did not start within {timeout}s")
+
+    def stop(self) -> None:
+        self.relay.stop()
+        if self.consumer is not None:
+            self.consumer.stop()
+        for t in self.threads:
+            t.join(timeout=5)

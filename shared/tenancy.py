@@ -1,0 +1,119 @@
+"""Tenant scoping, enforced in one place: every ORM query and every new row goes through here.
+
+A session carries a `Scope` (group, stores, user, role). Reads of any `Scoped` model are filtered
+by `scope_criteria`; new rows are stamped with the group and refused outside the caller's stores.
+A session without a scope cannot read or write scoped rows at all, so a handler cannot forget it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, event, false, true
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
+
+HQ_ROLES = frozenset({"group_admin", "hq_analyst", "cc_supervisor", "cc_agent"})
+ROLES = HQ_ROLES | {"store_manager", "sales_consultant"}
+
+
+class ScopeViolation(Exception):
+    """A write outside the caller's tenant scope; callers answer it as 404."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    group_id: str | None
+    store_ids: frozenset[str] | None = None  # None: every store of the group
+    user_id: str | None = None
+    role: str = "system"
+
+    @classmethod
+    def system(cls, group_id: str | None = None) -> Scope:
+        """The scope of consumers and commands: one group, or (None) every group for operators."""
+        return cls(group_id=group_id, role="system")
+
+    @property
+    def all_groups(self) -> bool:
+        return self.group_id is None and self.role == "system"
+
+    @property
+    def all_stores(self) -> bool:
+        return self.store_ids is None
+
+    def sees_store(self, store_id: str | None) -> bool:
+        return self.store_ids is None or store_id in self.store_ids
+
+
+class Scoped:
+    """Mixin for rows that belong to a group."""
+
+    @declared_attr
+    def group_id(cls) -> Mapped[str]:
+        return mapped_column(String(36), index=True, nullable=False)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        if scope.all_groups:
+            return true()
+        if scope.group_id is None:
+            return false()
+        return cls.group_id == scope.group_id
+
+    @classmethod
+    def check_new(cls, obj, scope: Scope) -> None:
+        if scope.all_groups:
+            return
+        if obj.group_id is None:
+            obj.group_id = scope.group_id
+        if obj.group_id != scope.group_id:
+            raise ScopeViolation(f"{cls.__name__} belongs to another group")
+
+
+class StoreScoped(Scoped):
+    """Mixin for rows that a store owns: a store user sees only their stores."""
+
+    @declared_attr
+    def store_id(cls) -> Mapped[str]:
+        return mapped_column(String(36), index=True, nullable=False)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        crit = super().scope_criteria(scope)
+        if scope.store_ids is not None:
+            crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
+        return crit
+
+    @classmethod
+    def check_new(cls, obj, scope: Scope) -> None:
+        super().check_new(obj, scope)
+        if not scope.sees_store(obj.store_id):
+            raise ScopeViolation(f"{cls.__name__} belongs to a store outside the caller's scope")
+
+
+def install_scoping(factory, models: list[type]) -> None:
+    """Attach the read filter and the write check to one service's session factory."""
+    scoped_models = [m for m in models if isinstance(m, type) and issubclass(m, Scoped)]
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _filter(state: ORMExecuteState) -> None:
+        if state.is_column_load or state.is_relationship_load:
+            return  # the criteria added to the parent statement propagate to these loads
+        if not (state.is_select or state.is_update or state.is_delete):
+            return
+        scope: Scope | None = state.session.info.get("scope")
+        if scope is None:
+            raise ScopeViolation("session has no tenant scope")
+        if scope.all_groups:
+            return
+        options = [
+            with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True) for m in scoped_models
+        ]
+        state.statement = state.statement.options(*options)
+
+    @event.listens_for(factory, "before_flush")
+    def _check(session: Session, _ctx, _instances) -> None:
+        scope: Scope | None = session.info.get("scope")
+        for obj in list(session.new) + list(session.dirty):
+            if isinstance(obj, Scoped):
+                if scope is None:
+                    raise ScopeViolation("session has no tenant scope")
+                type(obj).check_new(obj, scope)

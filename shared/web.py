@@ -1,0 +1,218 @@
+"""The Flask app factory every service uses: API, pages, auth, CSRF, errors, i18n, health."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request
+from flask_babel import Babel, get_locale
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from shared.auth import InvalidToken, TokenVerifier, current_principal
+from shared.errors import error_body
+from shared.nav import nav_for
+from shared.tenancy import Scope, ScopeViolation
+
+log = logging.getLogger(__name__)
+SHARED_DIR = Path(__file__).resolve().parent
+LANGUAGES = ("zh_CN", "en")
+COOKIE = "crm_token"
+UPLOAD_TYPES = ("multipart/form-data", "text/csv")
+
+
+class CrmApi(Api):
+    """flask-smorest Api whose errors carry the project's body, and HTML on page paths."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return render_error(error)
+
+
+def render_error(error: HTTPException):
+    status = error.code or 500
+    if _is_api_request():
+        resp = jsonify(error_body(error))
+        resp.status_code = status
+        if status == 401:
+            resp.headers["WWW-Authenticate"] = "Bearer"
+        return resp
+    if status == 401:
+        return redirect(f"/identity/login?next={quote(request.full_path.rstrip('?'))}")
+    body = error_body(error)
+    return render_template("error.html", status=status, message=body["message"]), status
+
+
+def _is_api_request() -> bool:
+    prefix = g.get("service_prefix", "")
+    return request.path.startswith(f"{prefix}/api/") or request.path.endswith("/healthz")
+
+
+def select_locale() -> str:
+    lang = request.cookies.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    return request.accept_languages.best_match(list(LANGUAGES), default="zh_CN")
+
+
+def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_dir: Path | None = None) -> Flask:
+    """Build one service's Flask app; `runtime` holds its settings and database."""
+    s = runtime.settings
+    name = s.service
+    prefix = f"/{name}"
+    app = Flask(name, static_folder=None)
+    app.config.update(
+        SECRET_KEY=s.secret_key,
+        MAX_CONTENT_LENGTH=s.max_body_bytes,
+        API_TITLE=f"{name} API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=f"{prefix}/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_NAME="crm_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=s.cookie_secure,
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_TRANSLATION_DIRECTORIES=";".join(
+            str(p) for p in [SHARED_DIR / "translations", (service_dir or SHARED_DIR) / "translations"]
+        ),
+    )
+    app.extensions["crm"] = runtime
+    loaders = [FileSystemLoader(str(SHARED_DIR / "templates"))]
+    if service_dir is not None:
+        loaders.insert(0, FileSystemLoader(str(service_dir / "templates")))
+    app.jinja_loader = ChoiceLoader(loaders)
+    Babel(app, locale_selector=select_locale)
+    csrf = CSRFProtect(app)
+    verifier = TokenVerifier(s.jwt_public_key_file.read_bytes(), s.jwt_issuer, s.jwt_audience)
+    app.extensions["crm_verifier"] = verifier
+
+    shared_static = Blueprint("shared_static", __name__, static_folder=str(SHARED_DIR / "static"),
+                              static_url_path=f"{prefix}/_shared")
+    app.register_blueprint(shared_static)
+    if service_dir is not None and (service_dir / "static").exists():
+        own = Blueprint("own_static", __name__, static_folder=str(service_dir / "static"),
+                        static_url_path=f"{prefix}/static")
+        app.register_blueprint(own)
+
+    @app.before_request
+    def _authenticate():
+        g.service_prefix = prefix
+        g.principal = None
+        g.via_cookie = False
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return render_error(_http(401, "use 'Authorization: Bearer <token>'"))
+            try:
+                g.principal = verifier.verify(token.strip())
+            except InvalidToken as exc:
+                return render_error(_http(401, f"invalid token: {exc}"))
+        elif request.cookies.get(COOKIE):
+            try:
+                g.principal = verifier.verify(request.cookies[COOKIE])
+                g.via_cookie = True
+            except InvalidToken:
+                g.principal = None
+        unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+        if unsafe and not header and (not _is_api_request() or request.cookies.get(COOKIE)):
+            csrf.protect()  # pages, and API calls riding on the session cookie, need a CSRF token
+        if _is_api_request() and request.method in ("POST", "PUT", "PATCH") and request.content_length:
+            if request.mimetype != "application/json" and request.mimetype not in UPLOAD_TYPES:
+                return render_error(_http(415, "send the body as application/json"))
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'",
+        )
+        return resp
+
+    @app.context_processor
+    def _layout():
+        p = g.get("principal")
+        return {"principal": p, "nav_items": nav_for(p.role if p else None), "service": name,
+                "get_locale": get_locale,
+                "current_path": request.path, "languages": LANGUAGES}
+
+    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    for bp in api_blueprints:
+        api.register_blueprint(bp)
+    for bp in page_blueprints:
+        app.register_blueprint(bp)
+
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(ScopeViolation, lambda e: render_error(_http(404, "not found")))
+    app.register_error_handler(CSRFError, lambda e: render_error(_http(400, f"CSRF check failed: {e.description}")))
+
+    @app.errorhandler(Exception)
+    def _crash(exc):
+        if isinstance(exc, HTTPException):
+            return render_error(exc)
+        log.exception("unhandled error")
+        return render_error(InternalServerError("internal error; nothing was saved"))
+
+    @app.get(f"{prefix}/healthz")
+    def healthz():
+        """Liveness and database check."""
+        with runtime.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "service": name}
+
+    @app.get(f"{prefix}/lang/<code>")
+    def set_language(code: str):
+        """Switch the UI language (zh_CN / en) and go back."""
+        target = request.args.get("next") or "/"
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"
+        resp = redirect(target)
+        if code in LANGUAGES:
+            resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", path="/")
+        return resp
+
+    return app
+
+
+def _http(status: int, message: str) -> HTTPException:
+    from shared.errors import ApiError
+
+    return ApiError(status, message)
+
+
+def caller_scope() -> Scope:
+    """The tenant scope of the signed-in caller (401 if nobody is signed in)."""
+    return current_principal().scope
+
+
+def page_roles(*roles: str):
+    """Guard a page: redirect to login when signed out, 403 page for a role that may not see it."""
+    from functools import wraps
+
+    from flask import abort
+
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(*a, **kw):
+            p = g.get("principal")
+            if p is None:
+                return redirect(f"/identity/login?next={quote(request.full_path.rstrip('?'))}")
+            if roles and p.role not in roles:
+                abort(403)
+            return fn(*a, **kw)
+
+        return wrapper
+
+    return deco
