@@ -1,0 +1,25 @@
+"""Customers service wiring."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from shared import config
+from shared.service import ServiceRuntime
+from shared.web import create_service_app
+
+from .consumers import handlers
+from .models import INBOX, OUTBOX, Base
+
+SERVICE_DIR = Path(__file__).resolve().parent
+
+
+def build(settings: config.Settings | None = None) -> ServiceRuntime:
+    return ServiceRuntime(settings or config.load("customers"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
+
+
+def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:
+    from .api import blp
+
+    return create_service_app(runtime or build(settings), [blp], [], SERVICE_DIR)

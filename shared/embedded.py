@@ -1,0 +1,87 @@
+"""Embedded mode: every service, its relay and its consumer in one process at one address.
+
+Like the all-in-one modes of Jaeger or Loki: the same code as production, with SQLite files under
+var/ and the kombu filesystem transport instead of PostgreSQL and RabbitMQ.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask
+from werkzeug.wrappers import Response
+
+from shared import config
+from shared.service import ServiceRuntime, Worker
+
+log = logging.getLogger(__name__)
+#: after a crash the embedded bus may have lost in-flight messages; re-send the recent ones (inboxes dedupe)
+REPLAY_MINUTES = 10
+
+
+class Platform:
+    """All five services wired together in one process."""
+
+    def __init__(self, env: dict | None = None):
+        self.runtimes: dict[str, ServiceRuntime] = {}
+        self.apps: dict[str, Flask] = {}
+        self.workers: list[Worker] = []
+        for svc in config.SERVICES:
+            mod = importlib.import_module(f"services.{svc}.app")
+            rt = mod.build(config.load(svc, env))
+            self.runtimes[svc] = rt
+            self.apps[svc] = mod.create_app(runtime=rt)
+
+    def prepare(self, seed: bool = True) -> Platform:
+        for rt in self.runtimes.values():
+            rt.migrate()
+            rt.declare_topology()
+        if seed:
+            from services.identity.seed import seed_demo
+
+            log.info("identity: %s", seed_demo(self.runtimes["identity"]))
+        return self
+
+    def start(self, replay_minutes: int = 0) -> Platform:
+        for rt in self.runtimes.values():
+            w = Worker(rt)
+            if replay_minutes:
+                w.relay.replay_recent(replay_minutes)
+            self.workers.append(w.start())
+        for w in self.workers:
+            w.wait_ready()
+        return self
+
+    def stop(self) -> None:
+        for w in self.workers:
+            w.stop()
+        self.workers.clear()
+
+    def wsgi(self):
+        """Route `/<service>/...` to that service's app, without stripping the prefix."""
+        apps = self.apps
+
+        def dispatch(environ, start_response):
+            first = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
+            app = apps.get(first)
+            if app is None:
+                target = "/identity/" if first == "" else None
+                resp = Response(status=302, headers={"Location": target}) if target else Response(
+                    '{"code":"not_found","message":"no such service","errors":{}}', 404,
+                    content_type="application/json")
+                return resp(environ, start_response)
+            return app(environ, start_response)
+
+        return dispatch
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    from waitress import serve as waitress_serve
+
+    platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
+    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026)",
+          flush=True)
+    try:
+        waitress_serve(platform.wsgi(), host=host, port=port, threads=16, ident="dealer-crm")
+    finally:
+        platform.stop()
