@@ -41,3 +41,17 @@ def nav_for(role: str | None) -> list[NavItem]:
 def home_for(role: str) -> str:
     items = nav_for(role)
     return items[0].href if items else "/identity/"
+
+
+ROLE_LABELS = {
+    "group_admin": _l("Group admin"),
+    "hq_analyst": _l("HQ analyst"),
+    "cc_supervisor": _l("Call-center supervisor"),
+    "cc_agent": _l("Call-center agent"),
+    "store_manager": _l("Showroom manager"),
+    "sales_consultant": _l("Sales consultant"),
+}
+
+
+def role_label(role: str):
+    return ROLE_LABELS.get(role, role)

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.auth import InvalidToken, TokenVerifier, current_principal
 from shared.errors import error_body
-from shared.nav import nav_for
+from shared.nav import nav_for, role_label
 from shared.tenancy import Scope, ScopeViolation
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     def _layout():
         p = g.get("principal")
         return {"principal": p, "nav_items": nav_for(p.role if p else None), "service": name,
-                "get_locale": get_locale,
+                "get_locale": get_locale, "role_label": role_label,
                 "current_path": request.path, "languages": LANGUAGES}
 
     api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."}})

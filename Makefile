@@ -1,0 +1,44 @@
+# Every target sets up what it needs: `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PO := $(wildcard shared/translations/*/LC_MESSAGES/messages.po services/*/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test test-unit test-fast lint bench browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $@
+
+%.mo: %.po $(STAMP)
+	$(VENV)/bin/pybabel compile -f -i $< -o $@ >/dev/null
+
+deps: $(STAMP) $(MO)
+
+run: deps  ## start every service on the embedded default at http://127.0.0.1:8000
+	$(VENV)/bin/crm serve
+
+test: deps browser-deps  ## the whole suite: unit, service, integration, end-to-end, browser
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: deps
+	$(PY) -m pytest -p no:cacheprovider tests/unit
+
+test-fast: deps  ## everything but the separate-process, RabbitMQ and browser tests
+	$(PY) -m pytest -p no:cacheprovider -m "not e2e and not browser and not rabbitmq"
+
+browser-deps:
+	@bash scripts/ensure-browser.sh
+
+lint: deps
+	$(VENV)/bin/ruff check shared services tests bench
+
+bench: deps
+	$(PY) bench/bus.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,690 @@
+"""Bus benchmark (issue 2): service write → outbox → relay → RabbitMQ → consumer with inbox.
+
+Run against the machine's PostgreSQL and RabbitMQ:
+
+    .venv/bin/python bench/bus.py --events 20000
+
+Measured in one run, on one broker, each stage in its own process as in production (the API that
+writes, the producing service's worker that relays, the consuming service's worker):
+
+a) end to end: N `leads.lead.created` events written like an import (`--write-batch` leads and their
+   events per transaction, ORM rows + `emit_many`; `--write-batch 1` is the API style, `emit`),
+   relayed with publisher confirms and applied by an `EventConsumer` (inbox + a handler writing a
+   row); from the first write to the last applied event;
+b) raw kombu: the same number of the same message bodies, persistent, pipelined confirms in batches
+   of the relay's size, into a quorum queue of the same kind, consumed with manual acks at the same
+   prefetch; no database;
+c) latency from commit to applied (after the consumer's commit) at a steady `--rate` events/s,
+   written one per transaction like an API, for `--seconds`.
+
+Each figure is printed beside its aim, with the busy time and CPU of every stage so that the line
+"limited by" is measured, not guessed. A throwaway database and a unique BUS_NAMESPACE are created
+for the run and removed at the end. `--consumer batched` runs the consumer prototype that applies
+a delivered batch in one transaction (see `BatchingConsumer`), for comparison with the shared one.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.synchronize import Event as MpEvent
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from kombu import Connection, Producer  # noqa: E402
+from sqlalchemy import String, event, text  # noqa: E402
+from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
+from sqlalchemy.orm import Mapped, Session, mapped_column  # noqa: E402
+
+from shared.bus.consumer import Applier, EventConsumer, EventHandlers  # noqa: E402
+from shared.bus.outbox import emit, emit_many, install_outbox  # noqa: E402
+from shared.bus.publisher import OutgoingMessage, Publisher  # noqa: E402
+from shared.bus.relay import Relay  # noqa: E402
+from shared.bus.tables import bus_tables  # noqa: E402
+from shared.bus.topology import (  # noqa: E402
+    ConsumerSpec,
+    connect,
+    dead_letter_exchange,
+    declare,
+    events_exchange,
+)
+from shared.db import Database, id_column, make_base, make_engine, new_id, utcnow  # noqa: E402
+from shared.events import Event  # noqa: E402
+from shared.tenancy import Scope, Scoped, StoreScoped  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+GROUP, BRAND, STORE, USER = "bench-group", "bench-brand", "bench-store", "bench-consultant"
+EVENT_TYPE = "leads.lead.created"
+RAW_KEY = "bench.raw.message"
+BENCH_SPEC = ConsumerSpec("bench", (EVENT_TYPE,))
+RAW_SPEC = ConsumerSpec("raw", (RAW_KEY,))
+
+# --- the throwaway schema: a business row, what the consumer's handler writes, outbox and inbox ---
+
+Base = make_base()
+
+
+class BenchLead(Base, StoreScoped):
+    """The business row of the "service write" (a lead, as the leads service would insert)."""
+
+    __tablename__ = "bench_lead"
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+
+
+class BenchApplied(Base, Scoped):
+    """The consumer's effect: one row per applied event, stamped by the handler."""
+
+    __tablename__ = "bench_applied"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(36))
+    applied_at: Mapped[datetime]
+
+
+OUTBOX, INBOX = bus_tables(Base.metadata)
+MODELS = [BenchLead, BenchApplied]
+WRITER_SCOPE = Scope(group_id=GROUP, store_ids=frozenset({STORE}), user_id=USER, role="sales_consultant")
+
+
+def people(n: int = 500) -> list[tuple[str, str]]:
+    """Names and E.164 phones from Faker zh_CN, made before any timing starts."""
+    from faker import Faker
+
+    fake = Faker("zh_CN")
+    fake.seed_instance(2026)
+    return [(fake.name(), "+86" + fake.phone_number()) for _ in range(n)]
+
+
+def lead_event(lead: BenchLead) -> Event:
+    return Event(
+        type=EVENT_TYPE,
+        data={"lead_id": lead.id, "name": lead.name, "phone": lead.phone, "source": lead.source, "level": "H"},
+        group_id=GROUP,
+        brand_id=BRAND,
+        store_id=STORE,
+        actor=USER,
+    )
+
+
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+# --- stage 1: the service write ---
+
+
+def writer_proc(db_url: str, n: int, batch: int, rate: float, go: MpEvent, out: mp.Queue, record: bool) -> None:
+    """Insert `n` leads and emit their events, `batch` per transaction, at most `rate` per second."""
+    db = Database(db_url, MODELS)
+    install_outbox(db.factory, OUTBOX)
+    pool = people()
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    commits: list[tuple[str, float]] = []
+    go.wait()
+    cpu0, t0, busy = cpu_seconds(), time.time(), 0.0
+    for start in range(0, n, batch):
+        if rate:
+            delay = t0 + start / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        k = min(batch, n - start)
+        began = time.perf_counter()
+        with db.session(WRITER_SCOPE) as s:
+            leads = []
+            for i in range(start, start + k):
+                name, phone = pool[i % len(pool)]
+                leads.append(BenchLead(id=new_id(), group_id=GROUP, store_id=STORE, name=name, phone=phone,
+                                       source="walk_in", created_at=utcnow()))
+            s.add_all(leads)
+            events = [lead_event(lead) for lead in leads]
+            if k == 1:
+                emit(s, events[0])
+            else:
+                emit_many(s, events)
+        committed = time.time()
+        busy += time.perf_counter() - began
+        if record:
+            commits.extend((ev.id, committed) for ev in events)
+    out.put({"role": "writer", "start": t0, "end": time.time(), "busy": busy, "cpu": cpu_seconds() - cpu0,
+             "commits": commits})
+
+
+# --- stage 2: the relay (the producing service's worker) ---
+
+
+class TimedPublisher(Publisher):
+    """The shared publisher, timing publish + confirm wait."""
+
+    busy = 0.0
+
+    def publish_batch(self, messages: list[OutgoingMessage], exchange=None) -> None:
+        began = time.perf_counter()
+        try:
+            super().publish_batch(messages, exchange)
+        finally:
+            self.busy += time.perf_counter() - began
+
+
+class TimedRelay(Relay):
+    """The shared relay, timing the batches that found rows."""
+
+    busy = 0.0
+    batches = 0
+    rows = 0
+
+    def run_once(self) -> int:
+        began = time.perf_counter()
+        n = super().run_once()
+        if n:
+            self.busy += time.perf_counter() - began
+            self.batches += 1
+            self.rows += n
+        return n
+
+
+def relay_proc(db_url: str, amqp_url: str, batch: int, ready: MpEvent, stop: MpEvent, out: mp.Queue) -> None:
+    """Run the shared Relay until `stop`; report its busy time."""
+    publisher = TimedPublisher(amqp_url)
+    publisher._ensure()  # connect before the clock starts, as a long-running worker would be
+    relay = TimedRelay(make_engine(db_url), OUTBOX, publisher, batch=batch)
+    with relay.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    threading.Thread(target=lambda: (stop.wait(), relay.stop()), daemon=True).start()
+    cpu0 = cpu_seconds()
+    ready.set()
+    relay.run_forever()
+    out.put({"role": "relay", "busy": relay.busy, "publish": publisher.busy, "batches": relay.batches,
+             "rows": relay.rows, "cpu": cpu_seconds() - cpu0})
+
+
+# --- stage 3: the consumer (the consuming service's worker) ---
+
+
+class TimedApplier(Applier):
+    """The shared applier, timing each unit of work (inbox check, inbox row, handler, commit)."""
+
+    busy = 0.0
+
+    def apply(self, ev: Event) -> bool:
+        began = time.perf_counter()
+        try:
+            return super().apply(ev)
+        finally:
+            self.busy += time.perf_counter() - began
+
+
+class TimedConsumer(EventConsumer):
+    """The shared consumer, counting messages in shared memory for the parent to watch."""
+
+    busy = 0.0
+    count: Any = None
+    last: Any = None
+
+    def on_message(self, body, message) -> None:
+        began = time.perf_counter()
+        super().on_message(body, message)
+        self.busy += time.perf_counter() - began
+        self.count.value += 1
+        self.last.value = time.time()
+
+
+class BatchingConsumer(TimedConsumer):
+    """Prototype: buffer what a drain delivers and apply it in one transaction, then ack once.
+
+    One `INSERT .. ON CONFLICT DO NOTHING RETURNING event_id` into the inbox finds the new events,
+    the handlers run for those only, one commit, one `basic_ack(multiple=True)`. A batch is flushed
+    when it reaches `batch` messages or the queue goes quiet for `linger` seconds. A batch that fails
+    falls back to the shared one-by-one path (retries, dead letters) for each of its messages.
+    """
+
+    def __init__(self, *args, batch: int = 100, linger: float = 0.005, **kw):
+        super().__init__(*args, **kw)
+        self.batch, self.linger = batch, linger
+        self.pending: list[tuple[Any, Any]] = []
+
+    def on_message(self, body, message) -> None:
+        self.pending.append((body, message))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            while not self.should_stop:
+                try:
+                    conn.drain_events(timeout=self.linger if self.pending else safety_interval)
+                except TimeoutError:
+                    if self.pending:
+                        self.flush()
+                    else:
+                        conn.heartbeat_check()
+                yield
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        began = time.perf_counter()
+        try:
+            events = [Event.from_message(body) for body, _ in batch]
+            self._apply_all(events)
+            batch[-1][1].ack(multiple=True)
+        except Exception:  # fall back to the per-message path, which retries and dead-letters
+            for body, message in batch:
+                EventConsumer.on_message(self, body, message)
+        self.busy += time.perf_counter() - began
+        self.count.value += len(batch)
+        self.last.value = time.time()
+
+    def _apply_all(self, events: list[Event]) -> None:
+        applier: Applier = self.applier
+        name, inbox = applier.handlers.consumer, applier.inbox
+        began = time.perf_counter()
+        with applier.db.session(Scope.system(events[0].group_id)) as s:
+            rows = [{"consumer": name, "event_id": str(ev.id), "event_type": ev.type, "handled_at": utcnow()}
+                    for ev in events]
+            stmt = pg_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+            fresh = set(s.execute(stmt).scalars())
+            for ev in events:
+                if str(ev.id) in fresh:
+                    if any(ev.group_id != e.group_id for e in events):
+                        raise ValueError("mixed groups in one batch: apply one by one")
+                    for fn in applier.handlers.for_type(ev.type):
+                        fn(s, ev)
+        applier.busy += time.perf_counter() - began  # type: ignore[attr-defined]
+        self.applied += len(fresh)
+
+
+def consumer_proc(db_url: str, amqp_url: str, kind: str, prefetch: int, ready: MpEvent, stop: MpEvent,
+                  count: Any, last: Any, out: mp.Queue, record: bool) -> None:
+    """Run an EventConsumer with a trivial handler until `stop`; report busy time and apply times."""
+    db = Database(db_url, MODELS)
+    applied_at: list[tuple[str, float]] = []
+
+    @event.listens_for(db.factory, "after_commit")
+    def _stamp(session: Session) -> None:
+        ids = session.info.pop("bench_ids", None)
+        if ids and record:
+            now = time.time()
+            applied_at.extend((i, now) for i in ids)
+
+    handlers = EventHandlers("bench")
+
+    @handlers.on(EVENT_TYPE)
+    def on_lead_created(s: Session, ev: Event) -> None:
+        s.add(BenchApplied(group_id=ev.group_id, event_id=str(ev.id), lead_id=ev.data["lead_id"],
+                           applied_at=utcnow()))
+        s.info.setdefault("bench_ids", []).append(str(ev.id))
+
+    applier = TimedApplier(db, INBOX, handlers)
+    cls = BatchingConsumer if kind == "batched" else TimedConsumer
+    consumer = cls(amqp_url, applier, prefetch=prefetch)
+    consumer.count, consumer.last = count, last
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+    def watch() -> None:
+        consumer.ready.wait()
+        ready.set()
+        stop.wait()
+        consumer.should_stop = True
+
+    threading.Thread(target=watch, daemon=True).start()
+    cpu0 = cpu_seconds()
+    consumer.run()
+    consumer.stop()
+    out.put({"role": "consumer", "busy": consumer.busy, "apply": applier.busy, "applied": consumer.applied,
+             "cpu": cpu_seconds() - cpu0, "applied_at": applied_at})
+
+
+# --- raw kombu, same broker, same guarantees, no database ---
+
+
+def message_bodies(n: int) -> list[tuple[str, str]]:
+    """(message id, JSON body) pairs shaped exactly like the relay's messages."""
+    import json
+
+    pool = people()
+    out = []
+    for i in range(n):
+        name, phone = pool[i % len(pool)]
+        lead = BenchLead(id=new_id(), name=name, phone=phone, source="walk_in")
+        ev = lead_event(lead)
+        out.append((ev.id, json.dumps(ev.to_message(), ensure_ascii=False, separators=(",", ":"))))
+    return out
+
+
+def raw_publisher_proc(amqp_url: str, n: int, batch: int, go: MpEvent, out: mp.Queue) -> None:
+    """Publish persistently in confirm mode, `batch` in flight, then wait for their acks (as Publisher)."""
+    bodies = message_bodies(n)
+    conn = connect(amqp_url)
+    ch = conn.channel()
+    ch.confirm_select()
+    acked = [0]
+    ch.events["basic_ack"].add(lambda tag, multiple: acked.__setitem__(0, max(acked[0], tag)))
+    producer = Producer(ch, exchange=events_exchange(), auto_declare=False)
+    go.wait()
+    cpu0, t0, sent = cpu_seconds(), time.time(), 0
+    for start in range(0, n, batch):
+        for msg_id, body in bodies[start:start + batch]:
+            producer.publish(body, routing_key=RAW_KEY, content_type="application/json",
+                             content_encoding="utf-8", delivery_mode=2, message_id=msg_id, headers={})
+            sent += 1
+        while acked[0] < sent:
+            try:
+                conn.drain_events(timeout=1.0)
+            except TimeoutError:
+                continue
+    out.put({"role": "raw-publisher", "start": t0, "end": time.time(), "cpu": cpu_seconds() - cpu0})
+    conn.release()
+
+
+def raw_consumer_proc(amqp_url: str, n: int, prefetch: int, ready: MpEvent, out: mp.Queue) -> None:
+    """Consume `n` messages with manual acks at the given prefetch."""
+    got = [0, 0.0]
+
+    def on_message(body, message) -> None:
+        message.ack()
+        got[0] += 1
+        got[1] = time.time()
+
+    with connect(amqp_url) as conn:
+        queue = RAW_SPEC.queue(amqp=True)
+        with conn.Consumer([queue], callbacks=[on_message], accept=["json"], prefetch_count=prefetch):
+            ready.set()
+            cpu0, idle_since = cpu_seconds(), time.monotonic()
+            while got[0] < n and time.monotonic() - idle_since < 60:
+                try:
+                    conn.drain_events(timeout=1.0)
+                    idle_since = time.monotonic()
+                except TimeoutError:
+                    continue
+    out.put({"role": "raw-consumer", "count": got[0], "end": got[1], "cpu": cpu_seconds() - cpu0})
+
+
+# --- measuring the machine: CPU by process, to say what limits a phase ---
+
+
+def _proc_cpu() -> dict[int, tuple[str, float]]:
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields_ = raw[raw.rindex(")") + 2:].split()
+        out[int(entry.name)] = (comm, (int(fields_[11]) + int(fields_[12])) / tick)
+    return out
+
+
+def _machine_busy() -> tuple[float, float]:
+    parts = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = parts[3] + parts[4]
+    return sum(parts) - idle, sum(parts)
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent during a phase by PostgreSQL, RabbitMQ, the bench stages and the machine."""
+
+    stages: dict[str, int] = field(default_factory=dict)  # stage name -> pid
+    _start: dict[int, tuple[str, float]] = field(default_factory=dict)
+    _machine: tuple[float, float] = (0.0, 0.0)
+    _t: float = 0.0
+
+    def start(self) -> None:
+        self._start, self._machine, self._t = _proc_cpu(), _machine_busy(), time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        end, (busy1, total1), wall = _proc_cpu(), _machine_busy(), time.monotonic() - self._t
+        busy0, total0 = self._machine
+        groups = {"postgres": 0.0, "rabbitmq": 0.0}
+        by_pid = {pid: name for name, pid in self.stages.items()}
+        for name in self.stages:
+            groups[name] = 0.0
+        for pid, (comm, secs) in end.items():
+            delta = secs - self._start.get(pid, (comm, 0.0))[1]
+            if pid in by_pid:
+                groups[by_pid[pid]] += delta
+            elif comm == "postgres":
+                groups["postgres"] += delta
+            elif comm in ("beam.smp", "erl_child_setup", "epmd"):
+                groups["rabbitmq"] += delta
+        ncpu = os.cpu_count() or 1
+        groups["machine %"] = 100.0 * (busy1 - busy0) / max(total1 - total0, 1e-9)
+        groups["wall"] = wall
+        groups["cores"] = float(ncpu)
+        return groups
+
+
+def cpu_line(cpu: dict[str, float]) -> str:
+    wall = cpu["wall"]
+    parts = [f"{k} {100 * v / wall:.0f}%" for k, v in cpu.items() if k not in ("machine %", "wall", "cores")]
+    return f"machine busy {cpu['machine %']:.0f}% of {cpu['cores']:.0f} cores; per process (100% = one core): " + \
+        ", ".join(parts)
+
+
+# --- the run ---
+
+
+@dataclass
+class Bench:
+    """One run: a throwaway database and namespace, the three phases, then cleanup."""
+
+    events: int
+    write_batch: int
+    relay_batch: int
+    prefetch: int
+    rate: float
+    seconds: float
+    consumer: str
+    suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    ctx: Any = field(default_factory=lambda: mp.get_context("spawn"))
+
+    @property
+    def dbname(self) -> str:
+        return f"crm_bench_bus_{self.suffix}"
+
+    @property
+    def db_url(self) -> str:
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.dbname
+
+    def setup(self) -> None:
+        os.environ["BUS_NAMESPACE"] = f"bench{self.suffix}"
+        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.dbname}"'))
+        admin.dispose()
+        engine = make_engine(self.db_url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        with connect(AMQP_URL) as conn:
+            declare(conn, [BENCH_SPEC, RAW_SPEC])
+
+    def teardown(self) -> None:
+        try:
+            with connect(AMQP_URL) as conn, conn.channel() as ch:
+                for spec in (BENCH_SPEC, RAW_SPEC):
+                    spec.queue(amqp=True)(ch).delete()
+                    spec.dead_letter_queue()(ch).delete()
+                events_exchange()(ch).delete()
+                dead_letter_exchange()(ch).delete()
+        finally:
+            admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
+            admin.dispose()
+
+    def _collect(self, out: mp.Queue, procs: list, roles: int) -> dict[str, dict]:
+        results = {}
+        for _ in range(roles):
+            r = out.get(timeout=120)
+            results[r["role"]] = r
+        for p in procs:
+            p.join(timeout=30)
+        return results
+
+    def raw(self) -> dict[str, Any]:
+        """Phase b: raw kombu publish + consume, concurrently, same guarantees."""
+        out, ready, go = self.ctx.Queue(), self.ctx.Event(), self.ctx.Event()
+        cons = self.ctx.Process(target=raw_consumer_proc, args=(AMQP_URL, self.events, self.prefetch, ready, out))
+        pub = self.ctx.Process(target=raw_publisher_proc, args=(AMQP_URL, self.events, self.relay_batch, go, out))
+        cons.start()
+        pub.start()
+        ready.wait(60)
+        time.sleep(2.0)  # the publisher makes its bodies before `go`
+        meter = CpuMeter({"publisher": pub.pid, "consumer": cons.pid})
+        meter.start()
+        go.set()
+        res = self._collect(out, [cons, pub], 2)
+        cpu = meter.stop()
+        rc = res["raw-consumer"]
+        if rc["count"] != self.events:
+            raise RuntimeError(f"raw consumer got {rc['count']} of {self.events}")
+        secs = rc["end"] - res["raw-publisher"]["start"]
+        return {"rate": self.events / secs, "secs": secs, "cpu": cpu,
+                "publish_rate": self.events / (res["raw-publisher"]["end"] - res["raw-publisher"]["start"])}
+
+    def pipeline(self, n: int, batch: int, rate: float, record: bool) -> dict[str, Any]:
+        """Phases a and c: writer, relay and consumer processes; from first write to last applied."""
+        ctx = self.ctx
+        out, go, stop = ctx.Queue(), ctx.Event(), ctx.Event()
+        relay_ready, cons_ready = ctx.Event(), ctx.Event()
+        count, last = ctx.Value("q", 0, lock=False), ctx.Value("d", 0.0, lock=False)
+        procs = {
+            "consumer": ctx.Process(target=consumer_proc, args=(self.db_url, AMQP_URL, self.consumer, self.prefetch,
+                                                                cons_ready, stop, count, last, out, record)),
+            "relay": ctx.Process(target=relay_proc, args=(self.db_url, AMQP_URL, self.relay_batch, relay_ready,
+                                                          stop, out)),
+            "writer": ctx.Process(target=writer_proc, args=(self.db_url, n, batch, rate, go, out, record)),
+        }
+        for p in procs.values():
+            p.start()
+        if not (cons_ready.wait(60) and relay_ready.wait(60)):
+            raise RuntimeError("relay or consumer did not start")
+        time.sleep(2.0)  # the writer imports and connects before `go`
+        meter = CpuMeter({k: p.pid for k, p in procs.items()})
+        meter.start()
+        go.set()
+        deadline = time.monotonic() + max(120.0, n / 50)
+        while count.value < n:
+            if time.monotonic() > deadline:
+                stop.set()
+                raise RuntimeError(f"only {count.value} of {n} events applied before the deadline")
+            time.sleep(0.01)
+        cpu = meter.stop()
+        stop.set()
+        res = self._collect(out, list(procs.values()), 3)
+        w, rl, c = res["writer"], res["relay"], res["consumer"]
+        secs = last.value - w["start"]
+        result = {"rate": n / secs, "secs": secs, "cpu": cpu, "writer": w, "relay": rl, "consumer": c,
+                  "stages": {"writer": w["busy"], "relay": rl["busy"], "consumer": c["busy"]}}
+        if record:
+            commits = dict(w["commits"])
+            lat = sorted(t - commits[i] for i, t in c["applied_at"] if i in commits)
+            result["latency"] = lat
+        return result
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))]
+
+
+def limit_line(res: dict[str, Any]) -> str:
+    """Name the stage that was busy the longest share of the run, with its measured split."""
+    secs = res["secs"]
+    share = {k: v / secs for k, v in res["stages"].items()}
+    top = max(share, key=share.get)
+    detail = ", ".join(f"{k} busy {100 * v:.0f}%" for k, v in share.items())
+    rl, c = res["relay"], res["consumer"]
+    notes = {
+        "writer": "the service write (ORM rows + outbox insert + commit)",
+        "relay": f"the relay: {1000 * rl['busy'] / max(rl['batches'], 1):.1f} ms per batch of "
+                 f"{rl['rows'] / max(rl['batches'], 1):.0f}, of which publish+confirm "
+                 f"{100 * rl['publish'] / max(rl['busy'], 1e-9):.0f}%",
+        "consumer": f"the consumer: {1000 * c['busy'] / max(res['consumer']['applied'], 1):.2f} ms per event, "
+                    f"of which the database unit of work {100 * c['apply'] / max(c['busy'], 1e-9):.0f}%",
+    }
+    return f"limited by {notes[top]} ({detail} of the {secs:.1f} s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=20000, help="events for the throughput phases")
+    ap.add_argument("--write-batch", type=int, default=100,
+                    help="leads+events per write transaction in phase a (1 = API style)")
+    ap.add_argument("--relay-batch", type=int, default=500, help="relay batch (the shared default is 500)")
+    ap.add_argument("--prefetch", type=int, default=100, help="consumer prefetch (the shared default is 100)")
+    ap.add_argument("--rate", type=float, default=200.0, help="steady rate for the latency phase")
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of the latency phase")
+    ap.add_argument("--consumer", choices=("shared", "batched"), default="shared",
+                    help="shared EventConsumer, or the batching prototype in this file")
+    args = ap.parse_args(argv)
+    bench = Bench(args.events, args.write_batch, args.relay_batch, args.prefetch, args.rate, args.seconds,
+                  args.consumer)
+    print(f"bus benchmark: {args.events} events, namespace bench{bench.suffix}, database {bench.dbname}, "
+          f"{os.cpu_count()} cores, consumer={args.consumer}, prefetch={args.prefetch}, "
+          f"relay batch={args.relay_batch}", flush=True)
+    bench.setup()
+    try:
+        raw = bench.raw()
+        print(f"\nb) raw kombu (persistent, pipelined confirms in batches of {args.relay_batch}, quorum queue, "
+              f"manual acks, prefetch {args.prefetch}):\n"
+              f"   {raw['rate']:8.0f} events/s publish+consume ({raw['secs']:.2f} s; publish alone "
+              f"{raw['publish_rate']:.0f}/s)\n   {cpu_line(raw['cpu'])}", flush=True)
+
+        e2e = bench.pipeline(args.events, args.write_batch, 0.0, record=False)
+        style = "API style: 1 lead + emit per transaction" if args.write_batch == 1 else \
+            f"import style: {args.write_batch} leads + emit_many per transaction"
+        ratio = e2e["rate"] / raw["rate"]
+        w = e2e["writer"]
+        print(f"\na) end to end ({style}; relay → RabbitMQ → EventConsumer with inbox + handler row):\n"
+              f"   {e2e['rate']:8.0f} events/s   aim ≥ 1000/s   {'OK' if e2e['rate'] >= 1000 else 'BELOW AIM'}"
+              f"  ({e2e['secs']:.2f} s from first write to last applied)\n"
+              f"   ratio to raw kombu {ratio:.2f}   aim ≥ 0.33   {'OK' if ratio >= 1 / 3 else 'BELOW AIM'}\n"
+              f"   writer alone {args.events / max(w['busy'], 1e-9):.0f}/s busy, "
+              f"relay {e2e['relay']['rows'] / max(e2e['relay']['busy'], 1e-9):.0f}/s busy "
+              f"({e2e['relay']['batches']} batches), consumer "
+              f"{e2e['consumer']['applied'] / max(e2e['consumer']['busy'], 1e-9):.0f}/s busy\n"
+              f"   {cpu_line(e2e['cpu'])}\n   {limit_line(e2e)}", flush=True)
+
+        n = int(args.rate * args.seconds)
+        lat = bench.pipeline(n, 1, args.rate, record=True)
+        ms = [1000 * x for x in lat["latency"]]
+        if len(ms) != n:
+            raise RuntimeError(f"latency: matched {len(ms)} of {n} events")
+        p95 = pct(ms, 95)
+        print(f"\nc) commit → applied at a steady {args.rate:.0f} events/s for {args.seconds:.0f} s "
+              f"({n} events, API style):\n"
+              f"   p95 {p95:7.1f} ms   aim < 1000 ms   {'OK' if p95 < 1000 else 'ABOVE AIM'}\n"
+              f"   median {statistics.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms[-1]:.1f} ms; "
+              f"achieved {lat['rate']:.0f} events/s\n"
+              f"   relay: {lat['relay']['batches']} batches, mean {lat['relay']['rows'] / max(lat['relay']['batches'], 1):.1f} "
+              f"rows, {1000 * lat['relay']['busy'] / max(lat['relay']['batches'], 1):.1f} ms each; consumer "
+              f"{1000 * lat['consumer']['busy'] / n:.2f} ms per event\n"
+              f"   {cpu_line(lat['cpu'])}", flush=True)
+    finally:
+        bench.teardown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

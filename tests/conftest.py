@@ -1,0 +1,162 @@
+"""Fixtures shared by every test layer.
+
+- `platform`: the embedded mode (all services, relays and consumers in-process, SQLite files and the
+  filesystem bus in a temporary folder), seeded with the demo group.
+- `api`: an HTTP client on that platform that logs in as any demo user.
+- `pg_url` / `amqp_url`: the machine's real PostgreSQL and RabbitMQ. Missing servers skip, except
+  with CI=true, where they fail.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from werkzeug.test import Client
+
+from shared.bus.relay import wait_until
+
+CI = os.environ.get("CI") == "true"
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+DEMO_PASSWORD = "demo-pass-2026"
+
+__all__ = ["wait_until"]
+
+
+def _unavailable(what: str, exc: Exception):
+    if CI:
+        pytest.fail(f"{what} is required with CI=true and is not reachable: {exc}")
+    pytest.skip(f"{what} not reachable: {exc}")
+
+
+def embedded_env(var_dir) -> dict:
+    return {"CRM_MODE": "embedded", "CRM_VAR_DIR": str(var_dir), "PATH": os.environ.get("PATH", "")}
+
+
+class Api:
+    """A JSON client that remembers tokens per user."""
+
+    def __init__(self, wsgi):
+        self.client = Client(wsgi)
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def token(self, username: str, group: str = "demo", password: str = DEMO_PASSWORD) -> str:
+        key = (group, username)
+        if key not in self._tokens:
+            r = self.client.post("/identity/api/v1/auth/login",
+                                 json={"group": group, "username": username, "password": password})
+            assert r.status_code == 200, r.get_data(as_text=True)
+            self._tokens[key] = r.json["access_token"]
+        return self._tokens[key]
+
+    def headers(self, username: str, group: str = "demo") -> dict:
+        return {"Authorization": f"Bearer {self.token(username, group)}"}
+
+    def get(self, path: str, as_: str, group: str = "demo", **kw):
+        return self.client.get(path, headers=self.headers(as_, group), **kw)
+
+    def post(self, path: str, as_: str, json=None, group: str = "demo", **kw):
+        return self.client.post(path, json=json, headers={**self.headers(as_, group), **kw.pop("headers", {})}, **kw)
+
+    def patch(self, path: str, as_: str, json=None, group: str = "demo", **kw):
+        return self.client.patch(path, json=json, headers=self.headers(as_, group), **kw)
+
+    def put(self, path: str, as_: str, json=None, group: str = "demo", **kw):
+        return self.client.put(path, json=json, headers=self.headers(as_, group), **kw)
+
+    def delete(self, path: str, as_: str, group: str = "demo", **kw):
+        return self.client.delete(path, headers=self.headers(as_, group), **kw)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """The embedded platform with the demo group, shared by the tests of one module."""
+    from shared.embedded import Platform
+
+    pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
+    yield pf
+    pf.stop()
+
+
+@pytest.fixture(scope="module")
+def api(platform) -> Api:
+    return Api(platform.wsgi())
+
+
+def store_id(code: str, group: str = "demo") -> str:
+    from services.identity.seed import stable_id
+
+    return stable_id("store", f"{group}/{code}")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            pass
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("PostgreSQL", exc)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_admin_url):
+    """A fresh PostgreSQL database for one test, dropped afterwards; returns a SQLAlchemy URL."""
+    yield from _pg_database(pg_admin_url)
+
+
+def _pg_database(admin_url: str):
+    import psycopg
+
+    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{base}/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    from kombu import Connection
+
+    try:
+        with Connection(AMQP_URL, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001
+        _unavailable("RabbitMQ", exc)
+    return AMQP_URL
+
+
+@pytest.fixture
+def bus_namespace(monkeypatch, amqp_url):
+    """A private exchange/queue namespace on the real RabbitMQ, deleted after the test."""
+    ns = f"t{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("BUS_NAMESPACE", ns)
+    yield ns
+    delete_namespace(amqp_url, ns)
+
+
+def delete_namespace(amqp_url: str, ns: str) -> None:
+    """Remove a test namespace's queues and exchanges from RabbitMQ (via the AMQP channel)."""
+    from kombu import Connection
+
+    from shared.config import SERVICES
+
+    with Connection(amqp_url) as conn:
+        ch = conn.channel()
+        for svc in SERVICES + ("bench", "test"):
+            for q in (f"{ns}.{svc}", f"{ns}.{svc}.dlq"):
+                try:
+                    ch.queue_delete(q)
+                except Exception:  # noqa: BLE001
+                    ch = conn.channel()
+        for ex in (f"{ns}.events", f"{ns}.dlx"):
+            try:
+                ch.exchange_delete(ex)
+            except Exception:  # noqa: BLE001
+                ch = conn.channel()
