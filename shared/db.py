@@ -26,7 +26,10 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now in UTC, from the platform clock (tests can move it)."""
+    from shared import clock
+
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):
