@@ -23,3 +23,87 @@ class RelationshipLinkedV1(PayloadSchema):
     customer_class = fields.String(required=True)
     lead_id = fields.String(allow_none=True, load_default=None)
     new_customer = fields.Boolean(load_default=False, dump_default=False)
+
+
+def _opt(field):
+    return field(allow_none=True, load_default=None)
+
+
+@payload("customers.customer.merged", 1)
+class CustomerMergedV1(PayloadSchema):
+    survivor_id = fields.String(required=True)
+    merged_id = fields.String(required=True)
+    merge_id = fields.String(required=True)
+
+
+@payload("customers.customer.unmerged", 1)
+class CustomerUnmergedV1(PayloadSchema):
+    survivor_id = fields.String(required=True)
+    restored_id = fields.String(required=True)
+    merge_id = fields.String(required=True)
+
+
+@payload("customers.consent.changed", 1)
+class ConsentChangedV1(PayloadSchema):
+    customer_id = fields.String(required=True)
+    do_not_call = fields.Boolean(required=True)
+    consent = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)  # phone sms wechat email
+
+
+@payload("customers.relationship.changed", 1)
+class RelationshipChangedV1(PayloadSchema):
+    customer_id = fields.String(required=True)
+    store_id = fields.String(required=True)
+    brand_id = fields.String(required=True)
+    from_class = _opt(fields.String)
+    to_class = fields.String(required=True)  # potential intent self_sold other_sold vip other_brand defeated churned
+
+
+@payload("customers.vehicle.registered", 1)
+class VehicleRegisteredV1(PayloadSchema):
+    customer_id = fields.String(required=True)
+    vin = fields.String(required=True)
+    plate = _opt(fields.String)
+    brand_id = _opt(fields.String)
+    model = _opt(fields.String)
+    purchase_date = _opt(fields.Date)
+    selling_store_id = _opt(fields.String)
+
+
+@payload("customers.service.recorded", 1)
+class ServiceVisitRecordedV1(PayloadSchema):
+    customer_id = fields.String(required=True)
+    visit_id = fields.String(required=True)
+    vin = _opt(fields.String)
+    store_id = fields.String(required=True)
+    visit_date = fields.Date(required=True)
+    mileage = _opt(fields.Integer)
+    kind = fields.String(required=True)  # maintenance repair accident
+    amount = fields.Decimal(load_default=0, dump_default=0, as_string=True)
+    won_back = fields.Boolean(load_default=False, dump_default=False)  # a churned owner came back
+
+
+@payload("customers.insurance.recorded", 1)
+class InsuranceRecordedV1(PayloadSchema):
+    customer_id = fields.String(required=True)
+    policy_id = fields.String(required=True)
+    vin = _opt(fields.String)
+    insurer = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    premium = fields.Decimal(load_default=0, dump_default=0, as_string=True)
+    won_back = fields.Boolean(load_default=False, dump_default=False)  # a lapsed policy renewed
+
+
+class ScheduleV1(PayloadSchema):
+    """A date-driven care trigger the call center turns into a task."""
+
+    customer_id = fields.String(required=True)
+    schedule_id = fields.String(required=True)  # stable: the same trigger always has the same id
+    due_on = fields.Date(required=True)
+    vin = _opt(fields.String)
+    detail = fields.Dict(load_default=dict, dump_default=dict)
+
+
+for _kind in ("maintenance_due", "insurance_expiring", "birthday", "churned", "insurance_lapsed"):
+    payload(f"customers.schedule.{_kind}", 1)(type(f"Schedule_{_kind}_V1", (ScheduleV1,), {}))

@@ -15,3 +15,124 @@ class LeadCreatedV1(PayloadSchema):
     campaign_id = fields.String(allow_none=True, load_default=None)
     model = fields.String(allow_none=True, load_default=None)
     channel = fields.String(allow_none=True, load_default=None)
+
+
+def _opt(field):
+    return field(allow_none=True, load_default=None)
+
+
+@payload("leads.lead.updated", 1)
+class LeadUpdatedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    changes = fields.Dict(required=True)  # field → new value (consultant_id, name, phone, model, ...)
+    consultant_id = _opt(fields.String)
+
+
+@payload("leads.lead.level_changed", 1)
+class LeadLevelChangedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    from_level = fields.String(required=True)
+    to_level = fields.String(required=True)  # N C B A H O delivered defeated invalid
+    reason = _opt(fields.String)
+    signals = fields.List(fields.String(), load_default=list, dump_default=list)
+    consultant_id = _opt(fields.String)
+    source = _opt(fields.String)
+    phone = _opt(fields.String)
+
+
+@payload("leads.visit.logged", 1)
+class VisitLoggedV1(PayloadSchema):
+    visit_id = fields.String(required=True)
+    lead_id = _opt(fields.String)
+    kind = fields.String(required=True)  # walk_in | phone_in
+    party_size = fields.Integer(load_default=1, dump_default=1)
+    first_visit = fields.Boolean(load_default=True, dump_default=True)
+    consultant_id = _opt(fields.String)
+    model = _opt(fields.String)
+    source = _opt(fields.String)
+
+
+@payload("leads.followup.logged", 1)
+class FollowUpLoggedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    followup_id = fields.String(required=True)
+    kind = fields.String(required=True)  # call visit sms_wechat dm handout
+    outcome = _opt(fields.String)
+    consultant_id = _opt(fields.String)
+    first_contact = fields.Boolean(load_default=False, dump_default=False)
+    response_seconds = _opt(fields.Integer)  # business-hours seconds from arrival to first contact
+    within_sla = _opt(fields.Boolean)
+    source = _opt(fields.String)
+
+
+@payload("leads.testdrive.completed", 1)
+class TestDriveCompletedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    test_drive_id = fields.String(required=True)
+    model = fields.String(required=True)
+    consultant_id = _opt(fields.String)
+
+
+@payload("leads.order.placed", 1)
+class OrderPlacedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    model = fields.String(required=True)
+    colour = _opt(fields.String)
+    price = fields.Decimal(required=True, as_string=True)
+    deposit = fields.Decimal(load_default=0, dump_default=0, as_string=True)
+    payment_method = fields.String(required=True)  # cash | financing | installment | lease
+    trade_in = fields.Boolean(load_default=False, dump_default=False)
+    expected_delivery = _opt(fields.Date)
+    consultant_id = _opt(fields.String)
+    customer_name = fields.String(required=True)
+    phone = fields.String(required=True)
+    customer_kind = fields.String(load_default="individual", dump_default="individual")
+    sale_type = fields.String(load_default="retail", dump_default="retail")  # retail | fleet
+    source = _opt(fields.String)
+
+
+@payload("leads.vehicle.delivered", 1)
+class VehicleDeliveredV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    vin = fields.String(required=True)
+    model = fields.String(required=True)
+    delivered_on = fields.Date(required=True)  # local date
+    consultant_id = _opt(fields.String)
+    customer_name = fields.String(required=True)
+    phone = fields.String(required=True)  # E.164
+    price = fields.Decimal(load_default=0, dump_default=0, as_string=True)
+    customer_kind = fields.String(load_default="individual", dump_default="individual")
+    sale_type = fields.String(load_default="retail", dump_default="retail")
+    source = _opt(fields.String)
+
+
+@payload("leads.defeat.approved", 1)
+class DefeatApprovedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    reason = fields.String(required=True)  # price competitor financing postponed other
+    competitor_brand = _opt(fields.String)
+    competitor_model = _opt(fields.String)
+    note = _opt(fields.String)
+    consultant_id = _opt(fields.String)
+    customer_name = fields.String(required=True)
+    phone = fields.String(required=True)
+    from_level = _opt(fields.String)
+
+
+@payload("leads.defeat.proposed", 1)
+class DefeatProposedV1(PayloadSchema):
+    lead_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    consultant_id = _opt(fields.String)
+
+
+@payload("leads.report.submitted", 1)
+class DailyReportSubmittedV1(PayloadSchema):
+    report_id = fields.String(required=True)
+    consultant_id = _opt(fields.String)  # None for the store's TACT statistics
+    day = fields.Date(required=True)
+    figures = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    late = fields.Boolean(required=True)
+    amendment = fields.Boolean(load_default=False, dump_default=False)

@@ -1,0 +1,67 @@
+"""Events published by the call center."""
+from marshmallow import fields
+
+from shared.events import PayloadSchema, payload
+
+
+def _opt(field):
+    return field(allow_none=True, load_default=None)
+
+
+class TaskEventV1(PayloadSchema):
+    task_id = fields.String(required=True)
+    task_type = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    agent_id = _opt(fields.String)
+    due_at = _opt(fields.AwareDateTime)
+    outcome = _opt(fields.String)  # completed: reached; failed: unreachable / refused / wrong_number
+
+
+for _verb in ("created", "claimed", "completed", "failed"):
+    payload(f"callcenter.task.{_verb}", 1)(type(f"Task_{_verb}_V1", (TaskEventV1,), {}))
+
+
+@payload("callcenter.attempt.logged", 1)
+class AttemptLoggedV1(PayloadSchema):
+    task_id = fields.String(required=True)
+    task_type = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    agent_id = _opt(fields.String)
+    outcome = fields.String(required=True)  # reached no_answer busy wrong_number call_back refused
+    attempt = fields.Integer(required=True)
+
+
+@payload("callcenter.survey.submitted", 1)
+class SurveySubmittedV1(PayloadSchema):
+    response_id = fields.String(required=True)
+    task_id = _opt(fields.String)
+    task_type = fields.String(required=True)  # delivery_callback → sales; service_callback → after-sales
+    questionnaire_id = fields.String(required=True)
+    questionnaire_version = fields.Integer(required=True)
+    customer_id = fields.String(required=True)
+    score = fields.Float(required=True)  # weighted score 0–100
+    satisfaction = _opt(fields.Integer)  # 1 very dissatisfied … 5 very satisfied
+    recommend = _opt(fields.Integer)  # 0–10
+    repurchase = _opt(fields.String)  # high (>70%) | medium (30–70%) | low (<30%)
+    low_score = fields.Boolean(required=True)
+    channel = fields.String(load_default="phone", dump_default="phone")  # phone | web
+    answers = fields.List(fields.Dict(), load_default=list, dump_default=list)
+
+
+@payload("callcenter.complaint.opened", 1)
+class ComplaintOpenedV1(PayloadSchema):
+    complaint_id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    severity = fields.String(required=True)  # low medium high
+    source = fields.String(required=True)  # agent | survey
+    summary = fields.String(required=True)
+    due_at = _opt(fields.AwareDateTime)
+
+
+@payload("callcenter.complaint.resolved", 1)
+class ComplaintResolvedV1(PayloadSchema):
+    complaint_id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    severity = fields.String(required=True)
+    within_sla = fields.Boolean(required=True)
+    confirmed = fields.Boolean(load_default=False, dump_default=False)
