@@ -52,6 +52,31 @@ class Platform:
             w.wait_ready()
         return self
 
+    def wait_until_consumed(self, timeout: float = 30.0) -> None:
+        """Block until every event committed so far has been applied by every consumer it concerns."""
+        from sqlalchemy import func, select
+
+        from shared.bus.consumer import _topic_match
+        from shared.bus.relay import wait_until
+
+        def settled() -> bool:
+            published: list[tuple[str, str]] = []
+            for rt in self.runtimes.values():
+                with rt.db.engine.connect() as c:
+                    published += [(r.event_id, r.routing_key) for r in c.execute(
+                        select(rt.outbox.c.event_id, rt.outbox.c.routing_key))]
+            for rt in self.runtimes.values():
+                if rt.handlers is None:
+                    continue
+                wanted = sum(1 for _, key in published if any(_topic_match(p, key) for p in rt.handlers.spec.patterns))
+                with rt.db.engine.connect() as c:
+                    done = c.scalar(select(func.count()).select_from(rt.inbox))
+                if done < wanted:
+                    return False
+            return True
+
+        wait_until(settled, timeout=timeout, interval=0.1)
+
     def stop(self) -> None:
         for w in self.workers:
             w.stop()
@@ -79,6 +104,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from waitress import serve as waitress_serve
 
     platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
+    platform.wait_until_consumed(timeout=120)
     print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026)",
           flush=True)
     try:

@@ -75,6 +75,7 @@ def platform(tmp_path_factory):
     from shared.embedded import Platform
 
     pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
+    pf.wait_until_consumed()
     yield pf
     pf.stop()
 

@@ -17,8 +17,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from kombu import Connection, Exchange, Queue, binding
+from kombu.transport.virtual import BrokerState
 
 DELIVERY_LIMIT = 10
+_FS_STATES: dict[str, BrokerState] = {}
 
 
 def namespace() -> str:
@@ -77,8 +79,8 @@ def connect(url: str) -> Connection:
         folder = Path(urlparse(url).path or "var/bus")
         (folder / "control").mkdir(parents=True, exist_ok=True)
         (folder / "data").mkdir(parents=True, exist_ok=True)
-        return Connection(
-            "filesystem://",
+        conn = Connection(
+            "filesystem://localhost/",
             transport_options={
                 "data_folder_in": str(folder / "data"),
                 "data_folder_out": str(folder / "data"),
@@ -86,6 +88,10 @@ def connect(url: str) -> Connection:
                 "polling_interval": 0.05,
             },
         )
+        # kombu keeps the filesystem transport's binding cache process-wide; keep one per bus folder so
+        # that two buses in one process (tests) each write their own bindings
+        conn.transport.state = _FS_STATES.setdefault(str(folder.resolve()), BrokerState())
+        return conn
     if scheme == "memory":
         return Connection(url, transport_options={"polling_interval": 0.01})
     return Connection(url, heartbeat=30, connect_timeout=5)

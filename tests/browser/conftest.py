@@ -30,6 +30,7 @@ def live_server(tmp_path_factory):
     from shared.embedded import Platform
 
     pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
+    pf.wait_until_consumed()
     port = _free_port()
     server = create_server(pf.wsgi(), host="127.0.0.1", port=port, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,54 @@
+"""Phone normalisation and the event contract."""
+from __future__ import annotations
+
+import pytest
+from marshmallow import ValidationError
+
+from shared.bus.consumer import _topic_match
+from shared.events import Event
+from shared.phones import InvalidPhone, mask, normalize
+
+
+@pytest.mark.parametrize("raw", ["+86 138 0013 8000", "13800138000", "138-0013-8000", "0086 13800138000",
+                                 "(+86)138 0013 8000"])
+def test_chinese_mobiles_in_any_format_normalise_to_one_e164(raw):
+    assert normalize(raw) == "+8613800138000"
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "abc", "+86 000 0000 0000"])
+def test_things_that_are_not_phones_are_refused(raw):
+    with pytest.raises(InvalidPhone):
+        normalize(raw)
+
+
+def test_masked_phone_keeps_prefix_and_last_four():
+    assert mask("+8613800138000") == "+86 138****8000"
+
+
+def _lead_event(**data):
+    base = {"lead_id": "l1", "name": "张三", "phone": "+8613800138000", "source": "walk_in"}
+    return Event(type="leads.lead.created", group_id="g1", store_id="s1", data={**base, **data})
+
+
+def test_an_event_survives_the_round_trip_through_its_message():
+    ev = _lead_event()
+    back = Event.from_message(ev.to_message())
+    assert (back.id, back.type, back.group_id, back.data["phone"]) == (str(ev.id), ev.type, "g1", "+8613800138000")
+
+
+def test_unknown_versions_and_bad_payloads_are_refused_with_a_reason():
+    msg = _lead_event().to_message()
+    with pytest.raises(ValidationError, match="unknown event type or version"):
+        Event.from_message({**msg, "version": 9})
+    with pytest.raises(ValidationError) as err:
+        Event.from_message({**msg, "data": {"lead_id": "l1"}})
+    assert "phone" in err.value.messages
+    with pytest.raises(ValidationError):
+        Event.from_message("not an object")
+
+
+def test_topic_patterns_match_like_amqp():
+    assert _topic_match("#", "leads.lead.created")
+    assert _topic_match("leads.#", "leads.lead.created")
+    assert _topic_match("identity.store.*", "identity.store.updated")
+    assert not _topic_match("identity.store.*", "identity.user.created")
