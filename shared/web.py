@@ -52,6 +52,10 @@ def _is_api_request() -> bool:
 
 
 def select_locale() -> str:
+    """The cookie set by the language switch, else the browser's preference, else Chinese.
+
+    Babel reads 'zh_CN' as zh_Hans_CN, whose catalogs gettext finds under translations/zh/.
+    """
     lang = request.cookies.get("lang")
     if lang in LANGUAGES:
         return lang

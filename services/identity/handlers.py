@@ -38,21 +38,24 @@ def principal_of(user: User, group: Group) -> Principal:
 def login(db: Database, signer: TokenSigner, group_code: str, username: str, password: str) -> LoginResult:
     """Check the password (argon2id); lock the account for a while after repeated failures."""
     now = utcnow()
-    with db.session(Scope.system()) as s:
+    failure: LoginFailed | None = None
+    with db.session(Scope.system()) as s:  # commits the failure count too, so the lockout holds
         group = s.scalar(select(Group).where(Group.code == group_code.strip().lower()))
         user = None
         if group is not None:
             user = s.scalar(select(User).where(User.group_id == group.id, User.username == username.strip()))
         if user is not None and domain.is_locked(user.locked_until, now):
             domain.verify_password(None, password)
-            raise LoginFailed("too many failed attempts; the account is locked for 15 minutes", 429)
-        ok = domain.verify_password(user.password_hash if user else None, password)
-        if not ok or user is None or not user.active:
+            failure = LoginFailed("too many failed attempts; the account is locked for 15 minutes", 429)
+        elif not domain.verify_password(user.password_hash if user else None, password) or not user.active:
             if user is not None:
                 user.failed_logins, user.locked_until = domain.after_failed_login(user.failed_logins, now)
-            raise LoginFailed("wrong group, username or password")
-        user.failed_logins, user.locked_until = 0, None
-        p = principal_of(user, group)
+            failure = LoginFailed("wrong group, username or password")
+        else:
+            user.failed_logins, user.locked_until = 0, None
+            p = principal_of(user, group)
+    if failure is not None:
+        raise failure
     return LoginResult(signer.sign(p, now), p, signer.ttl)
 
 
