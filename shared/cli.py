@@ -79,9 +79,15 @@ def cmd_serve(args) -> None:
 
 
 def cmd_seed(args) -> None:
-    from services.identity.seed import seed_demo
+    """Create the demo group; outside embedded mode only with an explicit, non-default password."""
+    from services.identity.seed import DEMO_PASSWORD, seed_group
 
-    print(seed_demo(runtime_of("identity")))
+    rt = runtime_of("identity")
+    password = args.password or DEMO_PASSWORD
+    if not rt.settings.embedded and (not args.password or args.password == DEMO_PASSWORD):
+        raise SystemExit("production mode: give the demo users a real password with --password")
+    gid = seed_group(rt, code=args.group, password=password)
+    print(f"group {args.group}: " + ("created" if gid else "already present"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("service", choices=SERVICES)
     p.set_defaults(fn=cmd_worker)
     p = sub.add_parser("seed", help="create the demo group (idempotent)")
+    p.add_argument("--group", default="demo")
+    p.add_argument("--password", help="password of every demo user (required outside embedded mode)")
     p.set_defaults(fn=cmd_seed)
     p = sub.add_parser("dead-letters", help="list or replay a consumer's dead letters")
     p.add_argument("action", choices=("list", "replay"))

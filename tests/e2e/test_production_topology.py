@@ -1,0 +1,150 @@
+"""The production topology: each service as its own gunicorn process and worker process, on the
+machine's PostgreSQL (a database per service) and RabbitMQ, driven over HTTP."""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared.auth import ensure_keypair
+from shared.config import SERVICES
+from tests.conftest import _pg_database, delete_namespace, store_id, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.rabbitmq]
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    """Routes `/<service>/...` to that service's gunicorn, as the nginx gateway does."""
+
+    def __init__(self, ports: dict[str, int]):
+        self.ports = ports
+        self.http = requests.Session()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.ports[path.split('/')[1]]}{path}"
+
+    def login(self, username: str, password: str, group: str = "demo") -> dict:
+        r = self.http.post(self.url("/identity/api/v1/auth/login"),
+                           json={"group": group, "username": username, "password": password}, timeout=10)
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def get(self, path, headers):
+        return self.http.get(self.url(path), headers=headers, timeout=10)
+
+    def post(self, path, headers, json):
+        return self.http.post(self.url(path), headers=headers, json=json, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, pg_admin_url, amqp_url):
+    tmp = tmp_path_factory.mktemp("prod")
+    ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
+    ns = f"e2e{uuid.uuid4().hex[:8]}"
+    dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
+    password = secrets.token_urlsafe(16)
+    env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1",
+               SECRET_KEY=secrets.token_urlsafe(48), JWT_PUBLIC_KEY_FILE=str(tmp / "jwt-public.pem"),
+               JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
+               LOG_LEVEL="WARNING")
+    env.pop("CRM_VAR_DIR", None)
+    for svc, gen in dbs.items():
+        env[f"{svc.upper()}_DATABASE_URL"] = next(gen)
+    procs: list[subprocess.Popen] = []
+    logs = tmp / "logs"
+    logs.mkdir()
+    try:
+        subprocess.run([BIN / "crm", "migrate", "--all"], env=env, check=True, cwd=ROOT, timeout=180)
+        ports = {}
+        for svc in SERVICES:
+            ports[svc] = _port()
+            procs.append(subprocess.Popen(
+                [BIN / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{ports[svc]}", f"services.{svc}.app:create_app()"],
+                env=env, cwd=ROOT, stdout=open(logs / f"{svc}-api.log", "w"), stderr=subprocess.STDOUT))
+            procs.append(subprocess.Popen([BIN / "crm", "worker", svc], env=env, cwd=ROOT,
+                                          stdout=open(logs / f"{svc}-worker.log", "w"), stderr=subprocess.STDOUT))
+        st = Stack(ports)
+
+        def healthy():
+            try:
+                return all(st.http.get(st.url(f"/{s}/healthz"), timeout=2).status_code == 200 for s in SERVICES)
+            except requests.RequestException:
+                return False
+
+        wait_until(healthy, timeout=120, interval=0.5)
+        subprocess.run([BIN / "crm", "seed", "--password", password], env=env, check=True, cwd=ROOT, timeout=120)
+        st.password = password
+        yield st
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for svc, gen in dbs.items():
+            next(gen, None)
+        delete_namespace(amqp_url, ns)
+        for f in sorted(logs.glob("*.log")):
+            text = f.read_text()
+            if "Traceback" in text:
+                print(f"--- {f.name}\n{text[-3000:]}")
+
+
+def test_the_skeleton_chain_runs_across_separate_processes(stack):
+    pd = stack.login("sh-toyota-pd.sales1", stack.password)
+    phone = f"137{uuid.uuid4().int % 10**8:08d}"
+
+    def create():
+        r = stack.post("/leads/api/v1/leads", pd, {"name": "跨进程客户", "phone": "+86 " + phone, "source": "walk_in"})
+        return r if r.status_code == 201 else None
+
+    lead = wait_until(create, timeout=30, interval=0.3).json()  # leads first learns the stores from identity
+    xh = stack.login("sh-lexus-xh.sales1", stack.password)
+    assert stack.post("/leads/api/v1/leads", xh, {"name": "跨进程客户", "phone": phone, "source": "phone_in"}).status_code == 201
+
+    hq = stack.login("hq.admin", stack.password)
+    assert stack.get(f"/leads/api/v1/leads/{lead['id']}", hq).status_code == 200
+    assert stack.get(f"/leads/api/v1/leads/{lead['id']}", stack.login("sh-lexus-xh.manager", stack.password)).status_code == 404
+
+    def one_customer_two_stores():
+        found = stack.get(f"/customers/api/v1/customers?phone={phone}", hq).json()
+        return found if found and len(found[0]["relationships"]) == 2 else None
+
+    customer = wait_until(one_customer_two_stores, timeout=15)[0]
+    assert {r["store_id"] for r in customer["relationships"]} == {store_id("sh-toyota-pd"), store_id("sh-lexus-xh")}
+
+    contact = wait_until(lambda: (lambda r: r.json() if r.status_code == 200 and len(r.json()["store_ids"]) == 2
+                                  else None)(stack.get(f"/callcenter/api/v1/contacts/{customer['id']}", hq)), 15)
+    assert contact["phone"] == "+86" + phone
+
+    def counted():
+        s = stack.get("/analytics/api/v1/summary", hq).json()
+        return s if s["leads"] >= 2 else None
+
+    summary = wait_until(counted, timeout=15)
+    assert summary["by_store"][store_id("sh-toyota-pd")] >= 1
+    mine = stack.get("/analytics/api/v1/summary", stack.login("sh-toyota-pd.manager", stack.password)).json()
+    assert set(mine["by_store"]) == {store_id("sh-toyota-pd")}
+
+
+def test_production_refuses_the_demo_password_for_seeding(stack):
+    env = dict(os.environ, CRM_MODE="production")
+    r = subprocess.run([BIN / "crm", "seed"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
