@@ -28,6 +28,8 @@ NAV: list[NavItem] = [
     NavItem(_l("Workbench"), "/callcenter/workbench", ("cc_agent", "cc_supervisor")),
     NavItem(_l("Call center board"), "/callcenter/board", ("cc_supervisor", "group_admin", "hq_analyst")),
     NavItem(_l("Complaints"), "/callcenter/complaints", HQ + MANAGERS),
+    NavItem(_l("Questionnaires"), "/callcenter/questionnaires", ("cc_supervisor", "group_admin")),
+    NavItem(_l("Spot checks"), "/callcenter/spot-checks", ("cc_supervisor", "group_admin", "hq_analyst") + MANAGERS),
     NavItem(_l("Dashboard"), "/analytics/", ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")),
     NavItem(_l("Organisation"), "/identity/org", ("group_admin",)),
     NavItem(_l("Users"), "/identity/users", ("group_admin",)),

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import String, and_, event, false, true
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
 
 HQ_ROLES = frozenset({"group_admin", "hq_analyst", "cc_supervisor", "cc_agent"})
 ROLES = HQ_ROLES | {"store_manager", "sales_consultant"}

@@ -1,17 +1,29 @@
-"""Analytics JSON API."""
+"""Analytics JSON API: every figure the dashboards show, for BI tools and the manufacturer's reporting."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
+from shared import clock
 from shared.auth import current_principal, require_roles
 
-from .models import LeadDaily
+from . import handlers, queries as Q, reports as R
+from .domain import kpis as K
+from .domain.facts import OPEN_LEVELS, TZ
+from .models import RollupFine, Target
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
+READERS = ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")
+HQ_ADMIN = ("group_admin",)
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="use YYYY-MM, e.g. 2026-05")
+RANK_BY = ("store", "brand", "model", "consultant", "source")
+
+
+def _db():
+    return current_app.extensions["crm"].db
 
 
 class SummaryQuery(Schema):
@@ -25,31 +37,248 @@ class SummaryOut(Schema):
     by_store = fields.Dict(keys=fields.String(), values=fields.Integer())
     by_brand = fields.Dict(keys=fields.String(), values=fields.Integer())
     by_day = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_channel = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
-def _db():
-    return current_app.extensions["crm"].db
+class NodeQuery(Schema):
+    month = fields.String(validate=MONTH)
+    brand_id = fields.String()
+    store_id = fields.String()
+    consultant_id = fields.String()
+    model = fields.String()
+    source = fields.String()
+    channel = fields.String()
+
+
+class DashboardQuery(NodeQuery):
+    rank_kpi = fields.String(load_default="orders", validate=validate.OneOf([k.key for k in K.KPIS]))
+
+
+class RankingQuery(NodeQuery):
+    by = fields.String(load_default="store", validate=validate.OneOf(RANK_BY))
+    kpi = fields.String(load_default="orders", validate=validate.OneOf([k.key for k in K.KPIS]))
+
+
+class TrendQuery(NodeQuery):
+    kpi = fields.String(load_default="leads", validate=validate.OneOf([k.key for k in K.KPIS]))
+    months = fields.Integer(load_default=13, validate=validate.Range(min=1, max=36))
+
+
+class MonthQuery(Schema):
+    month = fields.String(validate=MONTH)
+
+
+class TargetIn(Schema):
+    month = fields.String(required=True, validate=MONTH)
+    level = fields.String(required=True, validate=validate.OneOf(handlers.LEVELS))
+    node_id = fields.String(load_default="")
+    kpi = fields.String(required=True, validate=validate.OneOf([k.key for k in K.KPIS]))
+    value = fields.Float(required=True, validate=validate.Range(min=0))
+
+
+class TargetOut(Schema):
+    id = fields.String()
+    month = fields.String()
+    level = fields.String()
+    node_id = fields.String()
+    store_id = fields.String(allow_none=True)
+    kpi = fields.String()
+    value = fields.Float()
+
+
+class TargetList(Schema):
+    items = fields.List(fields.Nested(TargetOut))
+
+
+_PROB = fields.Dict(keys=fields.String(validate=validate.OneOf(OPEN_LEVELS)),
+                    values=fields.Float(validate=validate.Range(min=0, max=1)))
+_DAYS = fields.Dict(keys=fields.String(validate=validate.OneOf(OPEN_LEVELS)),
+                    values=fields.Integer(validate=validate.Range(min=1, max=365)))
+
+
+class SettingsIn(Schema):
+    probability = _PROB
+    horizon_days = _DAYS
+    cadence_days = _DAYS
+
+    @validates_schema
+    def _something(self, data, **_):
+        if not data:
+            raise ValidationError("give probability, horizon_days or cadence_days", "_schema")
+
+
+class SettingsOut(Schema):
+    probability = fields.Dict()
+    horizon_days = fields.Dict()
+    cadence_days = fields.Dict()
+
 
 
 @blp.route("/summary")
 class Summary(MethodView):
-    @require_roles("group_admin", "hq_analyst", "cc_supervisor", "store_manager")
+    @require_roles(*READERS)
     @blp.arguments(SummaryQuery, location="query")
     @blp.response(200, SummaryOut)
     def get(self, q):
         """Lead counts: HQ sees the whole group, a store manager their own store only."""
         p = current_principal()
         with _db().session(p.scope) as s:
-            filters = []
+            filters = [RollupFine.metric == "leads"]
             if q.get("date_from"):
-                filters.append(LeadDaily.day >= q["date_from"])
+                filters.append(RollupFine.day >= q["date_from"])
             if q.get("date_to"):
-                filters.append(LeadDaily.day <= q["date_to"])
+                filters.append(RollupFine.day <= q["date_to"])
 
             def by(col):
-                stmt = select(col, func.sum(LeadDaily.leads)).where(*filters).group_by(col)
-                return {str(k): int(v) for k, v in s.execute(stmt)}
+                stmt = select(col, func.sum(RollupFine.value)).where(*filters).group_by(col)
+                return {str(k): int(v) for k, v in s.execute(stmt) if v}
 
-            by_source = by(LeadDaily.source)
-            return {"leads": sum(by_source.values()), "by_source": by_source, "by_store": by(LeadDaily.store_id),
-                    "by_brand": by(LeadDaily.brand_id), "by_day": by(LeadDaily.day)}
+            by_source = by(RollupFine.source)
+            return {"leads": sum(by_source.values()), "by_source": by_source, "by_store": by(RollupFine.store_id),
+                    "by_brand": by(RollupFine.brand_id), "by_day": by(RollupFine.day),
+                    "by_channel": by(RollupFine.channel)}
+
+
+@blp.route("/dashboard")
+class Dashboard(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(DashboardQuery, location="query")
+    @blp.response(200)
+    def get(self, q):
+        """Everything a dashboard shows for one node (group, brand, store or consultant) and month:
+        KPIs with target, achievement, MoM and YoY; the next level down; funnels (all, showroom,
+        call center); source and channel mix; 13-month trend; satisfaction by store; rankings; for
+        a store manager, the group average per store."""
+        p = current_principal()
+        db = _db()
+        with db.session(p.scope) as s:
+            v = R.resolve(s, p, q)
+        avg = R.group_average_for(db, p, v.month)
+        with db.session(p.scope) as s:
+            return R.dashboard(s, p, v, q["rank_kpi"], avg)
+
+
+@blp.route("/kpis")
+class Kpis(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(NodeQuery, location="query")
+    @blp.response(200)
+    def get(self, q):
+        """KPIs of one node and month: actual, target, achievement rate, month-on-month, year-on-year."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            v = R.resolve(s, p, q)
+            return {"month": v.month, "level": v.level, "node": {"id": v.node_id, "name": v.name},
+                    "kpis": Q.kpi_rows(s, v.month, v.flt, v.level, v.node_id)}
+
+
+@blp.route("/rankings")
+class Rankings(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(RankingQuery, location="query")
+    @blp.response(200)
+    def get(self, q):
+        """Stores, brands, models, sources or consultants ranked by any KPI (within the caller's scope)."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            v = R.resolve(s, p, q)
+            if q["by"] == "brand" and not p.is_hq:
+                return {"month": v.month, "by": "brand", "kpi": q["kpi"], "items": []}
+            rows = Q.ranking(s, v.month, v.flt, q["by"], q["kpi"])
+            return {"month": v.month, "by": q["by"], "kpi": q["kpi"],
+                    "items": [{"rank": r["rank"], "id": r["id"], "name": r["name"], "value": r["value"],
+                               "kpis": r["kpis"]} for r in rows]}
+
+
+@blp.route("/trend")
+class Trend(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(TrendQuery, location="query")
+    @blp.response(200)
+    def get(self, q):
+        """One KPI month by month up to `month` (default 13 months: the same month last year is the first)."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            v = R.resolve(s, p, q)
+            return {"kpi": q["kpi"], "items": Q.trend(s, v.month, v.flt, q["kpi"], q["months"])}
+
+
+@blp.route("/compliance")
+class Compliance(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(MonthQuery, location="query")
+    @blp.response(200)
+    def get(self, q):
+        """Per store, worst first: overdue follow-ups, defeats awaiting approval, daily reports missing
+        or late (this month so far), callbacks past due."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            return {"items": Q.compliance(s, p.group_id, clock.now(), q.get("month"))}
+
+
+@blp.route("/forecast")
+class Forecast(MethodView):
+    @require_roles(*READERS)
+    @blp.response(200)
+    def get(self):
+        """Expected deliveries in the next 7, 30 and 90 days per store, and earlier forecasts beside
+        what was delivered."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            return Q.forecast(s, p.group_id, clock.now().astimezone(TZ).date())
+
+
+@blp.route("/settings")
+class Settings(MethodView):
+    @require_roles(*READERS)
+    @blp.response(200, SettingsOut)
+    def get(self):
+        """The group's forecast probabilities, horizons and follow-up cadence."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            return Q.settings(s, p.group_id).to_dict()
+
+    @require_roles(*HQ_ADMIN)
+    @blp.arguments(SettingsIn)
+    @blp.response(200, SettingsOut)
+    def put(self, data):
+        """Change the group's settings (only the levels given change)."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            return handlers.save_settings(s, p, data).to_dict()
+
+
+@blp.route("/targets")
+class Targets(MethodView):
+    @require_roles(*READERS)
+    @blp.arguments(MonthQuery, location="query")
+    @blp.response(200, TargetList)
+    def get(self, q):
+        """Targets of a month (a store manager sees their store's and consultants' only)."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            stmt = select(Target).order_by(Target.level, Target.node_id, Target.kpi)
+            if q.get("month"):
+                stmt = stmt.where(Target.month == q["month"])
+            return {"items": list(s.scalars(stmt))}
+
+    @require_roles(*HQ_ADMIN)
+    @blp.arguments(TargetIn)
+    @blp.response(200, TargetOut)
+    def put(self, data):
+        """Set (create or replace) one monthly target for the group, a brand, a store or a consultant."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            return handlers.set_target(s, p, data)
+
+
+@blp.route("/targets/<target_id>")
+class TargetItem(MethodView):
+    @require_roles(*HQ_ADMIN)
+    @blp.response(204)
+    def delete(self, target_id):
+        """Remove a target."""
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            handlers.delete_target(s, target_id)
+        return make_response("", 204)

@@ -21,5 +21,6 @@ def build(settings: config.Settings | None = None) -> ServiceRuntime:
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:
     from .api import blp
+    from .pages import bp
 
-    return create_service_app(runtime or build(settings), [blp], [], SERVICE_DIR)
+    return create_service_app(runtime or build(settings), [blp], [bp], SERVICE_DIR)

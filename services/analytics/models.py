@@ -1,17 +1,18 @@
-"""Analytics tables: its own copy of every event, and rollups built from it."""
+"""Analytics tables: its own copy of every event, facts derived per entity, rollups, labels, targets."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.bus import bus_tables
 from shared.db import id_column, make_base, utcnow
-from shared.tenancy import Scoped, StoreScoped
+from shared.tenancy import Scope, Scoped, StoreScoped
 
 Base = make_base()
 OUTBOX, INBOX = bus_tables(Base.metadata)
+BIGINT = BigInteger().with_variant(Integer, "sqlite")
 
 
 class EventLog(Scoped, Base):
@@ -30,14 +31,151 @@ class EventLog(Scoped, Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LeadDaily(StoreScoped, Base):
-    """Leads per local day, store, brand, source and channel."""
+class DimBrand(Scoped, Base):
+    """A brand's label, from identity.brand.created."""
 
-    __tablename__ = "rollup_leads_daily"
-    __table_args__ = (UniqueConstraint("group_id", "day", "store_id", "source"),)
-    id: Mapped[str] = id_column()
+    __tablename__ = "dim_brand"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    as_of: Mapped[datetime]
+
+
+class DimStore(StoreScoped, Base):
+    """A store's label and brand, from identity.store.*; `store_id` equals `id` so scoping applies."""
+
+    __tablename__ = "dim_store"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    brand_id: Mapped[str] = mapped_column(String(36))
+    city: Mapped[str] = mapped_column(String(60), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    as_of: Mapped[datetime]
+
+
+class DimUser(Scoped, Base):
+    """A user's label, role and store, from identity.user.*; a store sees only its own staff."""
+
+    __tablename__ = "dim_user"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    store_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    as_of: Mapped[datetime]
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        crit = super().scope_criteria(scope)
+        if scope.store_ids is not None:
+            crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
+        return crit
+
+
+class Fact(StoreScoped, Base):
+    """One entity's event summaries (lead, task, complaint, relationship, report, schedule) and the
+    columns the live queries need (overdue follow-ups, pending defeats, callbacks past due, pipeline)."""
+
+    __tablename__ = "fact"
+    __table_args__ = (
+        Index("ix_fact_open_level", "group_id", "kind", "is_open", "level", "last_contact_at"),
+        Index("ix_fact_open_due", "group_id", "kind", "is_open", "due_at"),
+    )
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    brand_id: Mapped[str] = mapped_column(String(36), default="")
+    consultant_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    level_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_contact_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    expected_delivery: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    events: Mapped[dict] = mapped_column(JSON)
+
+
+class RollupFine(StoreScoped, Base):
+    """Sums per local day and every dimension: store, brand, consultant, model, source, channel."""
+
+    __tablename__ = "rollup_fine"
+    __table_args__ = (
+        UniqueConstraint("group_id", "store_id", "day", "metric", "key", "consultant_id", "model", "source",
+                         "channel", "brand_id", name="uq_rollup_fine_cell"),
+        Index("ix_rollup_fine_metric_day", "group_id", "metric", "day"),
+    )
+    id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
     day: Mapped[date] = mapped_column(Date)
     brand_id: Mapped[str] = mapped_column(String(36))
+    consultant_id: Mapped[str] = mapped_column(String(36))
+    model: Mapped[str] = mapped_column(String(80))
     source: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
-    leads: Mapped[int] = mapped_column(Integer, default=0)
+    metric: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[int] = mapped_column(BIGINT)
+
+
+class RollupCube(StoreScoped, Base):
+    """The dashboard's pre-aggregates: per store and month (`2026-05`) by one dimension
+    (`dim` = '' total, consultant, source, channel or model), and per store and day (`2026-05-14`)."""
+
+    __tablename__ = "rollup_cube"
+    __table_args__ = (
+        UniqueConstraint("group_id", "period", "dim", "store_id", "dim_value", "metric", "key", "brand_id",
+                         name="uq_rollup_cube_cell"),
+        # running totals (base customers, pending defeats) add up every period up to a month
+        Index("ix_rollup_cube_metric_period", "group_id", "metric", "dim", "period"),
+    )
+    id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(10))
+    dim: Mapped[str] = mapped_column(String(12))
+    dim_value: Mapped[str] = mapped_column(String(80))
+    brand_id: Mapped[str] = mapped_column(String(36))
+    metric: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[int] = mapped_column(BIGINT)
+
+
+class Target(Scoped, Base):
+    """A monthly target HQ sets for the group, a brand, a store or a consultant."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("group_id", "month", "level", "node_id", "kpi", name="uq_target_cell"),)
+    id: Mapped[str] = id_column()
+    month: Mapped[str] = mapped_column(String(7))
+    level: Mapped[str] = mapped_column(String(12))  # group | brand | store | consultant
+    node_id: Mapped[str] = mapped_column(String(36))
+    store_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    kpi: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        crit = super().scope_criteria(scope)
+        if scope.store_ids is not None:
+            crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
+        return crit
+
+
+class GroupSetting(Scoped, Base):
+    """The group's analytics settings (forecast probabilities, horizons, follow-up cadence)."""
+
+    __tablename__ = "group_setting"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the group id
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class ForecastSnapshot(StoreScoped, Base):
+    """What the forecast said on a day, kept to show beside what was actually delivered."""
+
+    __tablename__ = "forecast_snapshot"
+    __table_args__ = (UniqueConstraint("group_id", "store_id", "made_on", "window", name="uq_forecast_cell"),)
+    id: Mapped[str] = id_column()
+    made_on: Mapped[date] = mapped_column(Date)
+    window: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)

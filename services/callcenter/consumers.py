@@ -1,32 +1,211 @@
-"""What the call center keeps from other services: who the customers are and whether we may call them."""
+"""What the call center keeps from other services, and the events that create callback tasks."""
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
 from shared.db import utcnow
 from shared.events import Event
 
-from .models import Contact
+from .domain.rules import TRIGGERS
+from .handlers.tasks import create_tasks
+from .models import BrandRef, Contact, StaffRef, StoreRef, Task
 
 handlers = EventHandlers("callcenter")
 
 
-@handlers.on("customers.customer.*")
+# --- copies -----------------------------------------------------------------------------------------
+
+@handlers.on("identity.store.*")
+def store_changed(s: Session, ev: Event) -> None:
+    d = ev.data
+    ref = s.get(StoreRef, d["id"]) or StoreRef(id=d["id"], group_id=ev.group_id)
+    ref.brand_id, ref.code, ref.name, ref.timezone, ref.active = (
+        d["brand_id"], d["code"], d["name"], d["timezone"], d["active"])
+    s.add(ref)
+
+
+@handlers.on("identity.brand.created")
+def brand_created(s: Session, ev: Event) -> None:
+    d = ev.data
+    ref = s.get(BrandRef, d["id"]) or BrandRef(id=d["id"], group_id=ev.group_id)
+    ref.code, ref.name = d["code"], d["name"]
+    s.add(ref)
+
+
+@handlers.on("identity.user.*")
+def user_changed(s: Session, ev: Event) -> None:
+    d = ev.data
+    ref = s.get(StaffRef, d["id"]) or StaffRef(id=d["id"], group_id=ev.group_id)
+    ref.store_id, ref.username, ref.name, ref.role, ref.active = (
+        d["store_id"], d["username"], d["name"], d["role"], d["active"])
+    s.add(ref)
+
+
+def _contact(s: Session, ev: Event, customer_id: str) -> Contact:
+    c = s.get(Contact, customer_id)
+    if c is None:  # a relationship or consent change may overtake the customer event: keep a placeholder
+        c = Contact(id=customer_id, group_id=ev.group_id, name="", store_ids=[], consent={})
+        s.add(c)
+    return c
+
+
+def _set_consent(c: Contact, do_not_call: bool, consent: dict) -> None:
+    c.do_not_call, c.consent = do_not_call, dict(consent or {})
+    c.callable = not do_not_call and c.consent.get("phone", True) is not False
+    c.updated_at = utcnow()
+
+
+def _adopt_tasks(s: Session, c: Contact, lead_id: str | None = None) -> None:
+    """Tasks created before the customer was known (by phone or lead) now point at the customer."""
+    conds = []
+    if c.phone:
+        conds.append(Task.phone == c.phone)
+    if lead_id:
+        conds.append(Task.lead_id == lead_id)
+    for cond in conds:
+        s.execute(update(Task).where(Task.customer_id.is_(None), cond).values(customer_id=c.id)
+                  .execution_options(synchronize_session=False))
+
+
+@handlers.on("customers.customer.created")
+@handlers.on("customers.customer.updated")
 def customer_changed(s: Session, ev: Event) -> None:
     d = ev.data
-    c = s.get(Contact, d["customer_id"]) or Contact(id=d["customer_id"], group_id=ev.group_id, store_ids=[])
-    c.name, c.phone, c.do_not_call, c.consent, c.updated_at = (
-        d["name"], d["phone"], d["do_not_call"], d.get("consent") or {}, utcnow())
-    s.add(c)
+    c = _contact(s, ev, d["customer_id"])
+    if d.get("erased"):  # erased on request (PIPL): forget how to reach them, call them no more
+        _forget(s, c)
+        return
+    c.name, c.phone = d["name"], d.get("phone")
+    _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
+    s.flush()
+    _adopt_tasks(s, c)
+
+
+def _forget(s: Session, c: Contact) -> None:
+    c.name, c.phone, c.callable, c.updated_at = "", None, False, utcnow()
+    s.execute(update(Task).where(Task.customer_id == c.id)
+              .values(customer_name="", phone=None).execution_options(synchronize_session=False))
+    s.execute(update(Task).where(Task.customer_id == c.id, Task.status == "open")
+              .values(status="cancelled", outcome="erased", closed_at=utcnow(), agent_id=None, lease_until=None)
+              .execution_options(synchronize_session=False))
+
+
+@handlers.on("customers.consent.changed")
+def consent_changed(s: Session, ev: Event) -> None:
+    """Do-not-call and consent are read again at claim time: open tasks are not touched here."""
+    d = ev.data
+    _set_consent(_contact(s, ev, d["customer_id"]), d["do_not_call"], d["consent"])
+
+
+@handlers.on("customers.customer.merged")
+def customer_merged(s: Session, ev: Event) -> None:
+    """Tasks of the merged record follow the survivor; the survivor's copy is refreshed when the event says how."""
+    d = ev.data
+    s.execute(update(Task).where(Task.customer_id == d["merged_id"]).values(customer_id=d["survivor_id"])
+              .execution_options(synchronize_session=False))
+    survivor, merged = _contact(s, ev, d["survivor_id"]), s.get(Contact, d["merged_id"])
+    if merged is not None:
+        survivor.store_ids = sorted(set(survivor.store_ids or []) | set(merged.store_ids or []))
+    if d.get("name") is not None:
+        survivor.name, survivor.phone = d["name"], d.get("phone")
+        _set_consent(survivor, bool(d.get("do_not_call")), d.get("consent") or {})
+
+
+@handlers.on("customers.customer.unmerged")
+def customer_unmerged(s: Session, ev: Event) -> None:
+    d = ev.data
+    if d.get("name") is not None:
+        c = _contact(s, ev, d["survivor_id"])
+        c.name, c.phone = d["name"], d.get("phone")
+        _set_consent(c, bool(d.get("do_not_call")), d.get("consent") or {})
 
 
 @handlers.on("customers.relationship.linked")
 def relationship_linked(s: Session, ev: Event) -> None:
     d = ev.data
-    c = s.get(Contact, d["customer_id"])
-    if c is None:  # the relationship overtook the customer event: keep a placeholder
-        c = Contact(id=d["customer_id"], group_id=ev.group_id, name="", store_ids=[])
-        s.add(c)
+    c = _contact(s, ev, d["customer_id"])
     if d["store_id"] not in (c.store_ids or []):
         c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
+    s.flush()
+    _adopt_tasks(s, c, d.get("lead_id"))
+
+
+# --- events that create tasks -----------------------------------------------------------------------
+
+def _local_day(s: Session, ev: Event):
+    """The group's local date of the event (defeats are verified within days of the approval)."""
+    from zoneinfo import ZoneInfo
+
+    from .handlers.config import settings_for
+
+    return ev.occurred_at.astimezone(ZoneInfo(settings_for(s, ev.group_id).timezone)).date()
+
+
+def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:
+    store_id = store_id or ev.store_id
+    brand_id = ev.brand_id if store_id == ev.store_id else None
+    if store_id and not brand_id:
+        st = s.get(StoreRef, store_id)
+        brand_id = st.brand_id if st else None
+    return store_id, brand_id
+
+
+@handlers.on("leads.vehicle.delivered")
+def vehicle_delivered(s: Session, ev: Event) -> None:
+    """Delivery callback (交车回访) on day 3; one per order however often the event comes."""
+    d = ev.data
+    store_id, brand_id = _store_brand(s, ev, None)
+    if not store_id:
+        return
+    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type="delivery_callback",
+                 anchor=d["delivered_on"], subject=d["order_id"], lead_id=d["lead_id"], name=d["customer_name"],
+                 phone=d["phone"], detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
+                                           "consultant_id": d.get("consultant_id")},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+@handlers.on("leads.defeat.approved")
+def defeat_approved(s: Session, ev: Event) -> None:
+    """Defeat verification (战败核实) within 2 days of the manager's approval."""
+    d = ev.data
+    store_id, brand_id = _store_brand(s, ev, None)
+    if not store_id:
+        return
+    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type="defeat_verification",
+                 anchor=_local_day(s, ev), subject=d["lead_id"], lead_id=d["lead_id"], name=d["customer_name"],
+                 phone=d["phone"], detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model",
+                                                                  "consultant_id")},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+@handlers.on("customers.service.recorded")
+def service_recorded(s: Session, ev: Event) -> None:
+    """Post-service callback (维修保养回访) two days after the visit."""
+    d = ev.data
+    store_id, brand_id = _store_brand(s, ev, d["store_id"])
+    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type="service_callback",
+                 anchor=d["visit_date"], subject=d["visit_id"], customer_id=d["customer_id"],
+                 detail={"vin": d.get("vin"), "kind": d["kind"], "visit_id": d["visit_id"]},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+@handlers.on("customers.schedule.*")
+def schedule_due(s: Session, ev: Event) -> None:
+    """Care and win-back triggers; the stable schedule id keeps repeated triggers to one task."""
+    task_type = TRIGGERS.get(ev.type)
+    d = ev.data
+    store_id = ev.store_id or (d.get("detail") or {}).get("store_id")
+    if not store_id:  # no store named: the customer's first store relationship
+        c = s.get(Contact, d["customer_id"])
+        store_id = (c.store_ids or [None])[0] if c else None
+    store_id, brand_id = _store_brand(s, ev, store_id)
+    if task_type is None or not store_id:
+        return
+    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type=task_type,
+                 anchor=d["due_on"], subject=d["schedule_id"], customer_id=d["customer_id"],
+                 detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
+                                                 if isinstance(v, str | int | float | bool)}},
+                 source_event_id=str(ev.id), actor=ev.actor)
+

@@ -1,4 +1,4 @@
-"""What customers learns from other services."""
+"""What customers learns from other services: the org tree, the showroom (leads) and the call center."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from shared.bus.consumer import EventHandlers
 from shared.events import Event
 
-from . import handlers as uc
+from .handlers import care, sales
 from .models import StoreRef
 
 handlers = EventHandlers("customers")
@@ -22,7 +22,46 @@ def store_changed(s: Session, ev: Event) -> None:
 
 @handlers.on("leads.lead.created")
 def lead_created(s: Session, ev: Event) -> None:
-    """A new lead: find or create the customer, and relate them to the store as an intent customer."""
-    d = ev.data
-    customer, new = uc.match_or_create(s, ev.group_id, d["name"], d["phone"], ev.actor)
-    uc.link_store(s, customer, ev.store_id, ev.brand_id, "intent", d.get("level"), d["lead_id"], new, ev.actor)
+    """A new lead: match or create the customer by phone and relate them to the store (intent)."""
+    sales.lead_created(s, ev)
+
+
+@handlers.on("leads.lead.level_changed")
+def lead_level_changed(s: Session, ev: Event) -> None:
+    sales.level_changed(s, ev)
+
+
+@handlers.on("leads.order.placed")
+def order_placed(s: Session, ev: Event) -> None:
+    sales.order_placed(s, ev)
+
+
+@handlers.on("leads.vehicle.delivered")
+def vehicle_delivered(s: Session, ev: Event) -> None:
+    """A delivery makes a self-sold owner and registers the vehicle."""
+    sales.vehicle_delivered(s, ev)
+
+
+@handlers.on("leads.defeat.approved")
+def defeat_approved(s: Session, ev: Event) -> None:
+    sales.defeat_approved(s, ev)
+
+
+@handlers.on("callcenter.survey.submitted")
+def survey_submitted(s: Session, ev: Event) -> None:
+    care.survey_submitted(s, ev)
+
+
+@handlers.on("callcenter.complaint.opened")
+def complaint_opened(s: Session, ev: Event) -> None:
+    care.complaint_opened(s, ev)
+
+
+@handlers.on("callcenter.complaint.resolved")
+def complaint_resolved(s: Session, ev: Event) -> None:
+    care.complaint_resolved(s, ev)
+
+
+@handlers.on("callcenter.attempt.logged")
+def attempt_logged(s: Session, ev: Event) -> None:
+    care.attempt_logged(s, ev)

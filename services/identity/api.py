@@ -13,8 +13,21 @@ from shared.tenancy import HQ_ROLES
 
 from . import handlers
 from .models import Brand, Group, Store, User
-from .schemas import (BrandIn, BrandOut, LoginIn, MeOut, OrgOut, StoreIn, StoreOut, StorePatch, TokenOut,
-                      UserIn, UserOut, UserPatch, UserQuery)
+from .schemas import (
+    BrandIn,
+    BrandOut,
+    LoginIn,
+    MeOut,
+    OrgOut,
+    StoreIn,
+    StoreOut,
+    StorePatch,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+    UserQuery,
+)
 
 blp = Blueprint("identity", __name__, url_prefix="/identity/api/v1", description="Org tree, users and login")
 ADMIN = ("group_admin",)

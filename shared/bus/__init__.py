@@ -2,4 +2,4 @@
 from shared.bus.outbox import emit
 from shared.bus.tables import bus_tables
 
-__all__ = ["emit", "bus_tables"]
+__all__ = ["bus_tables", "emit"]

@@ -45,6 +45,18 @@ def _load_modules() -> None:
                 raise
 
 
+_INSTANCES: dict[type[Schema], Schema] = {}
+
+
+def _instance(schema: type[Schema]) -> Schema:
+    """One reusable instance per payload schema: building a marshmallow schema deep-copies its fields,
+    which cost more than the validation itself (imports emit thousands of events a second)."""
+    inst = _INSTANCES.get(schema)
+    if inst is None:
+        inst = _INSTANCES[schema] = schema()
+    return inst
+
+
 def schema_for(event_type: str, version: int) -> type[Schema] | None:
     if not _REGISTRY:
         _load_modules()
@@ -91,7 +103,8 @@ class Event:
         schema = schema_for(self.type, self.version)
         if schema is None:
             raise ValueError(f"no payload schema registered for {self.type} v{self.version}")
-        data = schema().dump(schema().load(schema().dump(self.data)))
+        s = _instance(schema)
+        data = s.dump(s.load(s.dump(self.data)))
         return {
             "id": str(self.id),
             "type": self.type,

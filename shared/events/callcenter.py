@@ -15,6 +15,9 @@ class TaskEventV1(PayloadSchema):
     agent_id = _opt(fields.String)
     due_at = _opt(fields.AwareDateTime)
     outcome = _opt(fields.String)  # completed: reached; failed: unreachable / refused / wrong_number
+    lead_id = _opt(fields.String)  # the lead behind a delivery callback or defeat verification
+    attempts = _opt(fields.Integer)  # calls made so far
+    priority = _opt(fields.Integer)  # 1 most urgent … 9
 
 
 for _verb in ("created", "claimed", "completed", "failed"):
@@ -29,6 +32,7 @@ class AttemptLoggedV1(PayloadSchema):
     agent_id = _opt(fields.String)
     outcome = fields.String(required=True)  # reached no_answer busy wrong_number call_back refused
     attempt = fields.Integer(required=True)
+    callback_at = _opt(fields.AwareDateTime)  # outcome call_back: the time promised to the customer
 
 
 @payload("callcenter.survey.submitted", 1)
@@ -45,7 +49,13 @@ class SurveySubmittedV1(PayloadSchema):
     repurchase = _opt(fields.String)  # high (>70%) | medium (30–70%) | low (<30%)
     low_score = fields.Boolean(required=True)
     channel = fields.String(load_default="phone", dump_default="phone")  # phone | web
+    # [{key, text, type, value, label, score}]
     answers = fields.List(fields.Dict(), load_default=list, dump_default=list)
+    agent_id = _opt(fields.String)  # None for web answers
+    alerts = fields.List(fields.String(), load_default=list, dump_default=list)  # why it counts as low
+    complaint_id = _opt(fields.String)  # the complaint the low score opened
+    customer_name = _opt(fields.String)
+    answered_at = _opt(fields.AwareDateTime)
 
 
 @payload("callcenter.complaint.opened", 1)
@@ -56,6 +66,10 @@ class ComplaintOpenedV1(PayloadSchema):
     source = fields.String(required=True)  # agent | survey
     summary = fields.String(required=True)
     due_at = _opt(fields.AwareDateTime)
+    task_id = _opt(fields.String)
+    response_id = _opt(fields.String)  # the survey answer that opened it
+    assignee_id = _opt(fields.String)  # the store manager who owns it
+    customer_name = _opt(fields.String)
 
 
 @payload("callcenter.complaint.resolved", 1)
@@ -64,4 +78,7 @@ class ComplaintResolvedV1(PayloadSchema):
     customer_id = fields.String(required=True)
     severity = fields.String(required=True)
     within_sla = fields.Boolean(required=True)
+    # emitted again with confirmed=True once the customer confirms the resolution
     confirmed = fields.Boolean(load_default=False, dump_default=False)
+    resolution = _opt(fields.String)
+    resolved_at = _opt(fields.AwareDateTime)

@@ -13,6 +13,8 @@ class CustomerChangedV1(PayloadSchema):
     kind = fields.String(load_default="individual", dump_default="individual")
     do_not_call = fields.Boolean(load_default=False, dump_default=False)
     consent = fields.Dict(keys=fields.String(), values=fields.Boolean(), load_default=dict, dump_default=dict)
+    # added: the person was erased on request (PIPL); copies elsewhere must forget name and phone too
+    erased = fields.Boolean(load_default=False, dump_default=False)
 
 
 @payload("customers.relationship.linked", 1)
@@ -34,6 +36,14 @@ class CustomerMergedV1(PayloadSchema):
     survivor_id = fields.String(required=True)
     merged_id = fields.String(required=True)
     merge_id = fields.String(required=True)
+    # added (optional): the survivor's profile after the merge, as in customers.customer.updated, so a
+    # consumer bound to customers.customer.* can refresh its copy from this event alone
+    customer_id = _opt(fields.String)
+    name = _opt(fields.String)
+    phone = _opt(fields.String)
+    kind = _opt(fields.String)
+    do_not_call = _opt(fields.Boolean)
+    consent = fields.Dict(keys=fields.String(), values=fields.Boolean(), load_default=dict, dump_default=dict)
 
 
 @payload("customers.customer.unmerged", 1)
@@ -41,6 +51,14 @@ class CustomerUnmergedV1(PayloadSchema):
     survivor_id = fields.String(required=True)
     restored_id = fields.String(required=True)
     merge_id = fields.String(required=True)
+    # added (optional): the survivor's profile after the unmerge (the restored record gets its own
+    # customers.customer.updated event)
+    customer_id = _opt(fields.String)
+    name = _opt(fields.String)
+    phone = _opt(fields.String)
+    kind = _opt(fields.String)
+    do_not_call = _opt(fields.Boolean)
+    consent = fields.Dict(keys=fields.String(), values=fields.Boolean(), load_default=dict, dump_default=dict)
 
 
 @payload("customers.consent.changed", 1)

@@ -60,20 +60,17 @@ def test_new_rows_are_stamped_with_the_group_and_refused_outside_the_scope(db):
         s.add(Card(id="a2", store_id="A", name="new"))
     with db.session(Scope.system()) as s:
         assert s.get(Card, "a2").group_id == "g1"
-    with pytest.raises(ScopeViolation):
-        with db.session(STORE_A) as s:
-            s.add(Card(id="b2", store_id="B", name="intruder"))
-    with pytest.raises(ScopeViolation):
-        with db.session(STORE_A) as s:
-            s.add(Card(id="x2", group_id="g2", store_id="A", name="intruder"))
+    with pytest.raises(ScopeViolation), db.session(STORE_A) as s:
+        s.add(Card(id="b2", store_id="B", name="intruder"))
+    with pytest.raises(ScopeViolation), db.session(STORE_A) as s:
+        s.add(Card(id="x2", group_id="g2", store_id="A", name="intruder"))
     with db.session(Scope.system()) as s:
         assert s.get(Card, "b2") is None and s.get(Card, "x2") is None
 
 
 def test_moving_a_row_to_another_store_is_refused(db):
-    with pytest.raises(ScopeViolation):
-        with db.session(STORE_A) as s:
-            s.get(Card, "a1").store_id = "B"
+    with pytest.raises(ScopeViolation), db.session(STORE_A) as s:
+        s.get(Card, "a1").store_id = "B"
 
 
 def test_a_session_without_scope_cannot_read(db):

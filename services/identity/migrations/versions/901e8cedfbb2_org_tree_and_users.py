@@ -4,10 +4,10 @@ Revision ID: 901e8cedfbb2
 Revises: 
 Create Date: 2026-11-23 09:27:03.897810
 """
-from alembic import op
 import sqlalchemy as sa
-import shared.db
+from alembic import op
 
+import shared.db
 
 revision = '901e8cedfbb2'
 down_revision = None

@@ -1,0 +1,1 @@
+"""Analytics rules with no I/O: event facts and their rollup contributions, KPI formulas, forecast, compliance."""

@@ -1,0 +1,167 @@
+"""HQ indicators (集团指标) from rollup sums: formulas, targets and achievement, period arithmetic.
+
+`Figures` holds the sums one scope has for one month: `flow` (what happened in the month, by
+(metric, key)), `stock_end` / `stock_start` (running totals such as base customers, as of the end of
+the month and the end of the month before).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from .facts import FRT_CAP_MINUTES, LADDER
+
+Sums = dict[tuple[str, str], int]
+STOCK_METRICS = ("base", "owners", "defeat_pending")
+
+
+@dataclass
+class Figures:
+    flow: Sums = field(default_factory=dict)
+    stock_end: Sums = field(default_factory=dict)
+    stock_start: Sums = field(default_factory=dict)
+
+    def tot(self, metric: str, keys: tuple[str, ...] | None = None, stock: str | None = None) -> int:
+        sums = {"end": self.stock_end, "start": self.stock_start}.get(stock or "", self.flow)
+        return sum(v for (m, k), v in sums.items() if m == metric and (keys is None or k in keys))
+
+    def by_key(self, metric: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (m, k), v in self.flow.items():
+            if m == metric and v:
+                out[k] = out.get(k, 0) + v
+        return out
+
+
+def ratio(num: float, den: float) -> float | None:
+    return None if not den else num / den
+
+
+def median_minutes(histogram: dict[str, int]) -> float | None:
+    """The (lower) median first-response time in whole minutes, from the minute histogram."""
+    items = sorted((int(k), v) for k, v in histogram.items() if v > 0)
+    n = sum(v for _, v in items)
+    if n == 0:
+        return None
+    want, seen = (n - 1) // 2, 0
+    for minute, count in items:
+        seen += count
+        if seen > want:
+            return float(minute)
+    return float(FRT_CAP_MINUTES)
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    family: str  # sales | customers | satisfaction
+    unit: str  # count | pct | yuan | minutes | score
+    fn: Callable[[Figures], float | None]
+    higher_is_better: bool = True
+    additive: bool = False  # a plain count: the group's figure is the sum of its stores'
+
+
+def _sat(fam: tuple[str, ...] | None) -> Callable[[Figures], float | None]:
+    return lambda f: ratio(f.tot("survey_score", fam) / 100, f.tot("survey_n", fam))
+
+
+KPIS: list[Kpi] = [
+    Kpi("leads", "sales", "count", lambda f: f.tot("leads"), additive=True),
+    Kpi("frt_median", "sales", "minutes", lambda f: median_minutes(f.by_key("frt_min")), higher_is_better=False),
+    Kpi("frt_sla_rate", "sales", "pct", lambda f: ratio(f.tot("frt_sla"), f.tot("frt_n"))),
+    Kpi("showroom_visits", "sales", "count", lambda f: f.tot("visits", ("walk_in",)), additive=True),
+    Kpi("phone_ins", "sales", "count", lambda f: f.tot("visits", ("phone_in",)), additive=True),
+    Kpi("test_drives", "sales", "count", lambda f: f.tot("test_drives"), additive=True),
+    Kpi("test_drive_rate", "sales", "pct", lambda f: ratio(f.tot("test_drives"), f.tot("visits", ("walk_in",)))),
+    Kpi("orders", "sales", "count", lambda f: f.tot("orders"), additive=True),
+    Kpi("order_amount", "sales", "yuan", lambda f: f.tot("order_amount") / 100, additive=True),
+    Kpi("close_rate", "sales", "pct", lambda f: ratio(f.tot("orders"), f.tot("leads"))),
+    Kpi("deliveries", "sales", "count", lambda f: f.tot("deliveries"), additive=True),
+    Kpi("delivery_amount", "sales", "yuan", lambda f: f.tot("delivery_amount") / 100, additive=True),
+    Kpi("defeats", "sales", "count", lambda f: f.tot("defeats"), higher_is_better=False, additive=True),
+    Kpi("defeat_rate", "sales", "pct", lambda f: ratio(f.tot("defeats"), f.tot("defeats") + f.tot("deliveries")),
+        higher_is_better=False),
+    Kpi("fleet_share", "sales", "pct", lambda f: ratio(f.tot("deliveries_sale_type", ("fleet",)), f.tot("deliveries"))),
+    Kpi("corporate_share", "sales", "pct",
+        lambda f: ratio(f.tot("deliveries_kind", ("corporate",)), f.tot("deliveries"))),
+    Kpi("tact_calls", "sales", "count", lambda f: f.tot("tact", ("calls",)), additive=True),
+    Kpi("base_customers", "customers", "count", lambda f: f.tot("base", stock="end"), additive=True),
+    Kpi("new_own", "customers", "count", lambda f: f.tot("customers_new", ("own",)), additive=True),
+    Kpi("conversion_rate", "customers", "pct", lambda f: ratio(f.tot("new_owners"), f.tot("customers_new", ("own",)))),
+    Kpi("new_other", "customers", "count", lambda f: f.tot("customers_new", ("other",)), additive=True),
+    Kpi("total_new_rate", "customers", "pct", lambda f: ratio(f.tot("customers_new"), f.tot("base", stock="start"))),
+    Kpi("churned", "customers", "count", lambda f: f.tot("churned"), higher_is_better=False, additive=True),
+    Kpi("churn_rate", "customers", "pct", lambda f: ratio(f.tot("churned"), f.tot("owners", stock="start")),
+        higher_is_better=False),
+    Kpi("churn_won_back", "customers", "count", lambda f: f.tot("churn_won_back"), additive=True),
+    Kpi("insurance_won_back", "customers", "count", lambda f: f.tot("insurance_won_back"), additive=True),
+    Kpi("sat_overall", "satisfaction", "score", _sat(None)),
+    Kpi("sat_sales", "satisfaction", "score", _sat(("sales",))),
+    Kpi("sat_after_sales", "satisfaction", "score", _sat(("after_sales",))),
+    Kpi("complaints", "satisfaction", "count", lambda f: f.tot("complaints"), higher_is_better=False, additive=True),
+    Kpi("complaint_resolved_rate", "satisfaction", "pct",
+        lambda f: ratio(f.tot("complaints_resolved"), f.tot("complaints"))),
+    Kpi("callback_success_rate", "satisfaction", "pct",
+        lambda f: ratio(f.tot("callbacks_reached"), f.tot("callbacks_closed"))),
+]
+KPI_BY_KEY = {k.key: k for k in KPIS}
+FAMILIES = ("sales", "customers", "satisfaction")
+
+
+def compute(f: Figures) -> dict[str, float | None]:
+    """Every KPI's value for one scope and month."""
+    return {k.key: k.fn(f) for k in KPIS}
+
+
+def achievement(kpi: Kpi, actual: float | None, target: float | None) -> float | None:
+    """Actual against target (1.0 = met); for lower-is-better KPIs the target over the actual."""
+    if actual is None or not target:
+        return None
+    if kpi.higher_is_better:
+        return actual / target
+    return None if actual == 0 else target / actual
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    """Relative change (month-on-month, year-on-year); None when there is nothing to compare."""
+    if now is None or not before:
+        return None
+    return (now - before) / before
+
+
+def funnel(f: Figures, channels_note: str = "") -> list[dict]:
+    """Leads that reached each level (at least), with the conversion from the level before."""
+    counts = f.by_key("funnel")
+    out, prev = [], None
+    for lv in LADDER:
+        n = counts.get(lv, 0)
+        out.append({"level": lv, "count": n, "rate": ratio(n, prev) if prev is not None else None})
+        prev = n
+    return out
+
+
+# ---- periods -------------------------------------------------------------------------------------
+
+def month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def parse_month(text: str) -> date:
+    """'2026-05' → date(2026, 5, 1); ValueError otherwise."""
+    y, m = text.split("-")
+    if len(y) != 4 or len(m) != 2:
+        raise ValueError("month must look like 2026-05")
+    return date(int(y), int(m), 1)
+
+
+def shift_month(month: str, delta: int) -> str:
+    d = parse_month(month)
+    idx = d.year * 12 + d.month - 1 + delta
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def month_days(month: str) -> tuple[date, date]:
+    start = parse_month(month)
+    end = parse_month(shift_month(month, 1))
+    return start, date.fromordinal(end.toordinal() - 1)

@@ -1,0 +1,244 @@
+"""A generated event history of a dealer group, for tests, demos and the benchmark (no I/O).
+
+Messages are in wire form (the JSON the bus carries), deterministic for a seed, and shaped like the
+real producers': lead lifecycles with follow-ups, test drives, orders, deliveries and defeats,
+visitor-log entries, customer relationships (new, owners, churn, win-back), callbacks with surveys and
+complaints, daily activity reports.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+SOURCES = ("walk_in", "phone_in", "online", "owner_referral", "event", "advertising", "service_customer")
+CHANNEL = {"walk_in": "showroom", "phone_in": "phone", "online": "online", "owner_referral": "referral",
+           "service_customer": "referral"}
+MODELS = {"toyota": ("凯美瑞", "卡罗拉", "RAV4"), "lexus": ("ES", "RX", "NX"), "vw": ("帕萨特", "途观L", "朗逸")}
+TACT = ("calls", "reached", "dms", "handouts", "customer_visits", "showroom_groups", "test_drive_groups")
+
+
+@dataclass
+class Org:
+    group_id: str
+    brands: dict[str, str]  # brand id → code
+    stores: dict[str, str]  # store id → brand id
+    consultants: dict[str, list[str]]  # store id → consultant ids
+    names: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+def make_org(group_id: str | None = None, brands: int = 3, stores_per_brand: int = 4, consultants: int = 5) -> Org:
+    rnd = random.Random(7)
+    gid = group_id or str(uuid.UUID(int=rnd.getrandbits(128)))
+    org = Org(gid, {}, {}, {})
+    codes = list(MODELS)
+    for b in range(brands):
+        bid = str(uuid.UUID(int=rnd.getrandbits(128)))
+        org.brands[bid] = codes[b % len(codes)]
+        org.names[bid] = f"Brand {b + 1}"
+        for i in range(stores_per_brand):
+            sid = str(uuid.UUID(int=rnd.getrandbits(128)))
+            org.stores[sid] = bid
+            org.names[sid] = f"Store {b + 1}-{i + 1}"
+            org.codes[sid] = f"s{b + 1}-{i + 1}"
+            org.consultants[sid] = [str(uuid.UUID(int=rnd.getrandbits(128))) for _ in range(consultants)]
+            for j, cid in enumerate(org.consultants[sid]):
+                org.names[cid] = f"Consultant {b + 1}-{i + 1}-{j + 1}"
+    return org
+
+
+def identity_messages(org: Org, at: datetime) -> list[dict]:
+    out = []
+    for bid, code in org.brands.items():
+        out.append(_msg("identity.brand.created", at, org.group_id, None, None,
+                        {"id": bid, "code": code, "name": org.names.get(bid, code)}))
+    for sid, bid in org.stores.items():
+        out.append(_msg("identity.store.created", at, org.group_id, bid, sid,
+                        {"id": sid, "code": org.codes.get(sid, sid[:8]), "name": org.names.get(sid, sid[:8]),
+                         "brand_id": bid, "city": "上海", "timezone": "Asia/Shanghai", "active": True}))
+        for cid in org.consultants[sid]:
+            out.append(_msg("identity.user.created", at, org.group_id, bid, sid,
+                            {"id": cid, "username": cid[:8], "name": org.names.get(cid, cid[:8]),
+                             "role": "sales_consultant", "store_id": sid, "active": True}))
+    return out
+
+
+def _msg(etype: str, at: datetime, gid: str, bid: str | None, sid: str | None, data: dict,
+         actor: str | None = None, rnd: random.Random | None = None) -> dict:
+    eid = str(uuid.UUID(int=rnd.getrandbits(128), version=4)) if rnd else str(uuid.uuid4())
+    return {"id": eid, "type": etype, "version": 1, "occurred_at": at.astimezone(UTC).isoformat(),
+            "group_id": gid, "brand_id": bid, "store_id": sid, "actor": actor, "data": data}
+
+
+def history(org: Org, start: date, days: int, leads_per_store_day: float = 2.0, seed: int = 1,
+            reports: bool = True) -> Iterator[dict]:
+    """Events of `days` days from `start` (per day, in roughly time order; later lifecycle steps of a
+    lead may fall after the window's end)."""
+    rnd = random.Random(seed)
+    for n in range(days):
+        day = start + timedelta(days=n)
+        for sid, bid in org.stores.items():
+            k = int(leads_per_store_day) + (1 if rnd.random() < leads_per_store_day % 1 else 0)
+            for _ in range(k):
+                yield from _lead(rnd, org, sid, bid, day)
+            if reports and day.weekday() < 5:
+                for cid in org.consultants[sid]:
+                    if rnd.random() < 0.9:
+                        at = _at(day, 17 if rnd.random() < 0.9 else 19, rnd)
+                        yield _msg("leads.report.submitted", at, org.group_id, bid, sid, {
+                            "report_id": str(uuid.UUID(int=rnd.getrandbits(128))), "consultant_id": cid,
+                            "day": day.isoformat(), "figures": {f: rnd.randint(0, 15) for f in TACT},
+                            "late": at.astimezone(UTC).hour >= 10, "amendment": False}, cid, rnd)
+            if rnd.random() < 0.5:
+                yield from _service_visit(rnd, org, sid, bid, day)
+            for kind in ("walk_in",) * rnd.randint(1, 4) + ("phone_in",) * rnd.randint(0, 2):
+                cid = rnd.choice(org.consultants[sid])
+                yield _msg("leads.visit.logged", _at(day, rnd.randint(9, 17), rnd), org.group_id, bid, sid, {
+                    "visit_id": str(uuid.UUID(int=rnd.getrandbits(128))), "lead_id": None, "kind": kind,
+                    "party_size": rnd.randint(1, 3), "first_visit": rnd.random() < 0.6, "consultant_id": cid,
+                    "model": rnd.choice(MODELS.get(org.brands[bid], ("X",))), "source": kind}, cid, rnd)
+
+
+def _at(day: date, hour: int, rnd: random.Random) -> datetime:
+    # local (UTC+8) business hours → UTC
+    return datetime(day.year, day.month, day.day, hour, rnd.randint(0, 59), rnd.randint(0, 59), tzinfo=UTC) \
+        - timedelta(hours=8)
+
+
+def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterator[dict]:
+    g = org.group_id
+    lead_id = str(uuid.UUID(int=rnd.getrandbits(128)))
+    customer = str(uuid.UUID(int=rnd.getrandbits(128)))
+    cid = rnd.choice(org.consultants[sid])
+    source = rnd.choice(SOURCES)
+    model = rnd.choice(MODELS.get(org.brands[bid], ("X",)))
+    t = _at(day, rnd.randint(9, 17), rnd)
+    level = rnd.choice(("N", "C", "B", "A"))
+    phone = f"+86138{rnd.randint(0, 99999999):08d}"
+    yield _msg("leads.lead.created", t, g, bid, sid, {
+        "lead_id": lead_id, "name": "客户", "phone": phone, "source": source, "level": level,
+        "consultant_id": cid, "campaign_id": None, "model": model, "channel": CHANNEL.get(source, "marketing")},
+        cid, rnd)
+    if source == "walk_in":
+        yield _msg("leads.visit.logged", t, g, bid, sid, {
+            "visit_id": str(uuid.UUID(int=rnd.getrandbits(128))), "lead_id": lead_id, "kind": "walk_in",
+            "party_size": rnd.randint(1, 4), "first_visit": True, "consultant_id": cid, "model": model,
+            "source": source}, cid, rnd)
+    yield _msg("customers.relationship.linked", t + timedelta(seconds=5), g, bid, sid, {
+        "customer_id": customer, "store_id": sid, "brand_id": bid, "customer_class": "intent", "lead_id": lead_id,
+        "new_customer": rnd.random() < 0.8})
+    secs = int(rnd.expovariate(1 / 900))
+    t = t + timedelta(seconds=secs)
+    yield _msg("leads.followup.logged", t, g, bid, sid, {
+        "lead_id": lead_id, "followup_id": str(uuid.UUID(int=rnd.getrandbits(128))), "kind": "call",
+        "outcome": "reached", "consultant_id": cid, "first_contact": True, "response_seconds": secs,
+        "within_sla": secs <= 900, "source": source}, cid, rnd)
+    for _ in range(rnd.randint(0, 3)):
+        t += timedelta(hours=rnd.randint(12, 120))
+        yield _msg("leads.followup.logged", t, g, bid, sid, {
+            "lead_id": lead_id, "followup_id": str(uuid.UUID(int=rnd.getrandbits(128))), "kind": "call",
+            "outcome": rnd.choice(("reached", "no_answer")), "consultant_id": cid, "first_contact": False,
+            "source": source}, cid, rnd)
+    ladder = ("N", "C", "B", "A", "H")
+    while level != "H" and rnd.random() < 0.45:
+        nxt = ladder[ladder.index(level) + 1]
+        t += timedelta(hours=rnd.randint(6, 72))
+        yield _msg("leads.lead.level_changed", t, g, bid, sid, {
+            "lead_id": lead_id, "from_level": level, "to_level": nxt, "consultant_id": cid, "source": source}, cid, rnd)
+        level = nxt
+    if rnd.random() < 0.35:
+        t += timedelta(hours=rnd.randint(2, 48))
+        yield _msg("leads.testdrive.completed", t, g, bid, sid, {
+            "lead_id": lead_id, "test_drive_id": str(uuid.UUID(int=rnd.getrandbits(128))), "model": model,
+            "consultant_id": cid}, cid, rnd)
+    roll = rnd.random()
+    if level in ("A", "H") and roll < 0.6 or roll < 0.12:
+        t += timedelta(hours=rnd.randint(2, 72))
+        order_id = str(uuid.UUID(int=rnd.getrandbits(128)))
+        price = rnd.randint(150, 600) * 1000
+        kind = "corporate" if rnd.random() < 0.15 else "individual"
+        sale_type = "fleet" if kind == "corporate" and rnd.random() < 0.5 else "retail"
+        expected = (t + timedelta(days=rnd.randint(3, 25))).date()
+        yield _msg("leads.order.placed", t, g, bid, sid, {
+            "lead_id": lead_id, "order_id": order_id, "model": model, "colour": "白", "price": f"{price}.00",
+            "deposit": "5000.00", "payment_method": "cash", "trade_in": False,
+            "expected_delivery": expected.isoformat(),
+            "consultant_id": cid, "customer_name": "客户", "phone": phone, "customer_kind": kind,
+            "sale_type": sale_type, "source": source}, cid, rnd)
+        if rnd.random() < 0.9:
+            t = datetime(expected.year, expected.month, expected.day, 3, rnd.randint(0, 59), tzinfo=UTC)
+            yield _msg("leads.vehicle.delivered", t, g, bid, sid, {
+                "lead_id": lead_id, "order_id": order_id, "vin": f"LVGBV{rnd.randint(0, 10**11):012d}",
+                "model": model, "delivered_on": expected.isoformat(), "consultant_id": cid, "customer_name": "客户",
+                "phone": phone, "price": f"{price}.00", "customer_kind": kind, "sale_type": sale_type,
+                "source": source}, cid, rnd)
+            yield _msg("customers.relationship.changed", t + timedelta(seconds=3), g, bid, sid, {
+                "customer_id": customer, "store_id": sid, "brand_id": bid, "from_class": "intent",
+                "to_class": "self_sold"})
+            yield from _callback(rnd, org, sid, bid, customer, t, "delivery_callback")
+            if rnd.random() < 0.1:
+                later = t + timedelta(days=rnd.randint(20, 60))
+                yield _msg("customers.relationship.changed", later, g, bid, sid, {
+                    "customer_id": customer, "store_id": sid, "brand_id": bid, "from_class": "self_sold",
+                    "to_class": "churned"})
+                if rnd.random() < 0.4:
+                    back = later + timedelta(days=rnd.randint(5, 30))
+                    yield _msg("customers.service.recorded", back, g, bid, sid, {
+                        "customer_id": customer, "visit_id": str(uuid.UUID(int=rnd.getrandbits(128))), "vin": None,
+                        "store_id": sid, "visit_date": back.date().isoformat(), "mileage": 20000,
+                        "kind": "maintenance", "amount": "680.00", "won_back": True})
+        return
+    if rnd.random() < 0.25:
+        t += timedelta(days=rnd.randint(1, 10))
+        reason = rnd.choice(("price", "competitor", "financing", "postponed", "other"))
+        yield _msg("leads.defeat.proposed", t, g, bid, sid, {"lead_id": lead_id, "reason": reason,
+                                                            "consultant_id": cid}, cid, rnd)
+        if rnd.random() < 0.7:
+            t += timedelta(hours=rnd.randint(2, 48))
+            yield _msg("leads.defeat.approved", t, g, bid, sid, {
+                "lead_id": lead_id, "reason": reason, "competitor_brand": "本田" if reason == "competitor" else None,
+                "competitor_model": "雅阁" if reason == "competitor" else None, "note": None, "consultant_id": cid,
+                "customer_name": "客户", "phone": phone, "from_level": level}, None, rnd)
+
+
+def _callback(rnd, org, sid, bid, customer, t, task_type) -> Iterator[dict]:
+    g = org.group_id
+    task = str(uuid.UUID(int=rnd.getrandbits(128)))
+    due = t + timedelta(days=3)
+    base = {"task_id": task, "task_type": task_type, "customer_id": customer, "agent_id": None,
+            "due_at": due.isoformat(), "outcome": None}
+    yield _msg("callcenter.task.created", t + timedelta(minutes=1), g, bid, sid, base)
+    if rnd.random() < 0.85:
+        done = due - timedelta(hours=rnd.randint(-30, 40))
+        reached = rnd.random() < 0.8
+        yield _msg("callcenter.task.completed" if reached else "callcenter.task.failed", done, g, bid, sid,
+                   {**base, "outcome": "reached" if reached else "unreachable"})
+        if reached and rnd.random() < 0.7:
+            score = round(rnd.uniform(40, 100), 1)
+            yield _msg("callcenter.survey.submitted", done + timedelta(minutes=5), g, bid, sid, {
+                "response_id": str(uuid.UUID(int=rnd.getrandbits(128))), "task_id": task, "task_type": task_type,
+                "questionnaire_id": "q1", "questionnaire_version": 1, "customer_id": customer, "score": score,
+                "satisfaction": min(5, max(1, int(score // 20) + 1)), "recommend": 8, "repurchase": "high",
+                "low_score": score < 60, "channel": "phone", "answers": []})
+            if score < 60:
+                cid = str(uuid.UUID(int=rnd.getrandbits(128)))
+                yield _msg("callcenter.complaint.opened", done + timedelta(minutes=6), g, bid, sid, {
+                    "complaint_id": cid, "customer_id": customer, "severity": "medium", "source": "survey",
+                    "summary": "低分回访", "due_at": (done + timedelta(days=2)).isoformat()})
+                if rnd.random() < 0.8:
+                    yield _msg("callcenter.complaint.resolved", done + timedelta(days=rnd.randint(1, 4)), g, bid, sid, {
+                        "complaint_id": cid, "customer_id": customer, "severity": "medium",
+                        "within_sla": rnd.random() < 0.7, "confirmed": True})
+
+
+def _service_visit(rnd, org, sid, bid, day) -> Iterator[dict]:
+    customer = str(uuid.UUID(int=rnd.getrandbits(128)))
+    t = _at(day, rnd.randint(9, 16), rnd)
+    yield _msg("customers.service.recorded", t, org.group_id, bid, sid, {
+        "customer_id": customer, "visit_id": str(uuid.UUID(int=rnd.getrandbits(128))), "vin": None, "store_id": sid,
+        "visit_date": day.isoformat(), "mileage": rnd.randint(5000, 90000), "kind": "maintenance",
+        "amount": f"{rnd.randint(300, 3000)}.00", "won_back": False})
+    yield from _callback(rnd, org, sid, bid, customer, t, "service_callback")

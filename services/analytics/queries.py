@@ -1,0 +1,352 @@
+"""Read side: sums from the rollups per scope node and month, labels, targets, compliance, forecast.
+
+Every query runs in the caller's scoped session, so a store manager's sums only ever contain their
+own store; `group_average` is the one deliberate exception (system scope, returns no store data).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.tenancy import Scope
+
+from .domain import kpis as K
+from .domain.facts import TZ
+from .domain.planning import FORECAST_WINDOWS, GroupSettings, expected_deliveries, overdue_before, \
+    report_workdays, reports_missing
+from .models import DimBrand, DimStore, DimUser, Fact, ForecastSnapshot, GroupSetting, RollupCube, RollupFine, Target
+
+LEVELS = ("group", "brand", "store", "consultant")
+FILTER_DIMS = ("consultant", "model", "source", "channel")
+
+
+@dataclass
+class Filters:
+    brand_id: str | None = None
+    store_id: str | None = None
+    consultant_id: str | None = None
+    model: str | None = None
+    source: str | None = None
+    channel: str | None = None
+
+    def dims(self) -> set[str]:
+        return {d for d in FILTER_DIMS if getattr(self, "consultant_id" if d == "consultant" else d)}
+
+
+@dataclass
+class Node:
+    level: str
+    id: str = ""
+    name: str = ""
+    parent: Node | None = None
+    filters: Filters = field(default_factory=Filters)
+
+
+# ---- sums ----------------------------------------------------------------------------------------
+
+def _cube_cols(by: str | None, dim: str):
+    return {None: None, "brand": RollupCube.brand_id, "store": RollupCube.store_id,
+            "period": RollupCube.period}.get(by, RollupCube.dim_value if by == dim else None)
+
+
+def figures(s: Session, month: str, flt: Filters, by: str | None = None) -> dict[str, K.Figures]:
+    """Figures for one month, optionally split `by` brand/store/consultant/model/source/channel/day.
+
+    The cube answers whenever at most one of consultant/model/source/channel is involved; otherwise
+    the fine table does (same numbers, more rows to add up).
+    """
+    dims = flt.dims() | ({by} if by in FILTER_DIMS else set())
+    if len(dims) <= 1:
+        return _from_cube(s, month, flt, by, next(iter(dims), ""))
+    return _from_fine(s, month, flt, by)
+
+
+def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str) -> dict[str, K.Figures]:
+    C = RollupCube
+    where = [C.dim == dim]
+    if flt.brand_id:
+        where.append(C.brand_id == flt.brand_id)
+    if flt.store_id:
+        where.append(C.store_id == flt.store_id)
+    if dim:
+        value = flt.consultant_id if dim == "consultant" else getattr(flt, dim)
+        if value:
+            where.append(C.dim_value == value)
+    group_col = C.period if by == "day" else _cube_cols(by, dim)
+    out: dict[str, K.Figures] = defaultdict(K.Figures)
+    cols = [C.metric, C.key] + ([group_col] if group_col is not None else [])
+    start, end = K.month_days(month)
+    if by == "day":
+        period_filter = [C.period >= start.isoformat(), C.period <= end.isoformat()]
+    else:
+        period_filter = [C.period == month]
+    for row in s.execute(select(*cols, func.sum(C.value)).where(*where, *period_filter).group_by(*cols)):
+        out[str(row[2]) if group_col is not None else ""].flow[(row[0], row[1])] = int(row[-1])
+    if by != "day":
+        prev = K.shift_month(month, -1)
+        for attr, upto in (("stock_end", month), ("stock_start", prev)):
+            stmt = select(*cols, func.sum(C.value)).where(
+                *where, C.metric.in_(K.STOCK_METRICS), func.length(C.period) == 7, C.period <= upto).group_by(*cols)
+            for row in s.execute(stmt):
+                getattr(out[str(row[2]) if group_col is not None else ""], attr)[(row[0], row[1])] = int(row[-1])
+    return dict(out)
+
+
+def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str, K.Figures]:
+    F = RollupFine
+    where = []
+    for attr, col in (("brand_id", F.brand_id), ("store_id", F.store_id), ("consultant_id", F.consultant_id),
+                      ("model", F.model), ("source", F.source), ("channel", F.channel)):
+        if getattr(flt, attr):
+            where.append(col == getattr(flt, attr))
+    group_col = {None: None, "brand": F.brand_id, "store": F.store_id, "consultant": F.consultant_id,
+                 "model": F.model, "source": F.source, "channel": F.channel, "day": F.day}[by]
+    cols = [F.metric, F.key] + ([group_col] if group_col is not None else [])
+    start, end = K.month_days(month)
+    out: dict[str, K.Figures] = defaultdict(K.Figures)
+    for row in s.execute(select(*cols, func.sum(F.value)).where(*where, F.day >= start, F.day <= end).group_by(*cols)):
+        key = "" if group_col is None else (row[2].isoformat() if by == "day" else str(row[2]))
+        out[key].flow[(row[0], row[1])] = int(row[-1])
+    if by != "day":
+        prev_end = start - timedelta(days=1)
+        for attr, upto in (("stock_end", end), ("stock_start", prev_end)):
+            stmt = select(*cols, func.sum(F.value)).where(*where, F.metric.in_(K.STOCK_METRICS), F.day <= upto) \
+                .group_by(*cols)
+            for row in s.execute(stmt):
+                getattr(out["" if group_col is None else str(row[2])], attr)[(row[0], row[1])] = int(row[-1])
+    return dict(out)
+
+
+def node_figures(s: Session, month: str, flt: Filters) -> K.Figures:
+    return figures(s, month, flt).get("", K.Figures())
+
+
+# ---- labels --------------------------------------------------------------------------------------
+
+def labels(s: Session) -> dict[str, dict[str, str]]:
+    """Names of the brands, stores and users this caller may see."""
+    return {"brand": {b.id: b.name for b in s.scalars(select(DimBrand))},
+            "store": {st.id: st.name for st in s.scalars(select(DimStore))},
+            "consultant": {u.id: u.name for u in s.scalars(select(DimUser))}}
+
+
+def stores(s: Session, brand_id: str | None = None) -> list[DimStore]:
+    stmt = select(DimStore).order_by(DimStore.code)
+    if brand_id:
+        stmt = stmt.where(DimStore.brand_id == brand_id)
+    return list(s.scalars(stmt))
+
+
+def consultants(s: Session, store_id: str) -> list[DimUser]:
+    return list(s.scalars(select(DimUser).where(DimUser.store_id == store_id, DimUser.role == "sales_consultant")
+                          .order_by(DimUser.username)))
+
+
+# ---- targets and settings ------------------------------------------------------------------------
+
+def targets(s: Session, month: str, level: str | None = None, node_id: str | None = None) -> dict[str, float]:
+    stmt = select(Target).where(Target.month == month)
+    if level:
+        stmt = stmt.where(Target.level == level, Target.node_id == (node_id or ""))
+    return {t.kpi: t.value for t in s.scalars(stmt)}
+
+
+def settings(s: Session, group_id: str) -> GroupSettings:
+    row = s.get(GroupSetting, group_id)
+    return GroupSettings.from_dict(row.data if row else None)
+
+
+# ---- KPI tables ----------------------------------------------------------------------------------
+
+def kpi_rows(s: Session, month: str, flt: Filters, level: str, node_id: str) -> list[dict]:
+    """Every KPI of one node: month actual, target, achievement, month-on-month and year-on-year."""
+    now = K.compute(node_figures(s, month, flt))
+    mom = K.compute(node_figures(s, K.shift_month(month, -1), flt))
+    yoy = K.compute(node_figures(s, K.shift_month(month, -12), flt))
+    tg = targets(s, month, level, node_id)
+    rows = []
+    for k in K.KPIS:
+        rows.append({"key": k.key, "family": k.family, "unit": k.unit, "actual": now[k.key],
+                     "target": tg.get(k.key), "achievement": K.achievement(k, now[k.key], tg.get(k.key)),
+                     "mom": K.change(now[k.key], mom[k.key]), "yoy": K.change(now[k.key], yoy[k.key]),
+                     "higher_is_better": k.higher_is_better})
+    return rows
+
+
+def children(s: Session, month: str, flt: Filters, by: str) -> list[dict]:
+    """The next level down (brands, stores, consultants, models, sources) with every KPI."""
+    names = labels(s)
+    figs = figures(s, month, flt, by)
+    if by == "brand":
+        ids = {st.brand_id for st in stores(s)} | set(figs)
+    elif by == "store":
+        ids = {st.id for st in stores(s, flt.brand_id) if not flt.store_id or st.id == flt.store_id} | set(figs)
+    elif by == "consultant" and flt.store_id:
+        ids = {u.id for u in consultants(s, flt.store_id)} | set(figs)
+    else:
+        ids = set(figs)
+    out = []
+    for cid in ids:
+        values = K.compute(figs.get(cid, K.Figures()))
+        out.append({"id": cid, "name": names.get(by, {}).get(cid) or cid or "—", "kpis": values})
+    return sorted(out, key=lambda r: (-(r["kpis"]["leads"] or 0), r["name"]))
+
+
+def ranking(s: Session, month: str, flt: Filters, by: str, kpi: str) -> list[dict]:
+    """Stores, brands, models or consultants ranked by one KPI (best first)."""
+    k = K.KPI_BY_KEY[kpi]
+    rows = [r for r in children(s, month, flt, by)]
+    rows.sort(key=lambda r: (r["kpis"][kpi] is None, -(r["kpis"][kpi] or 0) if k.higher_is_better
+                             else (r["kpis"][kpi] or 0), r["name"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+        r["value"] = r["kpis"][kpi]
+    return rows
+
+
+def group_average(system: Session, month: str) -> dict[str, float | None]:
+    """The group's KPIs per store (counts divided by the number of stores, rates as the group's
+    rate), computed in a system scope: no store's own figures leave this function."""
+    n = system.scalar(select(func.count()).select_from(DimStore).where(DimStore.active.is_(True))) or 1
+    group = K.compute(node_figures(system, month, Filters()))
+    return {k.key: (v / n if (v is not None and k.additive) else v) for k, v in
+            ((K.KPI_BY_KEY[key], val) for key, val in group.items())}
+
+
+def trend(s: Session, month: str, flt: Filters, kpi: str, months: int = 13) -> list[dict]:
+    out = []
+    for i in range(months - 1, -1, -1):
+        m = K.shift_month(month, -i)
+        out.append({"month": m, "value": K.compute(node_figures(s, m, flt))[kpi]})
+    return out
+
+
+def daily(s: Session, month: str, flt: Filters, metric: str) -> list[dict]:
+    figs = figures(s, month, flt, "day")
+    start, end = K.month_days(month)
+    out, d = [], start
+    while d <= end:
+        out.append({"day": d.isoformat(), "value": figs.get(d.isoformat(), K.Figures()).tot(metric)})
+        d += timedelta(days=1)
+    return out
+
+
+# ---- compliance ----------------------------------------------------------------------------------
+
+def compliance(s: Session, group_id: str, now: datetime, month: str | None = None) -> list[dict]:
+    """Per store: overdue follow-ups, defeats awaiting approval, daily reports missing and late,
+    callbacks past due; ranked worst first."""
+    cfg = settings(s, group_id)
+    rows: dict[str, dict] = {st.id: {"store_id": st.id, "name": st.name, "overdue_followups": 0,
+                                     "defeats_pending": 0, "reports_missing": 0, "reports_late": 0,
+                                     "callbacks_past_due": 0} for st in stores(s)}
+
+    def bump(store_id, field_, n):
+        if store_id in rows:
+            rows[store_id][field_] += int(n)
+
+    for level in cfg.cadence_days:
+        before = overdue_before(level, now, cfg)
+        stmt = select(Fact.store_id, func.count()).where(
+            Fact.kind == "lead", Fact.is_open.is_(True), Fact.level == level, Fact.last_contact_at < before
+        ).group_by(Fact.store_id)
+        for sid, n in s.execute(stmt):
+            bump(sid, "overdue_followups", n)
+    for sid, n in s.execute(select(Fact.store_id, func.count()).where(Fact.kind == "lead", Fact.pending.is_(True))
+                            .group_by(Fact.store_id)):
+        bump(sid, "defeats_pending", n)
+    for sid, n in s.execute(select(Fact.store_id, func.count()).where(
+            Fact.kind == "task", Fact.is_open.is_(True), Fact.due_at < now).group_by(Fact.store_id)):
+        bump(sid, "callbacks_past_due", n)
+    local = now.astimezone(TZ)
+    month = month or K.month_key(local.date())
+    start, end = K.month_days(month)
+    cutoff = local.date() if local.hour >= 18 else local.date() - timedelta(days=1)
+    days = [d for d in report_workdays(start, min(end, cutoff))]
+    staff: dict[str, int] = defaultdict(int)
+    for sid, n in s.execute(select(DimUser.store_id, func.count()).where(
+            DimUser.role == "sales_consultant", DimUser.active.is_(True)).group_by(DimUser.store_id)):
+        staff[sid] = n
+    submitted: dict[str, int] = defaultdict(int)
+    if days:
+        C = RollupCube
+        wanted = {d.isoformat() for d in days}
+        for sid, period, metric, n in s.execute(select(C.store_id, C.period, C.metric, func.sum(C.value)).where(
+                C.dim == "", C.metric.in_(("reports", "reports_late")), C.period >= days[0].isoformat(),
+                C.period <= days[-1].isoformat()).group_by(C.store_id, C.period, C.metric)):
+            if period in wanted and metric == "reports":
+                submitted[sid] += int(n)
+            if metric == "reports_late":
+                bump(sid, "reports_late", n)
+    for sid, row in rows.items():
+        row["reports_missing"] = reports_missing(staff.get(sid, 0), len(days), submitted.get(sid, 0))
+    out = list(rows.values())
+    for r in out:
+        r["total"] = sum(r[k] for k in ("overdue_followups", "defeats_pending", "reports_missing", "reports_late",
+                                        "callbacks_past_due"))
+    out.sort(key=lambda r: (-r["total"], r["name"]))
+    for i, r in enumerate(out, 1):
+        r["rank"] = i
+    return out
+
+
+# ---- forecast ------------------------------------------------------------------------------------
+
+def forecast(s: Session, group_id: str, today: date, save: bool = True) -> dict:
+    """Expected deliveries in the next 7/30/90 days per store, and past forecasts beside actuals."""
+    cfg = settings(s, group_id)
+    pipeline: dict[str, list] = defaultdict(list)
+    for sid, level, expected, n in s.execute(
+            select(Fact.store_id, Fact.level, Fact.expected_delivery, func.count())
+            .where(Fact.kind == "lead", Fact.is_open.is_(True))
+            .group_by(Fact.store_id, Fact.level, Fact.expected_delivery)):
+        pipeline[sid].append((level, expected, int(n)))
+    names = {st.id: st.name for st in stores(s)}
+    per_store = []
+    for sid in sorted(names, key=lambda i: names[i]):
+        exp = {w: round(expected_deliveries(pipeline.get(sid, []), today, w, cfg), 2) for w in FORECAST_WINDOWS}
+        open_leads = sum(n for _, _, n in pipeline.get(sid, []))
+        per_store.append({"store_id": sid, "name": names[sid], "open_leads": open_leads, "expected": exp})
+        if save:
+            for w, v in exp.items():
+                snap = s.scalar(select(ForecastSnapshot).where(ForecastSnapshot.store_id == sid,
+                                                               ForecastSnapshot.made_on == today,
+                                                               ForecastSnapshot.window == w))
+                if snap is None:
+                    s.add(ForecastSnapshot(group_id=group_id, store_id=sid, made_on=today, window=w, expected=v))
+                else:
+                    snap.expected = v
+    total = {w: round(sum(r["expected"][w] for r in per_store), 2) for w in FORECAST_WINDOWS}
+    return {"today": today.isoformat(), "probability": cfg.probability, "stores": per_store, "total": total,
+            "history": forecast_history(s, today)}
+
+
+def forecast_history(s: Session, today: date, days_back: int = 120) -> list[dict]:
+    """Earlier forecasts (summed over the visible stores) beside the deliveries that followed."""
+    snaps = s.execute(select(ForecastSnapshot.made_on, ForecastSnapshot.window, func.sum(ForecastSnapshot.expected))
+                      .where(ForecastSnapshot.made_on >= today - timedelta(days=days_back),
+                             ForecastSnapshot.made_on < today)
+                      .group_by(ForecastSnapshot.made_on, ForecastSnapshot.window)
+                      .order_by(ForecastSnapshot.made_on.desc(), ForecastSnapshot.window)).all()
+    if not snaps:
+        return []
+    C = RollupCube
+    first = min(m for m, _, _ in snaps)
+    per_day = {p: int(v) for p, v in s.execute(select(C.period, func.sum(C.value)).where(
+        C.dim == "", C.metric == "deliveries", C.period > first.isoformat(),
+        C.period <= (today + timedelta(days=1)).isoformat()).group_by(C.period)) if len(p) == 10}
+    out = []
+    for made_on, window, expected in snaps:
+        end = made_on + timedelta(days=window)
+        actual = sum(v for p, v in per_day.items() if made_on.isoformat() < p <= end.isoformat())
+        out.append({"made_on": made_on.isoformat(), "window": window, "expected": round(float(expected), 2),
+                    "actual": actual, "complete": end < today})
+    return out
+
+
+def system_session_scope(group_id: str) -> Scope:
+    return Scope.system(group_id)

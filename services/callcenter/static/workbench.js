@@ -1,0 +1,54 @@
+// Agent workbench: answer the questionnaire from the keyboard, keep the lease while on the call.
+(function () {
+  const form = document.getElementById("survey-form");
+  const reached = document.getElementById("btn-reached");
+  if (form) {
+    const questions = Array.from(form.querySelectorAll("fieldset.cc-q"));
+    let buffer = "";
+    let timer = null;
+    const focusQuestion = (i) => {
+      const q = questions[i];
+      if (!q) { if (reached) reached.focus(); return; }
+      const input = q.querySelector("input:checked") || q.querySelector("input[data-shortcut], textarea");
+      if (input) input.focus();
+    };
+    const pick = (q, key) => {
+      const hit = Array.from(q.querySelectorAll("input[data-shortcut]")).find((i) => i.dataset.shortcut === key);
+      if (!hit) return false;
+      if (hit.type === "checkbox") hit.checked = !hit.checked; else hit.checked = true;
+      hit.focus();
+      return true;
+    };
+    form.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (reached) reached.click(); return; }
+      const q = e.target.closest("fieldset.cc-q");
+      if (!q || e.target.tagName === "TEXTAREA" || e.ctrlKey || e.altKey || e.metaKey || e.key.length !== 1) return;
+      e.preventDefault();
+      const next = questions.indexOf(q) + 1;
+      clearTimeout(timer);
+      if (q.dataset.type === "nps" && /[0-9]/.test(e.key)) {
+        buffer = (buffer + e.key).slice(-2);
+        if (buffer === "10") { pick(q, "10"); buffer = ""; focusQuestion(next); return; }
+        pick(q, e.key);
+        if (e.key === "1") { timer = setTimeout(() => { buffer = ""; focusQuestion(next); }, 700); return; }
+        buffer = ""; focusQuestion(next); return;
+      }
+      if (pick(q, e.key.toLowerCase()) && q.dataset.type !== "multi") focusQuestion(next);
+    });
+    if (questions.length) focusQuestion(0);
+  }
+  // Esc leaves a field, so that the letter shortcuts of the page (R, A, B, ...) work again
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && document.activeElement && document.activeElement !== document.body) {
+      document.activeElement.blur();
+    }
+  });
+  const renew = document.getElementById("renew-url");
+  if (renew) {
+    setInterval(() => {
+      fetch(renew.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": renew.dataset.csrf } });
+    }, 4 * 60 * 1000);
+  }
+  const next = document.getElementById("next-task");
+  if (next) next.focus();
+})();

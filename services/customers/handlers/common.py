@@ -1,0 +1,61 @@
+"""Helpers every customers use case shares: settings, the active record behind an id, timeline, events."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.bus import emit
+from shared.db import utcnow
+from shared.events import Event
+
+from ..domain import CareSettings, default_consent
+from ..models import Activity, Customer, GroupSettings, StoreRef
+
+
+def settings_of(s: Session, group_id: str) -> CareSettings:
+    row = s.scalar(select(GroupSettings).where(GroupSettings.group_id == group_id))
+    return CareSettings.from_dict(row.values if row else None)
+
+
+def active(s: Session, customer_id: str | None) -> Customer | None:
+    """The live record behind an id: follows merges to the survivor; None if unknown, erased or out of scope."""
+    seen = 0
+    c = s.get(Customer, customer_id) if customer_id else None
+    while c is not None and c.status == "merged" and c.merged_into and seen < 10:
+        c, seen = s.get(Customer, c.merged_into), seen + 1
+    if c is None or c.status != "active":
+        return None
+    return c
+
+
+def store_brand(s: Session, store_id: str | None) -> str | None:
+    ref = s.get(StoreRef, store_id) if store_id else None
+    return ref.brand_id if ref else None
+
+
+def add_activity(s: Session, c: Customer, kind: str, detail: dict, *, store_id: str | None = None,
+                 ref_id: str | None = None, actor: str | None = None, at=None) -> None:
+    """One line on the customer's 360 timeline."""
+    s.add(Activity(group_id=c.group_id, customer_id=c.id, store_id=store_id, kind=kind, ref_id=ref_id,
+                   detail=detail, actor=actor, occurred_at=at or utcnow()))
+
+
+def consent_of(c: Customer) -> dict:
+    return {**default_consent(), **(c.consent or {})}
+
+
+def profile_payload(c: Customer) -> dict:
+    """The customer as other services copy it (callcenter contact list, analytics)."""
+    return {"customer_id": c.id, "name": c.name, "phone": c.phone, "kind": c.kind,
+            "do_not_call": c.do_not_call, "consent": consent_of(c), "erased": c.status == "erased"}
+
+
+def emit_customer(s: Session, c: Customer, verb: str, actor: str | None) -> None:
+    """customers.customer.created / .updated with the profile others keep."""
+    c.updated_at = utcnow()
+    emit(s, Event(type=f"customers.customer.{verb}", group_id=c.group_id, actor=actor, data=profile_payload(c)))
+
+
+def emit_consent(s: Session, c: Customer, actor: str | None) -> None:
+    emit(s, Event(type="customers.consent.changed", group_id=c.group_id, actor=actor,
+                  data={"customer_id": c.id, "do_not_call": c.do_not_call, "consent": consent_of(c)}))

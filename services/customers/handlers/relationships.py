@@ -1,0 +1,89 @@
+"""Store relationships: the facts a store knows about a customer, and the class derived from them."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.bus import emit
+from shared.db import utcnow
+from shared.events import Event
+
+from ..domain import RelationshipFacts, derive_class, value_tier
+from ..models import Customer, StoreRelationship
+from .common import settings_of, store_brand
+
+FACTS = ("owner_kind", "level", "defeated", "churned", "last_visit_on", "consultant_id")
+
+
+def facts_of(rel: StoreRelationship, c: Customer) -> RelationshipFacts:
+    return RelationshipFacts(owner_kind=rel.owner_kind, level=rel.level, defeated=bool(rel.defeated),
+                             churned=bool(rel.churned), vip=c.value_tier == "VIP")
+
+
+def relationship(s: Session, c: Customer, store_id: str) -> StoreRelationship | None:
+    return s.scalar(select(StoreRelationship).where(StoreRelationship.customer_id == c.id,
+                                                    StoreRelationship.store_id == store_id))
+
+
+def touch(s: Session, c: Customer, store_id: str, actor: str | None, *, brand_id: str | None = None,
+          lead_id: str | None = None, new_customer: bool = False, **facts) -> StoreRelationship:
+    """Record facts about the customer at one store; link the store on first contact; publish class changes."""
+    unknown = set(facts) - set(FACTS)
+    if unknown:
+        raise TypeError(f"unknown relationship facts: {unknown}")
+    rel = relationship(s, c, store_id)
+    created = rel is None
+    if created:
+        rel = StoreRelationship(group_id=c.group_id, customer_id=c.id, store_id=store_id,
+                                brand_id=brand_id or store_brand(s, store_id) or "", customer_class="potential",
+                                defeated=False, churned=False)
+        s.add(rel)
+        c.known_at = sorted(set(c.known_at or []) | {store_id})
+    for k, v in facts.items():
+        setattr(rel, k, v)
+    rel.last_seen_at = utcnow()
+    new_class = derive_class(facts_of(rel, c))
+    old_class = None if created else rel.customer_class
+    rel.customer_class = new_class
+    if created:
+        s.flush()
+        emit(s, Event(type="customers.relationship.linked", group_id=c.group_id, brand_id=rel.brand_id,
+                      store_id=store_id, actor=actor,
+                      data={"customer_id": c.id, "store_id": store_id, "brand_id": rel.brand_id,
+                            "customer_class": new_class, "lead_id": lead_id, "new_customer": new_customer}))
+    if created or old_class != new_class:
+        _emit_changed(s, c, rel, old_class, actor)
+    return rel
+
+
+def refresh_classes(s: Session, c: Customer, actor: str | None) -> None:
+    """Re-derive every relationship's class (after a tier change, a merge or an unmerge)."""
+    for rel in s.scalars(select(StoreRelationship).where(StoreRelationship.customer_id == c.id)):
+        new_class = derive_class(facts_of(rel, c))
+        if new_class != rel.customer_class:
+            old, rel.customer_class = rel.customer_class, new_class
+            _emit_changed(s, c, rel, old, actor)
+
+
+def _emit_changed(s: Session, c: Customer, rel: StoreRelationship, old: str | None, actor: str | None) -> None:
+    emit(s, Event(type="customers.relationship.changed", group_id=c.group_id, brand_id=rel.brand_id,
+                  store_id=rel.store_id, actor=actor,
+                  data={"customer_id": c.id, "store_id": rel.store_id, "brand_id": rel.brand_id,
+                        "from_class": old, "to_class": rel.customer_class}))
+
+
+def add_spend(s: Session, c: Customer, amount: Decimal | float | int | None, actor: str | None) -> None:
+    """Lifetime spend moves the value tier (VIP/A/B/C/D); a VIP tier makes owners VIP at their stores."""
+    if not amount:
+        return
+    c.spend_total = Decimal(str(c.spend_total or 0)) + Decimal(str(amount))
+    retier(s, c, actor)
+
+
+def retier(s: Session, c: Customer, actor: str | None) -> None:
+    tier = value_tier(c.spend_total or 0, settings_of(s, c.group_id).tiers)
+    if tier != c.value_tier:
+        c.value_tier = tier
+        refresh_classes(s, c, actor)

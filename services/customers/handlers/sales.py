@@ -1,0 +1,113 @@
+"""What the showroom tells us (leads events): intent levels, orders, deliveries and defeats per store."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.events import Event
+
+from ..domain import ACTIVE_LEVELS
+from ..models import Customer, CustomerLead
+from .common import active, add_activity
+from .identity import Person, match_or_create
+from .records import register_vehicle
+from .relationships import add_spend, touch
+
+
+def _customer_for(s: Session, ev: Event, name: str | None = None, phone: str | None = None,
+                  kind: str = "individual") -> tuple[Customer | None, bool, CustomerLead | None]:
+    """The customer of a lead event: by the lead we already know, else by the phone in the event."""
+    d = ev.data
+    lead = s.get(CustomerLead, d["lead_id"])
+    c = active(s, lead.customer_id) if lead else None
+    if c is not None or not phone:
+        return c, False, lead
+    c, new = match_or_create(s, ev.group_id, Person(name=name or d.get("name") or "", phone=phone, kind=kind),
+                             ev.actor)
+    if lead is not None:
+        lead.customer_id = c.id
+    return c, new, lead
+
+
+def _lead_row(s: Session, ev: Event, c: Customer, lead: CustomerLead | None) -> CustomerLead:
+    if lead is None:
+        lead = CustomerLead(lead_id=ev.data["lead_id"], group_id=ev.group_id, store_id=ev.store_id,
+                            brand_id=ev.brand_id, customer_id=c.id, created_at=ev.occurred_at)
+        s.add(lead)
+    lead.updated_at = utcnow()
+    return lead
+
+
+def lead_created(s: Session, ev: Event) -> Customer:
+    """A new lead: find or create the customer and relate them to the store as an intent customer."""
+    d = ev.data
+    c, new, lead = _customer_for(s, ev, d["name"], d["phone"])
+    lead = _lead_row(s, ev, c, lead)
+    lead.source, lead.level, lead.model, lead.consultant_id = d["source"], d.get("level"), d.get("model"), \
+        d.get("consultant_id")
+    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, lead_id=d["lead_id"], new_customer=new,
+          level=d.get("level") or "N", consultant_id=d.get("consultant_id"))
+    add_activity(s, c, "lead", {"source": d["source"], "level": d.get("level"), "model": d.get("model")},
+                 store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)
+    return c
+
+
+def level_changed(s: Session, ev: Event) -> None:
+    """The intent level moved (O/H/A/B/C); delivered and defeated outcomes come with their own events."""
+    d = ev.data
+    c, _, lead = _customer_for(s, ev, None, d.get("phone"))
+    if c is None:  # a lead we never saw created and no phone to match: nothing to attach it to
+        return
+    lead = _lead_row(s, ev, c, lead)
+    to = d["to_level"]
+    if to in ACTIVE_LEVELS:
+        lead.level = to
+        touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level=to)
+    elif to == "invalid":
+        lead.level, lead.outcome = None, "invalid"
+        touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level=None)
+    add_activity(s, c, "level", {"from": d["from_level"], "to": to, "reason": d.get("reason")},
+                 store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)
+
+
+def order_placed(s: Session, ev: Event) -> None:
+    d = ev.data
+    c, _, lead = _customer_for(s, ev, d["customer_name"], d["phone"], d.get("customer_kind") or "individual")
+    lead = _lead_row(s, ev, c, lead)
+    lead.level, lead.order_id, lead.order_price, lead.model = "O", d["order_id"], Decimal(str(d["price"])), d["model"]
+    if d.get("customer_kind") and d["customer_kind"] != "individual" and c.kind == "individual":
+        c.kind = d["customer_kind"]
+    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level="O", consultant_id=d.get("consultant_id"))
+    add_activity(s, c, "order", {"model": d["model"], "price": str(d["price"]), "payment": d["payment_method"],
+                                 "sale_type": d.get("sale_type")},
+                 store_id=ev.store_id, ref_id=d["order_id"], actor=ev.actor, at=ev.occurred_at)
+
+
+def vehicle_delivered(s: Session, ev: Event) -> None:
+    """A delivery makes a self-sold owner (自销保有客户) and registers the car."""
+    d = ev.data
+    c, _, lead = _customer_for(s, ev, d["customer_name"], d["phone"], d.get("customer_kind") or "individual")
+    lead = _lead_row(s, ev, c, lead)
+    lead.level, lead.outcome = None, "delivered"
+    price = Decimal(str(d.get("price") or 0)) or (lead.order_price or Decimal("0"))
+    register_vehicle(s, c, d["vin"], ev.actor, brand_id=ev.brand_id, model=d["model"],
+                     purchase_date=d["delivered_on"], selling_store_id=ev.store_id, price=price, quiet=True)
+    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, owner_kind="self_sold", level=None, churned=False,
+          defeated=False, last_visit_on=d["delivered_on"], consultant_id=d.get("consultant_id"))
+    add_spend(s, c, price, ev.actor)
+    add_activity(s, c, "delivery", {"vin": d["vin"], "model": d["model"], "price": str(price)},
+                 store_id=ev.store_id, ref_id=d["order_id"], actor=ev.actor, at=ev.occurred_at)
+
+
+def defeat_approved(s: Session, ev: Event) -> None:
+    """An approved defeat (战败): the store's intent customer becomes defeated (an owner stays an owner)."""
+    d = ev.data
+    c, _, lead = _customer_for(s, ev, d["customer_name"], d["phone"])
+    lead = _lead_row(s, ev, c, lead)
+    lead.level, lead.outcome = None, "defeated"
+    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level=None, defeated=True)
+    add_activity(s, c, "defeat", {"reason": d["reason"], "competitor_brand": d.get("competitor_brand"),
+                                  "competitor_model": d.get("competitor_model")},
+                 store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)

@@ -1,0 +1,43 @@
+"""UI words for the customers vocabulary (Chinese terms of domain.md in the zh_CN catalog)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+CLASS = {
+    "potential": _l("Potential"), "intent": _l("Intent"), "self_sold": _l("Self-sold owner"),
+    "other_sold": _l("Other-sold owner"), "vip": _l("VIP"), "other_brand": _l("Other-brand owner"),
+    "defeated": _l("Defeated"), "churned": _l("Churned"),
+}
+CLASS_TAG = {"self_sold": "ok", "other_sold": "ok", "vip": "ok", "other_brand": "", "intent": "warn",
+             "defeated": "bad", "churned": "bad", "potential": ""}
+KIND = {"individual": _l("Individual"), "corporate": _l("Corporate"), "agreement": _l("Agreement (fleet)"),
+        "partner": _l("Partner")}
+CHANNEL = {"phone": _l("Phone"), "sms": _l("SMS"), "wechat": _l("WeChat"), "email": _l("Email")}
+VISIT = {"maintenance": _l("Maintenance"), "repair": _l("Repair"), "accident": _l("Accident repair")}
+RISK = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
+RISK_TAG = {"low": "ok", "medium": "warn", "high": "bad"}
+SATISFACTION = {1: _l("Very dissatisfied"), 2: _l("Dissatisfied"), 3: _l("Neutral"), 4: _l("Satisfied"),
+                5: _l("Very satisfied")}
+RECOMMEND = {"very_likely": _l("Very likely"), "possible": _l("Possible"), "unlikely": _l("Unlikely")}
+REPURCHASE = {"high": _l("Above 70%"), "medium": _l("30–70%"), "low": _l("Below 30%")}
+REASON = {"name_phone_tail": _l("Same name, same last 4 phone digits"), "company_name": _l("Same company name"),
+          "shared_identifier": _l("Phone, ID number or VIN on two records")}
+EVENT = {
+    "lead": _l("New lead"), "level": _l("Intent level changed"), "order": _l("Order placed"),
+    "delivery": _l("Vehicle delivered"), "defeat": _l("Lost sale (defeat approved)"),
+    "vehicle": _l("Vehicle registered"),
+    "service": _l("Service visit"), "insurance": _l("Insurance policy"), "survey": _l("Survey answered"),
+    "complaint": _l("Complaint opened"), "complaint_resolved": _l("Complaint resolved"), "call": _l("Call-center call"),
+    "consent": _l("Consent changed"), "profile": _l("Profile edited"), "merged": _l("Records merged"),
+    "unmerged": _l("Merge undone"), "erased": _l("Personal data erased"),
+}
+ACTION = {"view_360": _l("Read the 360 view"), "reveal_phone": _l("Revealed the phone"),
+          "reveal_id_number": _l("Revealed the ID number"), "export": _l("Exported the data"),
+          "erase": _l("Erased the person")}
+OUTCOME = {"reached": _l("Reached"), "no_answer": _l("No answer"), "busy": _l("Busy"),
+           "wrong_number": _l("Wrong number"), "call_back": _l("Call back later"), "refused": _l("Refused")}
+IMPORT_KIND = {"vehicles": _l("Vehicles"), "service-visits": _l("Service visits (repair orders)"),
+               "insurance-policies": _l("Insurance policies")}
+SOURCE = {"walk_in": _l("Walk-in"), "phone_in": _l("Phone-in"), "referral": _l("Owner referral"),
+          "online": _l("Online"), "event": _l("Event"), "service": _l("Service customer")}
+OUTCOME_LEAD = {"delivered": _l("Delivered"), "defeated": _l("Defeated"), "invalid": _l("Invalid")}

@@ -1,0 +1,312 @@
+"""Request and response schemas of the customers API (the DMS rows double as CSV import rows)."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from shared.phones import InvalidPhone, normalize
+
+from .domain import CHANNELS, CLASSES, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, normalize_vin, \
+    normalize_plate
+
+_opt_str = dict(load_default=None, allow_none=True)
+
+
+def _blank_to_none(data: dict) -> dict:
+    return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in data.items()}
+
+
+class RowSchema(Schema):
+    """Blank CSV cells count as missing."""
+
+    def load(self, data, *a, **kw):  # type: ignore[override]
+        if isinstance(data, dict):
+            data = _blank_to_none(data)
+        return super().load(data, *a, **kw)
+
+
+def _phone(value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        normalize(value)
+    except InvalidPhone as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def _rule(fn):
+    def check(value):
+        if value is None:
+            return
+        try:
+            fn(value)
+        except RuleError as exc:
+            raise ValidationError(str(exc)) from exc
+    return check
+
+
+class PersonFields(RowSchema):
+    customer_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    phone = fields.String(validate=[validate.Length(max=40), _phone], **_opt_str)
+    id_number = fields.String(validate=[validate.Length(max=40), _rule(normalize_id_number)], **_opt_str)
+    customer_kind = fields.String(load_default="individual", validate=validate.OneOf(KINDS))
+
+    @post_load
+    def _normalise(self, data, **_):
+        if data.get("id_number"):
+            data["id_number"] = normalize_id_number(data["id_number"])
+        if data.get("vin"):
+            data["vin"] = normalize_vin(data["vin"])
+        if data.get("plate"):
+            data["plate"] = normalize_plate(data["plate"])
+        return data
+
+    @validates_schema
+    def _identified(self, data, **_):
+        if not (data.get("phone") or data.get("id_number") or data.get("vin")):
+            raise ValidationError("give a phone, an ID number or a VIN to identify the customer", "phone")
+
+
+class VehicleIn(PersonFields):
+    vin = fields.String(required=True, validate=_rule(normalize_vin))
+    plate = fields.String(validate=validate.Length(max=20), **_opt_str)
+    brand_id = fields.String(**_opt_str)
+    model = fields.String(validate=validate.Length(max=80), **_opt_str)
+    purchase_date = fields.Date(**_opt_str)
+    selling_store_id = fields.String(**_opt_str)
+    price = fields.Decimal(validate=validate.Range(min=0), places=2, **_opt_str)
+    mileage = fields.Integer(validate=validate.Range(min=0, max=2_000_000), **_opt_str)
+
+
+class ServiceVisitIn(PersonFields):
+    repair_order = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    store_id = fields.String(**_opt_str, metadata={"description": "required for HQ roles"})
+    visit_date = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(VISIT_KINDS))
+    vin = fields.String(validate=_rule(normalize_vin), **_opt_str)
+    plate = fields.String(validate=validate.Length(max=20), **_opt_str)
+    model = fields.String(validate=validate.Length(max=80), **_opt_str)
+    brand_id = fields.String(**_opt_str)
+    mileage = fields.Integer(validate=validate.Range(min=0, max=2_000_000), **_opt_str)
+    amount = fields.Decimal(validate=validate.Range(min=0), places=2, **_opt_str)
+
+
+class InsuranceIn(PersonFields):
+    policy_no = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    insurer = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    premium = fields.Decimal(validate=validate.Range(min=0), places=2, **_opt_str)
+    vin = fields.String(validate=_rule(normalize_vin), **_opt_str)
+    store_id = fields.String(**_opt_str)
+
+    @validates_schema
+    def _period(self, data, **_):
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] <= data["starts_on"]:
+            raise ValidationError("the policy must end after it starts", "ends_on")
+
+
+class RecordOut(Schema):
+    customer_id = fields.String()
+    record_id = fields.String()
+    created = fields.Boolean()
+    new_customer = fields.Boolean()
+
+
+class ImportQuery(Schema):
+    dry_run = fields.Boolean(load_default=False)
+
+
+class ImportOut(Schema):
+    dry_run = fields.Boolean()
+    rows = fields.Integer()
+    created = fields.Integer()
+    duplicates = fields.Integer()
+    new_customers = fields.Integer()
+    matched_customers = fields.Integer()
+
+
+class CustomerQuery(Schema):
+    q = fields.String(validate=validate.Length(min=1, max=60),
+                      metadata={"description": "phone, VIN, plate, ID or name"})
+    phone = fields.String(validate=validate.Length(min=3, max=40))
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    plate = fields.String(validate=validate.Length(min=2, max=20))
+    vin = fields.String(validate=validate.Length(equal=17))
+    id_number = fields.String(validate=validate.Length(min=6, max=40))
+    customer_class = fields.String(validate=validate.OneOf(CLASSES))
+    value_tier = fields.String(validate=validate.OneOf(TIERS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class StoreOut(Schema):
+    store_id = fields.String()
+    store_name = fields.String()
+    brand_id = fields.String(allow_none=True)
+
+
+class RelationshipOut(StoreOut):
+    customer_class = fields.String()
+    level = fields.String(allow_none=True)
+    owner_kind = fields.String(allow_none=True)
+    consultant_id = fields.String(allow_none=True)
+    last_visit_on = fields.Date(allow_none=True)
+    first_seen_at = fields.AwareDateTime()
+
+
+class CustomerOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    phone = fields.String(allow_none=True, metadata={"description": "masked unless the caller needs it"})
+    do_not_call = fields.Boolean()
+    value_tier = fields.String()
+    relationships = fields.List(fields.Nested(RelationshipOut))
+    other_stores = fields.List(fields.Nested(StoreOut), metadata={"description": "known there; details hidden"})
+
+
+class CustomerIn(RowSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    phone = fields.String(required=True, validate=[validate.Length(max=40), _phone])
+    kind = fields.String(load_default="individual", validate=validate.OneOf(KINDS))
+    id_number = fields.String(validate=[validate.Length(max=40), _rule(normalize_id_number)], **_opt_str)
+    store_id = fields.String(**_opt_str, metadata={"description": "the store that knows the customer (HQ: optional)"})
+
+    @post_load
+    def _normalise(self, data, **_):
+        if data.get("id_number"):
+            data["id_number"] = normalize_id_number(data["id_number"])
+        return data
+
+
+class ProfilePatch(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    phones = fields.List(fields.String(validate=_phone), validate=validate.Length(max=5),
+                         metadata={"description": "extra phones to add"})
+    id_number = fields.String(validate=_rule(normalize_id_number))
+    wechat = fields.String(validate=validate.Length(max=80), allow_none=True)
+    email = fields.Email(allow_none=True)
+    address = fields.String(validate=validate.Length(max=300), allow_none=True)
+    birthday = fields.Date(allow_none=True)
+    preferred_store_id = fields.String(allow_none=True)
+    preferred_consultant_id = fields.String(allow_none=True)
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=20))
+
+    @post_load
+    def _normalise(self, data, **_):
+        if data.get("id_number"):
+            data["id_number"] = normalize_id_number(data["id_number"])
+        if "name" in data:
+            data["name"] = data["name"].strip()
+            if not data["name"]:
+                raise ValidationError("name is blank", "name")
+        return data
+
+
+class ConsentIn(Schema):
+    do_not_call = fields.Boolean()
+    consent = fields.Dict(keys=fields.String(validate=validate.OneOf(CHANNELS)), values=fields.Boolean())
+
+    @validates_schema
+    def _something(self, data, **_):
+        if "do_not_call" not in data and not data.get("consent"):
+            raise ValidationError("give do_not_call or consent", "do_not_call")
+
+
+class ConsentOut(Schema):
+    customer_id = fields.String()
+    do_not_call = fields.Boolean()
+    consent = fields.Dict(keys=fields.String(), values=fields.Boolean())
+
+
+class RevealIn(Schema):
+    field = fields.String(required=True, validate=validate.OneOf(("phone", "id_number")))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class RevealOut(Schema):
+    field = fields.String()
+    value = fields.String(allow_none=True)
+    all = fields.List(fields.String())
+
+
+class EraseIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class MergeIn(Schema):
+    other_id = fields.String(required=True, metadata={"description": "the record absorbed into this one"})
+    reason = fields.String(validate=validate.Length(max=200), load_default=None)
+
+
+class MergeOut(Schema):
+    id = fields.String()
+    survivor_id = fields.String()
+    merged_id = fields.String()
+    reason = fields.String(allow_none=True)
+    merged_by = fields.String(allow_none=True)
+    merged_at = fields.AwareDateTime()
+    unmerged_at = fields.AwareDateTime(allow_none=True)
+
+
+class CandidateOut(Schema):
+    id = fields.String()
+    customer_a = fields.String()
+    customer_b = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class DecisionIn(Schema):
+    survivor_id = fields.String(load_default=None, allow_none=True,
+                                metadata={"description": "which record stays (default: the older one)"})
+
+
+class ListQuery(Schema):
+    status = fields.String(load_default="open", validate=validate.OneOf(("open", "merged", "rejected", "all")))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AccessQuery(Schema):
+    customer_id = fields.String()
+    user_id = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AccessOut(Schema):
+    customer_id = fields.String()
+    user_id = fields.String()
+    username = fields.String()
+    role = fields.String()
+    store_id = fields.String(allow_none=True)
+    action = fields.String()
+    reason = fields.String(allow_none=True)
+    at = fields.AwareDateTime()
+
+
+class SettingsIn(Schema):
+    churn_months = fields.Integer(validate=validate.Range(min=1, max=60))
+    lost_months = fields.Integer(validate=validate.Range(min=1, max=120))
+    tiers = fields.Dict(keys=fields.String(validate=validate.OneOf(("VIP", "A", "B", "C"))),
+                        values=fields.Decimal(validate=validate.Range(min=0)))
+    maintenance = fields.Dict(keys=fields.String(), values=fields.Dict(
+        keys=fields.String(validate=validate.OneOf(("first_months", "interval_months", "interval_km"))),
+        values=fields.Integer(validate=validate.Range(min=1, max=100_000))))
+    insurance_notice_days = fields.List(fields.Integer(validate=validate.Range(min=1, max=180)),
+                                        validate=validate.Length(min=1, max=4))
+    maintenance_notice_days = fields.Integer(validate=validate.Range(min=0, max=60))
+    birthday_notice_days = fields.Integer(validate=validate.Range(min=0, max=30))
+    lapsed_window_days = fields.Integer(validate=validate.Range(min=1, max=365))
+
+    @validates_schema
+    def _order(self, data, **_):
+        if data.get("churn_months") and data.get("lost_months") and data["lost_months"] <= data["churn_months"]:
+            raise ValidationError("lost comes after churned", "lost_months")
+
+
+class RunIn(Schema):
+    date = fields.Date(load_default=None, allow_none=True, metadata={"description": "local date; default today"})

@@ -1,0 +1,244 @@
+"""Group rules, store options, campaigns, CSV imports, exports and the funnel."""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from sqlalchemy import select
+
+from shared.auth import current_principal, require_roles
+from shared.db import utcnow
+from shared.errors import fail, not_found
+
+from .. import handlers
+from ..handlers import exports, importer, queries
+from ..handlers.common import store_of
+from ..models import Campaign, ImportJob, ImportRowError, StoreRef
+from ..schemas import (
+    CampaignIn,
+    CampaignOut,
+    ExportQuery,
+    ImportJobOut,
+    ImportQuery,
+    PageQuery,
+    RulesIO,
+    StoreOptionsIO,
+)
+from . import blp, db
+from .leads import list_query
+
+MANAGERS = ("store_manager", "group_admin")
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+@blp.route("/settings")
+class Settings(MethodView):
+    @require_roles()
+    @blp.response(200, RulesIO)
+    def get(self):
+        """The group's lead rules: cadence and horizon per level, stale period, SLA, business hours, sources."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.rules_of(s, p.group_id).to_dict()
+
+    @require_roles("group_admin")
+    @blp.arguments(RulesIO)
+    @blp.response(200, RulesIO)
+    def put(self, body):
+        """HQ changes the rules; a cadence change moves the due dates of every open lead."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.update_rules(s, p, body).to_dict()
+
+
+@blp.route("/stores/<store_id>/options")
+class StoreOptions(MethodView):
+    @require_roles()
+    @blp.response(200, StoreOptionsIO)
+    def get(self, store_id):
+        """The store's lead options."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return store_of(s, p, store_id)
+
+    @require_roles(*MANAGERS)
+    @blp.arguments(StoreOptionsIO)
+    @blp.response(200, StoreOptionsIO)
+    def put(self, body, store_id):
+        """Round-robin for new leads, exports for consultants, the weekly sales target."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.update_store_options(s, p, store_id, body)
+
+
+@blp.route("/stores/<store_id>/funnel")
+class Funnel(MethodView):
+    @require_roles(*MANAGERS, "hq_analyst", "sales_consultant")
+    @blp.response(200)
+    def get(self, store_id):
+        """New leads → test drives → orders → deliveries (last 30 days), levels, close ratio and refill need."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            store = store_of(s, p, store_id)
+            f = queries.store_funnel(s, store, int(request.args.get("days", 30)),
+                                     p.user_id if p.role == "sales_consultant" else request.args.get("consultant_id"))
+        f["steps"] = [{"key": x.key, "count": x.count, "rate": x.rate} for x in f["steps"]]
+        return f
+
+
+@blp.route("/campaigns")
+class Campaigns(MethodView):
+    @require_roles()
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, CampaignOut(many=True))
+    def get(self, q):
+        """Campaigns of the caller's stores, newest first."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return list(s.scalars(select(Campaign).order_by(Campaign.starts_on.desc())
+                                  .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"])))
+
+    @require_roles(*MANAGERS)
+    @blp.arguments(CampaignIn)
+    @blp.response(201, CampaignOut)
+    def post(self, body):
+        """A campaign (event, test-drive day, roadshow, ad, SMS push) with its channel, period and cost."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            store = handlers.resolve_store(s, p, body.pop("store_id"))
+            c = Campaign(group_id=store.group_id, store_id=store.id, created_by=p.user_id, **body)
+            s.add(c)
+            s.flush()
+            return c
+
+
+@blp.route("/leads/export")
+class Export(MethodView):
+    @require_roles()
+    @blp.arguments(ExportQuery, location="query")
+    def get(self, q):
+        """The lead list (same filters, same scope as reading it) as CSV or XLSX."""
+        p = current_principal()
+        q = list_query(q)
+        at = utcnow()
+        with db().session(p.scope) as s:
+            exports.check_allowed(s, p)
+        stamp = at.strftime("%Y%m%d-%H%M")
+        if q["format"] == "xlsx":
+            with db().session(p.scope) as s:
+                data = exports.xlsx_bytes(s, queries.lead_query(q, at), at)
+            return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            headers={"Content-Disposition": f"attachment; filename=leads-{stamp}.xlsx"})
+
+        # written to a spooled temp file in one short transaction (SQLite writers are not held up by a slow
+        # download), then streamed: memory stays flat for large exports
+        spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
+        with db().session(p.scope) as s:
+            for chunk in exports.csv_chunks(s, queries.lead_query(q, at), at):
+                spool.write(chunk.encode("utf-8"))
+        spool.seek(0)
+
+        def body():
+            with spool:
+                while chunk := spool.read(1 << 16):
+                    yield chunk
+
+        return Response(body(), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename=leads-{stamp}.csv"})
+
+
+def _spool_upload() -> tuple[str, str, int]:
+    """Copy the uploaded CSV (multipart `file`, or a raw text/csv body) to a temp file, in chunks."""
+    request.max_content_length = MAX_IMPORT_BYTES
+    fd, path = tempfile.mkstemp(prefix="leads-import-", suffix=".csv")
+    size = 0
+    name = request.args.get("filename") or "upload.csv"
+    with os.fdopen(fd, "wb") as out:
+        if request.mimetype == "multipart/form-data":
+            f = request.files.get("file")
+            if f is None:
+                os.unlink(path)
+                fail(422, "attach the CSV as the form field 'file'", errors={"file": ["required"]})
+            name = f.filename or name
+            src = f.stream
+        else:
+            src = request.stream
+        while chunk := src.read(1 << 16):
+            out.write(chunk)
+            size += len(chunk)
+    if size == 0:
+        os.unlink(path)
+        fail(422, "the file is empty", errors={"file": ["empty"]})
+    return path, name, size
+
+
+def _run_and_clean(rt, scope, job_id: str, path: str, actor: str) -> None:
+    try:
+        with open(path, "rb") as fh:
+            importer.run(rt.db, scope, job_id, fh, actor)
+    finally:
+        os.unlink(path)
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @require_roles(*MANAGERS)
+    @blp.arguments(ImportQuery, location="query")
+    @blp.response(202, ImportJobOut)
+    def post(self, q):
+        """Upload a CSV of leads (multipart `file` or a text/csv body); `dry_run=true` checks without writing.
+
+        The import runs in the background; poll `GET /imports/<id>` for progress and the rejected rows.
+        """
+        p = current_principal()
+        path, name, size = _spool_upload()
+        try:
+            with db().session(p.scope) as s:
+                job = importer.start(s, p, q["store_id"], name, q["dry_run"], size)
+                job_id = job.id
+        except BaseException:
+            os.unlink(path)
+            raise
+        rt = current_app.extensions["crm"]
+        if q["sync"]:
+            _run_and_clean(rt, p.scope, job_id, path, p.user_id)
+        else:
+            threading.Thread(target=_run_and_clean, args=(rt, p.scope, job_id, path, p.user_id),
+                             name=f"import-{job_id[:8]}", daemon=True).start()
+        return job_out(job_id)
+
+
+def job_out(job_id: str, limit: int = 1000) -> dict:
+    p = current_principal()
+    with db().session(p.scope) as s:
+        job = s.get(ImportJob, job_id)
+        if job is None:
+            not_found("import")
+        errors = s.execute(select(ImportRowError.row, ImportRowError.reason, ImportRowError.duplicate)
+                           .where(ImportRowError.job_id == job_id).order_by(ImportRowError.row).limit(limit)).all()
+        out = {c.key: getattr(job, c.key) for c in ImportJob.__table__.columns}
+        out["errors"] = [{"row": r, "reason": why, "duplicate": d} for r, why, d in errors]
+        return out
+
+
+@blp.route("/imports/<job_id>")
+class ImportOne(MethodView):
+    @require_roles(*MANAGERS)
+    @blp.response(200, ImportJobOut)
+    def get(self, job_id):
+        """An import's progress, counts and its rejected rows (first 1,000) with row number and reason."""
+        return job_out(job_id)
+
+
+@blp.route("/stores")
+class Stores(MethodView):
+    @require_roles()
+    @blp.response(200, StoreOptionsIO(many=True))
+    def get(self):
+        """The stores the caller may work with, with their lead options."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return [st for st in s.scalars(select(StoreRef).order_by(StoreRef.code)) if p.scope.sees_store(st.id)]

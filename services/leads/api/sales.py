@@ -1,0 +1,227 @@
+"""Test drives, orders, deliveries, defeats and the daily activity reports."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from shared.auth import current_principal, require_roles
+from shared.errors import fail, not_found
+
+from .. import handlers
+from ..handlers import reports
+from ..handlers.common import get_lead
+from ..models import DailyReport, Defeat, StoreRef, TestDrive
+from ..schemas import (
+    AmendmentIn,
+    AmendmentOut,
+    DefeatDecisionIn,
+    DefeatIn,
+    DefeatOut,
+    DeliveryIn,
+    DraftQuery,
+    OrderIn,
+    OrderOut,
+    ReportIn,
+    ReportOut,
+    ReportQuery,
+    TestDriveIn,
+    TestDriveOut,
+)
+from . import STORE_WRITERS, blp, db
+
+MANAGERS = ("store_manager", "group_admin")
+
+
+@blp.route("/leads/<lead_id>/test-drives")
+class TestDrives(MethodView):
+    @require_roles()
+    @blp.response(200, TestDriveOut(many=True))
+    def get(self, lead_id):
+        """The lead's test drives."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            get_lead(s, lead_id)
+            return list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead_id)
+                                  .order_by(TestDrive.booked_for)))
+
+    @require_roles(*STORE_WRITERS)
+    @blp.arguments(TestDriveIn)
+    @blp.response(201, TestDriveOut)
+    def post(self, body, lead_id):
+        """Book a test drive of a model."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.book_test_drive(s, p, lead_id, body)
+
+
+@blp.route("/test-drives/<td_id>/complete")
+class TestDriveDone(MethodView):
+    @require_roles(*STORE_WRITERS)
+    @blp.response(200, TestDriveOut)
+    def post(self, td_id):
+        """The customer drove the car."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.complete_test_drive(s, p, td_id)
+
+
+@blp.route("/leads/<lead_id>/orders")
+class Orders(MethodView):
+    @require_roles(*STORE_WRITERS)
+    @blp.arguments(OrderIn)
+    @blp.response(201, OrderOut)
+    def post(self, body, lead_id):
+        """Sign an order: model, colour, price, deposit, payment (incl. financing), trade-in, delivery date."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.place_order(s, p, lead_id, body)
+
+
+@blp.route("/orders/<order_id>/delivery")
+class Delivery(MethodView):
+    @require_roles(*STORE_WRITERS)
+    @blp.arguments(DeliveryIn)
+    @blp.response(200, OrderOut)
+    def post(self, body, order_id):
+        """Hand the car over: VIN and date; published for customers and the call center."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.deliver(s, p, order_id, body["vin"], body["delivered_on"])
+
+
+@blp.route("/leads/<lead_id>/defeat")
+class ProposeDefeat(MethodView):
+    @require_roles(*STORE_WRITERS)
+    @blp.arguments(DefeatIn)
+    @blp.response(201, DefeatOut)
+    def post(self, body, lead_id):
+        """Propose closing the lead as defeated (战败), with the reason and the competitor."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.propose_defeat(s, p, lead_id, body)
+
+
+@blp.route("/defeats")
+class Defeats(MethodView):
+    @require_roles(*MANAGERS, "hq_analyst")
+    @blp.response(200, DefeatOut(many=True))
+    def get(self):
+        """Defeats waiting for the manager's decision."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return list(s.scalars(select(Defeat).where(Defeat.status == "proposed").order_by(Defeat.proposed_at)))
+
+
+@blp.route("/defeats/<defeat_id>/decision")
+class DefeatDecision(MethodView):
+    @require_roles(*MANAGERS)
+    @blp.arguments(DefeatDecisionIn)
+    @blp.response(200, DefeatOut)
+    def post(self, body, defeat_id):
+        """Approve the defeat (published; the call center verifies it) or send it back to the consultant."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.decide_defeat(s, p, defeat_id, body["approve"], body["note"])
+
+
+def report_out(s, r: DailyReport) -> dict:
+    amendments = reports.amendments_of(s, r)
+    return {**{c: getattr(r, c) for c in ("id", "store_id", "owner", "consultant_id", "day", "figures", "note",
+                                         "submitted_at", "deadline_at", "late")},
+            "effective": reports.effective(s, r), "amendments": amendments}
+
+
+@blp.route("/reports")
+class Reports(MethodView):
+    @require_roles()
+    @blp.arguments(ReportQuery, location="query")
+    @blp.response(200, ReportOut(many=True))
+    def get(self, q):
+        """Submitted reports: a consultant's own, a store's, or the group's; by day."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            stmt = select(DailyReport).order_by(DailyReport.day.desc(), DailyReport.owner).limit(500)
+            if p.role == "sales_consultant":
+                stmt = stmt.where(DailyReport.owner == p.user_id)
+            for key in ("day", "store_id", "owner"):
+                if q.get(key):
+                    stmt = stmt.where(getattr(DailyReport, key) == q[key])
+            return [report_out(s, r) for r in s.scalars(stmt)]
+
+    @require_roles("sales_consultant", *MANAGERS)
+    @blp.arguments(ReportIn)
+    @blp.response(201, ReportOut)
+    def post(self, body):
+        """Submit a day's report; late after 18:00 (weekend: Monday 09:30); final once submitted."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            store = handlers.resolve_store(s, p, body["store_id"])
+            r = reports.submit(s, p, store.id, body["day"], body["kind"], body["figures"], body["note"])
+            return report_out(s, r)
+
+
+@blp.route("/reports/draft")
+class ReportDraft(MethodView):
+    @require_roles("sales_consultant", *MANAGERS)
+    @blp.arguments(DraftQuery, location="query")
+    @blp.response(200)
+    def get(self, q):
+        """The figures counted from the day's logged activities, to pre-fill the report."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            store = handlers.resolve_store(s, p, q.get("store_id"))
+            owner, consultant = reports.owner_of(p, q["kind"])
+            return {"day": q["day"].isoformat(), "figures": reports.auto_figures(s, store, q["day"], consultant),
+                    "submitted": reports.find_report(s, store.id, owner, q["day"]) is not None}
+
+
+@blp.route("/reports/<report_id>")
+class ReportOne(MethodView):
+    @require_roles()
+    @blp.response(200, ReportOut)
+    def get(self, report_id):
+        """One report with its amendments and the figures in force."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            r = s.get(DailyReport, report_id)
+            if r is None or (p.role == "sales_consultant" and r.owner != p.user_id):
+                not_found("report")
+            return report_out(s, r)
+
+    @require_roles()
+    def put(self, report_id):
+        """Submitted reports are final: change them with an amendment."""
+        fail(409, "a submitted report cannot be edited; POST an amendment with a reason", "locked")
+
+    patch = put
+
+
+@blp.route("/reports/<report_id>/amendments")
+class Amendments(MethodView):
+    @require_roles("sales_consultant", *MANAGERS)
+    @blp.arguments(AmendmentIn)
+    @blp.response(201, AmendmentOut)
+    def post(self, body, report_id):
+        """Amend a submitted report: the original stays; the change is kept beside it with who, when and why."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return reports.amend(s, p, report_id, body["changes"], body["reason"])
+
+
+@blp.route("/stores/<store_id>/board")
+class Board(MethodView):
+    @require_roles(*MANAGERS, "hq_analyst")
+    @blp.response(200)
+    def get(self, store_id):
+        """Store board figures: open leads by level, overdue per consultant, SLA breaches, pending defeats."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            store = s.get(StoreRef, store_id)
+            if store is None or not p.scope.sees_store(store_id):
+                not_found("store")
+            b = handlers.queries.board(s, store)
+            return {"levels": b["levels"], "overdue_total": b["overdue_total"],
+                    "overdue_by_consultant": {k or "": v for k, v in b["overdue"].items()},
+                    "sla_breaches": [x.id for x in b["breaches"]],
+                    "pending_defeats": [d.id for d in b["pending_defeats"]],
+                    "unassigned": [x.id for x in b["unassigned"]]}

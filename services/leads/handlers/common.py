@@ -1,0 +1,129 @@
+"""Helpers every leads use case shares: the store and consultant of a call, group rules, cadence, events."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.bus import emit
+from shared.db import utcnow
+from shared.errors import fail, not_found
+from shared.events import Event
+from shared.tenancy import Scope
+
+from ..domain import GroupRules, next_round_robin
+from ..domain_time import BusinessHours, next_follow_up_due
+from ..models import GroupSettings, Lead, StaffRef, StoreRef
+
+MANAGERS = ("store_manager", "group_admin")
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def rules_of(s: Session, group_id: str) -> GroupRules:
+    """The group's lead rules over the domain.md defaults."""
+    row = s.get(GroupSettings, group_id)
+    return GroupRules.from_dict(row.data if row else None)
+
+
+def hours_of(rules: GroupRules, store: StoreRef) -> BusinessHours:
+    return BusinessHours(rules.open_at, rules.close_at, store.timezone or "Asia/Shanghai")
+
+
+def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreRef:
+    """The store a new record belongs to: the caller's own, or the one an HQ role names."""
+    if not p.is_hq:
+        if store_id and store_id not in (p.store_ids or ()):
+            fail(404, "store not found")
+        store_id = p.home_store
+    elif not store_id:
+        fail(422, "store_id is required for group roles", errors={"store_id": ["required for HQ roles"]})
+    store = s.get(StoreRef, store_id)
+    if store is None:
+        fail(422, "unknown store", errors={"store_id": ["no such store in this group"]})
+    return store
+
+
+def store_of(s: Session, p: Principal, store_id: str) -> StoreRef:
+    """A store the caller may see (404 otherwise)."""
+    store = s.get(StoreRef, store_id)
+    if store is None or not p.scope.sees_store(store_id):
+        not_found("store")
+    return store
+
+
+def consultant_of(s: Session, store: StoreRef, consultant_id: str, field: str = "consultant_id") -> StaffRef:
+    staff = s.get(StaffRef, consultant_id)
+    if staff is None or staff.store_id != store.id or staff.role != "sales_consultant" or not staff.active:
+        fail(422, "unknown consultant", errors={field: ["not an active consultant of this store"]})
+    return staff
+
+
+def on_duty_consultants(s: Session, store_id: str, exclude: str | None = None) -> list[str]:
+    ids = s.scalars(select(StaffRef.id).where(
+        StaffRef.store_id == store_id, StaffRef.role == "sales_consultant", StaffRef.active.is_(True),
+        StaffRef.on_duty.is_(True)).order_by(StaffRef.id)).all()
+    return [i for i in ids if i != exclude]
+
+
+def round_robin(s: Session, store: StoreRef, exclude: str | None = None) -> str | None:
+    """The next on-duty consultant after the last one given a lead (the store remembers who that was)."""
+    chosen = next_round_robin(on_duty_consultants(s, store.id, exclude), store.last_assigned_id)
+    if chosen:
+        store.last_assigned_id = chosen
+    return chosen
+
+
+def resolve_consultant(s: Session, p: Principal, store: StoreRef, consultant_id: str | None) -> str | None:
+    """Who owns a new lead: the consultant who registers it, the one named, or round-robin if the store wants it."""
+    if p.role == "sales_consultant":
+        return p.user_id
+    if consultant_id is None:
+        return round_robin(s, store) if store.round_robin else None
+    return consultant_of(s, store, consultant_id).id
+
+
+def get_lead(s: Session, lead_id: str) -> Lead:
+    lead = s.get(Lead, lead_id)
+    if lead is None:
+        not_found("lead")
+    return lead
+
+
+def require_manager(p: Principal) -> None:
+    if p.role not in MANAGERS:
+        fail(403, "only the store manager may do this", "forbidden")
+
+
+def set_due(lead: Lead, rules: GroupRules, tz: str) -> None:
+    """Recompute the next follow-up due date from the last contact (or the arrival) and the level's cadence."""
+    due = next_follow_up_due(lead.last_contact_at or lead.created_at, rules.cadence_for(lead.level), tz)
+    lead.due_on, lead.overdue_at = (due.due_on, due.overdue_at) if due else (None, None)
+
+
+def lead_event(type_: str, lead: Lead, actor: str | None, data: dict) -> Event:
+    return Event(type=type_, group_id=lead.group_id, brand_id=lead.brand_id, store_id=lead.store_id,
+                 actor=actor, data=data)
+
+
+def emit_for(s: Session, type_: str, lead: Lead, actor: str | None, data: dict) -> None:
+    emit(s, lead_event(type_, lead, actor, data))
+
+
+@contextmanager
+def store_wide(s: Session, store_id: str) -> Iterator[None]:
+    """See every lead of one store for the block (a consultant logging a visit of a colleague's customer)."""
+    old: Scope = s.info["scope"]
+    if not old.sees_store(store_id):
+        not_found("store")
+    s.info["scope"] = Scope(old.group_id, frozenset({store_id}), old.user_id, "store_manager")
+    try:
+        yield
+    finally:
+        s.info["scope"] = old

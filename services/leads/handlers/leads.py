@@ -1,0 +1,299 @@
+"""Lead use cases: register, visitor log, grade, follow up, assign, card audit."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.bus import emit
+from shared.bus.outbox import emit_many
+from shared.errors import fail
+from shared.events import Event
+from shared.phones import normalize
+
+from ..domain import CLOSED, LEVELS, TIMED_SOURCES, channel_of, check_grade, is_open
+from ..domain_time import (
+    due_from,
+    expected_purchase_by,
+    first_response,
+    first_response_due,
+    local_date,
+    next_follow_up_due,
+)
+from ..models import Assignment, Campaign, FollowUp, Lead, LevelChange, StoreRef, Visit
+from .common import (
+    consultant_of,
+    emit_for,
+    get_lead,
+    hours_of,
+    lead_event,
+    now,
+    on_duty_consultants,
+    require_manager,
+    resolve_consultant,
+    resolve_store,
+    round_robin,
+    rules_of,
+    set_due,
+    store_of,
+    store_wide,
+)
+
+
+def _check_source(s: Session, group_id: str, source: str) -> None:
+    if source not in rules_of(s, group_id).sources:
+        fail(422, "unknown source", errors={"source": [f"not a lead source of this group: {source}"]})
+
+
+def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> None:
+    if not campaign_id:
+        return
+    campaign = s.get(Campaign, campaign_id)
+    if campaign is None or campaign.store_id != store.id:
+        fail(422, "unknown campaign", errors={"campaign_id": ["no such campaign at this store"]})
+
+
+def created_payload(lead: Lead) -> dict:
+    return {"lead_id": lead.id, "name": lead.name, "phone": lead.phone, "source": lead.source,
+            "level": lead.level, "consultant_id": lead.consultant_id, "campaign_id": lead.campaign_id,
+            "model": lead.model, "channel": channel_of(lead.source)}
+
+
+def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | None = None,
+                arrived_at: datetime | None = None) -> tuple[Lead, bool]:
+    """Register a lead; a retried request with the same Idempotency-Key returns the first lead."""
+    if idempotency_key:
+        existing = s.scalar(select(Lead).where(Lead.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing, False
+    store = resolve_store(s, p, data.get("store_id"))
+    _check_source(s, p.group_id, data["source"])
+    _check_campaign(s, store, data.get("campaign_id"))
+    rules = rules_of(s, p.group_id)
+    at = arrived_at or now()
+    lead = Lead(
+        group_id=p.group_id, store_id=store.id, brand_id=store.brand_id,
+        consultant_id=resolve_consultant(s, p, store, data.get("consultant_id")),
+        name=data["name"].strip(), phone=normalize(data["phone"]), source=data["source"],
+        campaign_id=data.get("campaign_id"), model=data.get("model"), note=data.get("note"),
+        created_by=p.user_id, created_at=at, idempotency_key=idempotency_key, level="N",
+    )
+    if lead.source in TIMED_SOURCES:
+        lead.response_due_at = first_response_due(at, hours_of(rules, store), rules.sla_minutes)
+    set_due(lead, rules, store.timezone)
+    s.add(lead)
+    s.flush()
+    emit_for(s, "leads.lead.created", lead, p.user_id, created_payload(lead))
+    return lead, True
+
+
+def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: StoreRef | None = None) -> dict:
+    """A real contact: move the cadence on and, the first time, measure the response time."""
+    rules = rules_of(s, lead.group_id)
+    store = store or s.get(StoreRef, lead.store_id)
+    if lead.last_contact_at is None or at > lead.last_contact_at:
+        lead.last_contact_at = at
+    out: dict = {"first_contact": False}
+    if lead.first_contact_at is None:
+        lead.first_contact_at = at
+        out["first_contact"] = True
+        if lead.source in TIMED_SOURCES:
+            fr = first_response(lead.created_at, at, hours_of(rules, store), rules.sla_minutes)
+            lead.response_seconds, lead.within_sla = fr.seconds, fr.within_sla
+            out.update(response_seconds=fr.seconds, within_sla=fr.within_sla)
+    set_due(lead, rules, store.timezone)
+    return out
+
+
+def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None, bool]:
+    """A visitor-log line (来店/来电登记); with a phone it becomes a new lead or joins the store's open lead.
+
+    Returns the visit, its lead, and whether the lead belongs to someone the caller cannot see.
+    """
+    store = resolve_store(s, p, data.get("store_id"))
+    source = data.get("source") or data["kind"]
+    _check_source(s, p.group_id, source)
+    _check_campaign(s, store, data.get("campaign_id"))
+    time_in = data.get("time_in") or now()
+    consultant = resolve_consultant(s, p, store, data.get("consultant_id"))
+    lead, foreign, first = None, False, data.get("first_visit", True)
+    if data.get("lead_id"):
+        lead = get_lead(s, data["lead_id"])
+        first = False
+    elif data.get("phone"):
+        phone = normalize(data["phone"])
+        with store_wide(s, store.id):
+            lead = s.scalar(select(Lead).where(Lead.store_id == store.id, Lead.phone == phone,
+                                               Lead.level.not_in(CLOSED)).order_by(Lead.created_at.desc()))
+        if lead is not None:
+            first = False
+            foreign = p.role == "sales_consultant" and lead.consultant_id != p.user_id
+        else:
+            lead, _ = create_lead(s, p, {"store_id": store.id, "name": data.get("name") or "?", "phone": phone,
+                                         "source": source, "model": data.get("model"),
+                                         "campaign_id": data.get("campaign_id"),
+                                         "consultant_id": consultant}, arrived_at=time_in)
+    visit = Visit(group_id=p.group_id, store_id=store.id, lead_id=lead.id if lead else None, kind=data["kind"],
+                  time_in=time_in, time_out=data.get("time_out"), party_size=data.get("party_size") or 1,
+                  consultant_id=lead.consultant_id if lead and lead.consultant_id else consultant,
+                  model=data.get("model"), source=source, campaign_id=data.get("campaign_id"),
+                  first_visit=first, note=data.get("note"), created_by=p.user_id)
+    s.add(visit)
+    s.flush()
+    if lead is not None:
+        _contact(s, lead, time_in, p.user_id, store)
+    ev = {"visit_id": visit.id, "lead_id": visit.lead_id, "kind": visit.kind, "party_size": visit.party_size,
+          "first_visit": visit.first_visit, "consultant_id": visit.consultant_id, "model": visit.model,
+          "source": visit.source}
+    emit(s, Event(type="leads.visit.logged", group_id=p.group_id, brand_id=store.brand_id, store_id=store.id,
+                  actor=p.user_id, data=ev))
+    return visit, lead, foreign
+
+
+def grade(s: Session, p: Principal, lead_id: str, level: str, signals: list[str], reason: str | None,
+          via: str | None = None) -> Lead:
+    """Judge the lead's intent level (C/B/A/H, or invalid), with the checklist signals ticked and why."""
+    lead = get_lead(s, lead_id)
+    problems = check_grade(lead.level, level, signals)
+    if problems:
+        fail(409 if lead.level in CLOSED else 422, "; ".join(problems), "invalid_grade",
+             errors={"level": problems})
+    _change_level(s, p.user_id, lead, level, signals, reason)
+    return lead
+
+
+def _change_level(s: Session, actor: str | None, lead: Lead, level: str, signals: list[str],
+                  reason: str | None) -> None:
+    rules = rules_of(s, lead.group_id)
+    store = s.get(StoreRef, lead.store_id)
+    at = now()
+    prev = lead.level
+    s.add(LevelChange(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, from_level=prev,
+                      to_level=level, reason=reason, signals=list(signals), actor=actor,
+                      consultant_id=lead.consultant_id, at=at))
+    lead.level, lead.level_changed_at = level, at
+    lead.expected_by = expected_purchase_by(local_date(at, store.timezone), rules.horizon_days.get(level))
+    if not is_open(level):
+        lead.closed_at = at
+    set_due(lead, rules, store.timezone)
+    if prev != level:
+        emit_for(s, "leads.lead.level_changed", lead, actor, {
+            "lead_id": lead.id, "from_level": prev, "to_level": level, "reason": reason, "signals": list(signals),
+            "consultant_id": lead.consultant_id, "source": lead.source, "phone": lead.phone})
+
+
+def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowUp:
+    """A contact (call, visit, SMS/WeChat, DM, handout) with its outcome and the next planned contact."""
+    lead = get_lead(s, lead_id)
+    if not lead.is_open:
+        fail(409, f"the lead is {lead.level}; follow-ups are for open leads", "closed")
+    at = data.get("at") or now()
+    if at > now():
+        fail(422, "a follow-up cannot be in the future", errors={"at": ["in the future"]})
+    fu = FollowUp(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, kind=data["kind"],
+                  outcome=data["outcome"], note=data.get("note"), next_planned_at=data.get("next_planned_at"),
+                  consultant_id=p.user_id if p.role == "sales_consultant" else lead.consultant_id, at=at)
+    extra: dict = {"first_contact": False}
+    if data["outcome"] != "no_answer":
+        extra = _contact(s, lead, at, p.user_id)
+    if fu.next_planned_at is not None:
+        store = s.get(StoreRef, lead.store_id)
+        planned = local_date(fu.next_planned_at, store.timezone)
+        if lead.due_on is None or planned < lead.due_on:  # a planned contact can only bring the date forward
+            due = due_from(planned, store.timezone)
+            lead.due_on, lead.overdue_at = due.due_on, due.overdue_at
+    fu.first_contact = extra["first_contact"]
+    s.add(fu)
+    s.flush()
+    emit_for(s, "leads.followup.logged", lead, p.user_id, {
+        "lead_id": lead.id, "followup_id": fu.id, "kind": fu.kind, "outcome": fu.outcome,
+        "consultant_id": fu.consultant_id, "first_contact": fu.first_contact,
+        "response_seconds": extra.get("response_seconds"), "within_sla": extra.get("within_sla"),
+        "source": lead.source})
+    if data.get("level") and data["level"] != lead.level:
+        grade(s, p, lead.id, data["level"], data.get("signals") or [], data.get("note"))
+    return fu
+
+
+def _move(s: Session, p: Principal, lead: Lead, to: str | None, why: str) -> None:
+    if lead.consultant_id == to:
+        return
+    s.add(Assignment(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id,
+                     from_consultant=lead.consultant_id, to_consultant=to, why=why, actor=p.user_id))
+    lead.consultant_id = to
+
+
+def assign(s: Session, p: Principal, lead_id: str, consultant_id: str, why: str = "manual") -> Lead:
+    """The store manager gives a lead to a consultant of the store."""
+    require_manager(p)
+    lead = get_lead(s, lead_id)
+    store = s.get(StoreRef, lead.store_id)
+    to = consultant_of(s, store, consultant_id).id
+    if lead.consultant_id != to:
+        _move(s, p, lead, to, why)
+        emit_for(s, "leads.lead.updated", lead, p.user_id, {
+            "lead_id": lead.id, "changes": {"consultant_id": to}, "consultant_id": to})
+    return lead
+
+
+def reassign_all(s: Session, p: Principal, store_id: str, from_id: str, to_id: str | None) -> int:
+    """A consultant leaves: every open lead of theirs moves (to one colleague, or round-robin); the store keeps them."""
+    require_manager(p)
+    store = store_of(s, p, store_id)
+    if to_id:
+        consultant_of(s, store, to_id, "to_consultant_id")
+    leads = s.scalars(select(Lead).where(Lead.store_id == store.id, Lead.consultant_id == from_id,
+                                         Lead.level.not_in(CLOSED))).all()
+    if leads and not to_id and not [c for c in _duty(s, store, from_id)]:
+        fail(409, "nobody else is on duty to take the leads", "no_consultant")
+    events = []
+    for lead in leads:
+        to = to_id or round_robin(s, store, exclude=from_id)
+        _move(s, p, lead, to, "departure")
+        events.append(lead_event("leads.lead.updated", lead, p.user_id, {
+            "lead_id": lead.id, "changes": {"consultant_id": to}, "consultant_id": to}))
+    emit_many(s, events)
+    return len(leads)
+
+
+def _duty(s: Session, store: StoreRef, exclude: str) -> list[str]:
+    return on_duty_consultants(s, store.id, exclude)
+
+
+def audit(s: Session, p: Principal, lead_ids: list[str], action: str, level: str | None, reason: str | None) -> int:
+    """Card audit (卡片清点) in bulk: confirm the leads are alive, re-grade them, or close them as invalid."""
+    done = 0
+    at = now()
+    for lead_id in lead_ids:
+        lead = get_lead(s, lead_id)
+        if not lead.is_open:
+            continue
+        if action == "grade" and level and level != lead.level:
+            grade(s, p, lead.id, level, [], reason or "card audit")
+        elif action == "close":
+            grade(s, p, lead.id, "invalid", [], reason or "card audit")
+        lead.audited_at = at
+        done += 1
+    return done
+
+
+def recompute_due_dates(s: Session, group_id: str) -> int:
+    """After a cadence change: every open lead of the group gets its due date again (in batches)."""
+    rules = rules_of(s, group_id)
+    tzs = {st.id: st.timezone for st in s.scalars(select(StoreRef))}
+    rows = s.execute(select(Lead.id, Lead.level, Lead.store_id, Lead.last_contact_at, Lead.created_at)
+                     .where(Lead.level.in_(LEVELS))).all()
+    params = []
+    for r in rows:
+        due = next_follow_up_due(r.last_contact_at or r.created_at, rules.cadence_for(r.level),
+                                 tzs.get(r.store_id, "Asia/Shanghai"))
+        params.append({"id": r.id, "due_on": due.due_on if due else None,
+                       "overdue_at": due.overdue_at if due else None})
+    table = Lead.__table__
+    if params:
+        s.execute(update(table).where(table.c.id == bindparam("b_id"))
+                  .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")),
+                  [{"b_id": x["id"], "b_due": x["due_on"], "b_over": x["overdue_at"]} for x in params])
+    return len(params)

@@ -1,0 +1,141 @@
+"""Daily activity reports: counted from logged activities, submitted once, amended in the open."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.bus import emit
+from shared.errors import fail, not_found
+from shared.events import Event
+
+from ..domain_funnel import REPORT_FIELDS, amended, merge_figures
+from ..domain_time import is_late, local_date, local_midnight, report_deadline
+from ..models import (
+    DailyReport,
+    FollowUp,
+    Lead,
+    LevelChange,
+    Order,
+    ReportAmendment,
+    StoreRef,
+    TestDrive,
+    Visit,
+)
+from .common import now, store_of
+
+FU_FIELDS = {"call": "calls", "sms_wechat": "sms_wechat", "dm": "dms", "handout": "handouts",
+             "visit": "customer_visits"}
+
+
+def auto_figures(s: Session, store: StoreRef, day: date, consultant_id: str | None) -> dict[str, int]:
+    """What the logged activities of one local day say (for one consultant, or the whole store)."""
+    lo, hi = local_midnight(day, store.timezone), local_midnight(day + timedelta(days=1), store.timezone)
+    out = dict.fromkeys(REPORT_FIELDS, 0)
+
+    def who(col):
+        return [col == consultant_id] if consultant_id else []
+
+    for kind, outcome, n in s.execute(
+            select(FollowUp.kind, FollowUp.outcome == "no_answer", func.count(FollowUp.id))
+            .where(FollowUp.store_id == store.id, FollowUp.at >= lo, FollowUp.at < hi, *who(FollowUp.consultant_id))
+            .group_by(FollowUp.kind, FollowUp.outcome == "no_answer")):
+        out[FU_FIELDS[kind]] += n
+        if kind == "call" and not outcome:
+            out["reached"] += n
+    for kind, n in s.execute(select(Visit.kind, func.count(Visit.id)).where(
+            Visit.store_id == store.id, Visit.time_in >= lo, Visit.time_in < hi, *who(Visit.consultant_id))
+            .group_by(Visit.kind)):
+        out["showroom_groups" if kind == "walk_in" else "phone_ins"] += n
+    out["test_drive_groups"] = s.scalar(select(func.count(TestDrive.id)).where(
+        TestDrive.store_id == store.id, TestDrive.completed_at >= lo, TestDrive.completed_at < hi,
+        *who(TestDrive.consultant_id))) or 0
+    out["new_leads"] = s.scalar(select(func.count(Lead.id)).where(
+        Lead.store_id == store.id, Lead.created_at >= lo, Lead.created_at < hi, *who(Lead.consultant_id))) or 0
+    out["new_a_cards"] = s.scalar(select(func.count(LevelChange.id)).where(
+        LevelChange.store_id == store.id, LevelChange.to_level == "A", LevelChange.at >= lo, LevelChange.at < hi,
+        *who(LevelChange.consultant_id))) or 0
+    out["orders"] = s.scalar(select(func.count(Order.id)).where(
+        Order.store_id == store.id, Order.created_at >= lo, Order.created_at < hi, *who(Order.consultant_id))) or 0
+    out["deliveries"] = s.scalar(select(func.count(Order.id)).where(
+        Order.store_id == store.id, Order.delivered_on == day, *who(Order.consultant_id))) or 0
+    return out
+
+
+def owner_of(p: Principal, kind: str) -> tuple[str, str | None]:
+    """(owner, consultant_id): a consultant reports for themself, the manager for the store (TACT)."""
+    if kind == "store":
+        if p.role not in ("store_manager", "group_admin"):
+            fail(403, "only the store manager submits the store's statistics", "forbidden")
+        return "store", None
+    if p.role != "sales_consultant":
+        fail(422, "only consultants submit a consultant report", errors={"kind": ["use kind=store"]})
+    return p.user_id, p.user_id
+
+
+def find_report(s: Session, store_id: str, owner: str, day: date) -> DailyReport | None:
+    return s.scalar(select(DailyReport).where(DailyReport.store_id == store_id, DailyReport.owner == owner,
+                                              DailyReport.day == day))
+
+
+def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entered: dict[str, int],
+           note: str | None) -> DailyReport:
+    """Submit a day's report; it is late after 18:00 (weekends: Monday 09:30) and final once in."""
+    store = store_of(s, p, store_id)
+    owner, consultant = owner_of(p, kind)
+    at = now()
+    if day > local_date(at, store.timezone):
+        fail(422, "a day that has not happened yet cannot be reported", errors={"day": ["in the future"]})
+    if find_report(s, store.id, owner, day) is not None:
+        fail(409, "this day's report is already submitted; file an amendment with a reason", "submitted")
+    figures = merge_figures(auto_figures(s, store, day, consultant), entered)
+    r = DailyReport(group_id=store.group_id, store_id=store.id, owner=owner, consultant_id=consultant, day=day,
+                    figures=figures, note=note, submitted_at=at, submitted_by=p.user_id,
+                    deadline_at=report_deadline(day, store.timezone), late=is_late(day, at, store.timezone))
+    s.add(r)
+    s.flush()
+    _emit(s, p, store, r, figures, amendment=False, late=r.late)
+    return r
+
+
+def amend(s: Session, p: Principal, report_id: str, changes: dict[str, int], reason: str) -> ReportAmendment:
+    """Change a submitted report: the original stays, the amendment is kept beside it with author, time and why."""
+    r = s.get(DailyReport, report_id)
+    if r is None or (p.role == "sales_consultant" and r.owner != p.user_id):
+        not_found("report")
+    if r.owner == "store" and p.role not in ("store_manager", "group_admin"):
+        not_found("report")
+    if not reason or not reason.strip():
+        fail(422, "say why the report changes", errors={"reason": ["required"]})
+    current = effective(s, r)
+    changed = {k: int(v) for k, v in changes.items() if current.get(k) != int(v)}
+    if not changed:
+        fail(422, "nothing changes", errors={"changes": ["same as the figures in force"]})
+    a = ReportAmendment(group_id=r.group_id, store_id=r.store_id, report_id=r.id, changes=changed,
+                        previous={k: current.get(k, 0) for k in changed}, reason=reason.strip(), author=p.user_id,
+                        at=now())
+    s.add(a)
+    s.flush()
+    store = s.get(StoreRef, r.store_id)
+    _emit(s, p, store, r, amended(current, [changed]), amendment=True,
+          late=is_late(r.day, a.at, store.timezone))
+    return a
+
+
+def amendments_of(s: Session, r: DailyReport) -> list[ReportAmendment]:
+    return list(s.scalars(select(ReportAmendment).where(ReportAmendment.report_id == r.id)
+                          .order_by(ReportAmendment.at)))
+
+
+def effective(s: Session, r: DailyReport) -> dict[str, int]:
+    return amended(r.figures, [a.changes for a in amendments_of(s, r)])
+
+
+def _emit(s: Session, p: Principal, store: StoreRef, r: DailyReport, figures: dict, amendment: bool,
+          late: bool) -> None:
+    emit(s, Event(type="leads.report.submitted", group_id=store.group_id, brand_id=store.brand_id,
+                  store_id=store.id, actor=p.user_id,
+                  data={"report_id": r.id, "consultant_id": r.consultant_id, "day": r.day, "figures": figures,
+                        "late": late, "amendment": amendment}))

@@ -1,0 +1,123 @@
+"""Sales use cases: test drives, orders, deliveries and defeats (战败)."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shared.auth import Principal
+from shared.errors import fail, not_found
+
+from ..models import Defeat, Lead, Order, TestDrive
+from .common import emit_for, get_lead, now, require_manager
+from .leads import _change_level, _contact
+
+
+def _open_lead(s: Session, lead_id: str) -> Lead:
+    lead = get_lead(s, lead_id)
+    if not lead.is_open:
+        fail(409, f"the lead is {lead.level}", "closed")
+    return lead
+
+
+def book_test_drive(s: Session, p: Principal, lead_id: str, data: dict) -> TestDrive:
+    """Book a test drive (试乘试驾) of a model."""
+    lead = _open_lead(s, lead_id)
+    td = TestDrive(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, model=data["model"],
+                   booked_for=data.get("booked_for") or now(), consultant_id=lead.consultant_id)
+    s.add(td)
+    s.flush()
+    return td
+
+
+def complete_test_drive(s: Session, p: Principal, test_drive_id: str) -> TestDrive:
+    """The customer drove the car: a contact, and an event for analytics' test-drive rate."""
+    td = s.get(TestDrive, test_drive_id)
+    lead = s.get(Lead, td.lead_id) if td else None
+    if td is None or lead is None:
+        not_found("test drive")
+    if td.status != "booked":
+        fail(409, f"the test drive is {td.status}", "not_booked")
+    td.status, td.completed_at = "completed", now()
+    _contact(s, lead, td.completed_at, p.user_id)
+    emit_for(s, "leads.testdrive.completed", lead, p.user_id, {
+        "lead_id": lead.id, "test_drive_id": td.id, "model": td.model, "consultant_id": lead.consultant_id})
+    return td
+
+
+def place_order(s: Session, p: Principal, lead_id: str, data: dict) -> Order:
+    """An order signed: the lead moves to O (weekly contact until delivery)."""
+    lead = _open_lead(s, lead_id)
+    if lead.level == "O":
+        fail(409, "the lead already has an open order", "has_order")
+    order = Order(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, consultant_id=lead.consultant_id,
+                  **{k: data.get(k) for k in ("model", "colour", "price", "deposit", "payment_method", "trade_in",
+                                              "expected_delivery", "customer_kind", "sale_type")})
+    order.deposit = order.deposit or 0
+    s.add(order)
+    s.flush()
+    _contact(s, lead, now(), p.user_id)
+    lead.model = order.model
+    _change_level(s, p.user_id, lead, "O", data.get("signals") or ["deposit_paid"], "order placed")
+    emit_for(s, "leads.order.placed", lead, p.user_id, {
+        "lead_id": lead.id, "order_id": order.id, "model": order.model, "colour": order.colour, "price": order.price,
+        "deposit": order.deposit, "payment_method": order.payment_method, "trade_in": order.trade_in,
+        "expected_delivery": order.expected_delivery, "consultant_id": lead.consultant_id,
+        "customer_name": lead.name, "phone": lead.phone, "customer_kind": order.customer_kind,
+        "sale_type": order.sale_type, "source": lead.source})
+    return order
+
+
+def deliver(s: Session, p: Principal, order_id: str, vin: str, delivered_on) -> Order:
+    """The car is handed over (交车): VIN and date recorded; customers and the call center learn of it."""
+    order = s.get(Order, order_id)
+    lead = s.get(Lead, order.lead_id) if order else None
+    if order is None or lead is None:
+        not_found("order")
+    if order.status != "placed":
+        fail(409, f"the order is {order.status}", "not_open")
+    order.status, order.vin, order.delivered_on = "delivered", vin.upper(), delivered_on
+    _change_level(s, p.user_id, lead, "delivered", [], "vehicle delivered")
+    emit_for(s, "leads.vehicle.delivered", lead, p.user_id, {
+        "lead_id": lead.id, "order_id": order.id, "vin": order.vin, "model": order.model,
+        "delivered_on": delivered_on, "consultant_id": lead.consultant_id, "customer_name": lead.name,
+        "phone": lead.phone, "price": order.price, "customer_kind": order.customer_kind,
+        "sale_type": order.sale_type, "source": lead.source})
+    return order
+
+
+def propose_defeat(s: Session, p: Principal, lead_id: str, data: dict) -> Defeat:
+    """The consultant proposes to close the lead as defeated, with the reason; the manager decides."""
+    lead = _open_lead(s, lead_id)
+    if lead.defeat_pending:
+        fail(409, "a defeat is already waiting for the manager", "pending")
+    if data["reason"] == "competitor" and not data.get("competitor_brand"):
+        fail(422, "name the competitor", errors={"competitor_brand": ["required when the reason is competitor"]})
+    d = Defeat(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, reason=data["reason"],
+               competitor_brand=data.get("competitor_brand"), competitor_model=data.get("competitor_model"),
+               note=data.get("note"), from_level=lead.level, proposed_by=p.user_id, proposed_at=now())
+    lead.defeat_pending = True
+    s.add(d)
+    s.flush()
+    emit_for(s, "leads.defeat.proposed", lead, p.user_id, {
+        "lead_id": lead.id, "reason": d.reason, "consultant_id": lead.consultant_id})
+    return d
+
+
+def decide_defeat(s: Session, p: Principal, defeat_id: str, approve: bool, note: str | None) -> Defeat:
+    """The manager approves the defeat (the lead closes and the call center verifies it) or sends it back."""
+    require_manager(p)
+    d = s.get(Defeat, defeat_id)
+    lead = s.get(Lead, d.lead_id) if d else None
+    if d is None or lead is None:
+        not_found("defeat")
+    if d.status != "proposed":
+        fail(409, f"the defeat was already {d.status}", "decided")
+    d.status = "approved" if approve else "sent_back"
+    d.decided_by, d.decided_at, d.decision_note = p.user_id, now(), note
+    lead.defeat_pending = False
+    if approve:
+        _change_level(s, p.user_id, lead, "defeated", [], f"defeat: {d.reason}")
+        emit_for(s, "leads.defeat.approved", lead, p.user_id, {
+            "lead_id": lead.id, "reason": d.reason, "competitor_brand": d.competitor_brand,
+            "competitor_model": d.competitor_model, "note": d.note, "consultant_id": lead.consultant_id,
+            "customer_name": lead.name, "phone": lead.phone, "from_level": d.from_level})
+    return d

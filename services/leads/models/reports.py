@@ -1,0 +1,77 @@
+"""Daily activity reports with their amendments, and CSV import jobs."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import id_column, utcnow
+from shared.tenancy import StoreScoped
+
+from .base import Base
+
+
+class DailyReport(StoreScoped, Base):
+    """A submitted daily report: a consultant's (营业员活动日报) or the store's TACT statistics.
+
+    Submitted figures are final; changes are `ReportAmendment`s kept beside the original.
+    """
+
+    __tablename__ = "daily_reports"
+    __table_args__ = (UniqueConstraint("store_id", "owner", "day"),)
+    id: Mapped[str] = id_column()
+    owner: Mapped[str] = mapped_column(String(36))  # the consultant's user id, or "store"
+    consultant_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    day: Mapped[date] = mapped_column(Date)
+    figures: Mapped[dict] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    deadline_at: Mapped[datetime] = mapped_column()
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportAmendment(StoreScoped, Base):
+    """A change to a submitted report: the fields changed, their old values, who, when and why."""
+
+    __tablename__ = "report_amendments"
+    id: Mapped[str] = id_column()
+    report_id: Mapped[str] = mapped_column(String(36), index=True)
+    changes: Mapped[dict] = mapped_column(JSON)
+    previous: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(500))
+    author: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportJob(StoreScoped, Base):
+    """A CSV import of leads; the row counters move while it runs, so a page can show progress."""
+
+    __tablename__ = "import_jobs"
+    id: Mapped[str] = id_column()
+    filename: Mapped[str] = mapped_column(String(200))
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued running done failed
+    encoding: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    bytes_read: Mapped[int] = mapped_column(default=0)
+    rows: Mapped[int] = mapped_column(default=0)
+    imported: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    bad_rows: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ImportRowError(StoreScoped, Base):
+    """One rejected row of an import: its row number in the file (header = row 1) and the reason."""
+
+    __tablename__ = "import_row_errors"
+    id: Mapped[str] = id_column()
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    row: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(300))
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False)

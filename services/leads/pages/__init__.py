@@ -1,0 +1,64 @@
+"""Leads pages: consultants (my leads, lead detail, visitor log, daily report) and managers (board, ...)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, g
+from marshmallow import ValidationError
+
+from shared.db import utcnow
+from shared.errors import ApiError
+
+from ..domain import ALL_SIGNALS, DEFEAT_REASONS, FOLLOW_UP_KINDS, GRADABLE, LEVELS, OUTCOMES, PAYMENT_METHODS, SIGNALS
+from .labels import ALL, label
+
+bp = Blueprint("leads_pages", __name__, url_prefix="/leads")
+STORE = ("sales_consultant", "store_manager")
+MANAGERS = ("store_manager", "group_admin")
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def db():
+    return current_app.extensions["crm"].db
+
+
+def local(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A UTC instant in the store's time zone (Asia/Shanghai) for display."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(TZ).strftime(fmt)
+
+
+def today_local():
+    return utcnow().astimezone(TZ).date()
+
+
+def form_errors(exc: ValidationError | ApiError) -> None:
+    """Flash a failed form's reasons (field errors of the schema, or the handler's message)."""
+    if isinstance(exc, ApiError):
+        msg = exc.data["message"]
+        errs = exc.data.get("errors") or {}
+    else:
+        msg, errs = "", exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+    parts = [f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errs.items()]
+    flash("; ".join([m for m in [msg, *parts] if m]), "error")
+
+
+@bp.app_template_filter("local")
+def _local_filter(value, fmt: str = "%m-%d %H:%M"):
+    return local(value, fmt)
+
+
+@bp.app_context_processor
+def _vocab():
+    return {"L": label, "LABELS": ALL,
+            "LEVELS": LEVELS, "GRADABLE": GRADABLE, "SIGNALS": SIGNALS, "ALL_SIGNALS": ALL_SIGNALS,
+            "FOLLOW_UP_KINDS": FOLLOW_UP_KINDS, "OUTCOMES": OUTCOMES, "DEFEAT_REASONS": DEFEAT_REASONS,
+            "PAYMENT_METHODS": PAYMENT_METHODS, "now_utc": utcnow(),
+            "is_manager": bool(g.get("principal") and g.principal.role in MANAGERS)}
+
+
+from . import consultant, manager  # noqa: E402,F401  (views register themselves on bp)

@@ -1,0 +1,258 @@
+"""Consultant pages: my leads, lead detail with its timeline and actions, the visitor log, my daily report."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import abort, flash, g, redirect, render_template, request
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from shared.errors import ApiError
+from shared.web import page_roles
+
+from .. import handlers
+from ..domain import LEVELS
+from ..domain_funnel import REPORT_FIELDS
+from ..handlers import queries, reports
+from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
+from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, TestDriveIn, VisitIn
+from . import STORE, TZ, bp, db, form_errors, today_local
+from .labels import label
+
+VIEWERS = STORE + ("group_admin", "hq_analyst", "cc_supervisor", "cc_agent")
+
+
+def _filters() -> dict:
+    a = request.args
+    q: dict = {"page": max(int(a.get("page", 1) or 1), 1), "per_page": 50}
+    if a.get("level") in LEVELS + ("delivered", "defeated", "invalid"):
+        q["level"] = a["level"]
+    else:
+        q["open"] = True
+    if a.get("overdue") == "1":
+        q["overdue"] = True
+    if a.get("q"):
+        q["q"] = a["q"][:80]
+    if a.get("consultant_id"):
+        q["consultant_id"] = a["consultant_id"]
+    if a.get("unassigned") == "1":
+        q["unassigned"] = True
+    return q
+
+
+@bp.get("/")
+@page_roles(*VIEWERS)
+def my_leads():
+    """My leads (the store's for a manager, the group's for HQ), by level, overdue first."""
+    p = g.principal
+    q = _filters()
+    with db().session(p.scope) as s:
+        rows, total = queries.page_of(s, queries.lead_query(q), q["page"], q["per_page"])
+        counts = queries.level_counts(s, None)
+        overdue = s.scalar(select(func.count(Lead.id)).where(Lead.overdue_at <= handlers.queries.now())) or 0
+        names = queries.staff_names(s)
+        store = s.get(StoreRef, p.home_store) if p.home_store else None
+    may_export = p.role != "sales_consultant" or bool(store and store.consultants_may_export)
+    return render_template("leads/list.html", rows=rows, total=total, q=q, counts=counts, overdue=overdue,
+                           names=names, may_export=may_export, args=request.args)
+
+
+def _timeline(s, lead: Lead, names: dict) -> list[dict]:
+    items: list[dict] = [{"at": lead.created_at, "icon": "new", "text": _("Lead registered"), "who": lead.created_by}]
+    for v in s.scalars(select(Visit).where(Visit.lead_id == lead.id)):
+        items.append({"at": v.time_in, "icon": "visit", "who": v.created_by, "text": _(
+            "%(kind)s, party of %(n)s", kind=_("Walk-in") if v.kind == "walk_in" else _("Phone-in"), n=v.party_size)
+            + (f" · {v.model}" if v.model else "")})
+    for c in s.scalars(select(LevelChange).where(LevelChange.lead_id == lead.id)):
+        items.append({"at": c.at, "icon": "level", "who": c.actor, "level": c.to_level, "from_level": c.from_level,
+                      "text": c.reason or "", "signals": c.signals})
+    for f in s.scalars(select(FollowUp).where(FollowUp.lead_id == lead.id)):
+        items.append({"at": f.at, "icon": "followup", "who": f.consultant_id, "kind": f.kind, "outcome": f.outcome,
+                      "text": f.note or "", "next": f.next_planned_at})
+    for t in s.scalars(select(TestDrive).where(TestDrive.lead_id == lead.id)):
+        items.append({"at": t.completed_at or t.created_at, "icon": "drive", "who": None, "text": (
+            _("Test drive completed: %(m)s", m=t.model) if t.status == "completed"
+            else _("Test drive booked: %(m)s", m=t.model))})
+    for o in s.scalars(select(Order).where(Order.lead_id == lead.id)):
+        items.append({"at": o.created_at, "icon": "order", "who": None,
+                      "text": _("Order: %(m)s %(c)s, ¥%(p)s", m=o.model, c=o.colour or "", p=f"{o.price:,.0f}")})
+    for d in s.scalars(select(Defeat).where(Defeat.lead_id == lead.id)):
+        items.append({"at": d.proposed_at, "icon": "defeat", "who": d.proposed_by, "text": _(
+            "Defeat proposed: %(r)s %(b)s %(m)s", r=handlers_label("defeat", d.reason), b=d.competitor_brand or "",
+            m=d.competitor_model or "") + (f" — {d.status}" if d.status != "proposed" else "")})
+    for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead.id)):
+        items.append({"at": a.at, "icon": "assign", "who": a.actor, "text": _(
+            "Now with %(to)s (%(why)s)", to=names.get(a.to_consultant or "", "—"), why=handlers_label("why", a.why))})
+    return sorted(items, key=lambda x: x["at"], reverse=True)
+
+
+def handlers_label(group: str, key: str) -> str:
+    return str(label(group, key))
+
+
+@bp.get("/<lead_id>")
+@page_roles(*VIEWERS)
+def lead_detail(lead_id: str):
+    """One lead: facts, due date, the actions a consultant takes, and the timeline."""
+    p = g.principal
+    with db().session(p.scope) as s:
+        lead = s.get(Lead, lead_id)
+        if lead is None:
+            abort(404)
+        names = queries.staff_names(s)
+        timeline = _timeline(s, lead, names)
+        drives = list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead.id, TestDrive.status == "booked")))
+        order = s.scalar(select(Order).where(Order.lead_id == lead.id, Order.status == "placed"))
+        defeat = s.scalar(select(Defeat).where(Defeat.lead_id == lead.id, Defeat.status == "proposed"))
+        colleagues = queries.consultants(s, lead.store_id)
+    return render_template("leads/detail.html", lead=lead, names=names, timeline=timeline, drives=drives,
+                           order=order, defeat=defeat, colleagues=colleagues, today=today_local())
+
+
+def _local_dt(day: str | None, hhmm: str | None = None) -> str | None:
+    """A date (and time) typed in the form, in local time, as an ISO instant for the schema."""
+    if not day:
+        return None
+    t = time.fromisoformat(hhmm) if hhmm else time(10, 0)
+    return datetime.combine(date.fromisoformat(day), t, TZ).isoformat()
+
+
+ACTIONS = {
+    "follow_up": (FollowUpIn, lambda s, p, lid, b: handlers.log_follow_up(s, p, lid, b)),
+    "grade": (GradeIn, lambda s, p, lid, b: handlers.grade(s, p, lid, b["level"], b["signals"], b["reason"])),
+    "test_drive": (TestDriveIn, lambda s, p, lid, b: handlers.book_test_drive(s, p, lid, b)),
+    "order": (OrderIn, lambda s, p, lid, b: handlers.place_order(s, p, lid, b)),
+    "defeat": (DefeatIn, lambda s, p, lid, b: handlers.propose_defeat(s, p, lid, b)),
+}
+
+
+def _form_body(kind: str) -> dict:
+    f = request.form
+    if kind == "follow_up":
+        body = {"kind": f.get("kind"), "outcome": f.get("outcome"), "note": f.get("note") or None,
+                "next_planned_at": _local_dt(f.get("next_day"), f.get("next_time") or None)}
+        if f.get("level"):
+            body["level"] = f["level"]
+        return body
+    if kind == "grade":
+        return {"level": f.get("level"), "signals": f.getlist("signals"), "reason": f.get("reason") or None}
+    if kind == "test_drive":
+        return {"model": f.get("model"), "booked_for": _local_dt(f.get("day"), f.get("time") or None)}
+    if kind == "order":
+        body = {k: f.get(k) or None for k in ("model", "colour", "price", "deposit", "payment_method",
+                                              "expected_delivery")}
+        body["trade_in"] = f.get("trade_in") == "1"
+        return {k: v for k, v in body.items() if v is not None}
+    if kind == "defeat":
+        return {k: f.get(k) or None for k in ("reason", "competitor_brand", "competitor_model", "note")}
+    abort(400)
+
+
+@bp.post("/<lead_id>/act/<kind>")
+@page_roles(*STORE, "group_admin")
+def lead_action(lead_id: str, kind: str):
+    """The forms of the lead page: follow-up, grade, test drive, order, defeat; delivery and assignment."""
+    p = g.principal
+    try:
+        with db().session(p.scope) as s:
+            if kind == "complete_drive":
+                handlers.complete_test_drive(s, p, request.form.get("test_drive_id", ""))
+            elif kind == "deliver":
+                b = DeliveryIn().load({"vin": request.form.get("vin", ""),
+                                       "delivered_on": request.form.get("delivered_on", "")})
+                handlers.deliver(s, p, request.form.get("order_id", ""), b["vin"], b["delivered_on"])
+            elif kind == "assign":
+                handlers.assign(s, p, lead_id, request.form.get("consultant_id", ""))
+            else:
+                schema, fn = ACTIONS.get(kind, (None, None))
+                if schema is None:
+                    abort(404)
+                fn(s, p, lead_id, schema().load(_form_body(kind)))
+        flash(_("Saved."), "ok")
+    except (ValidationError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.code == 404:
+            abort(404)
+        form_errors(exc)
+    return redirect(f"/leads/{lead_id}")
+
+
+@bp.route("/visits/new", methods=["GET", "POST"])
+@page_roles(*STORE)
+def visit_new():
+    """Quick visitor log (来店/来电登记): one screen, a few taps on the showroom tablet."""
+    p = g.principal
+    if request.method == "POST":
+        f = request.form
+        body = {"kind": f.get("kind") or "walk_in", "party_size": f.get("party_size") or 1,
+                "name": f.get("name") or None, "phone": f.get("phone") or None, "model": f.get("model") or None,
+                "source": f.get("source") or None, "first_visit": f.get("first_visit") != "0",
+                "note": f.get("note") or None}
+        try:
+            with db().session(p.scope) as s:
+                visit, lead, foreign = handlers.log_visit(s, p, VisitIn().load(body))
+                lead_id = lead.id if lead else None
+            if foreign:
+                flash(_("This customer is already a colleague's lead; the visit was added to it."), "ok")
+            elif lead_id:
+                flash(_("Visit logged."), "ok")
+                return redirect(f"/leads/{lead_id}")
+            else:
+                flash(_("Visit logged."), "ok")
+        except (ValidationError, ApiError) as exc:
+            form_errors(exc)
+            return render_template("leads/visit.html", form=f, recent=_recent(p)), 422
+        return redirect("/leads/visits/new")
+    return render_template("leads/visit.html", form={}, recent=_recent(p))
+
+
+def _recent(p) -> list[Visit]:
+    start = datetime.combine(today_local(), time(0), TZ)
+    with db().session(p.scope) as s:
+        return list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
+
+
+@bp.route("/reports", methods=["GET", "POST"])
+@page_roles(*STORE)
+def my_report():
+    """My daily report (the store's TACT statistics for the manager): counted, completed, submitted, amended."""
+    p = g.principal
+    kind = "store" if p.role == "store_manager" else "consultant"
+    try:
+        day = date.fromisoformat(request.values.get("day") or today_local().isoformat())
+    except ValueError:
+        day = today_local()
+    if request.method == "POST":
+        f = request.form
+        try:
+            with db().session(p.scope) as s:
+                if f.get("report_id"):
+                    changes = {k: int(f[k]) for k in REPORT_FIELDS if f.get(k, "").strip() != ""}
+                    reports.amend(s, p, f["report_id"], changes, f.get("reason", ""))
+                else:
+                    entered = {k: int(f[k]) for k in REPORT_FIELDS if f.get(k, "").strip() != ""}
+                    reports.submit(s, p, p.home_store, day, kind, entered, f.get("note") or None)
+            flash(_("Saved."), "ok")
+        except ValueError:
+            flash(_("Figures must be whole numbers."), "error")
+        except ApiError as exc:
+            form_errors(exc)
+        return redirect(f"/leads/reports?day={day.isoformat()}")
+    with db().session(p.scope) as s:
+        store = s.get(StoreRef, p.home_store)
+        owner, consultant = reports.owner_of(p, kind)
+        report = reports.find_report(s, store.id, owner, day)
+        auto = reports.auto_figures(s, store, day, consultant)
+        effective = reports.effective(s, report) if report else None
+        amendments = reports.amendments_of(s, report) if report else []
+        names = queries.staff_names(s, store.id)
+        team = []
+        if kind == "store":
+            done = {r.owner: r for r in s.scalars(select(reports.DailyReport).where(
+                reports.DailyReport.store_id == store.id, reports.DailyReport.day == day))}
+            team = [(c, done.get(c.id)) for c in queries.consultants(s, store.id)]
+    from ..domain_time import report_deadline
+
+    return render_template("leads/report.html", day=day, kind=kind, report=report, auto=auto, effective=effective,
+                           amendments=amendments, fields=REPORT_FIELDS, names=names, team=team,
+                           deadline=report_deadline(day), today=today_local())

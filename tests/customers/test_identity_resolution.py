@@ -1,0 +1,112 @@
+"""One person across the group: matched exactly by phone, VIN and ID number; never merged on a name alone."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from services.customers.models import Customer, MatchCandidate, StoreRelationship
+from tests.conftest import store_id
+
+from .helpers import feed, id_number, mobile, outbox_events, system_session, vin
+
+
+def _walk_in(platform, name: str, phone: str, store: str = "sh-toyota-pd", brand: str = "toyota",
+             level: str = "B") -> str:
+    lead_id = str(uuid.uuid4())
+    feed(platform, "leads.lead.created", {"lead_id": lead_id, "name": name, "phone": phone,
+                                          "source": "walk_in", "level": level}, store=store, brand=brand)
+    return lead_id
+
+
+def test_walk_in_service_visit_and_insurance_become_one_customer_with_two_store_classes(customers_ready, api):
+    platform = customers_ready
+    digits, car, idno = mobile(), vin(), id_number()
+    spaced = f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}"
+    _walk_in(platform, "王小明", spaced, level="A")
+
+    r = api.post("/customers/api/v1/service-visits", as_="hq.admin", json={
+        "customer_name": "王小明", "phone": digits, "store_id": store_id("sh-lexus-xh"),
+        "repair_order": f"RO-{uuid.uuid4().hex[:8]}", "visit_date": "2026-10-02", "kind": "maintenance",
+        "vin": car, "model": "ES 300h", "brand_id": None, "mileage": 12000, "amount": "980.00"})
+    assert r.status_code == 201, r.json
+    customer_id = r.json["customer_id"]
+    assert r.json["new_customer"] is False
+
+    r = api.post("/customers/api/v1/insurance-policies", as_="hq.admin", json={
+        "customer_name": "王小明", "id_number": idno, "vin": car, "policy_no": f"P-{uuid.uuid4().hex[:8]}",
+        "insurer": "平安保险", "starts_on": "2026-01-01", "ends_on": "2026-12-31", "premium": "5200"})
+    assert r.status_code == 201, r.json
+    assert r.json["customer_id"] == customer_id and r.json["new_customer"] is False
+
+    with system_session(platform) as s:
+        assert s.scalar(select(Customer).where(Customer.phone == f"+86{digits}")).id == customer_id
+        classes = {r.store_id: (r.customer_class, r.level) for r in
+                   s.scalars(select(StoreRelationship).where(StoreRelationship.customer_id == customer_id))}
+    assert classes == {store_id("sh-toyota-pd"): ("intent", "A"), store_id("sh-lexus-xh"): ("other_sold", None)}
+
+    # the ID number, given only by the insurer, now finds the same customer by exact match only
+    found = api.get(f"/customers/api/v1/customers?id_number={idno}", as_="cc.agent1").json
+    assert [c["id"] for c in found] == [customer_id]
+    assert api.get(f"/customers/api/v1/customers?id_number={idno[:-3]}", as_="cc.agent1").json == []
+    # and a phone in yet another format finds them too
+    assert [c["id"] for c in api.get(f"/customers/api/v1/customers?q=0086-{digits}", as_="cc.agent1").json] \
+        == [customer_id]
+
+    changed = [e["data"] for e in outbox_events(platform, "customers.relationship.changed")
+               if e["data"]["customer_id"] == customer_id]
+    assert {(c["store_id"], c["to_class"]) for c in changed} == {
+        (store_id("sh-toyota-pd"), "intent"), (store_id("sh-lexus-xh"), "other_sold")}
+
+
+def test_lead_created_emits_customer_created_and_relationship_linked_once(customers_ready):
+    platform = customers_ready
+    phone = mobile()
+    _walk_in(platform, "赵一", phone)
+    _walk_in(platform, "赵一", f"+86{phone}", store="hz-vw-xh", brand="vw")
+    created = [e for e in outbox_events(platform, "customers.customer.created") if e["data"]["phone"] == f"+86{phone}"]
+    assert len(created) == 1
+    cid = created[0]["data"]["customer_id"]
+    linked = [e for e in outbox_events(platform, "customers.relationship.linked") if e["data"]["customer_id"] == cid]
+    assert [(e["store_id"], e["data"]["new_customer"]) for e in linked] == [
+        (store_id("sh-toyota-pd"), True), (store_id("hz-vw-xh"), False)]
+
+
+def test_same_name_and_phone_tail_goes_to_review_never_merged(customers_ready):
+    platform = customers_ready
+    a = mobile()
+    b = a[:3] + ("0000" if a[3:7] != "0000" else "1111") + a[7:]  # another number with the same last 4
+    _walk_in(platform, "李 雷", a)
+    _walk_in(platform, "李雷", b)
+    _walk_in(platform, "李雷", mobile())  # same name only: no candidate
+    with system_session(platform) as s:
+        ids = {c.phone: c.id for c in s.scalars(select(Customer).where(Customer.name_key == "李雷"))}
+        assert ids[f"+86{a}"] != ids[f"+86{b}"]
+        pairs = {(m.customer_a, m.customer_b, m.reason) for m in s.scalars(select(MatchCandidate).where(
+            MatchCandidate.customer_a.in_(ids.values()) | MatchCandidate.customer_b.in_(ids.values())))}
+    assert pairs == {(*sorted((ids[f"+86{a}"], ids[f"+86{b}"])), "name_phone_tail")}
+
+
+def test_delivery_makes_a_self_sold_owner_and_defeat_a_defeated_customer(customers_ready):
+    platform = customers_ready
+    phone, car = mobile(), vin()
+    lead = _walk_in(platform, "钱二", phone, level="H")
+    feed(platform, "leads.order.placed", {"lead_id": lead, "order_id": str(uuid.uuid4()), "model": "凯美瑞",
+                                          "price": "219800", "payment_method": "cash", "customer_name": "钱二",
+                                          "phone": f"+86{phone}"}, store="sh-toyota-pd", brand="toyota")
+    feed(platform, "leads.vehicle.delivered", {"lead_id": lead, "order_id": "o1", "vin": car, "model": "凯美瑞",
+                                               "delivered_on": "2026-11-01", "customer_name": "钱二",
+                                               "phone": f"+86{phone}", "price": "219800"},
+         store="sh-toyota-pd", brand="toyota")
+    lead2 = _walk_in(platform, "钱二", phone, store="sh-lexus-xh", brand="lexus", level="C")
+    feed(platform, "leads.defeat.approved", {"lead_id": lead2, "reason": "competitor", "competitor_brand": "BMW",
+                                             "customer_name": "钱二", "phone": f"+86{phone}"},
+         store="sh-lexus-xh", brand="lexus")
+    with system_session(platform) as s:
+        c = s.scalar(select(Customer).where(Customer.phone == f"+86{phone}"))
+        classes = {r.store_id: r.customer_class for r in
+                   s.scalars(select(StoreRelationship).where(StoreRelationship.customer_id == c.id))}
+        assert c.value_tier == "B" and c.spend_total == 219800
+    assert classes == {store_id("sh-toyota-pd"): "self_sold", store_id("sh-lexus-xh"): "defeated"}
+    registered = [e["data"] for e in outbox_events(platform, "customers.vehicle.registered") if e["data"]["vin"] == car]
+    assert registered[0]["selling_store_id"] == store_id("sh-toyota-pd")

@@ -1,0 +1,141 @@
+"""Personal data: masked phones, 404 outside the store's customers, logged reads and reveals, consent, erasure."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from services.customers.models import AccessLog, Customer, Identifier
+from services.identity.seed import stable_id
+from tests.conftest import store_id
+
+from .helpers import feed, id_number, mobile, outbox_events, system_session
+
+
+def _lead(platform, phone: str, store: str, brand: str, consultant: str | None = None, name: str = "郑六") -> str:
+    feed(platform, "leads.lead.created", {"lead_id": str(uuid.uuid4()), "name": name, "phone": phone,
+                                          "source": "walk_in", "level": "B", "consultant_id": consultant},
+         store=store, brand=brand)
+    with system_session(platform) as s:
+        return s.scalar(select(Customer.id).where(Customer.phone == f"+86{phone}"))
+
+
+def _user_id(platform, username: str) -> str:
+    from services.identity.models import User
+    from shared.tenancy import Scope
+
+    with platform.runtimes["identity"].db.session(Scope.system()) as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def test_store_user_sees_masked_phone_of_customers_not_theirs_404_for_strangers_and_reads_are_logged(
+        customers_ready, api):
+    platform = customers_ready
+    phone = mobile()
+    cid = _lead(platform, phone, "sh-toyota-pd", "toyota", consultant=_user_id(platform, "sh-toyota-pd.sales1"))
+    other_phone = mobile()
+    stranger = _lead(platform, other_phone, "hz-vw-xh", "vw")
+
+    own = api.get(f"/customers/api/v1/customers/{cid}/360", as_="sh-toyota-pd.sales1")
+    assert own.status_code == 200 and own.json["profile"]["phone"] == f"+86{phone}"
+    colleague = api.get(f"/customers/api/v1/customers/{cid}/360", as_="sh-toyota-pd.sales2")
+    assert colleague.json["profile"]["phone"] == f"+86 {phone[:3]}****{phone[-4:]}"
+    analyst = api.get(f"/customers/api/v1/customers?phone={phone}", as_="hq.analyst").json
+    assert analyst[0]["phone"].count("*") == 4
+
+    assert api.get(f"/customers/api/v1/customers/{stranger}/360", as_="sh-toyota-pd.sales2").status_code == 404
+    assert api.get(f"/customers/api/v1/customers/{stranger}", as_="sh-toyota-pd.manager").status_code == 404
+    assert api.get(f"/customers/api/v1/customers?phone={other_phone}", as_="sh-toyota-pd.manager").json == []
+    assert api.put(f"/customers/api/v1/customers/{stranger}/consent", as_="sh-toyota-pd.manager",
+                   json={"do_not_call": True}).status_code == 404
+
+    r = api.post(f"/customers/api/v1/customers/{cid}/reveal", as_="sh-toyota-pd.sales2",
+                 json={"field": "phone", "reason": "客户来电要求回拨"})
+    assert r.status_code == 200 and r.json["value"] == f"+86{phone}"
+    with system_session(platform) as s:
+        log = [(a.username, a.action) for a in s.scalars(select(AccessLog).where(AccessLog.customer_id == cid)
+                                                         .order_by(AccessLog.at))]
+    assert log == [("sh-toyota-pd.sales1", "view_360"), ("sh-toyota-pd.sales2", "view_360"),
+                   ("sh-toyota-pd.sales2", "reveal_phone")]
+    listed = api.get(f"/customers/api/v1/access-log?customer_id={cid}", as_="hq.admin").json
+    assert len(listed) == 3
+    assert api.get("/customers/api/v1/access-log", as_="sh-toyota-pd.manager").status_code == 403
+
+
+def test_other_stores_are_shown_to_exist_without_their_deals(customers_ready, api):
+    platform = customers_ready
+    phone = mobile()
+    cid = _lead(platform, phone, "sh-toyota-pd", "toyota")
+    _lead(platform, phone, "sh-lexus-pd", "lexus")
+    view = api.get(f"/customers/api/v1/customers/{cid}/360", as_="sh-lexus-pd.manager").json
+    assert [r["store_id"] for r in view["profile"]["relationships"]] == [store_id("sh-lexus-pd")]
+    assert [o["store_name"] for o in view["profile"]["other_stores"]] == ["上海浦东丰田"]
+    assert [ld["store"]["store_id"] for ld in view["leads"]] == [store_id("sh-lexus-pd")]
+    assert {t["store"]["store_id"] for t in view["timeline"] if t["store"]} == {store_id("sh-lexus-pd")}
+    hq = api.get(f"/customers/api/v1/customers/{cid}/360", as_="cc.agent2").json
+    assert len(hq["leads"]) == 2 and len(hq["profile"]["relationships"]) == 2
+
+
+def test_do_not_call_change_is_published_with_the_consent_payload(customers_ready, api):
+    """The customers half of 'a do-not-call customer never appears in a callback queue'."""
+    platform = customers_ready
+    cid = _lead(platform, mobile(), "hz-toyota-xs", "toyota")
+    r = api.put(f"/customers/api/v1/customers/{cid}/consent", as_="cc.agent1",
+                json={"do_not_call": True, "consent": {"wechat": False}})
+    assert r.status_code == 200 and r.json["do_not_call"] is True
+    consent = [e for e in outbox_events(platform, "customers.consent.changed") if e["data"]["customer_id"] == cid]
+    assert [e["data"] for e in consent] == [{"customer_id": cid, "do_not_call": True,
+                                             "consent": {"phone": True, "sms": True, "wechat": False, "email": True}}]
+    assert consent[0]["actor"] == _user_id(platform, "cc.agent1")
+    updated = [e["data"] for e in outbox_events(platform, "customers.customer.updated")
+               if e["data"]["customer_id"] == cid]
+    assert updated[-1]["do_not_call"] is True
+    # the same consent again changes nothing and publishes nothing
+    api.put(f"/customers/api/v1/customers/{cid}/consent", as_="cc.agent1", json={"do_not_call": True})
+    assert len([e for e in outbox_events(platform, "customers.consent.changed")
+                if e["data"]["customer_id"] == cid]) == 1
+    assert api.put(f"/customers/api/v1/customers/{cid}/consent", as_="hq.analyst",
+                   json={"do_not_call": False}).status_code == 403
+    assert api.put(f"/customers/api/v1/customers/{cid}/consent", as_="cc.agent1",
+                   json={"consent": {"fax": True}}).status_code == 422
+
+
+def test_export_then_erasure_keeps_aggregates_and_forgets_the_person(customers_ready, api):
+    platform = customers_ready
+    phone, idno = mobile(), id_number()
+    cid = _lead(platform, phone, "wx-vw-bh", "vw", name="冯七")
+    r = api.post("/customers/api/v1/service-visits", as_="wx-vw-bh.manager", json={
+        "customer_name": "冯七", "phone": phone, "id_number": idno, "repair_order": "RO-1", "visit_date": "2026-08-08",
+        "kind": "accident", "amount": "8800"})
+    assert r.status_code == 201 and r.json["customer_id"] == cid
+    exported = api.get(f"/customers/api/v1/customers/{cid}/export", as_="hq.admin")
+    assert exported.status_code == 200
+    assert exported.json["profile"]["id_number"] == idno and exported.json["profile"]["phones"] == [f"+86{phone}"]
+    assert len(exported.json["service_visits"]) == 1
+    assert api.get(f"/customers/api/v1/customers/{cid}/export", as_="wx-vw-bh.manager").status_code == 403
+
+    assert api.post(f"/customers/api/v1/customers/{cid}/erase", as_="hq.admin",
+                    json={"reason": "客户申请删除"}).status_code == 200
+    with system_session(platform) as s:
+        c = s.get(Customer, cid)
+        assert (c.name, c.phone, c.id_number_sealed, c.status) == ("", None, None, "erased")
+        assert s.scalars(select(Identifier).where(Identifier.customer_id == cid)).all() == []
+        assert str(c.spend_total) == "8800.00"  # aggregates stay
+    last = [e["data"] for e in outbox_events(platform, "customers.customer.updated")
+            if e["data"]["customer_id"] == cid][-1]
+    assert last["name"] == "" and last["phone"] is None and last["erased"] is True and last["do_not_call"] is True
+    assert api.get(f"/customers/api/v1/customers?phone={phone}", as_="hq.admin").json == []
+    shell = api.get(f"/customers/api/v1/customers/{cid}/360", as_="hq.admin").json  # a link from a task still opens
+    assert (shell["profile"]["status"], shell["profile"]["name"], shell["profile"]["phone"]) == ("erased", "", None)
+    assert [v["amount"] for v in shell["service_visits"]] == ["8800.00"]
+
+
+def test_bad_input_is_refused_with_field_errors_and_nothing_written(customers_ready, api):
+    r = api.post("/customers/api/v1/service-visits", as_="hq.admin", json={
+        "customer_name": "", "phone": "12345", "repair_order": "X", "visit_date": "2026-13-01", "kind": "wash"})
+    assert r.status_code == 422
+    assert {"customer_name", "phone", "visit_date", "kind"} <= set(r.json["errors"])
+    r = api.post("/customers/api/v1/customers", as_="sh-toyota-pd.sales1", json={"name": "陈八", "phone": "abc"})
+    assert r.status_code == 422 and "phone" in r.json["errors"]
+    gid = stable_id("group", "demo")
+    assert gid

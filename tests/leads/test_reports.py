@@ -1,0 +1,60 @@
+"""Daily activity reports: counted from activities, final once submitted, amended beside the original, late."""
+from __future__ import annotations
+
+from tests.leads.helpers import LEADS, events, new_lead, sh
+
+PD = "sh-toyota-pd"
+
+
+def test_submitted_report_is_locked_amendment_kept_beside_it(api, frozen_clock, platform):
+    me = f"{PD}.sales1"
+    frozen_clock.travel_to(sh(2026, 11, 20, 10))  # Friday
+    lead = new_lead(api, me)["id"]
+    for outcome in ("reached", "no_answer"):
+        api.post(f"{LEADS}/leads/{lead}/follow-ups", as_=me, json={"kind": "call", "outcome": outcome})
+    frozen_clock.travel_to(sh(2026, 11, 20, 17, 30))
+    draft = api.get(f"{LEADS}/reports/draft", as_=me, query_string={"day": "2026-11-20"}).json
+    assert draft["figures"]["calls"] == 2 and draft["figures"]["reached"] == 1 and draft["figures"]["new_leads"] == 1
+    r = api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-20", "figures": {"negotiations": 1}})
+    assert r.status_code == 201, r.json
+    rep = r.json
+    assert rep["late"] is False and rep["figures"]["calls"] == 2 and rep["figures"]["negotiations"] == 1
+    # locked: no second submission, no edit
+    assert api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-20"}).status_code == 409
+    assert api.put(f"{LEADS}/reports/{rep['id']}", as_=me, json={"figures": {"calls": 9}}).status_code == 409
+    # an amendment needs a reason and is kept beside the original
+    assert api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=me,
+                    json={"changes": {"calls": 3}, "reason": ""}).status_code == 422
+    frozen_clock.travel_to(sh(2026, 11, 20, 19, 0))
+    r = api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=me,
+                 json={"changes": {"calls": 3}, "reason": "one call from the showroom phone was not logged"})
+    assert r.status_code == 201
+    got = api.get(f"{LEADS}/reports/{rep['id']}", as_=me).json
+    assert got["figures"]["calls"] == 2 and got["effective"]["calls"] == 3
+    assert got["amendments"][0]["previous"] == {"calls": 2} and got["amendments"][0]["author"]
+    assert got["amendments"][0]["reason"].startswith("one call")
+    assert api.get(f"{LEADS}/reports/{rep['id']}", as_=f"{PD}.sales2").status_code == 404
+    sent = [e["data"] for e in events(platform, "leads.report.submitted") if e["data"]["report_id"] == rep["id"]]
+    assert [x["amendment"] for x in sent] == [False, True]
+
+
+def test_report_after_six_is_late_weekend_by_monday_half_past_nine(api, frozen_clock):
+    frozen_clock.travel_to(sh(2026, 11, 20, 18, 30))
+    r = api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-20"})
+    assert r.status_code == 201 and r.json["late"] is True
+    frozen_clock.travel_to(sh(2026, 11, 23, 9, 15))  # Monday morning
+    r = api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-22"})
+    assert r.status_code == 201 and r.json["late"] is False
+    frozen_clock.travel_to(sh(2026, 11, 23, 9, 45))
+    r = api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-21"})
+    assert r.status_code == 201 and r.json["late"] is True
+    assert api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-24"}).status_code == 422
+
+
+def test_store_tact_statistics_by_the_manager(api, frozen_clock):
+    frozen_clock.travel_to(sh(2026, 11, 18, 16))
+    r = api.post(f"{LEADS}/reports", as_=f"{PD}.manager",
+                 json={"day": "2026-11-18", "kind": "store", "figures": {"ads_radio": 2, "mobile_shows": 1}})
+    assert r.status_code == 201 and r.json["owner"] == "store" and r.json["figures"]["ads_radio"] == 2
+    assert api.post(f"{LEADS}/reports", as_=f"{PD}.sales3",
+                    json={"day": "2026-11-18", "kind": "store"}).status_code == 403
