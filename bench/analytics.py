@@ -22,7 +22,7 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-# run as a script, bench/ is sys.path[0]: drop it (bench/queue.py would shadow the standard library's queue)
+# run as a script, bench/ is sys.path[0]: drop it
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

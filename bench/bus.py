@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 # Run as a script, Python puts bench/ first on sys.path, where a sibling benchmark's module name can
-# shadow the standard library (bench/queue.py hides `queue`, which amqp needs): take it off, and
+# shadow the standard library: take it off, and
 # put the project root on instead.
 BENCH_DIR, ROOT = Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]

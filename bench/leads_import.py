@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# run as a script, bench/ is sys.path[0]: keep its modules (e.g. bench/queue.py) from shadowing the stdlib
+# run as a script, bench/ is sys.path[0]: keep its modules from shadowing the stdlib
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -72,6 +72,19 @@ def cmd_dead_letters(args) -> None:
         print(f"replayed {n} message(s)")
 
 
+def cmd_rebuild_analytics(args) -> None:
+    from services.analytics.rebuild import main as rebuild_main
+
+    rebuild_main(["--group", args.group] if args.group else [])
+
+
+def cmd_run_schedules(args) -> None:
+    from services.customers.cli import main as customers_main
+
+    customers_main(["run-schedules"] + (["--date", args.date] if args.date else [])
+                   + (["--group", args.group] if args.group else []))
+
+
 def cmd_serve(args) -> None:
     from shared.embedded import serve
 
@@ -114,6 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--id", help="replay only the message with this event id")
     p.set_defaults(fn=cmd_dead_letters)
+    p = sub.add_parser("rebuild-analytics", help="recompute every analytics rollup from the stored event log")
+    p.add_argument("--group", help="only this group id")
+    p.set_defaults(fn=cmd_rebuild_analytics)
+    p = sub.add_parser("run-schedules", help="publish the customers' care schedules due on a date (idempotent)")
+    p.add_argument("--date", help="local date YYYY-MM-DD (default today)")
+    p.add_argument("--group", help="only this group id")
+    p.set_defaults(fn=cmd_run_schedules)
     p = sub.add_parser("make-migration", help="autogenerate an Alembic revision for a service")
     p.add_argument("service", choices=SERVICES)
     p.add_argument("-m", "--message", required=True)

@@ -22,6 +22,7 @@ AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"
 DEMO_PASSWORD = "demo-pass-2026"
 
 __all__ = ["wait_until"]
+pytest_plugins = ["tests.browser_fixtures"]
 
 
 def _unavailable(what: str, exc: Exception):

@@ -21,7 +21,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.bus.publisher import OutgoingMessage, Publisher
+from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
 from shared.bus.topology import ConsumerSpec, connect, dead_letter_exchange, declare, is_amqp
 from shared.db import Database, utcnow
 from shared.events import Event
@@ -102,6 +102,32 @@ class Applier:
         return True
 
 
+    def apply_batch(self, events: list[Event]) -> int:
+        """Apply events of one group in one transaction (one inbox look-up, one insert, one commit).
+
+        Returns how many were new. Any error rolls the whole batch back; the caller then falls back
+        to `apply` one event at a time, which retries and dead-letters individually.
+        """
+        name, inbox = self.handlers.consumer, self.inbox
+        ids = [str(ev.id) for ev in events]
+        with self.db.session(Scope.system(events[0].group_id)) as s:
+            seen = set(s.execute(select(inbox.c.event_id).where(inbox.c.consumer == name,
+                                                                inbox.c.event_id.in_(ids))).scalars())
+            fresh: list[Event] = []
+            for ev in events:
+                if str(ev.id) not in seen:
+                    seen.add(str(ev.id))  # the same event twice in one batch counts once
+                    fresh.append(ev)
+            if fresh:
+                now = utcnow()
+                s.execute(insert(inbox), [{"consumer": name, "event_id": str(ev.id), "event_type": ev.type,
+                                           "handled_at": now} for ev in fresh])
+            for ev in fresh:
+                for fn in self.handlers.for_type(ev.type):
+                    fn(s, ev)
+        return len(fresh)
+
+
 class EventConsumer(ConsumerMixin):
     """Runs one service's queue: validate, apply with retries, dead-letter with a reason, ack."""
 
@@ -112,6 +138,8 @@ class EventConsumer(ConsumerMixin):
         retries: int = 3,
         backoff: float = 0.2,
         prefetch: int = 100,
+        batch: int = 100,
+        linger: float = 0.005,
     ):
         self.url = url
         self.connection: Connection = connect(url)
@@ -119,6 +147,8 @@ class EventConsumer(ConsumerMixin):
         self.spec = applier.handlers.spec
         self.retries, self.backoff, self.prefetch = retries, backoff, prefetch
         self.dead_publisher = Publisher(url, exchange=dead_letter_exchange())
+        self.batch, self.linger = max(1, min(batch, prefetch)), linger
+        self.pending: list[tuple[object, object]] = []
         self.applied = 0
         self.ready = threading.Event()
 
@@ -135,7 +165,49 @@ class EventConsumer(ConsumerMixin):
     def on_decode_error(self, message, exc) -> None:
         self.dead_letter(message, f"undecodable message: {exc}")
 
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """kombu's loop, plus: flush the pending batch as soon as the queue is quiet for `linger`."""
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            while not self.should_stop:
+                try:
+                    conn.drain_events(timeout=self.linger if self.pending else safety_interval)
+                except TimeoutError:
+                    if self.pending:
+                        self.flush()
+                    else:
+                        conn.heartbeat_check()
+                yield
+
     def on_message(self, body, message) -> None:
+        """Buffer the message; a full batch is applied at once."""
+        self.pending.append((body, message))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the buffered messages, a transaction per group, then ack them; on trouble, one by one."""
+        batch, self.pending = self.pending, []
+        if len(batch) == 1:
+            self.handle_one(*batch[0])
+            return
+        try:
+            events = [Event.from_message(body) for body, _ in batch]
+            groups: dict[str | None, list[Event]] = {}
+            for ev in events:
+                groups.setdefault(ev.group_id, []).append(ev)
+            applied = sum(self.applier.apply_batch(evs) for evs in groups.values())
+        except Exception as exc:  # invalid message, handler error, race: the careful path sorts it out
+            log.info("%s: batch of %d falls back to one by one (%s)", self.spec.name, len(batch), exc)
+            for body, message in batch:
+                self.handle_one(body, message)
+            return
+        self.applied += applied
+        _fault_exit_before_ack()
+        for _, message in batch:
+            message.ack()
+
+    def handle_one(self, body, message) -> None:
+        """Validate and apply one message with retries; dead-letter it with the reason if it can't be."""
         try:
             ev = Event.from_message(body)
         except ValidationError as exc:
@@ -162,7 +234,10 @@ class EventConsumer(ConsumerMixin):
         message.ack()
 
     def dead_letter(self, message, reason: str) -> None:
-        """Park the raw message in this consumer's DLQ with the reason, then ack the original."""
+        """Park the raw message in this consumer's DLQ with the reason, then ack the original.
+
+        If the dead-letter queue cannot take it now, the message goes back to the queue (nothing lost).
+        """
         log.error("%s: dead-lettering message: %s", self.spec.name, reason)
         headers = dict(message.headers or {})
         headers.update(
@@ -175,9 +250,15 @@ class EventConsumer(ConsumerMixin):
         )
         body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
         msg_id = (message.properties or {}).get("message_id") or ""
-        self.dead_publisher.publish_batch(
-            [OutgoingMessage(msg_id, self.spec.queue_name(), body, headers)], exchange=dead_letter_exchange()
-        )
+        try:
+            self.dead_publisher.publish_batch(
+                [OutgoingMessage(msg_id, self.spec.queue_name(), body, headers)], exchange=dead_letter_exchange()
+            )
+        except PublishNotConfirmed as exc:
+            log.error("%s: dead-letter queue unavailable (%s); message requeued", self.spec.name, exc)
+            time.sleep(self.backoff)
+            message.requeue()
+            return
         message.ack()
 
     def stop(self) -> None:

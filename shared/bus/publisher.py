@@ -43,7 +43,9 @@ class Publisher:
     def _ensure(self):
         if self._channel is not None:
             return self._channel
-        conn = connect(self.url)
+        # no AMQP heartbeat: a publisher sits idle between batches and nothing would answer the
+        # broker's heartbeats, so it would drop the connection after two missed intervals
+        conn = connect(self.url, heartbeat=0)
         conn.ensure_connection(max_retries=1)
         ch = conn.channel()
         self.exchange(ch).declare()
@@ -63,7 +65,20 @@ class Publisher:
         self._nacked = True
 
     def publish_batch(self, messages: list[OutgoingMessage], exchange: Exchange | None = None) -> None:
-        """Publish persistently; returns only when the broker confirmed every message."""
+        """Publish persistently; returns only when the broker confirmed every message.
+
+        A connection kept from an earlier batch may have died meanwhile: then reconnect and try once
+        more (a message published twice is harmless, consumers' inboxes drop the copy).
+        """
+        reused = self._channel is not None
+        try:
+            self._publish(messages, exchange)
+        except PublishNotConfirmed:
+            if not reused:
+                raise
+            self._publish(messages, exchange)
+
+    def _publish(self, messages: list[OutgoingMessage], exchange: Exchange | None) -> None:
         if not messages:
             return
         try:

@@ -72,15 +72,18 @@ def is_amqp(url: str) -> bool:
     return url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
 
 
-def connect(url: str) -> Connection:
+def connect(url: str, heartbeat: int = 30) -> Connection:
     """A kombu connection; the embedded `filesystem://<dir>` bus keeps messages in files under var/."""
     scheme = url.split("://", 1)[0]
     if scheme == "filesystem":
         folder = Path(urlparse(url).path or "var/bus")
         (folder / "control").mkdir(parents=True, exist_ok=True)
         (folder / "data").mkdir(parents=True, exist_ok=True)
+        from shared.bus.fs_transport import Transport
+
         conn = Connection(
             "filesystem://localhost/",
+            transport=Transport,
             transport_options={
                 "data_folder_in": str(folder / "data"),
                 "data_folder_out": str(folder / "data"),
@@ -94,7 +97,7 @@ def connect(url: str) -> Connection:
         return conn
     if scheme == "memory":
         return Connection(url, transport_options={"polling_interval": 0.01})
-    return Connection(url, heartbeat=30, connect_timeout=5)
+    return Connection(url, heartbeat=heartbeat, connect_timeout=5)
 
 
 def declare(conn: Connection, specs: list[ConsumerSpec]) -> None:

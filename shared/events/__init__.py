@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import clock
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 _REGISTRY: dict[tuple[str, int], type[Schema]] = {}
@@ -36,7 +37,15 @@ def payload(event_type: str, version: int = 1):
     return deco
 
 
+_loaded = False
+
+
 def _load_modules() -> None:
+    """Import every service's event module once, whichever module registered first."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
     for name in _MODULES:
         try:
             importlib.import_module(f"shared.events.{name}")
@@ -58,14 +67,12 @@ def _instance(schema: type[Schema]) -> Schema:
 
 
 def schema_for(event_type: str, version: int) -> type[Schema] | None:
-    if not _REGISTRY:
-        _load_modules()
+    _load_modules()
     return _REGISTRY.get((event_type, version))
 
 
 def known_types() -> list[tuple[str, int]]:
-    if not _REGISTRY:
-        _load_modules()
+    _load_modules()
     return sorted(_REGISTRY)
 
 
@@ -96,7 +103,7 @@ class Event:
     store_id: str | None = None
     actor: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    occurred_at: datetime = field(default_factory=lambda: clock.now())
 
     def to_message(self) -> dict[str, Any]:
         """Serialise, validating the payload against its registered schema first."""
@@ -126,7 +133,7 @@ class Event:
         schema = schema_for(env["type"], env["version"])
         if schema is None:
             raise ValidationError(f"unknown event type or version: {env['type']} v{env['version']}")
-        data = schema().load(env["data"])
+        data = _instance(schema).load(env["data"])
         return cls(
             type=env["type"],
             version=env["version"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from tests.browser.conftest import browser, live_server, login, page, screenshot  # noqa: F401
+from tests.browser_fixtures import login, screenshot
 
 from .demo_data import load_demo_history
 

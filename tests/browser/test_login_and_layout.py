@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import login, screenshot
+from tests.browser_fixtures import login, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from services.callcenter.handlers.config import forget_claim_settings, settings_
 from services.callcenter.models import SurveyResponse, Task
 from shared import clock
 from shared.bus.consumer import Applier
-from tests.browser.conftest import browser, live_server, login, page, screenshot  # noqa: F401
+from tests.browser_fixtures import login, screenshot
 from tests.callcenter.conftest import GID, SH, delivered, new_customer
 
 pytestmark = pytest.mark.browser

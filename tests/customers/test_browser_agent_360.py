@@ -9,7 +9,7 @@ import shared.events.callcenter  # noqa: F401  (see conftest: register every pay
 import shared.events.customers  # noqa: F401
 import shared.events.identity  # noqa: F401
 import shared.events.leads  # noqa: F401
-from tests.browser.conftest import browser, live_server, login, page, screenshot  # noqa: F401
+from tests.browser_fixtures import login, screenshot
 from tests.conftest import store_id, wait_until
 
 from .helpers import feed, mobile, stores_known, vin

@@ -170,3 +170,20 @@ def test_every_queue_has_a_dead_letter_exchange_and_is_a_quorum_queue(amqp_url, 
     assert out.returncode == 0, out.stderr
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith(f"{bus_namespace}.test\t"))
     assert "quorum" in line and f"{bus_namespace}.dlx" in line and "x-delivery-limit" in line
+
+
+def test_one_poison_event_in_a_batch_is_dead_lettered_and_the_rest_applied_once(rig, amqp_url):
+    POISON["names"].add("poison")
+    from shared.bus.topology import declare
+
+    with Connection(amqp_url) as conn:
+        declare(conn, [handlers.spec])
+    for i in range(30):
+        rig.write("poison" if i == 17 else f"batch-{i}")
+    rig.relay.run_once()  # all 30 arrive together and are applied as one batch, then one by one
+    rig.start_consumer()
+    wait_until(lambda: sum(v for k, v in rig.applied().items() if k.startswith("batch-")) == 29, 15)
+    rt = SimpleNamespace(handlers=handlers, settings=SimpleNamespace(bus_url=amqp_url), name="test")
+    dead = wait_until(lambda: deadletters.list_dead(rt), 10)
+    assert len(dead) == 1 and "cannot apply poison" in dead[0]["reason"]
+    assert set(rig.applied().values()) == {1}

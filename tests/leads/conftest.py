@@ -1,7 +1,7 @@
 """Leads tests run on identity + leads only (the services leads depends on), in embedded mode.
 
 Faster than the full platform, and independent of the other services' consumers. The browser test
-uses the full platform (`tests/browser/conftest.py`).
+uses the full platform (`tests/browser_fixtures.py`).
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from shared import clock
-from tests.browser.conftest import browser, live_server, login, page, screenshot  # noqa: F401
+from tests.browser_fixtures import login, screenshot
 from tests.conftest import wait_until
 from tests.leads.conftest import _known
 from tests.leads.helpers import phone

@@ -1,7 +1,7 @@
 """Call-center queue benchmark (issue 5): claims per second with 1, 10 and 50 concurrent agents on
 PostgreSQL, next to a bare `SELECT … FOR UPDATE SKIP LOCKED` claim loop on the same table in the same run.
 
-    .venv/bin/python bench/queue.py [--tasks 60000] [--seconds 5] [--agents 1,10,50]
+    .venv/bin/python bench/callcenter_queue.py [--tasks 60000] [--seconds 5] [--agents 1,10,50]
 
 A throwaway database is created through postgresql://postgres@127.0.0.1:5432/postgres (override with
 --admin-url), migrated with the call center's Alembic history, filled with open tasks, and dropped at the
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sys
 
-# this file is named queue.py: keep its folder off the path, or it would shadow the standard `queue`
+# run as a script: put the project root, not bench/, on the path
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 ROOT = os.path.dirname(_HERE)
