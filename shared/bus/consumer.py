@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
+from functools import lru_cache
 import threading
 import time
 from collections.abc import Callable
@@ -35,10 +35,18 @@ class PermanentError(Exception):
     """The event can never be applied (bad data): dead-letter it at once, no retries."""
 
 
+@lru_cache(maxsize=4096)
 def _topic_match(pattern: str, key: str) -> bool:
-    """AMQP topic match: `*` is one word, `#` any number of words."""
-    words = [r"[^.]+" if w == "*" else ".*" if w == "#" else re.escape(w) for w in pattern.split(".")]
-    return re.fullmatch(r"\.".join(words), key) is not None
+    """AMQP topic match: `*` is exactly one word, `#` zero or more words."""
+    return _words_match(tuple(pattern.split(".")), tuple(key.split(".")))
+
+
+def _words_match(p: tuple[str, ...], k: tuple[str, ...]) -> bool:
+    if not p:
+        return not k
+    if p[0] == "#":
+        return _words_match(p[1:], k) or (bool(k) and _words_match(p, k[1:]))
+    return bool(k) and p[0] in ("*", k[0]) and _words_match(p[1:], k[1:])
 
 
 @dataclass

@@ -52,3 +52,9 @@ def test_topic_patterns_match_like_amqp():
     assert _topic_match("leads.#", "leads.lead.created")
     assert _topic_match("identity.store.*", "identity.store.updated")
     assert not _topic_match("identity.store.*", "identity.user.created")
+
+
+def test_hash_also_matches_zero_words():
+    assert _topic_match("leads.#", "leads")
+    assert _topic_match("#.created", "leads.lead.created")
+    assert not _topic_match("leads.*.created", "leads.created")
