@@ -245,11 +245,12 @@ class TimedConsumer(EventConsumer):
     count: Any = None
     last: Any = None
 
-    def on_message(self, body, message) -> None:
+    def flush(self) -> None:
+        n = len(self.pending)
         began = time.perf_counter()
-        super().on_message(body, message)
+        super().flush()
         self.busy += time.perf_counter() - began
-        self.count.value += 1
+        self.count.value += n
         self.last.value = time.time()
 
 

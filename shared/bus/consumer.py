@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from functools import lru_cache
+from importlib import import_module
 import threading
 import time
 from collections.abc import Callable
@@ -117,23 +118,36 @@ class Applier:
         to `apply` one event at a time, which retries and dead-letters individually.
         """
         name, inbox = self.handlers.consumer, self.inbox
-        ids = [str(ev.id) for ev in events]
+        unique = list({str(ev.id): ev for ev in events}.values())  # the same event twice counts once
         with self.db.session(Scope.system(events[0].group_id)) as s:
-            seen = set(s.execute(select(inbox.c.event_id).where(inbox.c.consumer == name,
-                                                                inbox.c.event_id.in_(ids))).scalars())
-            fresh: list[Event] = []
-            for ev in events:
-                if str(ev.id) not in seen:
-                    seen.add(str(ev.id))  # the same event twice in one batch counts once
-                    fresh.append(ev)
-            if fresh:
-                now = utcnow()
-                s.execute(insert(inbox), [{"consumer": name, "event_id": str(ev.id), "event_type": ev.type,
-                                           "handled_at": now} for ev in fresh])
+            new_ids = _record_in_inbox(s, inbox, name, unique)
+            fresh = [ev for ev in unique if str(ev.id) in new_ids]
             for ev in fresh:
                 for fn in self.handlers.for_type(ev.type):
                     fn(s, ev)
         return len(fresh)
+
+
+def _record_in_inbox(s: Session, inbox: Table, consumer: str, events: list[Event]) -> set[str]:
+    """Insert the events' inbox rows; return the ids that were not there before.
+
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING` on PostgreSQL and SQLite: a single round trip,
+    and a concurrent replica's rows are simply skipped.
+    """
+    now = utcnow()
+    rows = [{"consumer": consumer, "event_id": str(ev.id), "event_type": ev.type, "handled_at": now} for ev in events]
+    dialect = s.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        mod = import_module(f"sqlalchemy.dialects.{dialect}")
+        stmt = mod.insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+        return set(s.execute(stmt).scalars())
+    ids = [r["event_id"] for r in rows]
+    seen = set(s.execute(select(inbox.c.event_id).where(inbox.c.consumer == consumer,
+                                                        inbox.c.event_id.in_(ids))).scalars())
+    new = [r for r in rows if r["event_id"] not in seen]
+    if new:
+        s.execute(insert(inbox), new)
+    return {r["event_id"] for r in new}
 
 
 class EventConsumer(ConsumerMixin):
