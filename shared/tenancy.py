@@ -7,6 +7,7 @@ A session without a scope cannot read or write scoped rows at all, so a handler 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import String, and_, event, false, true
 from sqlalchemy.orm import (
@@ -111,10 +112,12 @@ def install_scoping(factory, models: list[type]) -> None:
             raise ScopeViolation("session has no tenant scope")
         if scope.all_groups:
             return
-        options = [
-            with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True) for m in scoped_models
-        ]
-        state.statement = state.statement.options(*options)
+        state.statement = state.statement.options(*_options_for(scope))
+
+    @lru_cache(maxsize=2048)
+    def _options_for(scope: Scope) -> tuple:
+        """The loader criteria for one scope, built once (scopes are immutable and few)."""
+        return tuple(with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True) for m in scoped_models)
 
     @event.listens_for(factory, "before_flush")
     def _check(session: Session, _ctx, _instances) -> None:
