@@ -13,8 +13,8 @@ scoping hook) on the same database in the same run, and beside the aim from the 
 - 360 view p95 < 50 ms: `view.customer_360` for an agent in its own unit of work, including the
   access-log write and commit;
 - matching >= 2,000 leads/s: `leads.lead.created` events applied exactly as the consumer does
-  (`Applier.apply_batch`, batches of 100 as the consumer delivers them: inbox, match by phone or create, relationship, timeline, outbox) — half of the
-  phones already known — one transaction per event, with --threads workers.
+  (`Applier.apply_batch`, batches of 100 as the consumer delivers them: inbox, match by phone or
+  create, relationship, timeline, outbox) — half of the phones already known — with --threads workers.
 """
 from __future__ import annotations
 

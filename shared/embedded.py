@@ -26,6 +26,8 @@ class Platform:
         self.runtimes: dict[str, ServiceRuntime] = {}
         self.apps: dict[str, Flask] = {}
         self.workers: list[Worker] = []
+        #: True when `prepare(seed=True)` created the demo group in this start (the first start)
+        self.created_demo = False
         for svc in config.SERVICES:
             mod = importlib.import_module(f"services.{svc}.app")
             rt = mod.build(config.load(svc, env))
@@ -39,7 +41,9 @@ class Platform:
         if seed:
             from services.identity.seed import seed_demo
 
-            log.info("identity: %s", seed_demo(self.runtimes["identity"]))
+            outcome = seed_demo(self.runtimes["identity"])
+            self.created_demo = outcome == "demo group created"
+            log.info("identity: %s", outcome)
         return self
 
     def start(self, replay_minutes: int = 0) -> Platform:
@@ -105,6 +109,17 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
     platform.wait_until_consumed(timeout=120)
+    if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
+        from shared.demo_activity import seed_activity
+
+        print("seeding demo activity…", flush=True)
+        try:
+            counts = seed_activity(platform)
+        except Exception:  # the demo still works without the activity
+            log.exception("seeding demo activity failed")
+        else:
+            print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
+                  f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
     print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026)",
           flush=True)
     try:

@@ -1,4 +1,7 @@
-"""Browser-test fixtures (a pytest plugin loaded by tests/conftest.py): Playwright driving Debian's Chromium against the embedded platform on a free port."""
+"""Browser-test fixtures (a pytest plugin loaded by tests/conftest.py).
+
+Playwright driving Debian's Chromium against the embedded platform on a free port.
+"""
 from __future__ import annotations
 
 import os

@@ -98,7 +98,7 @@ def stack(tmp_path_factory, pg_admin_url, amqp_url):
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        for svc, gen in dbs.items():
+        for gen in dbs.values():
             next(gen, None)
         delete_namespace(amqp_url, ns)
         for f in sorted(logs.glob("*.log")):

@@ -1,0 +1,95 @@
+"""The demo activity `crm serve` seeds on first start: what a demo user who logs in relies on."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared import clock
+from tests.conftest import Api, embedded_env
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    from shared.demo_activity import seed_activity
+    from shared.embedded import Platform
+
+    var = tmp_path_factory.mktemp("var")
+    pf = Platform(embedded_env(var)).prepare(seed=True).start()
+    pf.wait_until_consumed()
+    assert pf.created_demo is True
+    counts = seed_activity(pf)
+    yield pf, counts, var
+    clock.reset()
+    pf.stop()
+
+
+@pytest.fixture(scope="module")
+def api(seeded) -> Api:
+    return Api(seeded[0].wsgi())
+
+
+def test_it_creates_a_believable_mix_without_errors_and_in_time(seeded):
+    _, counts, _ = seeded
+    assert counts["errors"] == 0, counts["error_samples"]
+    assert counts["leads"] >= 200 and counts["orders"] > 0 and counts["deliveries"] > 0
+    for key in ("visits", "follow_ups", "gradings", "test_drives", "defeats_approved", "daily_reports",
+                "insurance_policies", "service_visits", "vehicles", "surveys_answered", "targets"):
+        assert counts[key] > 0, key
+    assert counts["seconds"] < 90  # ~25 s on an idle 2-core machine
+
+
+def test_a_second_start_does_not_seed_again(seeded):
+    from shared.embedded import Platform
+
+    *_, var = seeded
+    assert Platform(embedded_env(var)).prepare(seed=True).created_demo is False
+
+
+def test_a_consultant_has_leads_at_several_levels(api):
+    r = api.get("/leads/api/v1/leads?per_page=200", as_="sh-toyota-pd.sales1")
+    assert r.status_code == 200
+    levels = {lead["level"] for lead in r.json}
+    assert len(r.json) >= 2 and len(levels & {"N", "C", "B", "A", "H", "O"}) >= 2, levels
+
+
+def test_an_agent_finds_a_delivery_callback_to_claim(api):
+    # the claim only works inside the calling window (09:00-20:00 local): pretend it is 10:30 today
+    now = datetime.now(UTC)
+    api.token("cc.agent1")  # tokens are signed and checked at the real time
+    clock.travel_to(datetime.combine(now.astimezone(SH).date(), time(10, 30), SH).astimezone(UTC))
+    try:
+        r = api.post("/callcenter/api/v1/tasks/next", as_="cc.agent1", json={"task_type": "delivery_callback"})
+        assert r.status_code == 200, r.json
+        assert r.json["task"] is not None, r.json
+        assert r.json["task"]["task_type"] == "delivery_callback"
+        api.post(f"/callcenter/api/v1/tasks/{r.json['task']['id']}/release", as_="cc.agent1")
+    finally:
+        clock.reset()
+
+
+def test_hq_sees_leads_orders_and_deliveries(api):
+    r = api.get("/analytics/api/v1/summary", as_="hq.admin")
+    assert r.status_code == 200 and r.json["leads"] > 0
+    totals = {"orders": 0, "deliveries": 0, "leads": 0}
+    today = datetime.now(SH).date()
+    for month in {f"{today:%Y-%m}", f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"}:
+        kpis = {k["key"]: k for k in api.get(f"/analytics/api/v1/kpis?month={month}", as_="hq.admin").json["kpis"]}
+        for key in totals:
+            totals[key] += kpis[key]["actual"] or 0
+    assert all(v > 0 for v in totals.values()), totals
+    this_month = {k["key"]: k for k in api.get(f"/analytics/api/v1/kpis?month={today:%Y-%m}",
+                                               as_="hq.admin").json["kpis"]}
+    assert this_month["leads"]["target"] and this_month["leads"]["achievement"] is not None
+
+
+def test_a_delivered_customer_found_by_phone_has_a_vehicle(api):
+    delivered = api.get("/leads/api/v1/leads?level=delivered&per_page=5", as_="sh-toyota-pd.manager").json
+    assert delivered
+    found = api.get(f"/customers/api/v1/customers?phone={delivered[0]['phone']}", as_="hq.admin")
+    assert found.status_code == 200 and len(found.json) == 1
+    view = api.get(f"/customers/api/v1/customers/{found.json[0]['id']}/360", as_="hq.admin")
+    assert view.status_code == 200 and view.json["vehicles"], view.json.keys()
