@@ -40,7 +40,20 @@ def nav_for(role: str | None) -> list[NavItem]:
     return [item for item in NAV if role in item.roles]
 
 
+#: where each role starts its day after login (else its first menu item)
+HOMES = {
+    "cc_agent": "/callcenter/workbench",
+    "cc_supervisor": "/callcenter/board",
+    "group_admin": "/analytics/",
+    "hq_analyst": "/analytics/",
+    "store_manager": "/leads/board",
+    "sales_consultant": "/leads/",
+}
+
+
 def home_for(role: str) -> str:
+    if role in HOMES:
+        return HOMES[role]
     items = nav_for(role)
     return items[0].href if items else "/identity/"
 

@@ -85,3 +85,10 @@ def test_logout_needs_csrf_and_forgets_the_session(platform):
     token = _csrf(c.get("/identity/org").get_data(as_text=True))
     c.post("/identity/logout", data={"csrf_token": token})
     assert c.get("/identity/org").status_code == 302
+
+
+def test_each_role_lands_on_its_working_page_after_login(platform):
+    for user, home in (("cc.agent1", "/callcenter/workbench"), ("sh-toyota-pd.sales1", "/leads/"),
+                       ("sh-toyota-pd.manager", "/leads/board"), ("hq.analyst", "/analytics/")):
+        r = _page_login(_browser(platform), user)
+        assert r.status_code == 302 and r.headers["Location"] == home
