@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
 from shared.db import utcnow
+from shared.bus.copies import keep_copy
 from shared.events import Event
 
 from .domain.rules import TRIGGERS
@@ -19,28 +20,17 @@ handlers = EventHandlers("callcenter")
 
 @handlers.on("identity.store.*")
 def store_changed(s: Session, ev: Event) -> None:
-    d = ev.data
-    ref = s.get(StoreRef, d["id"]) or StoreRef(id=d["id"], group_id=ev.group_id)
-    ref.brand_id, ref.code, ref.name, ref.timezone, ref.active = (
-        d["brand_id"], d["code"], d["name"], d["timezone"], d["active"])
-    s.add(ref)
+    keep_copy(s, StoreRef, ev)
 
 
 @handlers.on("identity.brand.created")
 def brand_created(s: Session, ev: Event) -> None:
-    d = ev.data
-    ref = s.get(BrandRef, d["id"]) or BrandRef(id=d["id"], group_id=ev.group_id)
-    ref.code, ref.name = d["code"], d["name"]
-    s.add(ref)
+    keep_copy(s, BrandRef, ev)
 
 
 @handlers.on("identity.user.*")
 def user_changed(s: Session, ev: Event) -> None:
-    d = ev.data
-    ref = s.get(StaffRef, d["id"]) or StaffRef(id=d["id"], group_id=ev.group_id)
-    ref.store_id, ref.username, ref.name, ref.role, ref.active = (
-        d["store_id"], d["username"], d["name"], d["role"], d["active"])
-    s.add(ref)
+    keep_copy(s, StaffRef, ev)
 
 
 def _contact(s: Session, ev: Event, customer_id: str) -> Contact:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
+from shared.bus.copies import keep_copy
 from shared.events import Event
 
 from .handlers import care, sales
@@ -14,10 +15,7 @@ handlers = EventHandlers("customers")
 
 @handlers.on("identity.store.*")
 def store_changed(s: Session, ev: Event) -> None:
-    d = ev.data
-    ref = s.get(StoreRef, d["id"]) or StoreRef(id=d["id"], group_id=ev.group_id)
-    ref.brand_id, ref.code, ref.name = d["brand_id"], d["code"], d["name"]
-    s.add(ref)
+    keep_copy(s, StoreRef, ev)
 
 
 @handlers.on("leads.lead.created")

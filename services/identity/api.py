@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from shared.auth import current_principal, require_roles
 from shared.errors import fail
-from shared.tenancy import HQ_ROLES
 
 from . import handlers
 from .models import Brand, Group, Store, User
@@ -133,9 +132,7 @@ class Users(MethodView):
         """Users of the group (HQ), or of the caller's store (store roles)."""
         p = current_principal()
         with _rt().db.session(p.scope) as s:
-            q = select(User).order_by(User.username)
-            if p.role not in HQ_ROLES:
-                q = q.where(User.store_id.in_(sorted(p.store_ids or ())))
+            q = select(User).order_by(User.username)  # User.scope_criteria keeps store roles to their store
             if query.get("store_id"):
                 q = q.where(User.store_id == query["store_id"])
             if query.get("role"):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.bus import bus_tables
 from shared.db import id_column, make_base, utcnow
-from shared.tenancy import Scoped
+from shared.tenancy import Scope, Scoped
 
 Base = make_base()
 OUTBOX, INBOX = bus_tables(Base.metadata)
@@ -63,3 +63,11 @@ class User(Scoped, Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        """HQ sees the group's users; a store role only its store's colleagues."""
+        crit = super().scope_criteria(scope)
+        if scope.store_ids is not None:
+            crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
+        return crit
