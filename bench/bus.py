@@ -19,8 +19,7 @@ c) latency from commit to applied (after the consumer's commit) at a steady `--r
 
 Each figure is printed beside its aim, with the busy time and CPU of every stage so that the line
 "limited by" is measured, not guessed. A throwaway database and a unique BUS_NAMESPACE are created
-for the run and removed at the end. `--consumer batched` runs the consumer prototype that applies
-a delivered batch in one transaction (see `BatchingConsumer`), for comparison with the shared one.
+for the run and removed at the end.
 """
 from __future__ import annotations
 
@@ -50,7 +49,6 @@ from typing import Any  # noqa: E402
 
 from kombu import Producer  # noqa: E402
 from sqlalchemy import String, event, select, text  # noqa: E402
-from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: E402
 from sqlalchemy.orm import Mapped, Session, mapped_column  # noqa: E402
 
 from shared.bus.consumer import Applier, EventConsumer, EventHandlers  # noqa: E402
@@ -254,70 +252,6 @@ class TimedConsumer(EventConsumer):
         self.last.value = time.time()
 
 
-class BatchingConsumer(TimedConsumer):
-    """Prototype: buffer what a drain delivers and apply it in one transaction, then ack once.
-
-    One `INSERT .. ON CONFLICT DO NOTHING RETURNING event_id` into the inbox finds the new events,
-    the handlers run for those only, one commit, one `basic_ack(multiple=True)`. A batch is flushed
-    when it reaches `batch` messages or the queue goes quiet for `linger` seconds. A batch that fails
-    falls back to the shared one-by-one path (retries, dead letters) for each of its messages.
-    """
-
-    def __init__(self, *args, batch: int = 100, linger: float = 0.005, **kw):
-        super().__init__(*args, **kw)
-        self.batch, self.linger = batch, linger
-        self.pending: list[tuple[Any, Any]] = []
-
-    def on_message(self, body, message) -> None:
-        self.pending.append((body, message))
-        if len(self.pending) >= self.batch:
-            self.flush()
-
-    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
-        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
-            while not self.should_stop:
-                try:
-                    conn.drain_events(timeout=self.linger if self.pending else safety_interval)
-                except TimeoutError:
-                    if self.pending:
-                        self.flush()
-                    else:
-                        conn.heartbeat_check()
-                yield
-
-    def flush(self) -> None:
-        batch, self.pending = self.pending, []
-        began = time.perf_counter()
-        try:
-            events = [Event.from_message(body) for body, _ in batch]
-            self._apply_all(events)
-            batch[-1][1].ack(multiple=True)
-        except Exception:  # fall back to the per-message path, which retries and dead-letters
-            for body, message in batch:
-                EventConsumer.on_message(self, body, message)
-        self.busy += time.perf_counter() - began
-        self.count.value += len(batch)
-        self.last.value = time.time()
-
-    def _apply_all(self, events: list[Event]) -> None:
-        applier: Applier = self.applier
-        name, inbox = applier.handlers.consumer, applier.inbox
-        began = time.perf_counter()
-        if len({ev.group_id for ev in events}) > 1:
-            raise ValueError("mixed groups in one batch: apply one by one")
-        with applier.db.session(Scope.system(events[0].group_id)) as s:
-            rows = [{"consumer": name, "event_id": str(ev.id), "event_type": ev.type, "handled_at": utcnow()}
-                    for ev in events]
-            stmt = pg_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-            fresh = set(s.execute(stmt).scalars())
-            for ev in events:
-                if str(ev.id) in fresh:
-                    for fn in applier.handlers.for_type(ev.type):
-                        fn(s, ev)
-        applier.busy += time.perf_counter() - began  # type: ignore[attr-defined]
-        self.applied += len(fresh)
-
-
 def consumer_proc(db_url: str, amqp_url: str, kind: str, prefetch: int, ready: MpEvent, stop: MpEvent,
                   count: Any, last: Any, out: mp.Queue, record: bool) -> None:
     """Run an EventConsumer with a trivial handler until `stop`; report busy time and apply times."""
@@ -340,8 +274,7 @@ def consumer_proc(db_url: str, amqp_url: str, kind: str, prefetch: int, ready: M
         s.info.setdefault("bench_ids", []).append(str(ev.id))
 
     applier = TimedApplier(db, INBOX, handlers)
-    cls = BatchingConsumer if kind == "batched" else TimedConsumer
-    consumer = cls(amqp_url, applier, prefetch=prefetch)
+    consumer = TimedConsumer(amqp_url, applier, prefetch=prefetch)
     consumer.count, consumer.last = count, last
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -692,8 +625,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefetch", type=int, default=100, help="consumer prefetch (the shared default is 100)")
     ap.add_argument("--rate", type=float, default=200.0, help="steady rate for the latency phase")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the latency phase")
-    ap.add_argument("--prototype", action=argparse.BooleanOptionalAction, default=True,
-                    help="also run phase a with the batching consumer prototype in this file")
     args = ap.parse_args(argv)
     bench = Bench(args.events, args.write_batch, args.relay_batch, args.prefetch, args.rate, args.seconds,
                   "shared")
@@ -716,14 +647,6 @@ def main(argv: list[str] | None = None) -> int:
         print(e2e_report(e2e, raw["rate"], n, f"shared EventConsumer ({style})"), flush=True)
         summary.append(f"end to end, shared consumer          {e2e['rate']:8.0f} events/s   aim >= 1000   "
                        f"ratio {e2e['rate'] / raw['rate']:.2f} (aim >= 0.33)")
-        if args.prototype:
-            bench.consumer = "batched"
-            proto = bench.pipeline(n, args.write_batch, 0.0, record=False)
-            bench.consumer = "shared"
-            print(e2e_report(proto, raw["rate"], n, f"PROTOTYPE BatchingConsumer in bench/bus.py ({style})"),
-                  flush=True)
-            summary.append(f"end to end, batching prototype       {proto['rate']:8.0f} events/s   aim >= 1000   "
-                           f"ratio {proto['rate'] / raw['rate']:.2f} (aim >= 0.33)")
 
         m = int(args.rate * args.seconds)
         lat = bench.pipeline(m, 1, args.rate, record=True)
