@@ -18,10 +18,10 @@ def store_changed(s: Session, ev: Event) -> None:
     keep_copy(s, StoreRef, ev)
 
 
-@handlers.on("leads.lead.created")
-def lead_created(s: Session, ev: Event) -> None:
-    """A new lead: match or create the customer by phone and relate them to the store (intent)."""
-    sales.lead_created(s, ev)
+@handlers.on_batch("leads.lead.created")
+def leads_created(s: Session, events: list[Event]) -> None:
+    """New leads: match or create each customer by phone and relate them to the store (intent)."""
+    sales.leads_created(s, events)
 
 
 @handlers.on("leads.lead.level_changed")

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from kombu import Connection
 from kombu.mixins import ConsumerMixin
@@ -30,6 +31,7 @@ from shared.tenancy import Scope
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
+BatchHandler = Callable[[Session, list[Event]], None]
 
 
 class PermanentError(Exception):
@@ -52,10 +54,16 @@ def _words_match(p: tuple[str, ...], k: tuple[str, ...]) -> bool:
 
 @dataclass
 class EventHandlers:
-    """The routing table of one consuming service: routing-key pattern → handler."""
+    """The routing table of one consuming service: routing-key pattern → handler.
+
+    A handler registered with `on_batch` takes `fn(session, events)`: every event of that type that
+    arrives consecutively in one delivered batch, in order (a single event is a list of one). It must
+    be the only handler of its event types.
+    """
 
     consumer: str
     handlers: list[tuple[str, Handler]] = field(default_factory=list)
+    batch_handlers: list[tuple[str, BatchHandler]] = field(default_factory=list)
 
     def on(self, pattern: str):
         def deco(fn: Handler) -> Handler:
@@ -64,12 +72,39 @@ class EventHandlers:
 
         return deco
 
+    def on_batch(self, pattern: str):
+        def deco(fn: BatchHandler) -> BatchHandler:
+            self.batch_handlers.append((pattern, fn))
+            return fn
+
+        return deco
+
     @property
     def spec(self) -> ConsumerSpec:
-        return ConsumerSpec(self.consumer, tuple(dict.fromkeys(p for p, _ in self.handlers)))
+        patterns = [p for p, _ in self.handlers] + [p for p, _ in self.batch_handlers]
+        return ConsumerSpec(self.consumer, tuple(dict.fromkeys(patterns)))
 
     def for_type(self, event_type: str) -> list[Handler]:
         return [fn for p, fn in self.handlers if _topic_match(p, event_type)]
+
+    def batch_for(self, event_type: str) -> BatchHandler | None:
+        found = [fn for p, fn in self.batch_handlers if _topic_match(p, event_type)]
+        if found and (len(found) > 1 or self.for_type(event_type)):
+            raise RuntimeError(f"{self.consumer}: a batch handler must be the only handler of {event_type}")
+        return found[0] if found else None
+
+    def apply(self, s: Session, events: list[Event]) -> None:
+        """Run the handlers over `events` in order; a run of one batch-handled type goes in one call."""
+        for event_type, run in groupby(events, key=lambda ev: ev.type):
+            run = list(run)
+            batch_fn = self.batch_for(event_type)
+            if batch_fn is not None:
+                batch_fn(s, run)
+                continue
+            fns = self.for_type(event_type)
+            for ev in run:
+                for fn in fns:
+                    fn(s, ev)
 
 
 class Applier:
@@ -80,7 +115,6 @@ class Applier:
 
     def apply(self, ev: Event) -> bool:
         """Apply `ev` once; returns False when the inbox says it was applied before."""
-        fns = self.handlers.for_type(ev.type)
         name = self.handlers.consumer
         try:
             with self.db.session(Scope.system(ev.group_id)) as s:
@@ -96,8 +130,7 @@ class Applier:
                         consumer=name, event_id=str(ev.id), event_type=ev.type, handled_at=utcnow()
                     )
                 )
-                for fn in fns:
-                    fn(s, ev)
+                self.handlers.apply(s, [ev])
         except IntegrityError:
             # a concurrent replica inserted the same inbox row first; if so it is a duplicate
             with self.db.session(Scope.system(ev.group_id)) as s:
@@ -122,9 +155,7 @@ class Applier:
         with self.db.session(Scope.system(events[0].group_id)) as s:
             new_ids = _record_in_inbox(s, inbox, name, unique)
             fresh = [ev for ev in unique if str(ev.id) in new_ids]
-            for ev in fresh:
-                for fn in self.handlers.for_type(ev.type):
-                    fn(s, ev)
+            self.handlers.apply(s, fresh)
         return len(fresh)
 
 

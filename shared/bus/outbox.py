@@ -12,6 +12,7 @@ from shared.events import Event
 
 #: set after any commit that wrote outbox rows, so that an in-process relay publishes at once
 outbox_written = threading.Event()
+PENDING = "outbox_pending"  # session.info key: rows emitted in this transaction, not written yet
 
 
 def outbox_table(session: Session) -> Table:
@@ -22,38 +23,42 @@ def outbox_table(session: Session) -> Table:
 
 
 def emit(session: Session, ev: Event) -> Event:
-    """Record `ev` in the outbox within the session's transaction; it is published after commit."""
-    body = json.dumps(ev.to_message(), ensure_ascii=False, separators=(",", ":"))
-    session.execute(
-        insert(outbox_table(session)).values(
-            event_id=str(ev.id), routing_key=ev.type, body=body, created_at=utcnow()
-        )
-    )
-    session.info["outbox_dirty"] = True
+    """Record `ev` in the outbox within the session's transaction; it is published after commit.
+
+    The row is written with the transaction's other events, in the order they were emitted, by one
+    INSERT just before the transaction commits (see `install_outbox`); a rollback drops them.
+    """
+    session.info.setdefault(PENDING, []).append(_row(ev, utcnow()))
     return ev
 
 
 def emit_many(session: Session, events: list[Event]) -> None:
-    """Batch form of `emit` for imports: one INSERT for many events."""
-    if not events:
-        return
+    """Several events at once (imports, schedules): the same as `emit` for each, in order."""
     now = utcnow()
-    rows = [
-        {
-            "event_id": str(ev.id),
-            "routing_key": ev.type,
-            "body": json.dumps(ev.to_message(), ensure_ascii=False, separators=(",", ":")),
-            "created_at": now,
-        }
-        for ev in events
-    ]
-    session.execute(insert(outbox_table(session)), rows)
-    session.info["outbox_dirty"] = True
+    session.info.setdefault(PENDING, []).extend(_row(ev, now) for ev in events)
+
+
+def _row(ev: Event, now) -> dict:
+    body = json.dumps(ev.to_message(), ensure_ascii=False, separators=(",", ":"))
+    return {"event_id": str(ev.id), "routing_key": ev.type, "body": body, "created_at": now}
+
+
+def write_pending(session: Session) -> None:
+    """Write the events emitted so far into the outbox table (one INSERT); commit does it by itself."""
+    rows = session.info.pop(PENDING, None)
+    if rows:
+        session.execute(insert(outbox_table(session)), rows)
+        session.info["outbox_dirty"] = True
 
 
 def install_outbox(factory, table: Table) -> None:
     """Give every session of this factory its outbox table, and wake the relay after commits."""
     factory.kw.setdefault("info", {})["outbox_table"] = table
+
+    @event.listens_for(factory, "before_commit")
+    def _write(session):
+        if not session.in_nested_transaction():  # a savepoint may still roll back: wait for the real commit
+            write_pending(session)
 
     @event.listens_for(factory, "after_commit")
     def _wake(session):
@@ -62,4 +67,6 @@ def install_outbox(factory, table: Table) -> None:
 
     @event.listens_for(factory, "after_rollback")
     def _forget(session):
-        session.info.pop("outbox_dirty", None)
+        if not session.in_nested_transaction():
+            session.info.pop(PENDING, None)
+            session.info.pop("outbox_dirty", None)

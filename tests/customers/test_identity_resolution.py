@@ -5,10 +5,13 @@ import uuid
 
 from sqlalchemy import select
 
+from services.customers.consumers import handlers
 from services.customers.models import Customer, MatchCandidate, StoreRelationship
+from shared.bus.consumer import Applier
+from shared.events import Event
 from tests.conftest import store_id
 
-from .helpers import feed, id_number, mobile, outbox_events, system_session, vin
+from .helpers import GROUP, brand_id, feed, id_number, mobile, outbox_events, runtime, system_session, vin
 
 
 def _walk_in(platform, name: str, phone: str, store: str = "sh-toyota-pd", brand: str = "toyota",
@@ -110,3 +113,67 @@ def test_delivery_makes_a_self_sold_owner_and_defeat_a_defeated_customer(custome
     assert classes == {store_id("sh-toyota-pd"): "self_sold", store_id("sh-lexus-xh"): "defeated"}
     registered = [e["data"] for e in outbox_events(platform, "customers.vehicle.registered") if e["data"]["vin"] == car]
     assert registered[0]["selling_store_id"] == store_id("sh-toyota-pd")
+
+
+def _lead_event(name: str, phone: str, store: str, brand: str) -> Event:
+    ev = Event(type="leads.lead.created", group_id=GROUP, store_id=store_id(store), brand_id=brand_id(brand),
+               data={"lead_id": str(uuid.uuid4()), "name": name, "phone": phone, "source": "walk_in", "level": "H"})
+    return Event.from_message(ev.to_message())
+
+
+def _same_tail(phone: str) -> str:
+    return phone[:3] + ("0000" if phone[3:7] != "0000" else "1111") + phone[7:]
+
+
+def _delivery_outcome(platform, together: bool) -> dict:
+    """Seven lead events (one delivered twice) about five people; what the customers service makes of them."""
+    tag = uuid.uuid4().hex[:6]
+    known, p1, p5 = mobile(), mobile(), mobile()
+    _walk_in(platform, f"甲{tag}", known)  # a customer the group already has
+    people = {"known": known, "p1": p1, "p4": _same_tail(known), "p5": p5, "p6": _same_tail(p5)}
+    events = [
+        _lead_event(f"乙{tag}", p1, "sh-toyota-pd", "toyota"),
+        _lead_event(f"乙{tag}", f"+86 {p1[:3]} {p1[3:7]} {p1[7:]}", "hz-vw-xh", "vw"),  # same person, other store
+        _lead_event(f"甲{tag}", known, "sh-toyota-pd", "toyota"),  # the known customer, known store
+        _lead_event(f"甲{tag}", people["p4"], "sh-toyota-pd", "toyota"),  # same name and tail: review only
+        _lead_event(f"丙{tag}", p5, "sh-toyota-pd", "toyota"),
+        _lead_event(f"丙{tag}", people["p6"], "hz-vw-xh", "vw"),  # a likely duplicate within the delivery
+    ]
+    events.insert(1, events[0])  # delivered twice
+    applier = Applier(runtime(platform).db, runtime(platform).inbox, handlers)
+    if together:
+        assert applier.apply_batch(events) == 6
+    else:
+        assert [applier.apply(ev) for ev in events] == [True, False, True, True, True, True, True]
+
+    label = {}
+    with system_session(platform) as s:
+        for who, phone in people.items():
+            label[s.scalar(select(Customer.id).where(Customer.phone == f"+86{phone}"))] = who
+        rels = {(label[r.customer_id], r.store_id, r.customer_class, r.level) for r in s.scalars(
+            select(StoreRelationship).where(StoreRelationship.customer_id.in_(label)))}
+        candidates = {(frozenset((label.get(m.customer_a), label.get(m.customer_b))), m.reason) for m in s.scalars(
+            select(MatchCandidate).where(MatchCandidate.customer_a.in_(label) | MatchCandidate.customer_b.in_(label)))}
+    created = [label[e["data"]["customer_id"]] for e in outbox_events(platform, "customers.customer.created")
+               if e["data"]["customer_id"] in label]
+    linked = sorted((label[e["data"]["customer_id"]], e["store_id"], e["data"]["new_customer"])
+                    for e in outbox_events(platform, "customers.relationship.linked") if e["data"]["customer_id"] in label)
+    return {"customers": sorted(label.values()), "relationships": rels, "candidates": candidates,
+            "created": sorted(created), "linked": linked}
+
+
+def test_leads_delivered_together_match_exactly_as_one_by_one(customers_ready):
+    """The consumer applies a delivered batch of lead.created set-based; the result must not depend on it."""
+    one_by_one = _delivery_outcome(customers_ready, together=False)
+    together = _delivery_outcome(customers_ready, together=True)
+    assert together == one_by_one
+    toyota, vw = store_id("sh-toyota-pd"), store_id("hz-vw-xh")
+    assert together["customers"] == ["known", "p1", "p4", "p5", "p6"]  # the two formats of p1 are one customer
+    assert together["relationships"] == {
+        ("known", toyota, "intent", "H"), ("p1", toyota, "intent", "H"), ("p1", vw, "intent", "H"),
+        ("p4", toyota, "intent", "H"), ("p5", toyota, "intent", "H"), ("p6", vw, "intent", "H")}
+    assert together["candidates"] == {(frozenset({"known", "p4"}), "name_phone_tail"),
+                                      (frozenset({"p5", "p6"}), "name_phone_tail")}
+    assert together["created"] == ["known", "p1", "p4", "p5", "p6"]
+    assert together["linked"] == sorted([("known", toyota, True), ("p1", toyota, True), ("p1", vw, False),
+                                         ("p4", toyota, True), ("p5", toyota, True), ("p6", vw, True)])

@@ -5,11 +5,13 @@ go to the review queue. A name alone never merges anything.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from shared.db import new_id
 from shared.phones import try_normalize
 
 from ..domain import default_consent, mask_id_number, name_key
@@ -33,6 +35,23 @@ def find_by_phone(s: Session, e164: str) -> Customer | None:
     cid = s.scalar(select(Identifier.customer_id).where(Identifier.kind == "phone", Identifier.value == e164)
                    .order_by(Identifier.created_at).limit(1))
     return active(s, cid)
+
+
+def find_by_phones(s: Session, e164s: set[str]) -> dict[str, Customer]:
+    """Batch form of `find_by_phone`: the live customer behind each known number, in one look-up."""
+    if not e164s:
+        return {}
+    first: dict[str, str] = {}
+    rows = s.execute(select(Identifier.value, Identifier.customer_id)
+                     .where(Identifier.kind == "phone", Identifier.value.in_(sorted(e164s)))
+                     .order_by(Identifier.created_at))
+    for value, cid in rows:
+        first.setdefault(value, cid)
+    loaded = {c.id: c for c in s.scalars(select(Customer).where(Customer.id.in_(set(first.values()))))}
+    found = {value: loaded.get(cid) for value, cid in first.items()}
+    found = {value: c if c is not None and c.status == "active" else active(s, cid)  # merged: the survivor
+             for (value, cid), c in zip(first.items(), found.values())}
+    return {value: c for value, c in found.items() if c is not None}
 
 
 def find_by_id_number(s: Session, group_id: str, id_number: str) -> Customer | None:
@@ -78,6 +97,40 @@ def match_or_create(s: Session, group_id: str, p: Person, actor: str | None) -> 
     return c, True
 
 
+def match_or_create_by_phone(s: Session, group_id: str, people: list[tuple[Person, str | None]]
+                             ) -> list[tuple[Customer, bool]]:
+    """Batch form of `match_or_create` for people known by name and phone only (lead events), each with
+    the actor to credit: one look-up for every phone, the new customers inserted together, and the same
+    result as matching them one after the other (two people with one new number become one customer).
+    """
+    if any(p.vin or p.id_number for p, _ in people):
+        raise ValueError("match_or_create_by_phone matches by phone only")
+    numbers = [try_normalize(p.phone) if p.phone else None for p, _ in people]
+    by_phone = find_by_phones(s, {e for e in numbers if e})
+    out: list[tuple[Customer, bool]] = []
+    created: list[tuple[Customer, str | None]] = []
+    for (p, actor), e164 in zip(people, numbers):
+        c = by_phone.get(e164) if e164 else None
+        if c is not None:
+            out.append((c, False))
+            continue
+        c = Customer(id=new_id(), group_id=group_id, name=p.name.strip(), name_key=name_key(p.name), kind=p.kind,
+                     consent=default_consent(), tags=[], known_at=[], do_not_call=False, status="active")
+        s.add(c)
+        if e164:
+            s.add(Identifier(group_id=group_id, customer_id=c.id, kind="phone", value=e164, label="mobile"))
+            c.phone, c.phone_last4 = e164, e164[-4:]
+            by_phone[e164] = c
+        created.append((c, actor))
+        out.append((c, True))
+    for c, actor in created:
+        emit_customer(s, c, "created", actor)
+    if created:
+        s.flush()  # before the rows that refer to them (no ORM relationship orders the inserts)
+    propose_likely_many(s, [c for c, _ in created])
+    return out
+
+
 def add_identifiers(s: Session, c: Customer, phone: str | None, id_number: str | None,
                     label: str = "mobile", new: bool = False) -> None:
     """Attach a phone and an ID number the customer does not have yet (the first phone becomes primary).
@@ -112,6 +165,38 @@ def propose_likely(s: Session, c: Customer) -> None:
         q, reason = q.where(Customer.kind != "individual"), "company_name"
     for other in s.scalars(q):
         propose(s, c, s.get(Customer, other), reason)
+
+
+def propose_likely_many(s: Session, customers: list[Customer]) -> None:
+    """Batch form of `propose_likely` for customers just created (flushed or not): one look-up for all
+    names, and the new customers compared with each other too."""
+    wanted = [c for c in customers if c.name_key and (c.kind != "individual" or c.phone_last4)]
+    if not wanted:
+        return
+    tails = {c.phone_last4 for c in wanted if c.kind == "individual"}
+    rows = s.execute(select(Customer.id, Customer.name_key, Customer.kind, Customer.phone_last4)
+                     .where(Customer.name_key.in_({c.name_key for c in wanted}), Customer.status == "active",
+                            or_(Customer.phone_last4.in_(tails), Customer.kind != "individual"))).all()
+    same_tail: dict[tuple[str, str], list[str]] = defaultdict(list)
+    same_company: dict[str, list[str]] = defaultdict(list)
+    for r in {r.id: r for r in [*rows, *wanted]}.values():
+        same_tail[(r.name_key, r.phone_last4)].append(r.id)
+        if r.kind != "individual":
+            same_company[r.name_key].append(r.id)
+    pairs: dict[tuple[str, str], str] = {}
+    for c in wanted:
+        if c.kind == "individual":
+            others, reason = same_tail[(c.name_key, c.phone_last4)], "name_phone_tail"
+        else:
+            others, reason = same_company[c.name_key], "company_name"
+        for other in [o for o in others if o != c.id][:20]:
+            pairs.setdefault(tuple(sorted((c.id, other))), reason)
+    if not pairs:
+        return
+    known = set(s.execute(select(MatchCandidate.customer_a, MatchCandidate.customer_b)
+                          .where(MatchCandidate.customer_a.in_({a for a, _ in pairs}))).tuples())
+    s.add_all(MatchCandidate(group_id=wanted[0].group_id, customer_a=a, customer_b=b, reason=reason)
+              for (a, b), reason in pairs.items() if (a, b) not in known)
 
 
 def propose(s: Session, a: Customer, b: Customer, reason: str) -> None:

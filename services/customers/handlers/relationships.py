@@ -27,19 +27,35 @@ def relationship(s: Session, c: Customer, store_id: str) -> StoreRelationship | 
                                                     StoreRelationship.store_id == store_id))
 
 
+def relationships_of(s: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], StoreRelationship]:
+    """The existing relationships among (customer id, store id) pairs, in one look-up (for `touch(rels=…)`)."""
+    if not pairs:
+        return {}
+    q = select(StoreRelationship).where(StoreRelationship.customer_id.in_({c for c, _ in pairs}),
+                                        StoreRelationship.store_id.in_({st for _, st in pairs}))
+    return {(r.customer_id, r.store_id): r for r in s.scalars(q) if (r.customer_id, r.store_id) in pairs}
+
+
 def touch(s: Session, c: Customer, store_id: str, actor: str | None, *, brand_id: str | None = None,
-          lead_id: str | None = None, new_customer: bool = False, **facts) -> StoreRelationship:
-    """Record facts about the customer at one store; link the store on first contact; publish class changes."""
+          lead_id: str | None = None, new_customer: bool = False,
+          rels: dict[tuple[str, str], StoreRelationship] | None = None, **facts) -> StoreRelationship:
+    """Record facts about the customer at one store; link the store on first contact; publish class changes.
+
+    `rels`: the relationships a batch looked up beforehand (`relationships_of`), kept up to date here;
+    without it the relationship is looked up.
+    """
     unknown = set(facts) - set(FACTS)
     if unknown:
         raise TypeError(f"unknown relationship facts: {unknown}")
-    rel = relationship(s, c, store_id)
+    rel = rels.get((c.id, store_id)) if rels is not None else relationship(s, c, store_id)
     created = rel is None
     if created:
         rel = StoreRelationship(group_id=c.group_id, customer_id=c.id, store_id=store_id,
                                 brand_id=brand_id or store_brand(s, store_id) or "", customer_class="potential",
                                 defeated=False, churned=False)
         s.add(rel)
+        if rels is not None:
+            rels[(c.id, store_id)] = rel
         c.known_at = sorted(set(c.known_at or []) | {store_id})
     for k, v in facts.items():
         setattr(rel, k, v)
@@ -48,7 +64,6 @@ def touch(s: Session, c: Customer, store_id: str, actor: str | None, *, brand_id
     old_class = None if created else rel.customer_class
     rel.customer_class = new_class
     if created:
-        s.flush()
         emit(s, Event(type="customers.relationship.linked", group_id=c.group_id, brand_id=rel.brand_id,
                       store_id=store_id, actor=actor,
                       data={"customer_id": c.id, "store_id": store_id, "brand_id": rel.brand_id,

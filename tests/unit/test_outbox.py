@@ -1,0 +1,82 @@
+"""The outbox keeps exactly what the transaction committed, in the order the events were emitted."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import MetaData, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+import shared.events.identity  # noqa: F401  (registers identity.store.* payloads)
+from shared.bus.outbox import emit, emit_many, install_outbox
+from shared.bus.tables import bus_tables
+from shared.db import Database, id_column, make_base
+from shared.events import Event
+from shared.tenancy import Scope, Scoped
+
+Base = make_base()
+OUTBOX, _INBOX = bus_tables(Base.metadata)
+
+
+class Note(Scoped, Base):
+    __tablename__ = "notes"
+    id: Mapped[str] = id_column()
+    text: Mapped[str] = mapped_column(String(40))
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = Database(f"sqlite:///{tmp_path / 'o.sqlite'}", [Note])
+    Base.metadata.create_all(d.engine)
+    install_outbox(d.factory, OUTBOX)
+    return d
+
+
+def store_event(name: str) -> Event:
+    sid = str(uuid.uuid4())
+    return Event(type="identity.store.created", group_id="g1", store_id=sid,
+                 data={"id": sid, "code": name, "name": name, "brand_id": str(uuid.uuid4()),
+                       "timezone": "Asia/Shanghai"})
+
+
+def written(db) -> list[str]:
+    with db.engine.connect() as conn:
+        return [json.loads(b)["data"]["code"] for b in conn.execute(select(OUTBOX.c.body).order_by(OUTBOX.c.seq))
+                .scalars()]
+
+
+def test_committed_events_are_written_in_emit_order(db):
+    with db.session(Scope.system("g1")) as s:
+        emit(s, store_event("a"))
+        s.add(Note(group_id="g1", text="x"))
+        s.flush()
+        emit_many(s, [store_event("b"), store_event("c")])
+        emit(s, store_event("d"))
+    assert written(db) == ["a", "b", "c", "d"]
+
+
+def test_a_rolled_back_transaction_leaves_no_event(db):
+    with pytest.raises(RuntimeError):
+        with db.session(Scope.system("g1")) as s:
+            emit(s, store_event("lost"))
+            raise RuntimeError("the use case fails after emitting")
+    with db.session(Scope.system("g1")) as s:
+        emit(s, store_event("kept"))
+    assert written(db) == ["kept"]
+
+
+def test_a_savepoint_rolled_back_does_not_drop_the_events_emitted_before_it(db):
+    with db.session(Scope.system("g1")) as s:
+        emit(s, store_event("before"))
+        try:
+            with s.begin_nested():
+                s.add(Note(group_id="g1", text="y"))
+                s.flush()
+                raise ValueError("the savepoint fails")
+        except ValueError:
+            pass
+        with s.begin_nested():  # a savepoint that succeeds does not write them early either
+            s.add(Note(group_id="g1", text="z"))
+        emit(s, store_event("after"))
+    assert written(db) == ["before", "after"]
