@@ -163,3 +163,24 @@ def test_store_staff_cannot_claim_and_other_stores_see_404(api, platform, frozen
     assert api.get(f"/callcenter/api/v1/tasks/{tid}", as_=f"{XH}.manager").status_code == 404
     listed = api.get("/callcenter/api/v1/tasks?per_page=200", as_=f"{XH}.manager")
     assert all(t["store_id"] == store(XH) for t in listed.json)
+
+
+def test_the_queue_counts_expired_tasks_apart_from_the_ones_to_call(api, platform, frozen):
+    frozen.travel_to(local(2026, 5, 4, 10, 0))
+    delivered(platform, XH, "lexus", date(2026, 5, 1))
+    with cc_session(platform) as s:
+        task = s.scalars(select(Task).where(Task.task_type == "delivery_callback", Task.status == "open")
+                         .order_by(Task.created_at.desc())).first()
+    before = api.get("/callcenter/api/v1/queue", as_="cc.sup").json
+
+    frozen.travel_to(task.expires_at + timedelta(minutes=1))
+    after = api.get("/callcenter/api/v1/queue", as_="cc.sup").json
+    now = frozen.now()
+    with cc_session(platform) as s:
+        callable_now = s.scalar(select(func.count(Task.id)).where(Task.status == "open", Task.expires_at > now))
+        expired = s.scalar(select(func.count(Task.id)).where(Task.status == "open", Task.expires_at <= now))
+    assert after["open_tasks"] == callable_now and after["expired_tasks"] == expired >= 1
+    assert after["expired_tasks"] > before["expired_tasks"]
+    assert task.id not in [t["id"] for t in after["tasks"]]
+    claimed = _claim(api, "cc.agent1", XH)["task"]
+    assert claimed is None or claimed["id"] != task.id

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from shared.auth import current_principal, require_roles
+from shared.db import utcnow
 from shared.errors import not_found
 
 from ..handlers import tasks as h
@@ -22,12 +23,17 @@ class Queue(MethodView):
     @require_roles("cc_agent", "cc_supervisor", "group_admin", "hq_analyst", "store_manager")
     @blp.response(200)
     def get(self):
-        """Queue depth and the next open tasks in the caller's scope."""
+        """Queue depth and the next open tasks in the caller's scope (expired tasks are counted apart:
+        nobody will be asked to call them)."""
         p = current_principal()
+        now = utcnow()
+        live = (Task.status == "open", Task.expires_at > now)
         with db().session(p.scope) as s:
-            tasks = s.scalars(select(Task).where(Task.status == "open").order_by(Task.priority, Task.due_at).limit(20))
+            tasks = s.scalars(select(Task).where(*live).order_by(Task.priority, Task.due_at).limit(20))
             return {
-                "open_tasks": s.scalar(select(func.count(Task.id)).where(Task.status == "open")),
+                "open_tasks": s.scalar(select(func.count(Task.id)).where(*live)),
+                "expired_tasks": s.scalar(select(func.count(Task.id)).where(Task.status == "open",
+                                                                            Task.expires_at <= now)),
                 "contacts": s.scalar(select(func.count(Contact.id))),
                 "tasks": [{"id": t.id, "type": t.task_type, "store_id": t.store_id, "due_at": t.due_at.isoformat()}
                           for t in tasks],
