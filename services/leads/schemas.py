@@ -396,6 +396,7 @@ class ImportJobOut(Schema):
     bad_rows = fields.Integer()
     message = fields.String(allow_none=True)
     created_at = DT()
+    progressed_at = DT(allow_none=True)
     finished_at = DT(allow_none=True)
     errors = fields.List(fields.Nested(ImportErrorOut))
 

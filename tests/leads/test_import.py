@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from tests.conftest import wait_until
 from tests.leads.helpers import LEADS, events, new_lead
@@ -82,3 +83,20 @@ def test_consultants_cannot_import(api):
     r = api.post(f"{LEADS}/imports", as_=f"{PD}.sales1", data={"file": (io.BytesIO(b"name,phone\n"), "a.csv")},
                  content_type="multipart/form-data")
     assert r.status_code == 403
+
+
+def test_an_import_cut_off_by_a_restart_says_so_instead_of_running_forever(api, platform, frozen_clock):
+    from services.leads.handlers import importer
+
+    verifier = platform.apps["leads"].extensions["crm_verifier"]
+    principal = verifier.verify(api.token(MGR))  # the manager, as the API sees them
+    with platform.runtimes["leads"].db.session(principal.scope) as s:  # the upload was accepted, then the process died
+        job_id = importer.start(s, principal, None, "portal.csv", dry_run=False, size=100).id
+
+    assert api.get(f"{LEADS}/imports/{job_id}", as_=MGR).json["status"] == "queued"
+    frozen_clock.advance(importer.STALLED + timedelta(minutes=1))
+    job = api.get(f"{LEADS}/imports/{job_id}", as_=MGR).json
+    assert job["status"] == "interrupted" and job["finished_at"]
+    assert "Upload the file again" in job["message"]
+    page = api.get("/leads/import", as_=MGR)
+    assert page.status_code == 200 and ">interrupted<" in page.get_data(as_text=True)

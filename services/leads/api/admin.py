@@ -217,6 +217,7 @@ def job_out(job_id: str, limit: int = 1000) -> dict:
         job = s.get(ImportJob, job_id)
         if job is None:
             not_found("import")
+        importer.settle_stalled([job])
         errors = s.execute(select(ImportRowError.row, ImportRowError.reason, ImportRowError.duplicate)
                            .where(ImportRowError.job_id == job_id).order_by(ImportRowError.row).limit(limit)).all()
         out = {c.key: getattr(job, c.key) for c in ImportJob.__table__.columns}

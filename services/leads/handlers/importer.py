@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from sqlalchemy import insert, select
@@ -30,6 +30,7 @@ from .common import hours_of, now, resolve_store, rules_of
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+STALLED = timedelta(minutes=10)  # a batch takes about a second: this long without progress means cut off
 SAMPLE = 64 * 1024
 IMPORTERS = ("store_manager", "group_admin")
 
@@ -75,7 +76,7 @@ def run(db: Database, scope: Scope, job_id: str, stream: BinaryIO, actor: str | 
     """Import (or dry-run) the CSV in `stream` for the job's store; never raises for bad input."""
     with db.session(scope) as s:
         job = s.get(ImportJob, job_id)
-        job.status = "running"
+        job.status, job.progressed_at = "running", now()
         store_id = job.store_id
     try:
         head = stream.read(SAMPLE)
@@ -93,6 +94,19 @@ def run(db: Database, scope: Scope, job_id: str, stream: BinaryIO, actor: str | 
         _finish(db, scope, job_id, "failed", "internal error; rows imported before it are kept")
     with db.session(scope) as s:
         return s.get(ImportJob, job_id)
+
+
+def settle_stalled(jobs: Iterable[ImportJob]) -> None:
+    """An import that shows no progress for `STALLED` was cut off (the service restarted mid-file): say so.
+
+    Batches before the cut are committed and stay; uploading the file again skips them as duplicates.
+    """
+    limit = now() - STALLED
+    for job in jobs:
+        if job.status in ("queued", "running") and (job.progressed_at or job.created_at) < limit:
+            job.status, job.finished_at = "interrupted", now()
+            job.message = (f"The import stopped after {job.rows} rows (the service restarted); those rows are "
+                           "kept. Upload the file again: rows already imported are skipped as duplicates.")
 
 
 def _finish(db: Database, scope: Scope, job_id: str, status: str, message: str | None) -> None:
@@ -196,6 +210,7 @@ def _batch(db: Database, scope: Scope, job_id: str, ctx: _Context, batch: list, 
         job.duplicates += sum(1 for e in errors if e["duplicate"])
         job.bad_rows += sum(1 for e in errors if not e["duplicate"])
         job.bytes_read = lines.read
+        job.progressed_at = now()
 
 
 def _row(ctx: _Context, d: dict, at: datetime, actor: str | None, due: Due | None, response_due: datetime) -> dict:

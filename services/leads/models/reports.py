@@ -52,7 +52,7 @@ class ImportJob(StoreScoped, Base):
     id: Mapped[str] = id_column()
     filename: Mapped[str] = mapped_column(String(200))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued running done failed
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued running done failed interrupted
     encoding: Mapped[str | None] = mapped_column(String(20), nullable=True)
     size_bytes: Mapped[int] = mapped_column(default=0)
     bytes_read: Mapped[int] = mapped_column(default=0)
@@ -63,6 +63,7 @@ class ImportJob(StoreScoped, Base):
     message: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    progressed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # last sign of life while running
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 

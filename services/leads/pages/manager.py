@@ -9,7 +9,7 @@ from shared.errors import ApiError
 from shared.web import page_roles
 
 from .. import handlers
-from ..handlers import queries
+from ..handlers import importer, queries
 from ..models import Defeat, ImportJob, Lead, StoreRef
 from . import MANAGERS, bp, db, form_errors
 
@@ -139,4 +139,5 @@ def import_page():
     p = g.principal
     with db().session(p.scope) as s:
         jobs = list(s.scalars(select(ImportJob).order_by(ImportJob.created_at.desc()).limit(10)))
+        importer.settle_stalled(jobs)
     return render_template("leads/import.html", jobs=jobs)
