@@ -60,6 +60,11 @@ def complaint_resolved(s: Session, ev: Event) -> None:
     care.complaint_resolved(s, ev)
 
 
+@handlers.on("callcenter.complaint.reopened")
+def complaint_reopened(s: Session, ev: Event) -> None:
+    care.complaint_reopened(s, ev)
+
+
 @handlers.on("callcenter.attempt.logged")
 def attempt_logged(s: Session, ev: Event) -> None:
     care.attempt_logged(s, ev)

@@ -27,7 +27,9 @@ EVENT = {
     "delivery": _l("Vehicle delivered"), "defeat": _l("Lost sale (defeat approved)"),
     "vehicle": _l("Vehicle registered"),
     "service": _l("Service visit"), "insurance": _l("Insurance policy"), "survey": _l("Survey answered"),
-    "complaint": _l("Complaint opened"), "complaint_resolved": _l("Complaint resolved"), "call": _l("Call-center call"),
+    "complaint": _l("Complaint opened"), "complaint_resolved": _l("Complaint resolved"),
+    "complaint_confirmed": _l("Customer confirmed the resolution"), "complaint_reopened": _l("Complaint reopened"),
+    "call": _l("Call-center call"),
     "consent": _l("Consent changed"), "profile": _l("Profile edited"), "merged": _l("Records merged"),
     "unmerged": _l("Merge undone"), "erased": _l("Personal data erased"),
 }

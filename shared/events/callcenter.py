@@ -72,6 +72,16 @@ class ComplaintOpenedV1(PayloadSchema):
     customer_name = _opt(fields.String)
 
 
+@payload("callcenter.complaint.reopened", 1)
+class ComplaintReopenedV1(PayloadSchema):
+    """The customer did not accept the resolution: the complaint is open again with the store."""
+
+    complaint_id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    severity = fields.String(required=True)
+    note = _opt(fields.String)
+
+
 @payload("callcenter.complaint.resolved", 1)
 class ComplaintResolvedV1(PayloadSchema):
     complaint_id = fields.String(required=True)

@@ -115,3 +115,37 @@ def test_a_low_score_opens_a_complaint_and_reaches_the_360_view_and_analytics(ap
     rows = wait_until(satisfaction_counted, 15)
     assert rows["complaints"]["actual"] == 1
     assert rows["deliveries"]["actual"] == 1
+
+
+def test_a_reopened_complaint_counts_as_open_again_in_the_360_view_and_analytics(api, platform, story):
+    """Resolve → the customer does not accept → reopen → resolve → confirmed: each step reaches the others."""
+    cid, manager = story["customer"]["id"], f"{STORE}.manager"
+    month = clock.now().astimezone(SH).strftime("%Y-%m")
+    complaints = api.get("/callcenter/api/v1/complaints?per_page=200", as_=manager).json
+    c = next(x for x in complaints if x["customer_id"] == cid)
+    tr = f"/callcenter/api/v1/complaints/{c['id']}/transitions"
+
+    def loyalty():
+        return api.get(f"/customers/api/v1/customers/{cid}/360", as_=ADMIN).json["loyalty"]["open_complaints"]
+
+    def resolved_rate():
+        kpis = api.get(f"/analytics/api/v1/kpis?month={month}", as_=ADMIN).json["kpis"]
+        rows = {k["key"]: k for k in kpis} if isinstance(kpis, list) else kpis
+        return rows["complaint_resolved_rate"]["actual"]
+
+    assert api.post(tr, as_=manager, json={"action": "start"}).status_code == 200
+    assert api.post(tr, as_=manager, json={"action": "resolve", "note": "重新喷漆"}).status_code == 200
+    assert wait_until(lambda: loyalty() == 0, 15) and wait_until(lambda: resolved_rate() == 1, 15)
+
+    r = api.post(tr, as_=manager, json={"action": "reopen", "note": "客户不满意"})
+    assert r.status_code == 200 and r.json["status"] not in ("resolved", "confirmed")
+    assert wait_until(lambda: loyalty() == 1, 15)
+    assert wait_until(lambda: resolved_rate() == 0, 15)
+
+    assert api.post(tr, as_=manager, json={"action": "resolve", "note": "更换车门"}).status_code == 200
+    assert api.post(tr, as_=manager, json={"action": "confirm"}).status_code == 200
+    assert wait_until(lambda: resolved_rate() == 1, 15)
+    view = api.get(f"/customers/api/v1/customers/{cid}/360", as_=ADMIN).json
+    kinds = [x["kind"] for x in view["timeline"] if x.get("ref_id") == c["id"] or x["kind"].startswith("complaint")]
+    assert {"complaint_reopened", "complaint_confirmed"} <= set(kinds)
+    assert view["loyalty"]["open_complaints"] == 0

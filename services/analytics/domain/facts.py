@@ -359,7 +359,9 @@ def _task(evs: list[dict]) -> tuple[list[Contribution], dict]:
 
 def _complaint(evs: list[dict]) -> tuple[list[Contribution], dict]:
     opened = next((e for e in evs if e["t"] == "callcenter.complaint.opened"), None)
-    resolved = next((e for e in evs if e["t"] == "callcenter.complaint.resolved"), None)
+    # resolved unless the latest word on it is a reopening (the customer did not accept the resolution)
+    verdicts = [e for e in evs if e["t"] in ("callcenter.complaint.resolved", "callcenter.complaint.reopened")]
+    resolved = verdicts[-1] if verdicts and verdicts[-1]["t"] == "callcenter.complaint.resolved" else None
     out = []
     if opened is not None:
         day, sev = _day(opened["at"]), opened["d"].get("severity") or ""

@@ -103,4 +103,6 @@ def transition_complaint(s: Session, p: Principal | None, complaint_id: str, act
                             "resolution": c.resolution, "resolved_at": c.resolved_at}))
     elif action == "reopen":
         c.resolved_at = c.confirmed_at = None
+        emit(s, Event(type="callcenter.complaint.reopened", group_id=c.group_id, brand_id=c.brand_id,
+                      store_id=c.store_id, actor=actor, data={**base, "note": note.strip()[:2000] or None}))
     return c

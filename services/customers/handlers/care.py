@@ -37,12 +37,26 @@ def complaint_opened(s: Session, ev: Event) -> None:
 
 
 def complaint_resolved(s: Session, ev: Event) -> None:
+    """Resolved by the store (and published again, `confirmed`, once the customer agrees: counted once)."""
     d = ev.data
     c = active(s, d["customer_id"])
     if c is None:
         return
-    c.open_complaints = max((c.open_complaints or 0) - 1, 0)
-    add_activity(s, c, "complaint_resolved", {"severity": d["severity"], "within_sla": d["within_sla"]},
+    if not d.get("confirmed"):
+        c.open_complaints = max((c.open_complaints or 0) - 1, 0)
+    add_activity(s, c, "complaint_confirmed" if d.get("confirmed") else "complaint_resolved",
+                 {"severity": d["severity"], "within_sla": d["within_sla"]},
+                 store_id=ev.store_id, ref_id=d["complaint_id"], actor=ev.actor, at=ev.occurred_at)
+
+
+def complaint_reopened(s: Session, ev: Event) -> None:
+    """The customer did not accept the resolution: the complaint counts as open again."""
+    d = ev.data
+    c = active(s, d["customer_id"])
+    if c is None:
+        return
+    c.open_complaints = (c.open_complaints or 0) + 1
+    add_activity(s, c, "complaint_reopened", {"severity": d["severity"], "note": d.get("note")},
                  store_id=ev.store_id, ref_id=d["complaint_id"], actor=ev.actor, at=ev.occurred_at)
 
 
