@@ -6,23 +6,21 @@ log). Deltas of a batch are summed first, then written as one upsert per rollup 
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared.events import Event, schema_for
 
+from . import bulk, running
 from .domain.facts import Contribution, Envelope, derive, event_contributions, event_store, fact_id, summarize
-from .models import DimBrand, DimStore, DimUser, EventLog, Fact, RollupCube, RollupFine
+from .domain.kpis import STOCK_METRICS
+from .models import DimBrand, DimStore, DimUser, EventLog, Fact, RollupCube, RollupFine, RollupRunning
 
 CUBE_DIMS = ("consultant", "model", "source", "channel")
-BULK = 500  # from this many rows on, PostgreSQL takes them by COPY
 Delta = dict[tuple[str, str, str, Contribution], int]
 
 
@@ -62,10 +60,7 @@ def _bare(c: Contribution) -> Contribution:
 
 
 def _log_new(s: Session, events: list[Envelope]) -> list[Envelope]:
-    ids = list({e.id for e in events})
-    seen: set[str] = set()
-    for i in range(0, len(ids), 1000):
-        seen.update(s.scalars(select(EventLog.id).where(EventLog.id.in_(ids[i:i + 1000]))))
+    seen: set[str] = {i for (i,) in bulk.rows_with_ids(s, EventLog, list({e.id for e in events}), EventLog.id)}
     fresh, rows = [], []
     for e in events:
         if e.id in seen:
@@ -75,25 +70,20 @@ def _log_new(s: Session, events: list[Envelope]) -> list[Envelope]:
         rows.append({"id": e.id, "group_id": e.group_id, "type": e.type, "version": 1, "occurred_at": e.occurred_at,
                      "brand_id": e.brand_id, "store_id": e.store_id, "actor": e.actor, "data": e.data,
                      "received_at": datetime.now(e.occurred_at.tzinfo)})
-    if rows and _is_pg(s) and len(rows) >= BULK:
-        _copy(s, EventLog.__table__.name, rows, json_cols=("data",))
-    elif rows:
-        s.execute(insert(EventLog), rows)
+    bulk.insert_rows(s, EventLog, rows, json_cols=("data",))
     return fresh
 
 
 def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) -> None:
-    ids = list(by_fact)
-    existing: dict[str, Fact] = {}
-    for i in range(0, len(ids), 1000):
-        existing.update({f.id: f for f in s.scalars(select(Fact).where(Fact.id.in_(ids[i:i + 1000])))})
+    """Add the events to their facts; a fact that changed retracts its old contributions, adds its new ones."""
+    existing = dict(bulk.rows_with_ids(s, Fact, list(by_fact), Fact.id, Fact.events))
+    new_rows, changed_rows = [], []
     for fid, evs in by_fact.items():
-        fact = existing.get(fid)
-        old_events = fact.events if fact is not None else {}
-        new_events = dict(old_events)
+        old_events = existing.get(fid)
+        new_events = dict(old_events or {})
         for ev in evs:
             new_events.setdefault(ev.id, summarize(ev))
-        if fact is not None and len(new_events) == len(old_events):
+        if old_events is not None and len(new_events) == len(old_events):
             continue
         gid = evs[0].group_id
         if old_events:
@@ -103,18 +93,21 @@ def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) 
         new = derive(fid, new_events)
         for c in new.contributions:
             deltas[(gid, new.store_id, new.brand_id, _bare(c))] += c.value
-        if fact is None:
-            fact = Fact(id=fid, group_id=gid, kind=fid.split(":", 1)[0])
-            s.add(fact)
-        fact.store_id, fact.brand_id, fact.events = new.store_id, new.brand_id, new_events
-        for col, value in new.columns.items():
-            setattr(fact, col, value)
+        row = {"id": fid, "store_id": new.store_id, "brand_id": new.brand_id, "events": new_events, **new.columns}
+        if old_events is None:
+            new_rows.append({**row, "group_id": gid, "kind": fid.split(":", 1)[0]})
+        else:
+            changed_rows.append(row)
+    bulk.insert_rows(s, Fact, new_rows, json_cols=("events",))
+    bulk.update_rows(s, Fact, changed_rows, json_cols=("events",))
 
 
 def apply_deltas(s: Session, deltas: Delta) -> None:
-    """Add the summed deltas to the fine rollup and to every cube cell they fall in."""
+    """Add the summed deltas to the fine rollup, to every cube cell they fall in and, for running
+    totals, to the month-end snapshots."""
     fine: list[dict] = []
     cube: dict[tuple, int] = defaultdict(int)
+    stock: running.Changes = defaultdict(int)
     for (gid, store, brand, c), v in deltas.items():
         if not v:
             continue
@@ -126,44 +119,17 @@ def apply_deltas(s: Session, deltas: Delta) -> None:
         cube[(gid, store, brand, c.day.isoformat(), "", "", c.metric, c.key)] += v
         for dim in CUBE_DIMS:
             cube[(gid, store, brand, month, dim, getattr(c, dim), c.metric, c.key)] += v
+        if c.metric in STOCK_METRICS:
+            stock[(gid, store, brand, month, "", "", c.metric, c.key)] += v
+            for dim in CUBE_DIMS:
+                stock[(gid, store, brand, month, dim, getattr(c, dim), c.metric, c.key)] += v
     cube_rows = [{"group_id": g, "store_id": st, "brand_id": b, "period": p, "dim": d, "dim_value": dv,
                   "metric": m, "key": k, "value": v} for (g, st, b, p, d, dv, m, k), v in cube.items() if v]
-    _add(s, RollupFine, fine, ["group_id", "store_id", "day", "metric", "key", "consultant_id", "model", "source",
-                               "channel", "brand_id"])
-    _add(s, RollupCube, cube_rows, ["group_id", "period", "dim", "store_id", "dim_value", "metric", "key", "brand_id"])
-
-
-def _is_pg(s: Session) -> bool:
-    return s.get_bind().dialect.name == "postgresql"
-
-
-def _copy(s: Session, table: str, rows: list[dict], json_cols: tuple[str, ...] = ()) -> None:
-    """PostgreSQL bulk path: COPY the rows in (same rows as the INSERT would write)."""
-    cols = list(rows[0])
-    raw = s.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
-        for r in rows:
-            cp.write_row([json.dumps(r[c], ensure_ascii=False) if c in json_cols else r[c] for c in cols])
-
-
-def _add(s: Session, model, rows: list[dict], keys: list[str]) -> None:
-    if not rows:
-        return
-    table = model.__table__
-    if _is_pg(s) and len(rows) >= BULK:
-        # bulk path: COPY into a scratch table, then one INSERT .. ON CONFLICT adds every delta
-        tmp, cols = f"tmp_{table.name}", ", ".join(rows[0])
-        s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} AS SELECT {cols} FROM {table.name} WITH NO DATA"))
-        s.execute(text(f"TRUNCATE {tmp}"))
-        _copy(s, tmp, rows)
-        s.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp} ORDER BY {', '.join(keys)} "
-                       f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET value = {table.name}.value + EXCLUDED.value"))
-        return
-    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for i in range(0, len(rows), 5000):
-        stmt = ins(table)
-        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={"value": table.c.value + stmt.excluded.value})
-        s.execute(stmt, rows[i:i + 5000])
+    bulk.add_rows(s, RollupFine, fine, ["group_id", "store_id", "day", "metric", "key", "consultant_id", "model",
+                                        "source", "channel", "brand_id"])
+    bulk.add_rows(s, RollupCube, cube_rows, ["group_id", "period", "dim", "store_id", "dim_value", "metric", "key",
+                                             "brand_id"])
+    running.add_changes(s, stock)
 
 
 def _apply_label(s: Session, ev: Envelope) -> None:
@@ -194,7 +160,7 @@ def _apply_label(s: Session, ev: Envelope) -> None:
 
 def rebuild(s: Session, batch: int = 5000) -> int:
     """Recompute labels, facts and every rollup from the stored log (in the session's scope)."""
-    for model in (RollupFine, RollupCube, Fact, DimBrand, DimStore, DimUser):
+    for model in (RollupFine, RollupCube, RollupRunning, Fact, DimBrand, DimStore, DimUser):
         s.execute(delete(model))
     n, last = 0, ""
     total = s.scalar(select(func.count()).select_from(EventLog)) or 0

@@ -97,7 +97,15 @@ class Fact(StoreScoped, Base):
     events: Mapped[dict] = mapped_column(JSON)
 
 
-class RollupFine(StoreScoped, Base):
+class RollupCell(StoreScoped):
+    """A rollup row, scoped like the rest; rollups are found by their cell's unique index, which
+    leads with the group: no single-column group and store indexes to maintain on every upsert."""
+
+    group_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    store_id: Mapped[str] = mapped_column(String(36), nullable=False)
+
+
+class RollupFine(RollupCell, Base):
     """Sums per local day and every dimension: store, brand, consultant, model, source, channel."""
 
     __tablename__ = "rollup_fine"
@@ -118,7 +126,7 @@ class RollupFine(StoreScoped, Base):
     value: Mapped[int] = mapped_column(BIGINT)
 
 
-class RollupCube(StoreScoped, Base):
+class RollupCube(RollupCell, Base):
     """The dashboard's pre-aggregates: per store and month (`2026-05`) by one dimension
     (`dim` = '' total, consultant, source, channel or model), and per store and day (`2026-05-14`)."""
 
@@ -126,11 +134,32 @@ class RollupCube(StoreScoped, Base):
     __table_args__ = (
         UniqueConstraint("group_id", "period", "dim", "store_id", "dim_value", "metric", "key", "brand_id",
                          name="uq_rollup_cube_cell"),
-        # running totals (base customers, pending defeats) add up every period up to a month
+        # one metric over a range of days (daily reports for compliance, deliveries for the forecast)
         Index("ix_rollup_cube_metric_period", "group_id", "metric", "dim", "period"),
     )
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
     period: Mapped[str] = mapped_column(String(10))
+    dim: Mapped[str] = mapped_column(String(12))
+    dim_value: Mapped[str] = mapped_column(String(80))
+    brand_id: Mapped[str] = mapped_column(String(36))
+    metric: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[int] = mapped_column(BIGINT)
+
+
+class RollupRunning(RollupCell, Base):
+    """Running totals (base customers, owners, pending defeats) as of the end of each month, per store
+    and by one dimension like the cube. A cell has a row for every month from its first change up to
+    the group's horizon (the latest month any of its running totals changed in), so a month's total
+    is one row per cell, not a sum over every month before it (services/analytics/running.py)."""
+
+    __tablename__ = "rollup_running"
+    __table_args__ = (
+        UniqueConstraint("group_id", "month", "dim", "store_id", "dim_value", "metric", "key", "brand_id",
+                         name="uq_rollup_running_cell"),
+    )
+    id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7))
     dim: Mapped[str] = mapped_column(String(12))
     dim_value: Mapped[str] = mapped_column(String(80))
     brand_id: Mapped[str] = mapped_column(String(36))

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from shared.tenancy import Scope
@@ -18,7 +18,8 @@ from .domain import kpis as K
 from .domain.facts import TZ
 from .domain.planning import FORECAST_WINDOWS, GroupSettings, expected_deliveries, overdue_before, \
     report_workdays, reports_missing
-from .models import DimBrand, DimStore, DimUser, Fact, ForecastSnapshot, GroupSetting, RollupCube, RollupFine, Target
+from .models import DimBrand, DimStore, DimUser, Fact, ForecastSnapshot, GroupSetting, RollupCube, RollupFine, \
+    RollupRunning, Target
 
 LEVELS = ("group", "brand", "store", "consultant")
 FILTER_DIMS = ("consultant", "model", "source", "channel")
@@ -48,16 +49,29 @@ class Node:
 
 # ---- sums ----------------------------------------------------------------------------------------
 
-def _cube_cols(by: str | None, dim: str):
-    return {None: None, "brand": RollupCube.brand_id, "store": RollupCube.store_id,
-            "period": RollupCube.period}.get(by, RollupCube.dim_value if by == dim else None)
+def _cell_filters(T, flt: Filters, dim: str) -> list:
+    """Criteria on a one-dimension rollup (the cube or the running totals) for these filters."""
+    where = [T.dim == dim]
+    if flt.brand_id:
+        where.append(T.brand_id == flt.brand_id)
+    if flt.store_id:
+        where.append(T.store_id == flt.store_id)
+    if dim:
+        value = flt.consultant_id if dim == "consultant" else getattr(flt, dim)
+        if value:
+            where.append(T.dim_value == value)
+    return where
+
+
+def _cell_group_col(T, by: str | None, dim: str):
+    return {None: None, "brand": T.brand_id, "store": T.store_id}.get(by, T.dim_value if by == dim else None)
 
 
 def figures(s: Session, month: str, flt: Filters, by: str | None = None) -> dict[str, K.Figures]:
     """Figures for one month, optionally split `by` brand/store/consultant/model/source/channel/day.
 
-    The cube answers whenever at most one of consultant/model/source/channel is involved; otherwise
-    the fine table does (same numbers, more rows to add up).
+    The cube and the running totals answer whenever at most one of consultant/model/source/channel
+    is involved; otherwise the fine table does (same numbers, more rows to add up).
     """
     dims = flt.dims() | ({by} if by in FILTER_DIMS else set())
     if len(dims) <= 1:
@@ -67,33 +81,57 @@ def figures(s: Session, month: str, flt: Filters, by: str | None = None) -> dict
 
 def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str) -> dict[str, K.Figures]:
     C = RollupCube
-    where = [C.dim == dim]
-    if flt.brand_id:
-        where.append(C.brand_id == flt.brand_id)
-    if flt.store_id:
-        where.append(C.store_id == flt.store_id)
-    if dim:
-        value = flt.consultant_id if dim == "consultant" else getattr(flt, dim)
-        if value:
-            where.append(C.dim_value == value)
-    group_col = C.period if by == "day" else _cube_cols(by, dim)
-    out: dict[str, K.Figures] = defaultdict(K.Figures)
-    cols = [C.metric, C.key] + ([group_col] if group_col is not None else [])
+    group_col = C.period if by == "day" else _cell_group_col(C, by, dim)
     start, end = K.month_days(month)
     if by == "day":
         period_filter = [C.period >= start.isoformat(), C.period <= end.isoformat()]
     else:
         period_filter = [C.period == month]
-    for row in s.execute(select(*cols, func.sum(C.value)).where(*where, *period_filter).group_by(*cols)):
-        out[str(row[2]) if group_col is not None else ""].flow[(row[0], row[1])] = int(row[-1])
+    # a period's rows are distinct cells, read in index order and added up here (no sort in the database)
+    stmt = select(C.metric, C.key, group_col if group_col is not None else literal(""), C.value) \
+        .where(*_cell_filters(C, flt, dim), *period_filter)
+    out: dict[str, K.Figures] = defaultdict(K.Figures)
+    for metric, key, node, value in s.execute(stmt):
+        flow = out[str(node)].flow
+        flow[(metric, key)] = flow.get((metric, key), 0) + value
     if by != "day":
-        prev = K.shift_month(month, -1)
-        for attr, upto in (("stock_end", month), ("stock_start", prev)):
-            stmt = select(*cols, func.sum(C.value)).where(
-                *where, C.metric.in_(K.STOCK_METRICS), func.length(C.period) == 7, C.period <= upto).group_by(*cols)
-            for row in s.execute(stmt):
-                getattr(out[str(row[2]) if group_col is not None else ""], attr)[(row[0], row[1])] = int(row[-1])
+        _add_running(s, out, month, flt, by, dim)
     return dict(out)
+
+
+def _add_running(s: Session, out: dict[str, K.Figures], month: str, flt: Filters, by: str | None,
+                 dim: str) -> None:
+    """Running totals at the end of the month and of the month before: one snapshot row per cell."""
+    R = RollupRunning
+    snapshots = _snapshot_months(s, month)
+    if not snapshots:
+        return
+    group_col = _cell_group_col(R, by, dim)
+    at = or_(*(and_(R.group_id == g, R.month.in_({end_at, start_at})) for g, (end_at, start_at) in snapshots.items()))
+    stmt = select(R.group_id, R.month, R.metric, R.key, group_col if group_col is not None else literal(""), R.value) \
+        .where(*_cell_filters(R, flt, dim), at)
+    for gid, at_month, metric, key, node, value in s.execute(stmt):
+        fig = out[str(node)]
+        end_at, start_at = snapshots[gid]
+        if at_month == end_at:
+            fig.stock_end[(metric, key)] = fig.stock_end.get((metric, key), 0) + value
+        if at_month == start_at:
+            fig.stock_start[(metric, key)] = fig.stock_start.get((metric, key), 0) + value
+
+
+def _snapshot_months(s: Session, month: str) -> dict[str, tuple[str, str]]:
+    """Per group the session sees: which snapshot rows hold the totals at the end of `month` and of
+    the month before (every cell has a row for each month up to the group's horizon; after the
+    horizon nothing changed, so a later month reads the horizon's rows)."""
+    R = RollupRunning
+    scope: Scope | None = s.info.get("scope")
+    groups = [scope.group_id] if scope is not None and scope.group_id else list(s.scalars(select(R.group_id).distinct()))
+    out = {}
+    for gid in groups:
+        end_at = s.scalar(select(func.max(R.month)).where(R.group_id == gid, R.month <= month))
+        if end_at is not None:
+            out[gid] = (end_at, K.shift_month(month, -1) if end_at == month else end_at)
+    return out
 
 
 def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str, K.Figures]:
@@ -112,12 +150,15 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
         key = "" if group_col is None else (row[2].isoformat() if by == "day" else str(row[2]))
         out[key].flow[(row[0], row[1])] = int(row[-1])
     if by != "day":
-        prev_end = start - timedelta(days=1)
-        for attr, upto in (("stock_end", end), ("stock_start", prev_end)):
-            stmt = select(*cols, func.sum(F.value)).where(*where, F.metric.in_(K.STOCK_METRICS), F.day <= upto) \
-                .group_by(*cols)
-            for row in s.execute(stmt):
-                getattr(out["" if group_col is None else str(row[2])], attr)[(row[0], row[1])] = int(row[-1])
+        # two dimensions have no snapshots: add up every day, both month ends in one pass
+        before = func.sum(F.value).filter(F.day < start)
+        stmt = select(*cols, func.sum(F.value), before).where(*where, F.metric.in_(K.STOCK_METRICS), F.day <= end) \
+            .group_by(*cols)
+        for row in s.execute(stmt):
+            fig = out["" if group_col is None else str(row[2])]
+            fig.stock_end[(row[0], row[1])] = int(row[-2])
+            if row[-1] is not None:
+                fig.stock_start[(row[0], row[1])] = int(row[-1])
     return dict(out)
 
 
@@ -127,11 +168,18 @@ def node_figures(s: Session, month: str, flt: Filters) -> K.Figures:
 
 # ---- labels --------------------------------------------------------------------------------------
 
+LABELLED = {"brand": DimBrand, "store": DimStore, "consultant": DimUser}
+
+
 def labels(s: Session) -> dict[str, dict[str, str]]:
     """Names of the brands, stores and users this caller may see."""
-    return {"brand": {b.id: b.name for b in s.scalars(select(DimBrand))},
-            "store": {st.id: st.name for st in s.scalars(select(DimStore))},
-            "consultant": {u.id: u.name for u in s.scalars(select(DimUser))}}
+    return {kind: names_of(s, kind) for kind in LABELLED}
+
+
+def names_of(s: Session, kind: str) -> dict[str, str]:
+    """Names of one kind of node (brand, store, consultant) this caller may see; other kinds have none."""
+    model = LABELLED.get(kind)
+    return {} if model is None else {i: n for i, n in s.execute(select(model.id, model.name))}
 
 
 def stores(s: Session, brand_id: str | None = None) -> list[DimStore]:
@@ -179,7 +227,7 @@ def kpi_rows(s: Session, month: str, flt: Filters, level: str, node_id: str) -> 
 
 def children(s: Session, month: str, flt: Filters, by: str) -> list[dict]:
     """The next level down (brands, stores, consultants, models, sources) with every KPI."""
-    names = labels(s)
+    names = names_of(s, by)
     figs = figures(s, month, flt, by)
     if by == "brand":
         ids = {st.brand_id for st in stores(s)} | set(figs)
@@ -192,7 +240,7 @@ def children(s: Session, month: str, flt: Filters, by: str) -> list[dict]:
     out = []
     for cid in ids:
         values = K.compute(figs.get(cid, K.Figures()))
-        out.append({"id": cid, "name": names.get(by, {}).get(cid) or cid or "—", "kpis": values})
+        out.append({"id": cid, "name": names.get(cid) or cid or "—", "kpis": values})
     return sorted(out, key=lambda r: (-(r["kpis"]["leads"] or 0), r["name"]))
 
 

@@ -1,13 +1,14 @@
 """Analytics fixtures: the analytics service on its own (SQLite) and a generated event history."""
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from services.analytics import generator as G
-from services.analytics.models import RollupCube, RollupFine
+from services.analytics.models import RollupCube, RollupFine, RollupRunning
 import shared.events.callcenter  # noqa: F401  (the registry loads lazily only while empty: register all)
 import shared.events.customers  # noqa: F401
 import shared.events.identity  # noqa: F401
@@ -21,10 +22,10 @@ START = date(2026, 8, 1)
 MONTH = "2026-09"
 
 
-def analytics_runtime(var_dir):
+def analytics_runtime(var_dir, extra_env: dict | None = None):
     from services.analytics.app import build
 
-    rt = build(config.load("analytics", embedded_env(var_dir)))
+    rt = build(config.load("analytics", {**embedded_env(var_dir), **(extra_env or {})}))
     rt.migrate()
     return rt
 
@@ -37,14 +38,16 @@ def feed(rt, messages) -> int:
     return sum(1 for m in messages if applier.apply(Event.from_message(m)))
 
 
-def rollup_rows(s) -> tuple[set, set]:
-    """Every non-zero rollup cell, without surrogate ids."""
-    F, C = RollupFine, RollupCube
+def rollup_rows(s) -> tuple[set, set, set]:
+    """Every non-zero rollup cell and running-total snapshot, without surrogate ids."""
+    F, C, R = RollupFine, RollupCube, RollupRunning
     fine = {tuple(r) for r in s.execute(select(F.group_id, F.store_id, F.day, F.brand_id, F.consultant_id, F.model,
                                                F.source, F.channel, F.metric, F.key, F.value).where(F.value != 0))}
     cube = {tuple(r) for r in s.execute(select(C.group_id, C.store_id, C.period, C.dim, C.dim_value, C.brand_id,
                                                C.metric, C.key, C.value).where(C.value != 0))}
-    return fine, cube
+    running = {tuple(r) for r in s.execute(select(R.group_id, R.store_id, R.month, R.dim, R.dim_value, R.brand_id,
+                                                  R.metric, R.key, R.value).where(R.value != 0))}
+    return fine, cube, running
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +60,16 @@ def messages(org):
     """Two months of a 4-store group's history (August and September 2026)."""
     return G.identity_messages(org, datetime(2026, 1, 1, tzinfo=UTC)) + list(
         G.history(org, START, 61, leads_per_store_day=0.8, seed=11))
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory, messages):
+    """The history delivered shuffled, and every message a second time (as a redelivering bus would)."""
+    rt = analytics_runtime(tmp_path_factory.mktemp("an"))
+    shuffled = list(messages)
+    random.Random(5).shuffle(shuffled)
+    assert feed(rt, shuffled) == len(messages)
+    redelivered = list(messages)
+    random.Random(6).shuffle(redelivered)
+    assert feed(rt, redelivered) == 0  # the inbox recognises every one
+    return rt

@@ -1,7 +1,6 @@
 """Figures from a known generated history match an independent count, whatever the arrival order."""
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from statistics import mean
@@ -15,7 +14,7 @@ from services.analytics.domain.facts import Envelope
 from services.analytics.models import Target
 from shared.tenancy import Scope
 
-from .conftest import MONTH, analytics_runtime, feed, rollup_rows
+from .conftest import MONTH, analytics_runtime, rollup_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -59,19 +58,6 @@ def expected(messages, store: str | None = None) -> dict:
         "sat_sales": mean(m["data"]["score"] for m in surveys if m["data"]["task_type"] == "delivery_callback"),
         "sat_after_sales": mean(m["data"]["score"] for m in surveys if m["data"]["task_type"] == "service_callback"),
     }
-
-
-@pytest.fixture(scope="module")
-def fed(tmp_path_factory, messages):
-    """The history delivered shuffled, and every message a second time (as a redelivering bus would)."""
-    rt = analytics_runtime(tmp_path_factory.mktemp("an"))
-    shuffled = list(messages)
-    random.Random(5).shuffle(shuffled)
-    assert feed(rt, shuffled) == len(messages)
-    redelivered = list(messages)
-    random.Random(6).shuffle(redelivered)
-    assert feed(rt, redelivered) == 0  # the inbox recognises every one
-    return rt
 
 
 def _kpis(rt, group_id, flt=None):
@@ -129,7 +115,7 @@ def test_rebuild_from_the_log_gives_identical_rollups(fed, org):
         n = ingest.rebuild(s)
     with fed.db.session(Scope.system()) as s:
         after = rollup_rows(s)
-    assert n > 1000 and before[0] and before[1]
+    assert n > 1000 and all(before)
     assert after == before
 
 

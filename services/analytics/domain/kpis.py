@@ -34,6 +34,32 @@ class Figures:
         return out
 
 
+class Totals:
+    """A `Figures` with its sums grouped by metric once, so that each KPI adds up only the keys of
+    its own metrics (computing every KPI of many children stays linear in their rows)."""
+
+    def __init__(self, f: Figures):
+        self._keys = {"": _by_metric(f.flow), "end": _by_metric(f.stock_end), "start": _by_metric(f.stock_start)}
+        self._totals = {stock: {m: sum(per_key.values()) for m, per_key in by_metric.items()}
+                        for stock, by_metric in self._keys.items()}
+
+    def tot(self, metric: str, keys: tuple[str, ...] | None = None, stock: str | None = None) -> int:
+        if keys is None:
+            return self._totals[stock or ""].get(metric, 0)
+        per_key = self._keys[stock or ""].get(metric, {})
+        return sum(v for k, v in per_key.items() if k in keys)
+
+    def by_key(self, metric: str) -> dict[str, int]:
+        return {k: v for k, v in self._keys[""].get(metric, {}).items() if v}
+
+
+def _by_metric(sums: Sums) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (m, k), v in sums.items():
+        out.setdefault(m, {})[k] = v
+    return out
+
+
 def ratio(num: float, den: float) -> float | None:
     return None if not den else num / den
 
@@ -57,12 +83,12 @@ class Kpi:
     key: str
     family: str  # sales | customers | satisfaction
     unit: str  # count | pct | yuan | minutes | score
-    fn: Callable[[Figures], float | None]
+    fn: Callable[[Totals], float | None]
     higher_is_better: bool = True
     additive: bool = False  # a plain count: the group's figure is the sum of its stores'
 
 
-def _sat(fam: tuple[str, ...] | None) -> Callable[[Figures], float | None]:
+def _sat(fam: tuple[str, ...] | None) -> Callable[[Totals], float | None]:
     return lambda f: ratio(f.tot("survey_score", fam) / 100, f.tot("survey_n", fam))
 
 
@@ -111,7 +137,8 @@ FAMILIES = ("sales", "customers", "satisfaction")
 
 def compute(f: Figures) -> dict[str, float | None]:
     """Every KPI's value for one scope and month."""
-    return {k.key: k.fn(f) for k in KPIS}
+    totals = Totals(f)
+    return {k.key: k.fn(totals) for k in KPIS}
 
 
 def achievement(kpi: Kpi, actual: float | None, target: float | None) -> float | None:

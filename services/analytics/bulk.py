@@ -1,0 +1,94 @@
+"""Writing many rows in one go: COPY through a scratch table on PostgreSQL, plain statements elsewhere.
+
+Both paths write the same rows (tests/analytics/test_running_totals.py compares a PostgreSQL bulk load
+with the SQLite consumer). Ingestion runs in a system scope: these statements bypass the ORM and its
+per-row bookkeeping, which is what costs the time when a batch touches thousands of facts.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import String, any_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+BULK = 500  # from this many rows on, PostgreSQL takes them by COPY
+
+
+def is_pg(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def rows_with_ids(s: Session, model, ids: list[str], *cols) -> list:
+    """`cols` of the rows whose id is one of `ids` (one array parameter on PostgreSQL)."""
+    if not ids:
+        return []
+    if is_pg(s):
+        return list(s.execute(select(*cols).where(model.id == any_(bindparam("ids", ids, type_=ARRAY(String))))))
+    out: list = []
+    for i in range(0, len(ids), 1000):
+        out.extend(s.execute(select(*cols).where(model.id.in_(ids[i:i + 1000]))))
+    return out
+
+
+def copy(s: Session, table: str, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
+    """PostgreSQL: COPY the rows in (same rows as the INSERT would write)."""
+    cols, as_json = list(rows[0]), set(json_cols)
+    raw = s.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
+        for r in rows:
+            cp.write_row([json.dumps(r[c], ensure_ascii=False) if c in as_json else r[c] for c in cols])
+
+
+def insert_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
+    if rows and is_pg(s) and len(rows) >= BULK:
+        copy(s, model.__table__.name, rows, json_cols)
+    elif rows:
+        s.execute(insert(model), rows)
+
+
+def update_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
+    """Set the given columns of existing rows, found by their `id`."""
+    if not rows:
+        return
+    table = model.__table__
+    cols = [c for c in rows[0] if c != "id"]
+    if is_pg(s) and len(rows) >= BULK:
+        tmp = _scratch(s, table.name, "set", ["id", *cols])
+        copy(s, tmp, rows, json_cols)
+        s.execute(text(f"UPDATE {table.name} SET {', '.join(f'{c} = t.{c}' for c in cols)} "
+                       f"FROM {tmp} t WHERE {table.name}.id = t.id"))
+        return
+    stmt = update(table).where(table.c.id == bindparam("b_id")).values({c: bindparam(f"b_{c}") for c in cols})
+    s.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+
+
+def add_rows(s: Session, model, rows: list[dict], keys: list[str]) -> None:
+    """Upsert rollup rows: a new cell is inserted, an existing one gets the row's value added."""
+    if not rows:
+        return
+    table = model.__table__
+    if is_pg(s) and len(rows) >= BULK:
+        # COPY into a scratch table, then one INSERT .. ON CONFLICT adds every delta (in key order,
+        # so that concurrent writers lock cells in the same order)
+        cols = ", ".join(rows[0])
+        tmp = _scratch(s, table.name, "add", list(rows[0]))
+        copy(s, tmp, rows)
+        s.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp} ORDER BY {', '.join(keys)} "
+                       f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET value = {table.name}.value + EXCLUDED.value"))
+        return
+    ins = pg_insert if is_pg(s) else sqlite_insert
+    for i in range(0, len(rows), 5000):
+        stmt = ins(table)
+        stmt = stmt.on_conflict_do_update(index_elements=keys, set_={"value": table.c.value + stmt.excluded.value})
+        s.execute(stmt, rows[i:i + 5000])
+
+
+def _scratch(s: Session, table: str, purpose: str, cols: list[str]) -> str:
+    """An empty temporary table with some of `table`'s columns (kept by the connection, emptied per use)."""
+    tmp = f"tmp_{table}_{purpose}"
+    s.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA"))
+    s.execute(text(f"TRUNCATE {tmp}"))
+    return tmp
