@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from shared.events import Event, schema_for
+from shared.events import Event, payload_schema
 
 from . import bulk, running
 from .domain.facts import Contribution, Envelope, derive, event_contributions, event_store, fact_id, summarize
@@ -26,8 +26,8 @@ Delta = dict[tuple[str, str, str, Contribution], int]
 
 def envelope(ev: Event) -> Envelope:
     """The event with its payload in JSON form (dates and amounts as strings), as the log keeps it."""
-    schema = schema_for(ev.type, ev.version)
-    data = schema().dump(ev.data) if schema is not None else dict(ev.data)
+    schema = payload_schema(ev.type, ev.version)
+    data = schema.dump(ev.data) if schema is not None else dict(ev.data)
     return Envelope(str(ev.id), ev.type, ev.occurred_at, ev.group_id, ev.store_id, ev.brand_id, ev.actor, data)
 
 

@@ -6,6 +6,7 @@ Each service's events live in their own module here (`shared/events/leads.py`, .
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import uuid
 from dataclasses import dataclass, field
@@ -54,21 +55,17 @@ def _load_modules() -> None:
                 raise
 
 
-_INSTANCES: dict[type[Schema], Schema] = {}
-
-
-def _instance(schema: type[Schema]) -> Schema:
-    """One reusable instance per payload schema: building a marshmallow schema deep-copies its fields,
-    which cost more than the validation itself (imports emit thousands of events a second)."""
-    inst = _INSTANCES.get(schema)
-    if inst is None:
-        inst = _INSTANCES[schema] = schema()
-    return inst
-
-
 def schema_for(event_type: str, version: int) -> type[Schema] | None:
     _load_modules()
     return _REGISTRY.get((event_type, version))
+
+
+@functools.cache
+def payload_schema(event_type: str, version: int) -> Schema | None:
+    """The reusable schema instance of a payload: building a marshmallow schema deep-copies its
+    fields, which costs more than the validation itself (every event is validated on both ends)."""
+    schema = schema_for(event_type, version)
+    return schema() if schema is not None else None
 
 
 def known_types() -> list[tuple[str, int]]:
@@ -91,6 +88,9 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+_ENVELOPE = EnvelopeSchema()
+
+
 @dataclass
 class Event:
     """An event as it travels: the envelope with a validated payload in `data`."""
@@ -107,10 +107,9 @@ class Event:
 
     def to_message(self) -> dict[str, Any]:
         """Serialise, validating the payload against its registered schema first."""
-        schema = schema_for(self.type, self.version)
-        if schema is None:
+        s = payload_schema(self.type, self.version)
+        if s is None:
             raise ValueError(f"no payload schema registered for {self.type} v{self.version}")
-        s = _instance(schema)
         data = s.dump(s.load(s.dump(self.data)))
         return {
             "id": str(self.id),
@@ -129,11 +128,11 @@ class Event:
         """Parse and validate a message; raises ValidationError with the reason."""
         if not isinstance(body, dict):
             raise ValidationError("message body is not a JSON object")
-        env = EnvelopeSchema().load(body)
-        schema = schema_for(env["type"], env["version"])
+        env = _ENVELOPE.load(body)
+        schema = payload_schema(env["type"], env["version"])
         if schema is None:
             raise ValidationError(f"unknown event type or version: {env['type']} v{env['version']}")
-        data = _instance(schema).load(env["data"])
+        data = schema.load(env["data"])
         return cls(
             type=env["type"],
             version=env["version"],
