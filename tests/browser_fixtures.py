@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from pathlib import Path
 
@@ -14,32 +13,27 @@ import pytest
 
 from tests.conftest import CI, DEMO_PASSWORD, embedded_env
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # in the checkout, git-ignored
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The embedded platform served over HTTP on 127.0.0.1:<free port>; yields its base URL."""
-    from waitress.server import create_server
+    """The embedded platform served over HTTP on 127.0.0.1 (a port the OS picks); yields its base URL."""
+    from werkzeug.serving import make_server
 
     from shared.embedded import Platform
 
     pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
     pf.wait_until_consumed()
-    port = _free_port()
-    server = create_server(pf.wsgi(), host="127.0.0.1", port=port, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = make_server("127.0.0.1", 0, pf.wsgi(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield type("Live", (), {"url": f"http://127.0.0.1:{port}", "platform": pf})
-    server.close()
+    yield type("Live", (), {"url": f"http://127.0.0.1:{server.server_port}", "platform": pf})
+    server.shutdown()  # stops the loop before the socket closes
+    thread.join(timeout=10)
+    server.server_close()
     pf.stop()
 
 
