@@ -9,7 +9,6 @@ from sqlalchemy import select
 from services.callcenter.handlers.config import forget_claim_settings, settings_for
 from services.callcenter.models import SurveyResponse, Task
 from shared import clock
-from shared.bus.consumer import Applier
 from tests.browser_fixtures import login, screenshot
 from tests.callcenter.conftest import GID, SH, delivered, new_customer
 
@@ -39,7 +38,8 @@ def queue(live_server):  # noqa: F811
     cid, phone = new_customer(pf, PD, name="孙先生")
     ev = delivered(pf, PD, "toyota", clock.now().astimezone(SH).date() - timedelta(days=4), phone=phone,
                    name="孙先生")
-    assert Applier(rt.db, rt.inbox, rt.handlers)
+    with rt.db.session(Scope.system(GID)) as s:  # the delivery was applied: its callback is waiting
+        assert s.scalar(select(Task.id).where(Task.customer_id == cid, Task.task_type == "delivery_callback"))
     return {"customer_id": cid, "order_id": ev.data["order_id"], "rt": rt}
 
 

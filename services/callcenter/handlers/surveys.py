@@ -128,7 +128,7 @@ def after_answers(s: Session, p: Principal | None, t: Task, r: SurveyResponse) -
         action = "confirm" if values["resolved_ok"] == "yes" else "reopen"
         transition_complaint(s, p, t.detail["complaint_id"], action,
                              "confirmed by the customer on the follow-up call" if action == "confirm"
-                             else "the customer does not accept the resolution", system=p is None)
+                             else "the customer does not accept the resolution")
 
 
 def _hash(token: str) -> str:

@@ -68,7 +68,8 @@ def complaint(complaint_id: str):
         if c is None:
             abort(404)
         store = s.get(StoreRef, c.store_id)
-        staff = {u.id: u for u in s.scalars(select(StaffRef))}
+        shown = {c.assignee_id, *(h.get("by") for h in c.history)} - {None}
+        staff = {u.id: u for u in s.scalars(select(StaffRef).where(StaffRef.id.in_(shown)))}
     actions = [a for a, (sources, _t) in TRANSITIONS.items() if c.status in sources] if p.role in CHANGERS else []
     return render_template("callcenter/complaint.html", c=c, store=store, staff=staff, actions=actions,
                            late=breached(c.status, c.due_at, c.resolved_at, utcnow()))
