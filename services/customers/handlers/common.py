@@ -28,6 +28,14 @@ def active(s: Session, customer_id: str | None) -> Customer | None:
     return c
 
 
+def active_many(s: Session, customer_ids) -> dict[str, Customer]:
+    """Batch form of `active`: the live record behind each id, loaded in one query (merges followed)."""
+    ids = {i for i in customer_ids if i}
+    loaded = {c.id: c for c in s.scalars(select(Customer).where(Customer.id.in_(ids)))} if ids else {}
+    found = {i: loaded[i] if i in loaded and loaded[i].status == "active" else active(s, i) for i in ids}
+    return {i: c for i, c in found.items() if c is not None}
+
+
 def store_brand(s: Session, store_id: str | None) -> str | None:
     ref = s.get(StoreRef, store_id) if store_id else None
     return ref.brand_id if ref else None

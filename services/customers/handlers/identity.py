@@ -17,7 +17,7 @@ from shared.phones import try_normalize
 from ..domain import default_consent, mask_id_number, name_key
 from ..models import Customer, Identifier, MatchCandidate, Vehicle
 from ..pii import pii_of
-from .common import active, emit_customer
+from .common import active, active_many, emit_customer
 
 
 @dataclass
@@ -47,11 +47,8 @@ def find_by_phones(s: Session, e164s: set[str]) -> dict[str, Customer]:
                      .order_by(Identifier.created_at))
     for value, cid in rows:
         first.setdefault(value, cid)
-    loaded = {c.id: c for c in s.scalars(select(Customer).where(Customer.id.in_(set(first.values()))))}
-    found = {value: loaded.get(cid) for value, cid in first.items()}
-    found = {value: c if c is not None and c.status == "active" else active(s, cid)  # merged: the survivor
-             for (value, cid), c in zip(first.items(), found.values())}
-    return {value: c for value, c in found.items() if c is not None}
+    live = active_many(s, first.values())
+    return {value: live[cid] for value, cid in first.items() if cid in live}
 
 
 def find_by_id_number(s: Session, group_id: str, id_number: str) -> Customer | None:
@@ -87,9 +84,7 @@ def match_or_create(s: Session, group_id: str, p: Person, actor: str | None) -> 
         add_identifiers(s, c, p.phone, p.id_number)
         return c, False
     e164 = try_normalize(p.phone) if p.phone else None
-    c = Customer(group_id=group_id, name=p.name.strip(), name_key=name_key(p.name), kind=p.kind,
-                 consent=default_consent(), tags=[], known_at=[])
-    s.add(c)
+    c = _new_customer(s, group_id, p)
     s.flush()
     add_identifiers(s, c, e164, p.id_number, new=True)
     emit_customer(s, c, "created", actor)
@@ -114,12 +109,9 @@ def match_or_create_by_phone(s: Session, group_id: str, people: list[tuple[Perso
         if c is not None:
             out.append((c, False))
             continue
-        c = Customer(id=new_id(), group_id=group_id, name=p.name.strip(), name_key=name_key(p.name), kind=p.kind,
-                     consent=default_consent(), tags=[], known_at=[], do_not_call=False, status="active")
-        s.add(c)
+        c = _new_customer(s, group_id, p)
         if e164:
-            s.add(Identifier(group_id=group_id, customer_id=c.id, kind="phone", value=e164, label="mobile"))
-            c.phone, c.phone_last4 = e164, e164[-4:]
+            _attach_phone(s, c, e164)
             by_phone[e164] = c
         created.append((c, actor))
         out.append((c, True))
@@ -131,6 +123,21 @@ def match_or_create_by_phone(s: Session, group_id: str, people: list[tuple[Perso
     return out
 
 
+def _new_customer(s: Session, group_id: str, p: Person) -> Customer:
+    """A new record for this person (id and defaults set now, so it can be referred to before a flush)."""
+    c = Customer(id=new_id(), group_id=group_id, name=p.name.strip(), name_key=name_key(p.name), kind=p.kind,
+                 consent=default_consent(), tags=[], known_at=[], do_not_call=False, status="active")
+    s.add(c)
+    return c
+
+
+def _attach_phone(s: Session, c: Customer, e164: str, label: str = "mobile") -> None:
+    """Record a number the customer can be found by; the first one becomes their primary phone."""
+    s.add(Identifier(group_id=c.group_id, customer_id=c.id, kind="phone", value=e164, label=label))
+    if c.phone is None:
+        c.phone, c.phone_last4 = e164, e164[-4:]
+
+
 def add_identifiers(s: Session, c: Customer, phone: str | None, id_number: str | None,
                     label: str = "mobile", new: bool = False) -> None:
     """Attach a phone and an ID number the customer does not have yet (the first phone becomes primary).
@@ -139,9 +146,7 @@ def add_identifiers(s: Session, c: Customer, phone: str | None, id_number: str |
     """
     e164 = try_normalize(phone) if phone else None
     if e164 and (new or find_by_phone(s, e164) is None):
-        s.add(Identifier(group_id=c.group_id, customer_id=c.id, kind="phone", value=e164, label=label))
-        if c.phone is None:
-            c.phone, c.phone_last4 = e164, e164[-4:]
+        _attach_phone(s, c, e164, label)
     if id_number and c.id_number_sealed is None and (new or find_by_id_number(s, c.group_id, id_number) is None):
         pii = pii_of(s)
         s.add(Identifier(group_id=c.group_id, customer_id=c.id, kind="id_number",
@@ -153,22 +158,11 @@ def add_identifiers(s: Session, c: Customer, phone: str | None, id_number: str |
 
 def propose_likely(s: Session, c: Customer) -> None:
     """Queue likely duplicates for review: same name and last 4 phone digits; same company name."""
-    if not c.name_key:
-        return
-    q = select(Customer.id).where(Customer.name_key == c.name_key, Customer.id != c.id,
-                                  Customer.status == "active").limit(20)
-    if c.kind == "individual":
-        if not c.phone_last4:
-            return
-        q, reason = q.where(Customer.phone_last4 == c.phone_last4), "name_phone_tail"
-    else:
-        q, reason = q.where(Customer.kind != "individual"), "company_name"
-    for other in s.scalars(q):
-        propose(s, c, s.get(Customer, other), reason)
+    propose_likely_many(s, [c])
 
 
 def propose_likely_many(s: Session, customers: list[Customer]) -> None:
-    """Batch form of `propose_likely` for customers just created (flushed or not): one look-up for all
+    """Likely duplicates of customers just created (flushed or not), queued for review: one look-up for all
     names, and the new customers compared with each other too."""
     wanted = [c for c in customers if c.name_key and (c.kind != "individual" or c.phone_last4)]
     if not wanted:

@@ -11,7 +11,7 @@ from shared.events import Event
 
 from ..domain import ACTIVE_LEVELS
 from ..models import Customer, CustomerLead
-from .common import active, add_activity
+from .common import active, active_many, add_activity
 from .identity import Person, match_or_create, match_or_create_by_phone
 from .records import register_vehicle
 from .relationships import add_spend, relationships_of, touch
@@ -51,7 +51,8 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
     with s.no_autoflush:
         ids = [ev.data["lead_id"] for ev in events]
         leads = {lead.lead_id: lead for lead in s.scalars(select(CustomerLead).where(CustomerLead.lead_id.in_(ids)))}
-        customers: list[Customer | None] = [active(s, leads[i].customer_id) if i in leads else None for i in ids]
+        live = active_many(s, (lead.customer_id for lead in leads.values()))
+        customers: list[Customer | None] = [live.get(leads[i].customer_id) if i in leads else None for i in ids]
         unknown = [n for n, c in enumerate(customers) if c is None]
         matched = match_or_create_by_phone(s, events[0].group_id, [
             (Person(name=events[n].data["name"], phone=events[n].data["phone"]), events[n].actor) for n in unknown])
