@@ -142,12 +142,11 @@ class Settings(MethodView):
 
         p = current_principal()
         with db().session(p.scope) as s:
-            row = s.scalar(select(GroupSettings).where(GroupSettings.group_id == p.group_id))
-            if row is None:
-                row = GroupSettings(group_id=p.group_id, values={})
-                s.add(row)
             merged = {**settings_of(s, p.group_id).to_dict(), **{k: _plain(v) for k, v in body.items()}}
+            row = s.scalar(select(GroupSettings)) or GroupSettings(group_id=p.group_id, values={})
+            s.add(row)
             row.values, row.updated_at = CareSettings.from_dict(merged).to_dict(), utcnow()
+            s.info.pop(("care_settings", p.group_id), None)
             return row.values
 
 

@@ -13,8 +13,12 @@ from ..models import Activity, Customer, GroupSettings, StoreRef
 
 
 def settings_of(s: Session, group_id: str) -> CareSettings:
-    row = s.scalar(select(GroupSettings).where(GroupSettings.group_id == group_id))
-    return CareSettings.from_dict(row.values if row else None)
+    """The group's care settings, read once per unit of work (an import or a batch asks per row)."""
+    key = ("care_settings", group_id)
+    if key not in s.info:
+        row = s.scalar(select(GroupSettings).where(GroupSettings.group_id == group_id))
+        s.info[key] = CareSettings.from_dict(row.values if row else None)
+    return s.info[key]
 
 
 def active(s: Session, customer_id: str | None) -> Customer | None:
