@@ -39,7 +39,7 @@ def hours_of(rules: GroupRules, store: StoreRef) -> BusinessHours:
 def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreRef:
     """The store a new record belongs to: the caller's own, or the one an HQ role names."""
     if not p.is_hq:
-        if store_id and store_id not in (p.store_ids or ()):
+        if store_id and not p.scope.sees_store(store_id):
             fail(404, "store not found")
         store_id = p.home_store
     elif not store_id:

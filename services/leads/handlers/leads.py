@@ -246,7 +246,7 @@ def reassign_all(s: Session, p: Principal, store_id: str, from_id: str, to_id: s
         consultant_of(s, store, to_id, "to_consultant_id")
     leads = s.scalars(select(Lead).where(Lead.store_id == store.id, Lead.consultant_id == from_id,
                                          Lead.level.not_in(CLOSED))).all()
-    if leads and not to_id and not [c for c in _duty(s, store, from_id)]:
+    if leads and not to_id and not on_duty_consultants(s, store.id, from_id):
         fail(409, "nobody else is on duty to take the leads", "no_consultant")
     events = []
     for lead in leads:
@@ -256,10 +256,6 @@ def reassign_all(s: Session, p: Principal, store_id: str, from_id: str, to_id: s
             "lead_id": lead.id, "changes": {"consultant_id": to}, "consultant_id": to}))
     emit_many(s, events)
     return len(leads)
-
-
-def _duty(s: Session, store: StoreRef, exclude: str) -> list[str]:
-    return on_duty_consultants(s, store.id, exclude)
 
 
 def audit(s: Session, p: Principal, lead_ids: list[str], action: str, level: str | None, reason: str | None) -> int:
@@ -289,11 +285,9 @@ def recompute_due_dates(s: Session, group_id: str) -> int:
     for r in rows:
         due = next_follow_up_due(r.last_contact_at or r.created_at, rules.cadence_for(r.level),
                                  tzs.get(r.store_id, "Asia/Shanghai"))
-        params.append({"id": r.id, "due_on": due.due_on if due else None,
-                       "overdue_at": due.overdue_at if due else None})
+        params.append({"b_id": r.id, "b_due": due.due_on if due else None, "b_over": due.overdue_at if due else None})
     table = Lead.__table__
     if params:
         s.execute(update(table).where(table.c.id == bindparam("b_id"))
-                  .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")),
-                  [{"b_id": x["id"], "b_due": x["due_on"], "b_over": x["overdue_at"]} for x in params])
+                  .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")), params)
     return len(params)
