@@ -34,6 +34,10 @@ def test_submitted_report_is_locked_amendment_kept_beside_it(api, frozen_clock, 
     assert got["amendments"][0]["previous"] == {"calls": 2} and got["amendments"][0]["author"]
     assert got["amendments"][0]["reason"].startswith("one call")
     assert api.get(f"{LEADS}/reports/{rep['id']}", as_=f"{PD}.sales2").status_code == 404
+    assert api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=f"{PD}.sales2",
+                    json={"changes": {"calls": 9}, "reason": "not mine"}).status_code == 404
+    assert rep["id"] not in {x["id"] for x in api.get(f"{LEADS}/reports", as_=f"{PD}.sales2").json}
+    assert rep["id"] in {x["id"] for x in api.get(f"{LEADS}/reports", as_=f"{PD}.manager").json}
     sent = [e["data"] for e in events(platform, "leads.report.submitted") if e["data"]["report_id"] == rep["id"]]
     assert [x["amendment"] for x in sent] == [False, True]
 

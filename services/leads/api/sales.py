@@ -141,8 +141,6 @@ class Reports(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             stmt = select(DailyReport).order_by(DailyReport.day.desc(), DailyReport.owner).limit(500)
-            if p.role == "sales_consultant":
-                stmt = stmt.where(DailyReport.owner == p.user_id)
             for key in ("day", "store_id", "owner"):
                 if q.get(key):
                     stmt = stmt.where(getattr(DailyReport, key) == q[key])
@@ -184,7 +182,7 @@ class ReportOne(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             r = s.get(DailyReport, report_id)
-            if r is None or (p.role == "sales_consultant" and r.owner != p.user_id):
+            if r is None:
                 not_found("report")
             return report_out(s, r)
 

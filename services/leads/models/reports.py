@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import id_column, utcnow
-from shared.tenancy import StoreScoped
+from shared.tenancy import Scope, StoreScoped
 
 from .base import Base
 
@@ -30,6 +30,13 @@ class DailyReport(StoreScoped, Base):
     submitted_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     deadline_at: Mapped[datetime] = mapped_column()
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        crit = super().scope_criteria(scope)
+        if scope.role == "sales_consultant":
+            crit = and_(crit, cls.owner == scope.user_id)  # a consultant sees their own reports
+        return crit
 
 
 class ReportAmendment(StoreScoped, Base):
