@@ -34,10 +34,11 @@ class StoreRelationship(StoreScoped, Base):
     """The customer as one store knows them; `customer_class` is derived from the facts (domain.derive_class)."""
 
     __tablename__ = "store_relationships"
-    __table_args__ = (UniqueConstraint("customer_id", "store_id"),
+    __table_args__ = (UniqueConstraint("customer_id", "store_id"),  # also the index by customer
                       Index("ix_store_relationships_class", "group_id", "customer_class", "last_visit_on"))
+    group_id_index = False  # looked up by customer, or by the class index
     id: Mapped[str] = id_column()
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     brand_id: Mapped[str] = mapped_column(String(36))
     customer_class: Mapped[str] = mapped_column(String(30), default="intent")
     level: Mapped[str | None] = mapped_column(String(12), nullable=True)
@@ -76,6 +77,7 @@ class Customer(Scoped, Base):
     __table_args__ = (Index("ix_customers_group_phone", "group_id", "phone"),
                       Index("ix_customers_group_name_key", "group_id", "name_key", "phone_last4"),
                       Index("ix_customers_group_birthday", "group_id", "birthday_md"))
+    group_id_index = False  # looked up by id, or by the indexes above, which lead with the group
     id: Mapped[str] = id_column()
     kind: Mapped[str] = mapped_column(String(20), default="individual")
     name: Mapped[str] = mapped_column(String(120))
@@ -119,6 +121,7 @@ class Identifier(CustomerOwned, Base):
 
     __tablename__ = "identifiers"
     __table_args__ = (Index("ix_identifiers_lookup", "group_id", "kind", "value"),)
+    group_id_index = False  # looked up by value (the index above) or by customer
     id: Mapped[str] = id_column()
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))  # phone | id_number
@@ -181,6 +184,7 @@ class CustomerLead(StoreScoped, Base):
     """A lead of the customer at one store, kept from leads events (orders and defeats included)."""
 
     __tablename__ = "customer_leads"
+    group_id_index = False  # looked up by lead or by customer
     lead_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
     brand_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -200,6 +204,7 @@ class Activity(Scoped, Base):
 
     __tablename__ = "activities"
     __table_args__ = (Index("ix_activities_customer_time", "customer_id", "occurred_at"),)
+    group_id_index = False  # read by customer, newest first
     id: Mapped[str] = id_column()
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     store_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -223,6 +228,7 @@ class MatchCandidate(Scoped, Base):
 
     __tablename__ = "match_candidates"
     __table_args__ = (UniqueConstraint("customer_a", "customer_b"), Index("ix_match_status", "group_id", "status"))
+    group_id_index = False  # the review queue reads by status (the index above, which leads with the group)
     id: Mapped[str] = id_column()
     customer_a: Mapped[str] = mapped_column(String(36))
     customer_b: Mapped[str] = mapped_column(String(36))
