@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import insert_rows, utcnow
 from shared.events import Event
 
 #: set after any commit that wrote outbox rows, so that an in-process relay publishes at once
@@ -47,7 +47,7 @@ def write_pending(session: Session) -> None:
     """Write the events emitted so far into the outbox table (one INSERT); commit does it by itself."""
     rows = session.info.pop(PENDING, None)
     if rows:
-        session.execute(insert(outbox_table(session)), rows)
+        insert_rows(session, outbox_table(session), rows)
         session.info["outbox_dirty"] = True
 
 

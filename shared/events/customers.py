@@ -19,6 +19,9 @@ class CustomerChangedV1(PayloadSchema):
 
 @payload("customers.relationship.linked", 1)
 class RelationshipLinkedV1(PayloadSchema):
+    """A store knows the customer now; `customer_class` is the relationship's first class (no
+    `relationship.changed` follows for it: that one is published when the class changes later)."""
+
     customer_id = fields.String(required=True)
     store_id = fields.String(required=True)
     brand_id = fields.String(required=True)

@@ -56,10 +56,13 @@ def test_walk_in_service_visit_and_insurance_become_one_customer_with_two_store_
     assert [c["id"] for c in api.get(f"/customers/api/v1/customers?q=0086-{digits}", as_="cc.agent1").json] \
         == [customer_id]
 
-    changed = [e["data"] for e in outbox_events(platform, "customers.relationship.changed")
-               if e["data"]["customer_id"] == customer_id]
-    assert {(c["store_id"], c["to_class"]) for c in changed} == {
+    # each link publishes the class it starts with; no class changed afterwards
+    linked = [e["data"] for e in outbox_events(platform, "customers.relationship.linked")
+              if e["data"]["customer_id"] == customer_id]
+    assert {(c["store_id"], c["customer_class"]) for c in linked} == {
         (store_id("sh-toyota-pd"), "intent"), (store_id("sh-lexus-xh"), "other_sold")}
+    assert [e for e in outbox_events(platform, "customers.relationship.changed")
+            if e["data"]["customer_id"] == customer_id] == []
 
 
 def test_lead_created_emits_customer_created_and_relationship_linked_once(customers_ready):

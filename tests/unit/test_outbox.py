@@ -5,7 +5,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import MetaData, String, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 import shared.events.identity  # noqa: F401  (registers identity.store.* payloads)
@@ -25,12 +25,14 @@ class Note(Scoped, Base):
     text: Mapped[str] = mapped_column(String(40))
 
 
-@pytest.fixture
-def db(tmp_path):
-    d = Database(f"sqlite:///{tmp_path / 'o.sqlite'}", [Note])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'o.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    d = Database(url, [Note])
     Base.metadata.create_all(d.engine)
     install_outbox(d.factory, OUTBOX)
-    return d
+    yield d
+    d.engine.dispose()
 
 
 def store_event(name: str) -> Event:

@@ -6,13 +6,23 @@ from marshmallow import ValidationError
 
 from shared.bus.consumer import _topic_match
 from shared.events import Event
-from shared.phones import InvalidPhone, mask, normalize
+from shared.phones import InvalidPhone, mask, normalize, try_normalize
 
 
 @pytest.mark.parametrize("raw", ["+86 138 0013 8000", "13800138000", "138-0013-8000", "0086 13800138000",
                                  "(+86)138 0013 8000"])
 def test_chinese_mobiles_in_any_format_normalise_to_one_e164(raw):
     assert normalize(raw) == "+8613800138000"
+
+
+def test_numbers_already_in_e164_are_only_validated_with_the_same_verdict_as_parsing():
+    """The fast path for '+861…' agrees with phonenumbers' parser on valid and invalid ranges."""
+    import phonenumbers
+
+    for national in ("13800138000", "19912345678", "10012345678", "12012345678", "14012345678", "16612345678"):
+        parsed = phonenumbers.parse(f"+86{national}", "CN")
+        expected = f"+86{national}" if phonenumbers.is_valid_number(parsed) else None
+        assert try_normalize(f"+86{national}") == expected
 
 
 @pytest.mark.parametrize("raw", ["", "12345", "abc", "+86 000 0000 0000"])

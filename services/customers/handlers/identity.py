@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from shared.db import new_id
+from shared.db import add, new_id
 from shared.phones import try_normalize
 
 from ..domain import default_consent, mask_id_number, name_key
@@ -104,7 +104,7 @@ def match_or_create_by_phone(s: Session, group_id: str, people: list[tuple[Perso
     by_phone = find_by_phones(s, {e for e in numbers if e})
     out: list[tuple[Customer, bool]] = []
     created: list[tuple[Customer, str | None]] = []
-    for (p, actor), e164 in zip(people, numbers):
+    for (p, actor), e164 in zip(people, numbers, strict=True):
         c = by_phone.get(e164) if e164 else None
         if c is not None:
             out.append((c, False))
@@ -127,13 +127,13 @@ def _new_customer(s: Session, group_id: str, p: Person) -> Customer:
     """A new record for this person (id and defaults set now, so it can be referred to before a flush)."""
     c = Customer(id=new_id(), group_id=group_id, name=p.name.strip(), name_key=name_key(p.name), kind=p.kind,
                  consent=default_consent(), tags=[], known_at=[], do_not_call=False, status="active")
-    s.add(c)
+    add(s, c)
     return c
 
 
 def _attach_phone(s: Session, c: Customer, e164: str, label: str = "mobile") -> None:
     """Record a number the customer can be found by; the first one becomes their primary phone."""
-    s.add(Identifier(group_id=c.group_id, customer_id=c.id, kind="phone", value=e164, label=label))
+    add(s, Identifier(group_id=c.group_id, customer_id=c.id, kind="phone", value=e164, label=label))
     if c.phone is None:
         c.phone, c.phone_last4 = e164, e164[-4:]
 
@@ -167,10 +167,12 @@ def propose_likely_many(s: Session, customers: list[Customer]) -> None:
     wanted = [c for c in customers if c.name_key and (c.kind != "individual" or c.phone_last4)]
     if not wanted:
         return
-    tails = {c.phone_last4 for c in wanted if c.kind == "individual"}
-    rows = s.execute(select(Customer.id, Customer.name_key, Customer.kind, Customer.phone_last4)
-                     .where(Customer.name_key.in_({c.name_key for c in wanted}), Customer.status == "active",
-                            or_(Customer.phone_last4.in_(tails), Customer.kind != "individual"))).all()
+    people = {(c.name_key, c.phone_last4) for c in wanted if c.kind == "individual"}
+    companies = {c.name_key for c in wanted if c.kind != "individual"}
+    cols = select(Customer.id, Customer.name_key, Customer.kind, Customer.phone_last4).where(Customer.status == "active")
+    rows = [*(s.execute(cols.where(tuple_(Customer.name_key, Customer.phone_last4).in_(people))) if people else ()),
+            *(s.execute(cols.where(Customer.name_key.in_(companies), Customer.kind != "individual"))
+              if companies else ())]
     same_tail: dict[tuple[str, str], list[str]] = defaultdict(list)
     same_company: dict[str, list[str]] = defaultdict(list)
     for r in {r.id: r for r in [*rows, *wanted]}.values():
@@ -189,8 +191,9 @@ def propose_likely_many(s: Session, customers: list[Customer]) -> None:
         return
     known = set(s.execute(select(MatchCandidate.customer_a, MatchCandidate.customer_b)
                           .where(MatchCandidate.customer_a.in_({a for a, _ in pairs}))).tuples())
-    s.add_all(MatchCandidate(group_id=wanted[0].group_id, customer_a=a, customer_b=b, reason=reason)
-              for (a, b), reason in pairs.items() if (a, b) not in known)
+    for (a, b), reason in pairs.items():
+        if (a, b) not in known:
+            add(s, MatchCandidate(group_id=wanted[0].group_id, customer_a=a, customer_b=b, reason=reason))
 
 
 def propose(s: Session, a: Customer, b: Customer, reason: str) -> None:

@@ -21,7 +21,7 @@ from ..domain import strictest_consent, stronger_owner
 from ..models import (Activity, Customer, CustomerLead, Identifier, InsurancePolicy, MatchCandidate, MergeRecord,
                       ServiceVisit, StoreRelationship, Vehicle)
 from .common import add_activity, consent_of, emit_consent, emit_customer, profile_payload
-from .relationships import refresh_classes, retier
+from .relationships import emit_linked, refresh_classes, retier
 
 MOVABLE = {"identifiers": Identifier, "vehicles": Vehicle, "service_visits": ServiceVisit,
            "insurance_policies": InsurancePolicy, "customer_leads": CustomerLead, "activities": Activity}
@@ -118,10 +118,7 @@ def merge(s: Session, survivor: Customer, absorbed: Customer, actor: str | None,
         candidate.status, candidate.decided_by, candidate.decided_at = "merged", actor, utcnow()
     s.flush()
     for r in gained:  # the contact list elsewhere learns the survivor's new stores
-        emit(s, Event(type="customers.relationship.linked", group_id=survivor.group_id, brand_id=r.brand_id,
-                      store_id=r.store_id, actor=actor,
-                      data={"customer_id": survivor.id, "store_id": r.store_id, "brand_id": r.brand_id,
-                            "customer_class": r.customer_class, "lead_id": None, "new_customer": False}))
+        emit_linked(s, survivor.id, r, actor)
     emit(s, Event(type="customers.customer.merged", group_id=survivor.group_id, actor=actor,
                   data={"survivor_id": survivor.id, "merged_id": absorbed.id, "merge_id": m.id,
                         **profile_payload(survivor)}))
@@ -182,10 +179,7 @@ def unmerge(s: Session, m: MergeRecord, actor: str | None) -> tuple[Customer, Cu
         emit_consent(s, c, actor)
         add_activity(s, c, "unmerged", {"merge_id": m.id}, actor=actor)
     for r in s.scalars(select(StoreRelationship).where(StoreRelationship.customer_id == restored.id)):
-        emit(s, Event(type="customers.relationship.linked", group_id=restored.group_id, brand_id=r.brand_id,
-                      store_id=r.store_id, actor=actor,
-                      data={"customer_id": restored.id, "store_id": r.store_id, "brand_id": r.brand_id,
-                            "customer_class": r.customer_class, "lead_id": None, "new_customer": False}))
+        emit_linked(s, restored.id, r, actor)
     return survivor, restored
 
 

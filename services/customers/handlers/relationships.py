@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.bus import emit
-from shared.db import utcnow
+from shared.db import add, utcnow
 from shared.events import Event
 
 from ..domain import RelationshipFacts, derive_class, value_tier
@@ -53,7 +53,7 @@ def touch(s: Session, c: Customer, store_id: str, actor: str | None, *, brand_id
         rel = StoreRelationship(group_id=c.group_id, customer_id=c.id, store_id=store_id,
                                 brand_id=brand_id or store_brand(s, store_id) or "", customer_class="potential",
                                 defeated=False, churned=False)
-        s.add(rel)
+        add(s, rel)
         if rels is not None:
             rels[(c.id, store_id)] = rel
         c.known_at = sorted(set(c.known_at or []) | {store_id})
@@ -63,14 +63,20 @@ def touch(s: Session, c: Customer, store_id: str, actor: str | None, *, brand_id
     new_class = derive_class(facts_of(rel, c))
     old_class = None if created else rel.customer_class
     rel.customer_class = new_class
-    if created:
-        emit(s, Event(type="customers.relationship.linked", group_id=c.group_id, brand_id=rel.brand_id,
-                      store_id=store_id, actor=actor,
-                      data={"customer_id": c.id, "store_id": store_id, "brand_id": rel.brand_id,
-                            "customer_class": new_class, "lead_id": lead_id, "new_customer": new_customer}))
-    if created or old_class != new_class:
+    if created:  # the link carries the first class; `changed` is for later changes
+        emit_linked(s, c.id, rel, actor, lead_id=lead_id, new_customer=new_customer)
+    elif old_class != new_class:
         _emit_changed(s, c, rel, old_class, actor)
     return rel
+
+
+def emit_linked(s: Session, customer_id: str, rel: StoreRelationship, actor: str | None, *,
+                lead_id: str | None = None, new_customer: bool = False) -> None:
+    """customers.relationship.linked: the store knows the customer now (first contact, merge, unmerge)."""
+    emit(s, Event(type="customers.relationship.linked", group_id=rel.group_id, brand_id=rel.brand_id,
+                  store_id=rel.store_id, actor=actor,
+                  data={"customer_id": customer_id, "store_id": rel.store_id, "brand_id": rel.brand_id,
+                        "customer_class": rel.customer_class, "lead_id": lead_id, "new_customer": new_customer}))
 
 
 def refresh_classes(s: Session, c: Customer, actor: str | None) -> None:

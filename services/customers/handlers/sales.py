@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import add, bulk_inserts, utcnow
 from shared.events import Event
 
 from ..domain import ACTIVE_LEVELS
@@ -36,7 +36,7 @@ def _lead_row(s: Session, ev: Event, c: Customer, lead: CustomerLead | None) -> 
     if lead is None:
         lead = CustomerLead(lead_id=ev.data["lead_id"], group_id=ev.group_id, store_id=ev.store_id,
                             brand_id=ev.brand_id, customer_id=c.id, created_at=ev.occurred_at)
-        s.add(lead)
+        add(s, lead)
     lead.updated_at = utcnow()
     return lead
 
@@ -46,9 +46,10 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
     to the store as an intent customer.
 
     The same result as taking them one after the other, in a handful of statements for the whole run:
-    one look-up each for the leads, the phones and the relationships, and the new rows written together.
+    one look-up each for the leads, the phones and the relationships, and the new rows written together
+    (one INSERT per table, outside the unit of work).
     """
-    with s.no_autoflush:
+    with bulk_inserts(s):
         ids = [ev.data["lead_id"] for ev in events]
         leads = {lead.lead_id: lead for lead in s.scalars(select(CustomerLead).where(CustomerLead.lead_id.in_(ids)))}
         live = active_many(s, (lead.customer_id for lead in leads.values()))
@@ -57,14 +58,14 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
         matched = match_or_create_by_phone(s, events[0].group_id, [
             (Person(name=events[n].data["name"], phone=events[n].data["phone"]), events[n].actor) for n in unknown])
         new = set()
-        for n, (c, created) in zip(unknown, matched):
+        for n, (c, created) in zip(unknown, matched, strict=True):
             customers[n] = c
             if created:
                 new.add(n)
             if ids[n] in leads:  # a lead we knew, whose customer was erased: it follows the phone now
                 leads[ids[n]].customer_id = c.id
-        rels = relationships_of(s, {(c.id, ev.store_id) for c, ev in zip(customers, events)})
-        for n, (ev, c) in enumerate(zip(events, customers)):
+        rels = relationships_of(s, {(c.id, ev.store_id) for c, ev in zip(customers, events, strict=True)})
+        for n, (ev, c) in enumerate(zip(events, customers, strict=True)):
             d = ev.data
             lead = leads[d["lead_id"]] = _lead_row(s, ev, c, leads.get(d["lead_id"]))
             lead.source, lead.level, lead.model, lead.consultant_id = d["source"], d.get("level"), d.get("model"), \

@@ -1,0 +1,70 @@
+"""`bulk_inserts` and `insert_rows`: the rows the unit of work would have written, on PostgreSQL and SQLite."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Database, UTCDateTime, add, bulk_inserts, id_column, make_base, utcnow
+from shared.tenancy import Scope, Scoped, ScopeViolation
+
+Base = make_base()
+
+
+class Row(Scoped, Base):
+    __tablename__ = "rows"
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(40))
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def given() -> list[Row]:
+    return [Row(name="王伟", tags=["vip", "车主"], detail={"来源": "展厅", "n": 1}, amount=Decimal("12.50"), count=3,
+                flag=True, day=date(2026, 2, 28), at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+            Row(name="only defaults"),  # every other column from its default or NULL
+            Row(name="nulls", detail=None, count=None, day=None)]
+
+
+def rows_of(db: Database) -> list[tuple]:
+    with db.session(Scope.system("g1")) as s:
+        return [(r.group_id, r.name, r.tags, r.detail, r.amount, r.count, r.flag, r.day, r.at is not None, len(r.id))
+                for r in s.scalars(select(Row).order_by(Row.name))]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'b.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    d = Database(url, [Row])
+    Base.metadata.create_all(d.engine)
+    yield d
+    d.engine.dispose()
+
+
+def test_bulk_inserts_write_what_the_unit_of_work_writes(db):
+    with db.session(Scope.system("g1")) as s:
+        s.add_all(given())
+    by_uow = rows_of(db)
+    with db.session(Scope.system("g1")) as s:
+        s.execute(delete(Row))
+    with db.session(Scope.system("g1")) as s, bulk_inserts(s):
+        for r in given():
+            add(s, r)
+        assert s.scalars(select(Row)).all() == []  # nothing written before the block ends
+    assert rows_of(db) == by_uow
+    assert len(by_uow) == 3
+
+
+def test_bulk_inserts_refuse_rows_of_another_group(db):
+    with pytest.raises(ScopeViolation):
+        with db.session(Scope.system("g1")) as s, bulk_inserts(s):
+            add(s, Row(name="theirs", group_id="g2"))
+    assert rows_of(db) == []
