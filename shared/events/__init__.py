@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import clock
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from uuid6 import uuid7
+
+from shared import clock
 
 _REGISTRY: dict[tuple[str, int], type[Schema]] = {}
 _MODULES = ("identity", "leads", "customers", "callcenter", "analytics")
@@ -102,7 +103,7 @@ class Event:
     brand_id: str | None = None
     store_id: str | None = None
     actor: str | None = None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=lambda: str(uuid7()))  # time-ordered: the inbox and outbox indexes grow at one end
     occurred_at: datetime = field(default_factory=lambda: clock.now())
 
     def to_message(self) -> dict[str, Any]:
