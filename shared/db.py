@@ -101,6 +101,11 @@ def make_engine(url: str, **kw) -> Engine:
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
     kw.setdefault("pool_pre_ping", True)
+    # psycopg prepares a statement run five times; PostgreSQL may then keep a generic plan made when a
+    # table was small (or its statistics stale: a consumer's inbox-driven tables grow from nothing),
+    # e.g. a sequential scan for `lead_id IN (…)` that costs more with every row. Plan each execution
+    # with its actual values instead: a fraction of a millisecond, against a plan that degrades.
+    kw.setdefault("connect_args", {"options": "-c plan_cache_mode=force_custom_plan"})
     # not `use_insertmanyvalues_wo_returning`: psycopg re-parses a long multi-row INSERT every time,
     # which costs more than its executemany pipeline (rows written in bulk go through `insert_rows`)
     return create_engine(url, **kw)
