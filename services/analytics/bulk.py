@@ -7,7 +7,8 @@ per-row bookkeeping, which is what costs the time when a batch touches thousands
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
 from sqlalchemy import String, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 BULK = 500  # from this many rows on, PostgreSQL takes them by COPY
+SORT_MEMORY = "64MB"  # a batch's rollup deltas sorted in memory (the server's default 4MB spills to disk)
 
 
 def is_pg(s: Session) -> bool:
@@ -33,20 +35,59 @@ def rows_with_ids(s: Session, model, ids: list[str], *cols) -> list:
     return out
 
 
-def copy(s: Session, table: str, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
-    """PostgreSQL: COPY the rows in (same rows as the INSERT would write)."""
-    cols, as_json = list(rows[0]), set(json_cols)
+def copy(s: Session, table: str, cols: Sequence[str], rows: Iterable[Sequence], json_cols: Iterable[str] = ()) -> None:
+    """PostgreSQL: COPY the rows (values in the order of `cols`) in, as the INSERT would write them."""
+    as_json = [i for i, c in enumerate(cols) if c in set(json_cols)]
     raw = s.connection().connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
+        if not as_json:
+            for r in rows:
+                cp.write_row(r)
+            return
         for r in rows:
-            cp.write_row([json.dumps(r[c], ensure_ascii=False) if c in as_json else r[c] for c in cols])
+            values = list(r)
+            for i in as_json:
+                values[i] = json.dumps(values[i], ensure_ascii=False)
+            cp.write_row(values)
+
+
+def _values(rows: list[dict]) -> tuple[list[str], Iterable[tuple]]:
+    """The columns of dict rows and their values as tuples (taken out in C, not per field in Python)."""
+    cols = list(rows[0])
+    return cols, map(itemgetter(*cols), rows)
 
 
 def insert_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
     if rows and is_pg(s) and len(rows) >= BULK:
-        copy(s, model.__table__.name, rows, json_cols)
+        copy(s, model.__table__.name, *_values(rows), json_cols)
     elif rows:
         s.execute(insert(model), rows)
+
+
+def append_rows(s: Session, model, cols: Sequence[str], rows: list[tuple]) -> None:
+    """Insert rows given as tuples in the order of `cols`."""
+    if rows and is_pg(s) and len(rows) >= BULK:
+        copy(s, model.__table__.name, cols, rows)
+    elif rows:
+        s.execute(insert(model), [dict(zip(cols, r, strict=True)) for r in rows])
+
+
+def insert_new(s: Session, model, rows: list[dict], json_cols: Iterable[str] = ()) -> set[str]:
+    """Insert the rows whose `id` is not in the table yet (ids distinct within `rows`); returns their ids."""
+    if not rows:
+        return set()
+    if is_pg(s) and len(rows) >= BULK:
+        # one pass over the primary key instead of a look-up followed by an insert
+        table, (cols, values) = model.__table__.name, _values(rows)
+        tmp = _scratch(s, table, "new", cols)
+        copy(s, tmp, cols, values, json_cols)
+        listed = ", ".join(cols)
+        return set(s.scalars(text(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {tmp} "
+                                  f"ON CONFLICT (id) DO NOTHING RETURNING id")))
+    seen = {i for (i,) in rows_with_ids(s, model, [r["id"] for r in rows], model.id)}
+    fresh = [r for r in rows if r["id"] not in seen]
+    insert_rows(s, model, fresh, json_cols)
+    return {r["id"] for r in fresh}
 
 
 def update_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
@@ -57,7 +98,7 @@ def update_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = 
     cols = [c for c in rows[0] if c != "id"]
     if is_pg(s) and len(rows) >= BULK:
         tmp = _scratch(s, table.name, "set", ["id", *cols])
-        copy(s, tmp, rows, json_cols)
+        copy(s, tmp, *_values([{"id": r["id"], **r} for r in rows]), json_cols)
         s.execute(text(f"UPDATE {table.name} SET {', '.join(f'{c} = t.{c}' for c in cols)} "
                        f"FROM {tmp} t WHERE {table.name}.id = t.id"))
         return
@@ -65,25 +106,28 @@ def update_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = 
     s.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
 
 
-def add_rows(s: Session, model, rows: list[dict], keys: list[str]) -> None:
-    """Upsert rollup rows: a new cell is inserted, an existing one gets the row's value added."""
+def add_rows(s: Session, model, cols: Sequence[str], rows: list[tuple], keys: list[str]) -> None:
+    """Upsert rollup rows (tuples in the order of `cols`, the last one `value`): a new cell is inserted,
+    an existing one gets the row's value added."""
     if not rows:
         return
     table = model.__table__
     if is_pg(s) and len(rows) >= BULK:
         # COPY into a scratch table, then one INSERT .. ON CONFLICT adds every delta (in key order,
-        # so that concurrent writers lock cells in the same order)
-        cols = ", ".join(rows[0])
-        tmp = _scratch(s, table.name, "add", list(rows[0]))
-        copy(s, tmp, rows)
-        s.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {tmp} ORDER BY {', '.join(keys)} "
+        # so that concurrent writers lock cells in the same order; sorted by bytes, in memory)
+        listed = ", ".join(cols)
+        tmp = _scratch(s, table.name, "add", list(cols))
+        copy(s, tmp, cols, rows)
+        order = ", ".join(f'{k} COLLATE "C"' if isinstance(table.c[k].type, String) else k for k in keys)
+        s.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
+        s.execute(text(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM {tmp} ORDER BY {order} "
                        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET value = {table.name}.value + EXCLUDED.value"))
         return
     ins = pg_insert if is_pg(s) else sqlite_insert
     for i in range(0, len(rows), 5000):
         stmt = ins(table)
         stmt = stmt.on_conflict_do_update(index_elements=keys, set_={"value": table.c.value + stmt.excluded.value})
-        s.execute(stmt, rows[i:i + 5000])
+        s.execute(stmt, [dict(zip(cols, r, strict=True)) for r in rows[i:i + 5000]])
 
 
 def _scratch(s: Session, table: str, purpose: str, cols: list[str]) -> str:

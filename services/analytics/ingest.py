@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from shared.events import Event, payload_schema
@@ -21,7 +21,14 @@ from .domain.kpis import STOCK_METRICS
 from .models import DimBrand, DimStore, DimUser, EventLog, Fact, RollupCube, RollupFine, RollupRunning
 
 CUBE_DIMS = ("consultant", "model", "source", "channel")
-Delta = dict[tuple[str, str, str, Contribution], int]
+#: a fine cell: group, store, brand, day, metric, key, consultant, model, source, channel (a plain tuple:
+#: hashed in C, which matters with ~100k of them per bulk batch)
+Cell = tuple[str, str, str, date, str, str, str, str, str, str]
+Delta = dict[Cell, int]
+FINE_COLS = ("group_id", "store_id", "brand_id", "day", "metric", "key", "consultant_id", "model", "source", "channel",
+             "value")
+CUBE_COLS = ("group_id", "store_id", "brand_id", "period", "dim", "dim_value", "metric", "key", "value")
+CUBE_KEYS = ["group_id", "period", "dim", "store_id", "dim_value", "metric", "key", "brand_id"]
 
 
 def envelope(ev: Event) -> Envelope:
@@ -48,30 +55,27 @@ def ingest(s: Session, events: Iterable[Envelope], log: bool = True) -> int:
         if fid is None or ev.type == "leads.visit.logged":
             store, brand = event_store(ev)
             for c in event_contributions(ev):
-                deltas[(ev.group_id, store, brand, _bare(c))] += c.value
+                deltas[_cell(ev.group_id, store, brand, c)] += c.value
     if by_fact:
         _apply_facts(s, by_fact, deltas)
     apply_deltas(s, deltas)
     return len(events)
 
 
-def _bare(c: Contribution) -> Contribution:
-    return Contribution(c.day, c.metric, c.key, 0, c.consultant, c.model, c.source, c.channel)
+def _cell(group_id: str, store: str, brand: str, c: Contribution) -> Cell:
+    return (group_id, store, brand, c.day, c.metric, c.key, c.consultant, c.model, c.source, c.channel)
 
 
 def _log_new(s: Session, events: list[Envelope]) -> list[Envelope]:
-    seen: set[str] = {i for (i,) in bulk.rows_with_ids(s, EventLog, list({e.id for e in events}), EventLog.id)}
-    fresh, rows = [], []
+    """Log the events not logged yet (the first of any repeated in the batch); returns them."""
+    first: dict[str, Envelope] = {}
     for e in events:
-        if e.id in seen:
-            continue
-        seen.add(e.id)
-        fresh.append(e)
-        rows.append({"id": e.id, "group_id": e.group_id, "type": e.type, "version": 1, "occurred_at": e.occurred_at,
-                     "brand_id": e.brand_id, "store_id": e.store_id, "actor": e.actor, "data": e.data,
-                     "received_at": datetime.now(e.occurred_at.tzinfo)})
-    bulk.insert_rows(s, EventLog, rows, json_cols=("data",))
-    return fresh
+        first.setdefault(e.id, e)
+    rows = [{"id": e.id, "group_id": e.group_id, "type": e.type, "version": 1, "occurred_at": e.occurred_at,
+             "brand_id": e.brand_id, "store_id": e.store_id, "actor": e.actor, "data": e.data,
+             "received_at": datetime.now(e.occurred_at.tzinfo)} for e in first.values()]
+    logged = bulk.insert_new(s, EventLog, rows, json_cols=("data",))
+    return [e for e in first.values() if e.id in logged]
 
 
 def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) -> None:
@@ -89,10 +93,10 @@ def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) 
         if old_events:
             old = derive(fid, old_events)
             for c in old.contributions:
-                deltas[(gid, old.store_id, old.brand_id, _bare(c))] -= c.value
+                deltas[_cell(gid, old.store_id, old.brand_id, c)] -= c.value
         new = derive(fid, new_events)
         for c in new.contributions:
-            deltas[(gid, new.store_id, new.brand_id, _bare(c))] += c.value
+            deltas[_cell(gid, new.store_id, new.brand_id, c)] += c.value
         row = {"id": fid, "store_id": new.store_id, "brand_id": new.brand_id, "events": new_events, **new.columns}
         if old_events is None:
             new_rows.append({**row, "group_id": gid, "kind": fid.split(":", 1)[0]})
@@ -103,33 +107,59 @@ def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) 
 
 
 def apply_deltas(s: Session, deltas: Delta) -> None:
-    """Add the summed deltas to the fine rollup, to every cube cell they fall in and, for running
-    totals, to the month-end snapshots."""
-    fine: list[dict] = []
+    """Append the summed deltas to the fine rollup, add them to every cube cell they fall in and, for
+    running totals, to the month-end snapshots."""
+    fine: list[tuple] = []
     cube: dict[tuple, int] = defaultdict(int)
     stock: running.Changes = defaultdict(int)
-    for (gid, store, brand, c), v in deltas.items():
+    periods: dict[date, tuple[str, str]] = {}
+    for cell, v in deltas.items():
         if not v:
             continue
-        fine.append({"group_id": gid, "store_id": store, "day": c.day, "brand_id": brand,
-                     "consultant_id": c.consultant, "model": c.model, "source": c.source, "channel": c.channel,
-                     "metric": c.metric, "key": c.key, "value": v})
-        month = f"{c.day.year:04d}-{c.day.month:02d}"
-        cube[(gid, store, brand, month, "", "", c.metric, c.key)] += v
-        cube[(gid, store, brand, c.day.isoformat(), "", "", c.metric, c.key)] += v
-        for dim in CUBE_DIMS:
-            cube[(gid, store, brand, month, dim, getattr(c, dim), c.metric, c.key)] += v
-        if c.metric in STOCK_METRICS:
-            stock[(gid, store, brand, month, "", "", c.metric, c.key)] += v
-            for dim in CUBE_DIMS:
-                stock[(gid, store, brand, month, dim, getattr(c, dim), c.metric, c.key)] += v
-    cube_rows = [{"group_id": g, "store_id": st, "brand_id": b, "period": p, "dim": d, "dim_value": dv,
-                  "metric": m, "key": k, "value": v} for (g, st, b, p, d, dv, m, k), v in cube.items() if v]
-    bulk.add_rows(s, RollupFine, fine, ["group_id", "store_id", "day", "metric", "key", "consultant_id", "model",
-                                        "source", "channel", "brand_id"])
-    bulk.add_rows(s, RollupCube, cube_rows, ["group_id", "period", "dim", "store_id", "dim_value", "metric", "key",
-                                             "brand_id"])
+        fine.append((*cell, v))
+        gid, store, brand, day, metric, key, *by_dim = cell
+        if day not in periods:
+            periods[day] = (day.isoformat()[:7], day.isoformat())
+        month, iso_day = periods[day]
+        cube[(gid, store, brand, month, "", "", metric, key)] += v
+        cube[(gid, store, brand, iso_day, "", "", metric, key)] += v
+        for dim, value in zip(CUBE_DIMS, by_dim, strict=True):
+            cube[(gid, store, brand, month, dim, value, metric, key)] += v
+        if metric in STOCK_METRICS:
+            stock[(gid, store, brand, month, "", "", metric, key)] += v
+            for dim, value in zip(CUBE_DIMS, by_dim, strict=True):
+                stock[(gid, store, brand, month, dim, value, metric, key)] += v
+    bulk.append_rows(s, RollupFine, FINE_COLS, fine)
+    bulk.add_rows(s, RollupCube, CUBE_COLS, [(*c, v) for c, v in cube.items() if v], CUBE_KEYS)
     running.add_changes(s, stock)
+
+
+def compact_fine(s: Session, until: date) -> tuple[int, int]:
+    """Fold the fine ledger's rows of the days before `until` into one row per cell, dropping cells that
+    add up to zero (in the session's group, or every group); returns the rows before and after.
+
+    Ingestion only appends, so the figures do not move. On PostgreSQL the rows are deleted and added
+    back by one statement: a batch appended meanwhile is not in its snapshot and stays as it is. On
+    SQLite the transaction holds the write lock from its start.
+    """
+    if bulk.is_pg(s):
+        scope = s.info["scope"]
+        mine = "" if scope.all_groups else " AND group_id = :group"  # raw SQL: the scope by hand
+        params = {"until": until, "group": scope.group_id}
+        cell = ", ".join(FINE_COLS[:-1])
+        before, after = s.execute(text(
+            f"WITH gone AS (DELETE FROM rollup_fine WHERE day < :until{mine} RETURNING {cell}, value), "
+            f"kept AS (INSERT INTO rollup_fine ({cell}, value) SELECT {cell}, SUM(value) FROM gone "
+            f"GROUP BY {cell} HAVING SUM(value) <> 0 RETURNING 1) "
+            "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)"), params).one()
+        return before, after
+    F = RollupFine
+    by = [getattr(F, c) for c in FINE_COLS[:-1]]
+    cells = s.execute(select(*by, func.sum(F.value)).where(F.day < until).group_by(*by)
+                      .having(func.sum(F.value) != 0)).all()
+    before = s.execute(delete(F).where(F.day < until)).rowcount
+    bulk.append_rows(s, F, FINE_COLS, [tuple(r) for r in cells])
+    return before, len(cells)
 
 
 def _apply_label(s: Session, ev: Envelope) -> None:

@@ -106,14 +106,15 @@ class RollupCell(StoreScoped):
 
 
 class RollupFine(RollupCell, Base):
-    """Sums per local day and every dimension: store, brand, consultant, model, source, channel."""
+    """Changes per local day and every dimension: store, brand, consultant, model, source, channel.
+
+    A ledger: each batch appends its summed changes, so a cell's figure is the sum of its rows (every
+    reader adds up anyway). No unique index on the ten columns of a cell: keeping one up to date was
+    most of the cost of ingestion once the table passed a few million rows (issue 6).
+    """
 
     __tablename__ = "rollup_fine"
-    __table_args__ = (
-        UniqueConstraint("group_id", "store_id", "day", "metric", "key", "consultant_id", "model", "source",
-                         "channel", "brand_id", name="uq_rollup_fine_cell"),
-        Index("ix_rollup_fine_metric_day", "group_id", "metric", "day"),
-    )
+    __table_args__ = (Index("ix_rollup_fine_metric_day", "group_id", "metric", "day"),)
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
     day: Mapped[date] = mapped_column(Date)
     brand_id: Mapped[str] = mapped_column(String(36))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -67,19 +68,22 @@ def _cell_group_col(T, by: str | None, dim: str):
     return {None: None, "brand": T.brand_id, "store": T.store_id}.get(by, T.dim_value if by == dim else None)
 
 
-def figures(s: Session, month: str, flt: Filters, by: str | None = None) -> dict[str, K.Figures]:
-    """Figures for one month, optionally split `by` brand/store/consultant/model/source/channel/day.
+def figures(s: Session, month: str, flt: Filters, by: str | None = None,
+            reads: K.Reads | None = None) -> dict[str, K.Figures]:
+    """Figures for one month, optionally split `by` brand/store/consultant/model/source/channel/day,
+    with every flow row or only those `reads` names (`K.KPI_READS` when only KPIs are shown).
 
     The cube and the running totals answer whenever at most one of consultant/model/source/channel
     is involved; otherwise the fine table does (same numbers, more rows to add up).
     """
     dims = flt.dims() | ({by} if by in FILTER_DIMS else set())
     if len(dims) <= 1:
-        return _from_cube(s, month, flt, by, next(iter(dims), ""))
+        return _from_cube(s, month, flt, by, next(iter(dims), ""), reads)
     return _from_fine(s, month, flt, by)
 
 
-def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str) -> dict[str, K.Figures]:
+def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str,
+               reads: K.Reads | None) -> dict[str, K.Figures]:
     C = RollupCube
     group_col = C.period if by == "day" else _cell_group_col(C, by, dim)
     start, end = K.month_days(month)
@@ -90,13 +94,28 @@ def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str) -
     # a period's rows are distinct cells, read in index order and added up here (no sort in the database)
     stmt = select(C.metric, C.key, group_col if group_col is not None else literal(""), C.value) \
         .where(*_cell_filters(C, flt, dim), *period_filter)
-    out: dict[str, K.Figures] = defaultdict(K.Figures)
+    if reads is not None:
+        stmt = stmt.where(_read_only(C, reads))
+    flows: dict[str, K.Sums] = {}
     for metric, key, node, value in s.execute(stmt):
-        flow = out[str(node)].flow
-        flow[(metric, key)] = flow.get((metric, key), 0) + value
+        flow = flows.get(node)
+        if flow is None:
+            flow = flows[node] = {}
+        cell = (metric, key)
+        flow[cell] = flow.get(cell, 0) + value
+    out: dict[str, K.Figures] = defaultdict(K.Figures, {node: K.Figures(flow) for node, flow in flows.items()})
     if by != "day":
         _add_running(s, out, month, flt, by, dim)
     return dict(out)
+
+
+@lru_cache(maxsize=64)
+def _read_only(T, reads: K.Reads):
+    """Criteria for the flow rows `reads` names (built once: a dashboard needs the same every time)."""
+    keyed = {m: keys for m, keys in reads if keys is not None}
+    # the metrics as one list (the index finds them), then the keys of those that need only some
+    return and_(T.metric.in_([m for m, _ in reads]),
+                or_(T.metric.not_in(list(keyed)), *(and_(T.metric == m, T.key.in_(sorted(k))) for m, k in keyed.items())))
 
 
 def _add_running(s: Session, out: dict[str, K.Figures], month: str, flt: Filters, by: str | None,
@@ -162,8 +181,13 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
     return dict(out)
 
 
-def node_figures(s: Session, month: str, flt: Filters) -> K.Figures:
-    return figures(s, month, flt).get("", K.Figures())
+def node_figures(s: Session, month: str, flt: Filters, reads: K.Reads | None = None) -> K.Figures:
+    return figures(s, month, flt, reads=reads).get("", K.Figures())
+
+
+def node_kpis(s: Session, month: str, flt: Filters) -> dict[str, float | None]:
+    """Every KPI of one node and month (reading only the rollup rows the KPIs need)."""
+    return K.compute(node_figures(s, month, flt, K.KPI_READS))
 
 
 # ---- labels --------------------------------------------------------------------------------------
@@ -212,9 +236,9 @@ def settings(s: Session, group_id: str) -> GroupSettings:
 
 def kpi_rows(s: Session, month: str, flt: Filters, level: str, node_id: str) -> list[dict]:
     """Every KPI of one node: month actual, target, achievement, month-on-month and year-on-year."""
-    now = K.compute(node_figures(s, month, flt))
-    mom = K.compute(node_figures(s, K.shift_month(month, -1), flt))
-    yoy = K.compute(node_figures(s, K.shift_month(month, -12), flt))
+    now = node_kpis(s, month, flt)
+    mom = node_kpis(s, K.shift_month(month, -1), flt)
+    yoy = node_kpis(s, K.shift_month(month, -12), flt)
     tg = targets(s, month, level, node_id)
     rows = []
     for k in K.KPIS:
@@ -228,7 +252,7 @@ def kpi_rows(s: Session, month: str, flt: Filters, level: str, node_id: str) -> 
 def children(s: Session, month: str, flt: Filters, by: str) -> list[dict]:
     """The next level down (brands, stores, consultants, models, sources) with every KPI."""
     names = names_of(s, by)
-    figs = figures(s, month, flt, by)
+    figs = figures(s, month, flt, by, K.KPI_READS)
     if by == "brand":
         ids = {st.brand_id for st in stores(s)} | set(figs)
     elif by == "store":
@@ -260,7 +284,7 @@ def group_average(system: Session, month: str) -> dict[str, float | None]:
     """The group's KPIs per store (counts divided by the number of stores, rates as the group's
     rate), computed in a system scope: no store's own figures leave this function."""
     n = system.scalar(select(func.count()).select_from(DimStore).where(DimStore.active.is_(True))) or 1
-    group = K.compute(node_figures(system, month, Filters()))
+    group = node_kpis(system, month, Filters())
     return {k.key: (v / n if (v is not None and k.additive) else v) for k, v in
             ((K.KPI_BY_KEY[key], val) for key, val in group.items())}
 
@@ -269,7 +293,7 @@ def trend(s: Session, month: str, flt: Filters, kpi: str, months: int = 13) -> l
     out = []
     for i in range(months - 1, -1, -1):
         m = K.shift_month(month, -i)
-        out.append({"month": m, "value": K.compute(node_figures(s, m, flt))[kpi]})
+        out.append({"month": m, "value": node_kpis(s, m, flt)[kpi]})
     return out
 
 

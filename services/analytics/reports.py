@@ -155,7 +155,7 @@ def _trend(s: Session, month: str, flt: Q.Filters) -> list[dict]:
     out = []
     for i in range(12, -1, -1):
         m = K.shift_month(month, -i)
-        values = K.compute(Q.node_figures(s, m, flt))
+        values = Q.node_kpis(s, m, flt)
         out.append({"month": m, **{k: values[k] for k in TREND_KPIS}})
     return out
 

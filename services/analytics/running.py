@@ -22,6 +22,7 @@ from .models import RollupRunning
 # (group, store, brand, month, dim, dim value, metric, key) → change in the month
 Changes = dict[tuple[str, str, str, str, str, str, str, str], int]
 KEYS = ["group_id", "month", "dim", "store_id", "dim_value", "metric", "key", "brand_id"]
+COLS = ("group_id", "store_id", "brand_id", "month", "dim", "dim_value", "metric", "key", "value")
 COPIED = ("group_id", "store_id", "brand_id", "dim", "dim_value", "metric", "key", "value")
 
 
@@ -51,9 +52,7 @@ def add_changes(s: Session, changes: Changes) -> None:
         for (g, store, brand, month, dim, dim_value, metric, key), v in cells.items():
             for m in months_from(month, horizon):
                 rows[(g, store, brand, m, dim, dim_value, metric, key)] += v
-        bulk.add_rows(s, RollupRunning, [
-            {"group_id": g, "store_id": st, "brand_id": b, "month": m, "dim": d, "dim_value": dv, "metric": mt,
-             "key": k, "value": v} for (g, st, b, m, d, dv, mt, k), v in rows.items() if v], KEYS)
+        bulk.add_rows(s, RollupRunning, COLS, [(*cell, v) for cell, v in rows.items() if v], KEYS)
 
 
 def horizon_of(s: Session, group_id: str) -> str | None:

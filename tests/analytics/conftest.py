@@ -5,7 +5,7 @@ import random
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.analytics import generator as G
 from services.analytics.models import RollupCube, RollupFine, RollupRunning
@@ -39,10 +39,12 @@ def feed(rt, messages) -> int:
 
 
 def rollup_rows(s) -> tuple[set, set, set]:
-    """Every non-zero rollup cell and running-total snapshot, without surrogate ids."""
+    """Every non-zero rollup cell and running-total snapshot, without surrogate ids (the fine rollup is a
+    ledger: a cell is the sum of its rows)."""
     F, C, R = RollupFine, RollupCube, RollupRunning
-    fine = {tuple(r) for r in s.execute(select(F.group_id, F.store_id, F.day, F.brand_id, F.consultant_id, F.model,
-                                               F.source, F.channel, F.metric, F.key, F.value).where(F.value != 0))}
+    cell = (F.group_id, F.store_id, F.day, F.brand_id, F.consultant_id, F.model, F.source, F.channel, F.metric, F.key)
+    fine = {tuple(r) for r in s.execute(select(*cell, func.sum(F.value)).group_by(*cell)
+                                        .having(func.sum(F.value) != 0))}
     cube = {tuple(r) for r in s.execute(select(C.group_id, C.store_id, C.period, C.dim, C.dim_value, C.brand_id,
                                                C.metric, C.key, C.value).where(C.value != 0))}
     running = {tuple(r) for r in s.execute(select(R.group_id, R.store_id, R.month, R.dim, R.dim_value, R.brand_id,

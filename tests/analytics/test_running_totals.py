@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.analytics import ingest, queries as Q
 from services.analytics.domain import kpis as K
@@ -152,3 +152,51 @@ def test_the_postgresql_bulk_path_gives_the_same_rollups(fed, messages, tmp_path
             assert fact_rows(s) == fact_rows(f)
     finally:
         rt.db.engine.dispose()
+
+
+def fine_rows(rt, until: date) -> tuple[int, int]:
+    """Rows of the fine ledger, and cells before `until` that still have more than one row."""
+    F = RollupFine
+    cell = [getattr(F, c) for c in ingest.FINE_COLS[:-1]]
+    with rt.db.session(Scope.system()) as s:
+        rows = s.scalar(select(func.count()).select_from(F))
+        repeated = s.execute(select(*cell).where(F.day < until).group_by(*cell).having(func.count() > 1)).all()
+    return rows, len(repeated)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_compacting_the_fine_ledger_keeps_every_figure(database, messages, tmp_path, request):
+    extra = {"ANALYTICS_DATABASE_URL": request.getfixturevalue("pg_url")} if database == "postgresql" else {}
+    rt = analytics_runtime(tmp_path, extra)
+    until = date(2026, 9, 20)
+    try:
+        ingest_in_batches(rt, shuffled_twice(messages), size=200)
+        with rt.db.session(Scope.system()) as s:
+            before = rollup_rows(s)
+        rows, repeated = fine_rows(rt, until)
+        assert repeated > 0  # the ledger had several rows for a cell
+        with rt.db.session(Scope.system()) as s:
+            folded, kept = ingest.compact_fine(s, until)
+        with rt.db.session(Scope.system()) as s:
+            assert rollup_rows(s) == before and before[0]
+        assert 0 < kept < folded
+        assert fine_rows(rt, until) == (rows - folded + kept, 0)
+        assert check_against_fine(rt) > 100
+    finally:
+        rt.db.engine.dispose()
+
+
+def test_crm_compact_analytics_folds_the_ledger_of_past_days(messages, tmp_path, monkeypatch):
+    rt = analytics_runtime(tmp_path)
+    ingest_in_batches(rt, shuffled_twice(messages), size=200)
+    with rt.db.session(Scope.system()) as s:
+        before = rollup_rows(s)
+    rows, _ = fine_rows(rt, date(2026, 10, 1))
+    monkeypatch.delenv("ANALYTICS_DATABASE_URL", raising=False)
+    for k, v in embedded_env(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    cli.main(["compact-analytics"])  # the history (August and September 2026) is more than two days old
+    with rt.db.session(Scope.system()) as s:
+        assert rollup_rows(s) == before
+    left, repeated = fine_rows(rt, date(2026, 10, 1))
+    assert repeated == 0 and left < rows

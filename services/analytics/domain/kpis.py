@@ -56,7 +56,11 @@ class Totals:
 def _by_metric(sums: Sums) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for (m, k), v in sums.items():
-        out.setdefault(m, {})[k] = v
+        per_key = out.get(m)
+        if per_key is None:
+            out[m] = {k: v}
+        else:
+            per_key[k] = v
     return out
 
 
@@ -133,6 +137,46 @@ KPIS: list[Kpi] = [
 ]
 KPI_BY_KEY = {k.key: k for k in KPIS}
 FAMILIES = ("sales", "customers", "satisfaction")
+
+
+#: which flow rows a computation reads: (metric, the keys it needs or None for every key), hashable
+Reads = tuple[tuple[str, frozenset[str] | None], ...]
+
+
+class _Recorder:
+    """Stands in for `Totals` to learn which flow rows the KPIs read (every KPI reads all of its
+    metrics whatever their values, so one call each with zeros finds them all)."""
+
+    def __init__(self) -> None:
+        self.reads: dict[str, set[str] | None] = {}
+
+    def tot(self, metric: str, keys: tuple[str, ...] | None = None, stock: str | None = None) -> int:
+        if stock is None:
+            self._read(metric, keys)
+        return 0
+
+    def by_key(self, metric: str) -> dict[str, int]:
+        self._read(metric, None)
+        return {}
+
+    def _read(self, metric: str, keys: tuple[str, ...] | None) -> None:
+        if keys is None:
+            self.reads[metric] = None
+        elif metric not in self.reads:
+            self.reads[metric] = set(keys)
+        elif (known := self.reads[metric]) is not None:
+            known.update(keys)
+
+
+def _kpi_reads() -> Reads:
+    recorder = _Recorder()
+    for k in KPIS:
+        k.fn(recorder)  # type: ignore[arg-type]
+    return tuple((m, None if keys is None else frozenset(keys)) for m, keys in sorted(recorder.reads.items()))
+
+
+#: the flow rows `compute` needs: a dashboard that shows only KPIs reads no other rollup rows
+KPI_READS: Reads = _kpi_reads()
 
 
 def compute(f: Figures) -> dict[str, float | None]:
