@@ -78,6 +78,12 @@ def cmd_rebuild_analytics(args) -> None:
     rebuild_main(["--group", args.group] if args.group else [])
 
 
+def cmd_compact_analytics(args) -> None:
+    from services.analytics.rebuild import main as rebuild_main
+
+    rebuild_main(["--compact", *(["--group", args.group] if args.group else [])])
+
+
 def cmd_run_schedules(args) -> None:
     from services.customers.cli import main as customers_main
 
@@ -130,6 +136,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("rebuild-analytics", help="recompute every analytics rollup from the stored event log")
     p.add_argument("--group", help="only this group id")
     p.set_defaults(fn=cmd_rebuild_analytics)
+    p = sub.add_parser("compact-analytics", help="fold the fine rollup's rows older than two days (run nightly)")
+    p.add_argument("--group", help="only this group id")
+    p.set_defaults(fn=cmd_compact_analytics)
     p = sub.add_parser("run-schedules", help="publish the customers' care schedules due on a date (idempotent)")
     p.add_argument("--date", help="local date YYYY-MM-DD (default today)")
     p.add_argument("--group", help="only this group id")
