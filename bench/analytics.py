@@ -151,7 +151,11 @@ def run(args, url: str) -> None:
         with db.session(scope) as s:
             return Q.children(s, rnd.choice(months), Q.Filters(brand_id=rnd.choice(brands)), "store")
 
-    def consultant_ranking():
+    def consultant_ranking():  # as the HQ dashboard's ranking table asks for it: rank, name, value
+        with db.session(scope) as s:
+            return Q.ranking(s, rnd.choice(months), Q.Filters(), "consultant", "orders", shown=())
+
+    def consultant_ranking_every_kpi():  # as /analytics/api/v1/rankings returns it: every KPI per row
         with db.session(scope) as s:
             return Q.ranking(s, rnd.choice(months), Q.Filters(), "consultant", "orders")
 
@@ -188,7 +192,9 @@ def run(args, url: str) -> None:
         fig = K.compute(Q.node_figures(s, month, Q.Filters()))
         by_store = {r["id"]: (r["kpis"]["leads"], r["kpis"]["orders"])
                     for r in Q.children(s, month, Q.Filters(brand_id=brands[0]), "store")}
-        by_consultant = {r["id"]: r["kpis"]["orders"] for r in Q.ranking(s, month, Q.Filters(), "consultant", "orders")}
+        by_consultant = {r["id"]: r["value"] for r in Q.ranking(s, month, Q.Filters(), "consultant", "orders", shown=())}
+        assert by_consultant == {r["id"]: r["kpis"]["orders"]
+                                 for r in Q.ranking(s, month, Q.Filters(), "consultant", "orders")}
     leads, orders, amount = raw(raw_group)()[0]
     assert (fig["leads"], fig["orders"]) == (leads, orders), ((fig["leads"], fig["orders"]), (leads, orders))
     assert abs(fig["order_amount"] - float(amount)) < 0.01
@@ -202,7 +208,8 @@ def run(args, url: str) -> None:
     print(f"{'query':<22}{'rollups median':>16}{'p95':>10}{'raw SQL median':>18}{'p95':>10}{'speed-up':>10}")
     for label_, fn, raw_fn in (("group month", group_month, raw(raw_group)),
                                ("brand drill-down", brand_drill, raw(raw_brand, b=brands[0])),
-                               ("consultant ranking", consultant_ranking, raw(raw_ranking))):
+                               ("consultant ranking", consultant_ranking, raw(raw_ranking)),
+                               ("ranking, every KPI", consultant_ranking_every_kpi, raw(raw_ranking))):
         timed(fn, 2)
         med, p95, _ = timed(fn, args.runs)
         timed(raw_fn, 1)

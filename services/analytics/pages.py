@@ -265,7 +265,7 @@ def monthly_report():
         extra = [X.compliance_table(Q.compliance(s, p.group_id, clock.now(), month))]
         flt = Q.Filters()
         for by in (("store", "brand", "model", "consultant") if p.is_hq else ("consultant", "model")):
-            rows = Q.ranking(s, month, flt, by, "orders")
+            rows = Q.ranking(s, month, flt, by, "orders", shown=("deliveries",))
             extra.append(X.Table(f"{_('Ranking')} {label(LEVEL_LABELS, by)}",
                                  [_("Rank"), _("Name"), label(KPI_LABELS, "orders"), label(KPI_LABELS, "deliveries")],
                                  [[r["rank"], r["name"], r["kpis"]["orders"], r["kpis"]["deliveries"]] for r in rows]))

@@ -69,21 +69,22 @@ def _cell_group_col(T, by: str | None, dim: str):
 
 
 def figures(s: Session, month: str, flt: Filters, by: str | None = None,
-            reads: K.Reads | None = None) -> dict[str, K.Figures]:
+            reads: K.Reads | None = None, running: bool = True) -> dict[str, K.Figures]:
     """Figures for one month, optionally split `by` brand/store/consultant/model/source/channel/day,
-    with every flow row or only those `reads` names (`K.KPI_READS` when only KPIs are shown).
+    with every flow row or only those `reads` names (`K.KPI_READS` when only KPIs are shown), and
+    the running totals unless `running` is False (KPIs that read none: `K.reads_of`).
 
     The cube and the running totals answer whenever at most one of consultant/model/source/channel
     is involved; otherwise the fine table does (same numbers, more rows to add up).
     """
     dims = flt.dims() | ({by} if by in FILTER_DIMS else set())
     if len(dims) <= 1:
-        return _from_cube(s, month, flt, by, next(iter(dims), ""), reads)
+        return _from_cube(s, month, flt, by, next(iter(dims), ""), reads, running)
     return _from_fine(s, month, flt, by)
 
 
 def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str,
-               reads: K.Reads | None) -> dict[str, K.Figures]:
+               reads: K.Reads | None, running: bool = True) -> dict[str, K.Figures]:
     C = RollupCube
     group_col = C.period if by == "day" else _cell_group_col(C, by, dim)
     start, end = K.month_days(month)
@@ -104,7 +105,7 @@ def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str,
         cell = (metric, key)
         flow[cell] = flow.get(cell, 0) + value
     out: dict[str, K.Figures] = defaultdict(K.Figures, {node: K.Figures(flow) for node, flow in flows.items()})
-    if by != "day":
+    if by != "day" and running:
         _add_running(s, out, month, flt, by, dim)
     return dict(out)
 
@@ -249,10 +250,12 @@ def kpi_rows(s: Session, month: str, flt: Filters, level: str, node_id: str) -> 
     return rows
 
 
-def children(s: Session, month: str, flt: Filters, by: str) -> list[dict]:
-    """The next level down (brands, stores, consultants, models, sources) with every KPI."""
+def children(s: Session, month: str, flt: Filters, by: str, kpis: tuple[str, ...] | None = None) -> list[dict]:
+    """The next level down (brands, stores, consultants, models, sources) with every KPI, or only
+    those in `kpis` (reading only their rows)."""
     names = names_of(s, by)
-    figs = figures(s, month, flt, by, K.KPI_READS)
+    reads, stock = K.reads_of(kpis)
+    figs = figures(s, month, flt, by, reads, running=stock)
     if by == "brand":
         ids = {st.brand_id for st in stores(s)} | set(figs)
     elif by == "store":
@@ -263,15 +266,17 @@ def children(s: Session, month: str, flt: Filters, by: str) -> list[dict]:
         ids = set(figs)
     out = []
     for cid in ids:
-        values = K.compute(figs.get(cid, K.Figures()))
+        values = K.compute(figs.get(cid, K.Figures()), kpis)
         out.append({"id": cid, "name": names.get(cid) or cid or "—", "kpis": values})
-    return sorted(out, key=lambda r: (-(r["kpis"]["leads"] or 0), r["name"]))
+    return sorted(out, key=lambda r: (-(r["kpis"].get("leads") or 0), r["name"]))
 
 
-def ranking(s: Session, month: str, flt: Filters, by: str, kpi: str) -> list[dict]:
-    """Stores, brands, models or consultants ranked by one KPI (best first)."""
+def ranking(s: Session, month: str, flt: Filters, by: str, kpi: str,
+            shown: tuple[str, ...] | None = None) -> list[dict]:
+    """Stores, brands, models or consultants ranked by one KPI (best first), each row with every KPI
+    or, when `shown` names them, only the ranked one and those (a dashboard's ranking table)."""
     k = K.KPI_BY_KEY[kpi]
-    rows = [r for r in children(s, month, flt, by)]
+    rows = children(s, month, flt, by, None if shown is None else tuple(dict.fromkeys((kpi, *shown))))
     rows.sort(key=lambda r: (r["kpis"][kpi] is None, -(r["kpis"][kpi] or 0) if k.higher_is_better
                              else (r["kpis"][kpi] or 0), r["name"]))
     for i, r in enumerate(rows, 1):

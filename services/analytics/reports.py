@@ -122,14 +122,14 @@ def dashboard(s: Session, p: Principal, v: View, rank_kpi: str = "orders",
         out["satisfaction"] = [{"id": r["id"], "name": r["name"], "sat_overall": r["kpis"]["sat_overall"],
                                 "sat_sales": r["kpis"]["sat_sales"], "sat_after_sales": r["kpis"]["sat_after_sales"]}
                                for r in Q.children(s, month, flt, "store")]
-        out["rankings"]["store"] = _slim(Q.ranking(s, month, flt, "store", rank_kpi))
+        out["rankings"]["store"] = _slim(Q.ranking(s, month, flt, "store", rank_kpi, shown=()))
     else:
         out["satisfaction"] = []
     if v.level != "consultant":
-        out["rankings"]["consultant"] = _slim(Q.ranking(s, month, flt, "consultant", rank_kpi))
-    out["rankings"]["model"] = _slim(Q.ranking(s, month, flt, "model", rank_kpi))
+        out["rankings"]["consultant"] = _slim(Q.ranking(s, month, flt, "consultant", rank_kpi, shown=()))
+    out["rankings"]["model"] = _slim(Q.ranking(s, month, flt, "model", rank_kpi, shown=()))
     if v.level == "group":
-        out["rankings"]["brand"] = _slim(Q.ranking(s, month, flt, "brand", rank_kpi))
+        out["rankings"]["brand"] = _slim(Q.ranking(s, month, flt, "brand", rank_kpi, shown=()))
     out["group_average"] = None if p.is_hq else group_average
     return out
 

@@ -166,6 +166,23 @@ def test_reading_only_what_the_kpis_need_gives_the_same_kpis(fed, org):
     assert medians > 20
 
 
+def test_a_ranking_of_one_kpi_reads_only_its_rows_and_ranks_as_the_full_one(fed, org):
+    """The dashboard's ranking tables compute only the ranked KPI: the same order and values as a
+    ranking that computes every KPI, for every KPI and level, less the nodes with nothing for that
+    KPI (such as leads without a consultant, when ranking by orders)."""
+    with fed.db.session(Scope.system(org.group_id)) as s:
+        for by in ("store", "brand", "consultant", "model"):
+            for k in K.KPIS:
+                full = Q.ranking(s, MONTH, Q.Filters(), by, k.key)
+                slim = Q.ranking(s, MONTH, Q.Filters(), by, k.key, shown=())
+                listed = {r["id"] for r in slim}
+                assert [(r["id"], r["value"]) for r in slim] == \
+                    [(r["id"], r["value"]) for r in full if r["id"] in listed], (by, k.key)
+                assert all(r["value"] in (0, None) for r in full if r["id"] not in listed), (by, k.key)
+                assert all(set(r["kpis"]) == {k.key} for r in slim)
+        assert len(Q.ranking(s, MONTH, Q.Filters(), "consultant", "orders")) > 5
+
+
 def test_a_store_manager_reads_only_their_own_store(fed, org):
     sid = next(iter(org.stores))
     with fed.db.session(Scope(group_id=org.group_id, store_ids=frozenset({sid}), role="store_manager")) as s:

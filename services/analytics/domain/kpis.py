@@ -6,6 +6,8 @@ the month and the end of the month before).
 """
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -149,10 +151,13 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.reads: dict[str, set[str] | None] = {}
+        self.stock = False  # whether a running total (month-end snapshot) is read
 
     def tot(self, metric: str, keys: tuple[str, ...] | None = None, stock: str | None = None) -> int:
         if stock is None:
             self._read(metric, keys)
+        else:
+            self.stock = True
         return 0
 
     def by_key(self, metric: str) -> dict[str, int]:
@@ -168,21 +173,24 @@ class _Recorder:
             known.update(keys)
 
 
-def _kpi_reads() -> Reads:
+@functools.cache
+def reads_of(keys: tuple[str, ...] | None = None) -> tuple[Reads, bool]:
+    """The flow rows the KPIs `keys` (None: every KPI) read, and whether they read running totals."""
     recorder = _Recorder()
-    for k in KPIS:
+    for k in KPIS if keys is None else [KPI_BY_KEY[key] for key in keys]:
         k.fn(recorder)  # type: ignore[arg-type]
-    return tuple((m, None if keys is None else frozenset(keys)) for m, keys in sorted(recorder.reads.items()))
+    reads = tuple((m, None if ks is None else frozenset(ks)) for m, ks in sorted(recorder.reads.items()))
+    return reads, recorder.stock
 
 
 #: the flow rows `compute` needs: a dashboard that shows only KPIs reads no other rollup rows
-KPI_READS: Reads = _kpi_reads()
+KPI_READS: Reads = reads_of()[0]
 
 
-def compute(f: Figures) -> dict[str, float | None]:
-    """Every KPI's value for one scope and month."""
+def compute(f: Figures, keys: tuple[str, ...] | None = None) -> dict[str, float | None]:
+    """Every KPI's value (or only those in `keys`) for one scope and month."""
     totals = Totals(f)
-    return {k.key: k.fn(totals) for k in KPIS}
+    return {k.key: k.fn(totals) for k in (KPIS if keys is None else [KPI_BY_KEY[key] for key in keys])}
 
 
 def achievement(kpi: Kpi, actual: float | None, target: float | None) -> float | None:
