@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table
 
-from shared import config
+from shared import clock, config
 from shared.auth import ensure_keypair
 from shared.bus.consumer import Applier, EventConsumer, EventHandlers
 from shared.bus.outbox import install_outbox
@@ -19,6 +23,35 @@ from shared.bus.topology import connect, declare
 from shared.db import Database
 
 log = logging.getLogger(__name__)
+
+
+class DailyJobRelay(Relay):
+    """The outbox relay that also runs its service's daily job once per local day, in a thread of its
+    own; a failed run is tried again a minute later (daily jobs are idempotent)."""
+
+    def __init__(self, name: str, today: Callable[[], date], job: Callable[[date], None], *a, **kw):
+        super().__init__(*a, **kw)
+        self.name, self.today, self.job = name, today, job
+        self.last_day: date | None = None
+        self.thread: threading.Thread | None = None
+        self.next_try = 0.0
+
+    def run_once(self) -> int:
+        n = super().run_once()
+        today = self.today()
+        busy = self.thread is not None and self.thread.is_alive()
+        if today != self.last_day and not busy and time.monotonic() >= self.next_try:
+            self.next_try = time.monotonic() + 60
+            self.thread = threading.Thread(target=self._daily, args=(today,), name=f"{self.name}-daily", daemon=True)
+            self.thread.start()
+        return n
+
+    def _daily(self, today: date) -> None:
+        try:
+            self.job(today)
+            self.last_day = today
+        except Exception:  # the next tick a minute later tries again
+            log.exception("%s: daily job failed", self.name)
 
 
 class ServiceRuntime:
@@ -43,6 +76,10 @@ class ServiceRuntime:
         models = [m.class_ for m in base.registry.mappers]
         self.db = Database(settings.database_url, models)
         install_outbox(self.db.factory, outbox)
+
+    def local_today(self) -> date:
+        """Today in the platform's default time zone (daily jobs run once per local day)."""
+        return clock.now().astimezone(ZoneInfo(self.settings.default_timezone)).date()
 
     def alembic_config(self) -> Config:
         cfg = Config()

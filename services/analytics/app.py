@@ -1,12 +1,16 @@
 """Analytics service wiring."""
 from __future__ import annotations
 
+import os
+from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Flask
 
 from shared import config
-from shared.service import ServiceRuntime
+from shared.bus.relay import Relay
+from shared.service import DailyJobRelay, ServiceRuntime
+from shared.tenancy import Scope
 from shared.web import create_service_app
 
 from .consumers import handlers
@@ -15,8 +19,31 @@ from .models import INBOX, OUTBOX, Base
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
-def build(settings: config.Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or config.load("analytics"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
+class AnalyticsRuntime(ServiceRuntime):
+    def __init__(self, settings: config.Settings, *a, **kw):
+        super().__init__(settings, *a, **kw)
+        self.daily_compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
+
+    def relay(self) -> Relay:
+        """The outbox relay, which also folds the fine rollup's ledger once per local day."""
+        base = super().relay()
+        if not self.daily_compaction:
+            return base
+        return DailyJobRelay("analytics", self.local_today, self.compact, base.engine, base.outbox, base.publisher)
+
+    def compact(self, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
+        """Fold the fine rollup's rows older than two days into one row per cell, over the last `window`
+        days (the daily run: late events rarely reach further back) or all of them (None); returns the
+        rows before and after."""
+        from .ingest import compact_fine
+
+        until = today - timedelta(days=2)
+        with self.db.session(Scope.system(group_id)) as s:
+            return compact_fine(s, until, None if window is None else until - timedelta(days=window))
+
+
+def build(settings: config.Settings | None = None) -> AnalyticsRuntime:
+    return AnalyticsRuntime(settings or config.load("analytics"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -134,30 +134,33 @@ def apply_deltas(s: Session, deltas: Delta) -> None:
     running.add_changes(s, stock)
 
 
-def compact_fine(s: Session, until: date) -> tuple[int, int]:
-    """Fold the fine ledger's rows of the days before `until` into one row per cell, dropping cells that
-    add up to zero (in the session's group, or every group); returns the rows before and after.
+def compact_fine(s: Session, until: date, since: date | None = None) -> tuple[int, int]:
+    """Fold the fine ledger's rows of the days before `until` (and from `since`, if given) into one row
+    per cell, dropping cells that add up to zero (in the session's group, or every group); returns the
+    rows before and after.
 
     Ingestion only appends, so the figures do not move. On PostgreSQL the rows are deleted and added
     back by one statement: a batch appended meanwhile is not in its snapshot and stays as it is. On
     SQLite the transaction holds the write lock from its start.
     """
+    F = RollupFine
     if bulk.is_pg(s):
         scope = s.info["scope"]
-        mine = "" if scope.all_groups else " AND group_id = :group"  # raw SQL: the scope by hand
-        params = {"until": until, "group": scope.group_id}
+        where = "day < :until" + ("" if since is None else " AND day >= :since") + \
+            ("" if scope.all_groups else " AND group_id = :group")  # raw SQL: the scope by hand
         cell = ", ".join(FINE_COLS[:-1])
         before, after = s.execute(text(
-            f"WITH gone AS (DELETE FROM rollup_fine WHERE day < :until{mine} RETURNING {cell}, value), "
+            f"WITH gone AS (DELETE FROM rollup_fine WHERE {where} RETURNING {cell}, value), "
             f"kept AS (INSERT INTO rollup_fine ({cell}, value) SELECT {cell}, SUM(value) FROM gone "
             f"GROUP BY {cell} HAVING SUM(value) <> 0 RETURNING 1) "
-            "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)"), params).one()
+            "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)"),
+            {"until": until, "since": since, "group": scope.group_id}).one()
         return before, after
-    F = RollupFine
     by = [getattr(F, c) for c in FINE_COLS[:-1]]
-    cells = s.execute(select(*by, func.sum(F.value)).where(F.day < until).group_by(*by)
+    days = [F.day < until] + ([] if since is None else [F.day >= since])
+    cells = s.execute(select(*by, func.sum(F.value)).where(*days).group_by(*by)
                       .having(func.sum(F.value) != 0)).all()
-    before = s.execute(delete(F).where(F.day < until)).rowcount
+    before = s.execute(delete(F).where(*days)).rowcount
     bulk.append_rows(s, F, FINE_COLS, [tuple(r) for r in cells])
     return before, len(cells)
 

@@ -6,9 +6,7 @@ or the new figures; the numbers are identical to those built as the events arriv
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 
-from shared import clock
 from shared.tenancy import Scope
 
 
@@ -22,22 +20,21 @@ def rebuild_rollups(group_id: str | None = None, settings=None) -> int:
         return rebuild(s)
 
 
-def compact(group_id: str | None = None, days: int = 2, settings=None) -> tuple[int, int]:
-    """Fold the fine rollup's ledger rows older than `days` days into one row per cell (run it nightly:
-    ingestion appends a row per changed cell and batch, and screens split by two dimensions read them)."""
+def compact(group_id: str | None = None, settings=None) -> tuple[int, int]:
+    """Fold every fine rollup row older than two days into one row per cell (the worker folds the last
+    35 days of them once a day; ingestion appends a row per changed cell and batch, and screens split
+    by two dimensions read them)."""
     from .app import build
-    from .ingest import compact_fine
 
     rt = build(settings)
-    with rt.db.session(Scope.system(group_id)) as s:
-        return compact_fine(s, clock.now().date() - timedelta(days=days))
+    return rt.compact(rt.local_today(), group_id, window=None)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m services.analytics.rebuild", description=__doc__.splitlines()[0])
     ap.add_argument("--group", help="only this group id (default: every group)")
     ap.add_argument("--compact", action="store_true",
-                    help="instead of rebuilding, fold the fine rollup's rows older than two days (nightly)")
+                    help="instead of rebuilding, fold the fine rollup's rows older than two days (the worker does it daily)")
     args = ap.parse_args(argv)
     if args.compact:
         before, after = compact(args.group)

@@ -14,7 +14,7 @@ from services.analytics.domain import kpis as K
 from services.analytics.domain.facts import Envelope
 from services.analytics.models import Fact, RollupFine, RollupRunning
 from services.analytics.running import months_from
-from shared import cli, config
+from shared import cli, clock, config
 from shared.tenancy import Scope
 from tests.conftest import embedded_env
 
@@ -154,13 +154,15 @@ def test_the_postgresql_bulk_path_gives_the_same_rollups(fed, messages, tmp_path
         rt.db.engine.dispose()
 
 
-def fine_rows(rt, until: date) -> tuple[int, int]:
-    """Rows of the fine ledger, and cells before `until` that still have more than one row."""
+def fine_rows(rt, until: date, since: date = date.min) -> tuple[int, int]:
+    """Rows of the fine ledger, and cells of the days from `since` to before `until` that still have
+    more than one row."""
     F = RollupFine
     cell = [getattr(F, c) for c in ingest.FINE_COLS[:-1]]
     with rt.db.session(Scope.system()) as s:
         rows = s.scalar(select(func.count()).select_from(F))
-        repeated = s.execute(select(*cell).where(F.day < until).group_by(*cell).having(func.count() > 1)).all()
+        repeated = s.execute(select(*cell).where(F.day < until, F.day >= since).group_by(*cell)
+                             .having(func.count() > 1)).all()
     return rows, len(repeated)
 
 
@@ -200,3 +202,28 @@ def test_crm_compact_analytics_folds_the_ledger_of_past_days(messages, tmp_path,
         assert rollup_rows(s) == before
     left, repeated = fine_rows(rt, date(2026, 10, 1))
     assert repeated == 0 and left < rows
+
+
+def test_the_analytics_worker_folds_the_ledger_once_a_local_day(messages, tmp_path):
+    """The worker's daily run folds the 35 days before the day before yesterday, and only once a day."""
+    rt = analytics_runtime(tmp_path)
+    ingest_in_batches(rt, shuffled_twice(messages), size=200)
+    with rt.db.session(Scope.system()) as s:
+        before = rollup_rows(s)
+    rows, _ = fine_rows(rt, date(2026, 10, 1))
+    clock.travel_to(datetime(2026, 10, 5, 4, tzinfo=UTC))  # noon in Shanghai: folds 29 Aug … 2 Oct
+    try:
+        relay = rt.relay()  # what `crm worker analytics` runs
+        relay.run_once()
+        relay.thread.join(30)
+        assert relay.last_day == date(2026, 10, 5)
+        started = relay.thread
+        relay.run_once()  # the same day: not again
+        assert relay.thread is started
+    finally:
+        clock.reset()
+    with rt.db.session(Scope.system()) as s:
+        assert rollup_rows(s) == before
+    left, _ = fine_rows(rt, date(2026, 10, 1))
+    assert fine_rows(rt, date(2026, 10, 3), date(2026, 8, 29))[1] == 0 and left < rows
+    assert fine_rows(rt, date(2026, 8, 29))[1] > 0  # older days wait for `crm compact-analytics`
