@@ -193,8 +193,8 @@ def run(args, url: str) -> None:
         by_store = {r["id"]: (r["kpis"]["leads"], r["kpis"]["orders"])
                     for r in Q.children(s, month, Q.Filters(brand_id=brands[0]), "store")}
         by_consultant = {r["id"]: r["value"] for r in Q.ranking(s, month, Q.Filters(), "consultant", "orders", shown=())}
-        assert by_consultant == {r["id"]: r["kpis"]["orders"]
-                                 for r in Q.ranking(s, month, Q.Filters(), "consultant", "orders")}
+        every_kpi = {r["id"]: r["kpis"]["orders"] for r in Q.ranking(s, month, Q.Filters(), "consultant", "orders")}
+        assert {k: v for k, v in by_consultant.items() if v} == {k: v for k, v in every_kpi.items() if v}
     leads, orders, amount = raw(raw_group)()[0]
     assert (fig["leads"], fig["orders"]) == (leads, orders), ((fig["leads"], fig["orders"]), (leads, orders))
     assert abs(fig["order_amount"] - float(amount)) < 0.01
