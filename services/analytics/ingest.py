@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.events import Event, payload_schema
@@ -144,20 +144,19 @@ def compact_fine(s: Session, until: date, since: date | None = None) -> tuple[in
     SQLite the transaction holds the write lock from its start.
     """
     F = RollupFine
+    days = [F.day < until] + ([] if since is None else [F.day >= since])
     if bulk.is_pg(s):
-        scope = s.info["scope"]
-        where = "day < :until" + ("" if since is None else " AND day >= :since") + \
-            ("" if scope.all_groups else " AND group_id = :group")  # raw SQL: the scope by hand
-        cell = ", ".join(FINE_COLS[:-1])
-        before, after = s.execute(text(
-            f"WITH gone AS (DELETE FROM rollup_fine WHERE {where} RETURNING {cell}, value), "
-            f"kept AS (INSERT INTO rollup_fine ({cell}, value) SELECT {cell}, SUM(value) FROM gone "
-            f"GROUP BY {cell} HAVING SUM(value) <> 0 RETURNING 1) "
-            "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)"),
-            {"until": until, "since": since, "group": scope.group_id}).one()
+        # one Core statement (the ORM does not scope a data-modifying CTE): the model's own scope criteria
+        t, cell = F.__table__, FINE_COLS[:-1]
+        gone = delete(t).where(*days, F.scope_criteria(s.info["scope"])) \
+            .returning(*(t.c[c] for c in cell), t.c.value).cte("gone")
+        summed = select(*(gone.c[c] for c in cell), func.sum(gone.c.value)).group_by(*(gone.c[c] for c in cell)) \
+            .having(func.sum(gone.c.value) != 0)
+        kept = insert(t).from_select([*cell, "value"], summed).returning(t.c.id).cte("kept")
+        before, after = s.connection().execute(select(*(select(func.count()).select_from(c).scalar_subquery()
+                                                          for c in (gone, kept)))).one()
         return before, after
     by = [getattr(F, c) for c in FINE_COLS[:-1]]
-    days = [F.day < until] + ([] if since is None else [F.day >= since])
     cells = s.execute(select(*by, func.sum(F.value)).where(*days).group_by(*by)
                       .having(func.sum(F.value) != 0)).all()
     before = s.execute(delete(F).where(*days)).rowcount
