@@ -58,16 +58,16 @@ def _values(rows: list[dict]) -> tuple[list[str], Iterable[tuple]]:
 
 
 def insert_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = ()) -> None:
-    if rows and is_pg(s) and len(rows) >= BULK:
-        copy(s, model.__table__.name, *_values(rows), json_cols)
-    elif rows:
-        s.execute(insert(model), rows)
+    """Insert dict rows (all with the same keys)."""
+    if rows:
+        cols, values = _values(rows)
+        append_rows(s, model, cols, list(values), json_cols)
 
 
-def append_rows(s: Session, model, cols: Sequence[str], rows: list[tuple]) -> None:
-    """Insert rows given as tuples in the order of `cols`."""
+def append_rows(s: Session, model, cols: Sequence[str], rows: list[tuple], json_cols: Iterable[str] = ()) -> None:
+    """Insert rows given as tuples in the order of `cols`: by COPY on PostgreSQL from `BULK` rows on."""
     if rows and is_pg(s) and len(rows) >= BULK:
-        copy(s, model.__table__.name, cols, rows)
+        copy(s, model.__table__.name, cols, rows, json_cols)
     elif rows:
         s.execute(insert(model), [dict(zip(cols, r, strict=True)) for r in rows])
 

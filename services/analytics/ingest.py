@@ -111,7 +111,6 @@ def apply_deltas(s: Session, deltas: Delta) -> None:
     running totals, to the month-end snapshots."""
     fine: list[tuple] = []
     cube: dict[tuple, int] = defaultdict(int)
-    stock: running.Changes = defaultdict(int)
     periods: dict[date, tuple[str, str]] = {}
     for cell, v in deltas.items():
         if not v:
@@ -125,13 +124,10 @@ def apply_deltas(s: Session, deltas: Delta) -> None:
         cube[(gid, store, brand, iso_day, "", "", metric, key)] += v
         for dim, value in zip(CUBE_DIMS, by_dim, strict=True):
             cube[(gid, store, brand, month, dim, value, metric, key)] += v
-        if metric in STOCK_METRICS:
-            stock[(gid, store, brand, month, "", "", metric, key)] += v
-            for dim, value in zip(CUBE_DIMS, by_dim, strict=True):
-                stock[(gid, store, brand, month, dim, value, metric, key)] += v
     bulk.append_rows(s, RollupFine, FINE_COLS, fine)
     bulk.add_rows(s, RollupCube, CUBE_COLS, [(*c, v) for c, v in cube.items() if v], CUBE_KEYS)
-    running.add_changes(s, stock)
+    # running totals change by the month cells (period 'YYYY-MM', not a day) of their metrics
+    running.add_changes(s, {c: v for c, v in cube.items() if c[6] in STOCK_METRICS and len(c[3]) == 7})
 
 
 def compact_fine(s: Session, until: date, since: date | None = None) -> tuple[int, int]:

@@ -166,7 +166,7 @@ def fine_rows(rt, until: date, since: date = date.min) -> tuple[int, int]:
     return rows, len(repeated)
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_compacting_the_fine_ledger_keeps_every_figure(database, messages, tmp_path, request):
     extra = {"ANALYTICS_DATABASE_URL": request.getfixturevalue("pg_url")} if database == "postgresql" else {}
     rt = analytics_runtime(tmp_path, extra)
