@@ -105,7 +105,8 @@ def make_engine(url: str, **kw) -> Engine:
     # table was small (or its statistics stale: a consumer's inbox-driven tables grow from nothing),
     # e.g. a sequential scan for `lead_id IN (…)` that costs more with every row. Plan each execution
     # with its actual values instead: a fraction of a millisecond, against a plan that degrades.
-    kw.setdefault("connect_args", {"options": "-c plan_cache_mode=force_custom_plan"})
+    args = kw.setdefault("connect_args", {})
+    args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
     # not `use_insertmanyvalues_wo_returning`: psycopg re-parses a long multi-row INSERT every time,
     # which costs more than its executemany pipeline (rows written in bulk go through `insert_rows`)
     return create_engine(url, **kw)
@@ -166,6 +167,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     psycopg and one executor run on the server, where an executemany costs a round of both per row
     (and psycopg's array parameters escape every string with a regex). Elsewhere it is an executemany.
     Either way Python-side column defaults fill what a row leaves out, as Core does; the rest is NULL.
+    On PostgreSQL a JSON column's None is SQL NULL (the unit of work writes JSON `null`; both read
+    back as None).
     """
     if not rows:
         return
@@ -188,13 +191,16 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
 
 
 def _python_default(col: Column):
-    return col.default if col.default is not None and not col.default.is_sequence else None
+    d = col.default
+    return d if d is not None and (d.is_scalar or d.is_callable) else None
 
 
 def _filled(col: Column, rows: list[dict]) -> list:
     """One column of `rows`, with the column's Python-side default where a row leaves it out."""
     default = _python_default(col)
     if default is None:
+        if col.server_default is not None and not all(col.key in r for r in rows):
+            raise ValueError(f"insert_rows: some rows leave out {col.key}, which only the server fills in")
         return [r.get(col.key) for r in rows]
     make = (lambda: default.arg(None)) if default.is_callable else (lambda: default.arg)
     return [r[col.key] if col.key in r else make() for r in rows]

@@ -168,7 +168,8 @@ def _record_in_inbox(s: Session, inbox: Table, consumer: str, events: list[Event
     now = utcnow()
     dialect = s.get_bind().dialect.name
     if dialect == "postgresql":  # the ids as two array parameters: a short statement psycopg parses once
-        stmt = text(f"INSERT INTO {inbox.name} (consumer, event_id, event_type, handled_at) "
+        name = s.get_bind().dialect.identifier_preparer.format_table(inbox)
+        stmt = text(f"INSERT INTO {name} (consumer, event_id, event_type, handled_at) "
                     "SELECT :consumer, e.id, e.type, :now FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) "
                     "AS e(id, type) ON CONFLICT DO NOTHING RETURNING event_id"
                     ).bindparams(bindparam("now", type_=inbox.c.handled_at.type))

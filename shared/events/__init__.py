@@ -61,12 +61,17 @@ def schema_for(event_type: str, version: int) -> type[Schema] | None:
     return _REGISTRY.get((event_type, version))
 
 
-@functools.cache
 def payload_schema(event_type: str, version: int) -> Schema | None:
     """The reusable schema instance of a payload: building a marshmallow schema deep-copies its
-    fields, which costs more than the validation itself (every event is validated on both ends)."""
+    fields, which costs more than the validation itself (every event is validated on both ends).
+    Only registered payloads are kept: unknown types off the wire do not grow the cache."""
     schema = schema_for(event_type, version)
-    return schema() if schema is not None else None
+    return _instance(schema) if schema is not None else None
+
+
+@functools.cache
+def _instance(schema: type[Schema]) -> Schema:
+    return schema()
 
 
 def known_types() -> list[tuple[str, int]]:

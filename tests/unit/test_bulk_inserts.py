@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, delete, select
+from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, delete, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Database, UTCDateTime, add, bulk_inserts, id_column, make_base, utcnow
+from shared.db import Database, UTCDateTime, add, bulk_inserts, id_column, insert_rows, make_base, utcnow
 from shared.tenancy import Scope, Scoped, ScopeViolation
 
 Base = make_base()
@@ -25,6 +25,7 @@ class Row(Scoped, Base):
     flag: Mapped[bool] = mapped_column(Boolean, default=False)
     day: Mapped[date | None] = mapped_column(Date, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), server_default=text("'new'"))
 
 
 def given() -> list[Row]:
@@ -68,3 +69,15 @@ def test_bulk_inserts_refuse_rows_of_another_group(db):
         with db.session(Scope.system("g1")) as s, bulk_inserts(s):
             add(s, Row(name="theirs", group_id="g2"))
     assert rows_of(db) == []
+
+
+def test_rows_that_leave_out_a_column_only_the_server_fills_are_refused(db):
+    with pytest.raises(ValueError, match="state"):
+        with db.session(Scope.system("g1")) as s:
+            insert_rows(s, Row.__table__, [{"name": "a", "state": "old", "group_id": "g1"},
+                                           {"name": "b", "group_id": "g1"}])
+    assert rows_of(db) == []
+    with db.session(Scope.system("g1")) as s:  # left out by every row: the server's default
+        insert_rows(s, Row.__table__, [{"name": "a", "group_id": "g1"}])
+    with db.session(Scope.system("g1")) as s:
+        assert s.scalar(select(Row.state)) == "new"

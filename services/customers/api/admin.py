@@ -11,7 +11,7 @@ from shared.tenancy import Scope
 
 from ..domain import CareSettings
 from ..handlers import merge as merging
-from ..handlers.common import settings_of
+from ..handlers.common import forget_settings, settings_of
 from ..handlers.schedules import run_schedules
 from ..models import Customer, GroupSettings, MatchCandidate, MergeRecord
 from ..schemas import CandidateOut, DecisionIn, ListQuery, MergeIn, MergeOut, RunIn, SettingsIn
@@ -146,7 +146,7 @@ class Settings(MethodView):
             row = s.scalar(select(GroupSettings)) or GroupSettings(group_id=p.group_id, values={})
             s.add(row)
             row.values, row.updated_at = CareSettings.from_dict(merged).to_dict(), utcnow()
-            s.info.pop(("care_settings", p.group_id), None)
+            forget_settings(s, p.group_id)
             return row.values
 
 

@@ -21,6 +21,11 @@ def settings_of(s: Session, group_id: str) -> CareSettings:
     return s.info[key]
 
 
+def forget_settings(s: Session, group_id: str) -> None:
+    """After a change: the unit of work reads the group's care settings again."""
+    s.info.pop(("care_settings", group_id), None)
+
+
 def active(s: Session, customer_id: str | None) -> Customer | None:
     """The live record behind an id: follows merges to the survivor; None if unknown, erased or out of scope."""
     seen = 0

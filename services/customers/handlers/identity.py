@@ -97,6 +97,7 @@ def match_or_create_by_phone(s: Session, group_id: str, people: list[tuple[Perso
     """Batch form of `match_or_create` for people known by name and phone only (lead events), each with
     the actor to credit: one look-up for every phone, the new customers inserted together, and the same
     result as matching them one after the other (two people with one new number become one customer).
+    Runs inside `shared.db.bulk_inserts`, which writes the new rows in foreign-key order.
     """
     if any(p.vin or p.id_number for p, _ in people):
         raise ValueError("match_or_create_by_phone matches by phone only")
@@ -117,8 +118,6 @@ def match_or_create_by_phone(s: Session, group_id: str, people: list[tuple[Perso
         out.append((c, True))
     for c, actor in created:
         emit_customer(s, c, "created", actor)
-    if created:
-        s.flush()  # before the rows that refer to them (no ORM relationship orders the inserts)
     propose_likely_many(s, [c for c, _ in created])
     return out
 
