@@ -87,7 +87,7 @@ def stack(tmp_path_factory, pg_admin_url, amqp_url):
                 return False
 
         wait_until(healthy, timeout=120, interval=0.5)
-        subprocess.run([BIN / "crm", "seed", "--password", password], env=env, check=True, cwd=ROOT, timeout=120)
+        subprocess.run([BIN / "crm", "seed", f"--password={password}"], env=env, check=True, cwd=ROOT, timeout=120)
         st.password = password
         yield st
     finally:
