@@ -1,9 +1,26 @@
-"""The platform's notion of "now" (UTC). Tests move it to check deadlines without waiting."""
+"""The platform's notion of "now" (UTC). Tests move it to check deadlines without waiting.
+
+`CRM_CLOCK_OFFSET` (seconds, test runs only) shifts the clock of every process that starts with it,
+so a whole suite, the processes it spawns included, can run as if it were 23:30 on a month end:
+the test session computes the offset once from `CRM_TEST_CLOCK_START` and hands it down. Production
+mode refuses the variable unless `CRM_ALLOW_TEST_CLOCK=1` (the end-to-end tests' processes).
+`reset()` goes back to that starting offset, not to the real time.
+"""
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
-_offset = timedelta(0)
+OFFSET_VAR = "CRM_CLOCK_OFFSET"
+
+
+def _env_offset() -> timedelta:
+    raw = os.environ.get(OFFSET_VAR)
+    return timedelta(seconds=float(raw)) if raw else timedelta(0)
+
+
+_base = _env_offset()
+_offset = _base
 
 
 def now() -> datetime:
@@ -22,5 +39,13 @@ def advance(delta: timedelta) -> None:
 
 
 def reset() -> None:
+    """Back to the run's own time: the real time, or the test run's starting offset."""
     global _offset
-    _offset = timedelta(0)
+    _offset = _base
+
+
+def start_run_at(moment: datetime) -> None:
+    """Make `moment` the run's "now" for this process and every process it starts from here on."""
+    global _base, _offset
+    _base = _offset = moment - datetime.now(UTC)
+    os.environ[OFFSET_VAR] = repr(_base.total_seconds())

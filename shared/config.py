@@ -68,6 +68,8 @@ def load(service: str, env: dict | None = None) -> Settings:
         db_url, bus_url = env[key], env["BUS_URL"]
         if "guest:guest@" in bus_url and env.get("CRM_ALLOW_GUEST_BROKER") != "1":
             raise ConfigError("BUS_URL uses the default guest account; set CRM_ALLOW_GUEST_BROKER=1 to allow it")
+        if env.get("CRM_CLOCK_OFFSET") and env.get("CRM_ALLOW_TEST_CLOCK") != "1":
+            raise ConfigError("CRM_CLOCK_OFFSET moves the clock and is for test runs only; unset it in production")
         priv = Path(env["JWT_PRIVATE_KEY_FILE"]) if env.get("JWT_PRIVATE_KEY_FILE") else None
         pub = Path(env["JWT_PUBLIC_KEY_FILE"])
     return Settings(

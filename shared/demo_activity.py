@@ -115,7 +115,7 @@ def seed_activity(platform, days: int = 60, seed: int = 2026, leads_per_store: i
     http = _Http(platform.wsgi())
     counts: Counter = Counter()
 
-    real_now = datetime.now(UTC)
+    real_now = clock.now()  # the run's own time: the real time except in a test run started at a given instant
     today = real_now.astimezone(TZ).date()
     limit = real_now - timedelta(minutes=2)  # nothing may happen in the future
 

@@ -5,6 +5,9 @@
 - `api`: an HTTP client on that platform that logs in as any demo user.
 - `pg_url` / `amqp_url`: the machine's real PostgreSQL and RabbitMQ. Missing servers skip, except
   with CI=true, where they fail.
+
+`CRM_TEST_CLOCK_START=2026-11-30T23:30:00+08:00 make test` runs the whole suite, and every process
+it starts, with the platform clock starting at that instant (month ends, year ends, 29 February).
 """
 from __future__ import annotations
 
@@ -23,6 +26,25 @@ DEMO_PASSWORD = "demo-pass-2026"
 
 __all__ = ["wait_until"]
 pytest_plugins = ["tests.browser_fixtures"]
+
+
+def pytest_configure(config) -> None:
+    start = os.environ.get("CRM_TEST_CLOCK_START")
+    if start:
+        from datetime import datetime
+
+        from shared import clock
+
+        moment = datetime.fromisoformat(start)
+        if moment.tzinfo is None:
+            raise pytest.UsageError("CRM_TEST_CLOCK_START needs a UTC offset, e.g. 2026-11-30T23:30:00+08:00")
+        clock.start_run_at(moment)
+
+
+def pytest_report_header(config) -> str | None:
+    from shared import clock
+
+    return f"platform clock starts at {clock.now().isoformat()}" if os.environ.get("CRM_TEST_CLOCK_START") else None
 
 
 def _unavailable(what: str, exc: Exception):

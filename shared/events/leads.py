@@ -4,6 +4,17 @@ from marshmallow import fields
 from shared.events import PayloadSchema, payload
 
 
+def _opt(field):
+    return field(allow_none=True, load_default=None)
+
+
+def _business_time():
+    """When the fact happened in the business (a visit's time in, a follow-up's time, an order's signing),
+    which may be before the event was emitted (a visit typed in late). Consumers count the fact on this
+    time's local day; events without it (older ones) count on `occurred_at`."""
+    return fields.AwareDateTime(allow_none=True, load_default=None)
+
+
 @payload("leads.lead.created", 1)
 class LeadCreatedV1(PayloadSchema):
     lead_id = fields.String(required=True)
@@ -15,10 +26,9 @@ class LeadCreatedV1(PayloadSchema):
     campaign_id = fields.String(allow_none=True, load_default=None)
     model = fields.String(allow_none=True, load_default=None)
     channel = fields.String(allow_none=True, load_default=None)
+    at = _business_time()  # the arrival: a visit's time in when the lead came from the visitor log
 
 
-def _opt(field):
-    return field(allow_none=True, load_default=None)
 
 
 @payload("leads.lead.updated", 1)
@@ -50,6 +60,7 @@ class VisitLoggedV1(PayloadSchema):
     consultant_id = _opt(fields.String)
     model = _opt(fields.String)
     source = _opt(fields.String)
+    at = _business_time()  # time in
 
 
 @payload("leads.followup.logged", 1)
@@ -63,6 +74,7 @@ class FollowUpLoggedV1(PayloadSchema):
     response_seconds = _opt(fields.Integer)  # business-hours seconds from arrival to first contact
     within_sla = _opt(fields.Boolean)
     source = _opt(fields.String)
+    at = _business_time()  # when the contact happened
 
 
 @payload("leads.testdrive.completed", 1)
@@ -71,6 +83,7 @@ class TestDriveCompletedV1(PayloadSchema):
     test_drive_id = fields.String(required=True)
     model = fields.String(required=True)
     consultant_id = _opt(fields.String)
+    at = _business_time()  # when the drive was completed
 
 
 @payload("leads.order.placed", 1)
@@ -90,6 +103,7 @@ class OrderPlacedV1(PayloadSchema):
     customer_kind = fields.String(load_default="individual", dump_default="individual")
     sale_type = fields.String(load_default="retail", dump_default="retail")  # retail | fleet
     source = _opt(fields.String)
+    at = _business_time()  # when the order was signed
 
 
 @payload("leads.vehicle.delivered", 1)

@@ -58,7 +58,7 @@ def stack(tmp_path_factory, pg_admin_url, amqp_url):
     ns = f"e2e{uuid.uuid4().hex[:8]}"
     dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
     password = secrets.token_urlsafe(16)
-    env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1",
+    env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1", CRM_ALLOW_TEST_CLOCK="1",
                SECRET_KEY=secrets.token_urlsafe(48), JWT_PUBLIC_KEY_FILE=str(tmp / "jwt-public.pem"),
                JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
                LOG_LEVEL="WARNING")
@@ -79,6 +79,7 @@ def stack(tmp_path_factory, pg_admin_url, amqp_url):
             procs.append(subprocess.Popen([BIN / "crm", "worker", svc], env=env, cwd=ROOT,
                                           stdout=open(logs / f"{svc}-worker.log", "w"), stderr=subprocess.STDOUT))
         st = Stack(ports)
+        st.env = env
 
         def healthy():
             try:
@@ -145,6 +146,7 @@ def test_the_skeleton_chain_runs_across_separate_processes(stack):
 
 
 def test_production_refuses_the_demo_password_for_seeding(stack):
-    env = dict(os.environ, CRM_MODE="production")
+    env = dict(stack.env)
     r = subprocess.run([BIN / "crm", "seed"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
+    assert "give the demo users a real password" in r.stderr

@@ -58,7 +58,7 @@ def test_a_consultant_has_leads_at_several_levels(api):
 
 def test_an_agent_finds_a_delivery_callback_to_claim(api):
     # the claim only works inside the calling window (09:00-20:00 local): pretend it is 10:30 today
-    now = datetime.now(UTC)
+    now = clock.now()
     api.token("cc.agent1")  # tokens are signed and checked at the real time
     clock.travel_to(datetime.combine(now.astimezone(SH).date(), time(10, 30), SH).astimezone(UTC))
     try:
@@ -75,7 +75,7 @@ def test_hq_sees_leads_orders_and_deliveries(api):
     r = api.get("/analytics/api/v1/summary", as_="hq.admin")
     assert r.status_code == 200 and r.json["leads"] > 0
     totals = {"orders": 0, "deliveries": 0, "leads": 0}
-    today = datetime.now(SH).date()
+    today = clock.now().astimezone(SH).date()
     for month in {f"{today:%Y-%m}", f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"}:
         kpis = {k["key"]: k for k in api.get(f"/analytics/api/v1/kpis?month={month}", as_="hq.admin").json["kpis"]}
         for key in totals:

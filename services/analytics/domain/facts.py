@@ -59,6 +59,12 @@ def local_day(at: datetime) -> date:
     return at.astimezone(TZ).date()
 
 
+def business_time(ev: Envelope) -> datetime:
+    """When the fact happened in the business (`data.at`: a visit's time in, an order's signing), else when
+    its event was emitted: a visit typed in the next morning counts on the day the customer came."""
+    return parse_at(ev.data.get("at")) or ev.occurred_at
+
+
 def fen(amount) -> int:
     """Money in integer fen (分), so that sums are exact whatever the order."""
     return int(round(float(amount or 0) * 100))
@@ -104,7 +110,7 @@ def fact_id(ev: Envelope) -> str | None:
 def summarize(ev: Envelope) -> dict:
     """What a fact keeps of one of its events (no personal data)."""
     data = {k: v for k, v in ev.data.items() if k not in PII}
-    return {"t": ev.type, "at": ev.occurred_at.astimezone(UTC).isoformat(), "store": ev.store_id,
+    return {"t": ev.type, "at": business_time(ev).astimezone(UTC).isoformat(), "store": ev.store_id,
             "brand": ev.brand_id, "actor": ev.actor, "d": data}
 
 
@@ -117,7 +123,7 @@ def ordered(events: dict[str, dict]) -> list[dict]:
 
 def event_contributions(ev: Envelope) -> list[Contribution]:
     """Contributions of an event that stands on its own (visits, attempts, surveys, DMS feeds)."""
-    d, day = ev.data, local_day(ev.occurred_at)
+    d, day = ev.data, local_day(business_time(ev))
     t = ev.type
     if t == "leads.visit.logged":
         kind = d.get("kind") or "walk_in"

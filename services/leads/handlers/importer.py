@@ -198,7 +198,7 @@ def _batch(db: Database, scope: Scope, job_id: str, ctx: _Context, batch: list, 
                                         "lead_id": r["id"], "name": r["name"], "phone": r["phone"],
                                         "source": r["source"], "level": "N", "consultant_id": r["consultant_id"],
                                         "campaign_id": r["campaign_id"], "model": r["model"],
-                                        "channel": channel_of(r["source"])}))
+                                        "channel": channel_of(r["source"]), "at": r["created_at"]}))
             emit_many(s, events)
         if errors:
             s.execute(insert(ImportRowError.__table__), [

@@ -58,7 +58,7 @@ def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> Non
 def created_payload(lead: Lead) -> dict:
     return {"lead_id": lead.id, "name": lead.name, "phone": lead.phone, "source": lead.source,
             "level": lead.level, "consultant_id": lead.consultant_id, "campaign_id": lead.campaign_id,
-            "model": lead.model, "channel": channel_of(lead.source)}
+            "model": lead.model, "channel": channel_of(lead.source), "at": lead.created_at}
 
 
 def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | None = None,
@@ -146,7 +146,7 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
         _contact(s, lead, time_in, p.user_id, store)
     ev = {"visit_id": visit.id, "lead_id": visit.lead_id, "kind": visit.kind, "party_size": visit.party_size,
           "first_visit": visit.first_visit, "consultant_id": visit.consultant_id, "model": visit.model,
-          "source": visit.source}
+          "source": visit.source, "at": visit.time_in}
     emit(s, Event(type="leads.visit.logged", group_id=p.group_id, brand_id=store.brand_id, store_id=store.id,
                   actor=p.user_id, data=ev))
     return visit, lead, foreign
@@ -211,7 +211,7 @@ def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowU
         "lead_id": lead.id, "followup_id": fu.id, "kind": fu.kind, "outcome": fu.outcome,
         "consultant_id": fu.consultant_id, "first_contact": fu.first_contact,
         "response_seconds": extra.get("response_seconds"), "within_sla": extra.get("within_sla"),
-        "source": lead.source})
+        "source": lead.source, "at": fu.at})
     if data.get("level") and data["level"] != lead.level:
         grade(s, p, lead.id, data["level"], data.get("signals") or [], data.get("note"))
     return fu

@@ -39,7 +39,8 @@ def complete_test_drive(s: Session, p: Principal, test_drive_id: str) -> TestDri
     td.status, td.completed_at = "completed", now()
     _contact(s, lead, td.completed_at, p.user_id)
     emit_for(s, "leads.testdrive.completed", lead, p.user_id, {
-        "lead_id": lead.id, "test_drive_id": td.id, "model": td.model, "consultant_id": lead.consultant_id})
+        "lead_id": lead.id, "test_drive_id": td.id, "model": td.model, "consultant_id": lead.consultant_id,
+        "at": td.completed_at})
     return td
 
 
@@ -62,7 +63,7 @@ def place_order(s: Session, p: Principal, lead_id: str, data: dict) -> Order:
         "deposit": order.deposit, "payment_method": order.payment_method, "trade_in": order.trade_in,
         "expected_delivery": order.expected_delivery, "consultant_id": lead.consultant_id,
         "customer_name": lead.name, "phone": lead.phone, "customer_kind": order.customer_kind,
-        "sale_type": order.sale_type, "source": lead.source})
+        "sale_type": order.sale_type, "source": lead.source, "at": order.created_at})
     return order
 
 
