@@ -1,4 +1,13 @@
-"""JSON errors with a stable `code`, a human `message` and per-field `errors`."""
+"""Errors: domain exceptions that handlers raise, and the one map that turns them into answers.
+
+Handlers (use cases) raise `NotFound`, `Invalid`, `Conflict` or `Forbidden`: plain exceptions with no
+HTTP in them, so a consumer or a command can call a handler too. The edge maps them once:
+- the API and the pages (`shared.web`): JSON `{"code", "message", "errors"}` or the error page, with
+  the exception's `status`; a page that shows the message itself catches `UserError`;
+- the consumers (`shared.bus.consumer`): a domain error is permanent, so the event is dead-lettered
+  with its message instead of being retried.
+`ApiError`/`fail()` remain for the entrypoints themselves (a request the web layer refuses).
+"""
 from __future__ import annotations
 
 from typing import NoReturn
@@ -22,6 +31,56 @@ SLUGS = {
     503: "unavailable",
 }
 
+
+class DomainError(Exception):
+    """A rule said no. `code` is stable for clients; `errors` holds per-field reasons."""
+
+    status = 400
+    default_code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None, errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.errors = errors or {}
+
+    @property
+    def data(self) -> dict:
+        """The error body (the same attribute `ApiError` has, so pages read either alike)."""
+        return {"code": self.code, "message": self.message, "errors": self.errors}
+
+
+class NotFound(DomainError):
+    """Not there, or not the caller's to see (another tenant's record answers the same)."""
+
+    status, default_code = 404, "not_found"
+
+    def __init__(self, what: str = "resource", code: str | None = None):
+        super().__init__(f"{what} not found", code)
+
+
+class Invalid(DomainError):
+    """The input breaks a rule (a field error, a date out of range, an unknown reference)."""
+
+    status, default_code = 422, "validation_error"
+
+
+class Conflict(DomainError):
+    """The record's state does not allow it (already decided, has an order, locked)."""
+
+    status, default_code = 409, "conflict"
+
+
+class Forbidden(DomainError):
+    """The caller's role may not do this."""
+
+    status, default_code = 403, "forbidden"
+
+
+
+def as_http(exc: DomainError) -> ApiError:
+    """The edge's one mapping from a domain error to an HTTP error with the project's body."""
+    return ApiError(exc.status, exc.message, exc.code, exc.errors)
 
 class ApiError(HTTPException):
     """An error a handler raises on purpose; rendered as JSON on API paths."""
@@ -59,3 +118,7 @@ def error_body(exc: HTTPException) -> dict:
         fields = ", ".join(sorted(errors))
         message = f"invalid input: {fields}"
     return {"code": SLUGS.get(status, "error"), "message": message, "errors": errors}
+
+
+#: what a page catches to show the reason beside its form instead of an error page
+UserError: tuple[type[Exception], ...] = (ApiError, DomainError)

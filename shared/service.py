@@ -21,6 +21,8 @@ from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
 from shared.db import Database
+from shared.tenancy import Scope
+from shared.uow import MessageBus, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class ServiceRuntime:
         inbox: Table,
         service_dir: Path,
         handlers: EventHandlers | None = None,
+        bus: MessageBus | None = None,
+        **uow_extras,
     ):
         self.settings = settings
         self.name = settings.service
@@ -76,6 +80,12 @@ class ServiceRuntime:
         models = [m.class_ for m in base.registry.mappers]
         self.db = Database(settings.database_url, models)
         install_outbox(self.db.factory, outbox)
+        self.bus = bus or MessageBus()
+        self.uow_extras = {"settings": settings, **uow_extras}
+
+    def uow(self, scope: Scope) -> UnitOfWork:
+        """A unit of work on this service's database: nothing is saved unless `commit()` is called."""
+        return UnitOfWork(self.db.factory, scope, self.bus, **self.uow_extras)
 
     def local_today(self) -> date:
         """Today in the platform's default time zone (daily jobs run once per local day)."""

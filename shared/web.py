@@ -14,7 +14,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.auth import InvalidToken, TokenVerifier, current_principal
-from shared.errors import error_body
+from shared.errors import DomainError, as_http, error_body
 from shared.nav import nav_for, role_label
 from shared.tenancy import Scope, ScopeViolation
 
@@ -160,6 +160,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
 
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(ScopeViolation, lambda e: render_error(_http(404, "not found")))
+    app.register_error_handler(DomainError, lambda e: render_error(as_http(e)))
     app.register_error_handler(CSRFError, lambda e: render_error(_http(400, f"CSRF check failed: {e.description}")))
 
     @app.errorhandler(Exception)

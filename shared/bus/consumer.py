@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
 from shared.bus.topology import ConsumerSpec, connect, dead_letter_exchange, declare, is_amqp
 from shared.db import Database, utcnow
+from shared.errors import DomainError
 from shared.events import Event
 from shared.tenancy import Scope
 
@@ -280,7 +281,7 @@ class EventConsumer(ConsumerMixin):
                     self.applied += 1
                 last = None
                 break
-            except (PermanentError, ValidationError) as exc:
+            except (PermanentError, ValidationError, DomainError) as exc:  # the same input fails the same way
                 last = exc
                 break
             except Exception as exc:  # transient (database busy, deadlock...): back off and retry
