@@ -5,34 +5,38 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from shared.tenancy import HQ_ROLES
-
-STORE = ("store_manager", "sales_consultant")
-MANAGERS = ("store_manager",)
-HQ = tuple(sorted(HQ_ROLES))
+from shared.permissions import CALL_CENTER, MANAGER, STORE, roles_for
 
 
 @dataclass(frozen=True)
 class NavItem:
+    """A menu entry, shown to the roles allowed `action` (narrowed to `only` when a page is theirs alone)."""
+
     label: object
     href: str
-    roles: tuple[str, ...]
+    action: str
+    only: tuple[str, ...] | None = None
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        allowed = roles_for(self.action)
+        return allowed if self.only is None else tuple(r for r in allowed if r in self.only)
 
 
 NAV: list[NavItem] = [
-    NavItem(_l("My leads"), "/leads/", STORE),
-    NavItem(_l("Visitor log"), "/leads/visits/new", STORE),
-    NavItem(_l("Store board"), "/leads/board", MANAGERS),
-    NavItem(_l("Daily report"), "/leads/reports", STORE),
-    NavItem(_l("Customers"), "/customers/", HQ + STORE),
-    NavItem(_l("Workbench"), "/callcenter/workbench", ("cc_agent", "cc_supervisor")),
-    NavItem(_l("Call center board"), "/callcenter/board", ("cc_supervisor", "group_admin", "hq_analyst")),
-    NavItem(_l("Complaints"), "/callcenter/complaints", HQ + MANAGERS),
-    NavItem(_l("Questionnaires"), "/callcenter/questionnaires", ("cc_supervisor", "group_admin")),
-    NavItem(_l("Spot checks"), "/callcenter/spot-checks", ("cc_supervisor", "group_admin", "hq_analyst") + MANAGERS),
-    NavItem(_l("Dashboard"), "/analytics/", ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")),
-    NavItem(_l("Organisation"), "/identity/org", ("group_admin",)),
-    NavItem(_l("Users"), "/identity/users", ("group_admin",)),
+    NavItem(_l("My leads"), "/leads/", "leads.read", only=STORE),
+    NavItem(_l("Visitor log"), "/leads/visits/new", "leads.work", only=STORE),
+    NavItem(_l("Store board"), "/leads/board", "leads.manage", only=(MANAGER,)),
+    NavItem(_l("Daily report"), "/leads/reports", "leads.report"),
+    NavItem(_l("Customers"), "/customers/", "customers.read"),
+    NavItem(_l("Workbench"), "/callcenter/workbench", "callcenter.work", only=CALL_CENTER),
+    NavItem(_l("Call center board"), "/callcenter/board", "callcenter.board"),
+    NavItem(_l("Complaints"), "/callcenter/complaints", "callcenter.complaints.read"),
+    NavItem(_l("Questionnaires"), "/callcenter/questionnaires", "callcenter.configure"),
+    NavItem(_l("Spot checks"), "/callcenter/spot-checks", "callcenter.spot_checks"),
+    NavItem(_l("Dashboard"), "/analytics/", "analytics.read"),
+    NavItem(_l("Organisation"), "/identity/org", "identity.admin"),
+    NavItem(_l("Users"), "/identity/users", "identity.admin"),
 ]
 
 

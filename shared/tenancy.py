@@ -6,7 +6,10 @@ A session without a scope cannot read or write scoped rows at all, so a handler 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import ClassVar
 
@@ -20,6 +23,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 
+log = logging.getLogger(__name__)
 HQ_ROLES = frozenset({"group_admin", "hq_analyst", "cc_supervisor", "cc_agent"})
 ROLES = HQ_ROLES | {"store_manager", "sales_consultant"}
 
@@ -34,6 +38,7 @@ class Scope:
     store_ids: frozenset[str] | None = None  # None: every store of the group
     user_id: str | None = None
     role: str = "system"
+    widened_for: str | None = None  # set inside `widened`: the reviewed reason of a wider read
 
     @classmethod
     def system(cls, group_id: str | None = None) -> Scope:
@@ -47,6 +52,11 @@ class Scope:
     @property
     def all_stores(self) -> bool:
         return self.store_ids is None
+
+    @property
+    def personal(self) -> bool:
+        """A consultant reads only their own records (leads, reports), except in a reviewed wider read."""
+        return self.role == "sales_consultant" and self.widened_for is None
 
     def sees_store(self, store_id: str | None) -> bool:
         return self.store_ids is None or store_id in self.store_ids
@@ -133,10 +143,46 @@ def install_scoping(factory, models: list[type]) -> None:
 
 
 def check_rows(session: Session, objs) -> None:
-    """The write rule: rows are stamped with the session's group and refused outside its scope."""
-    scope: Scope | None = session.info.get("scope")
+    """The write rule: rows are stamped with the session's group and refused outside its scope (the
+    caller's own scope, also inside a `widened` read)."""
+    scope: Scope | None = session.info.get(WRITE_SCOPE) or session.info.get("scope")
     for obj in objs:
         if isinstance(obj, Scoped):
             if scope is None:
                 raise ScopeViolation("session has no tenant scope")
             type(obj).check_new(obj, scope)
+
+
+# ---- reading beyond the caller's stores, by name ----------------------------------------------------
+
+WRITE_SCOPE = "write_scope"  # session.info key: the caller's own scope while reads are widened
+
+#: Every reason a request may read beyond the caller's own stores. Each is reviewed: what it reads,
+#: and what of it may reach the caller. `tests/unit/test_widening.py` lists the places that widen, so
+#: a new one fails until it is reviewed here and there.
+WIDENINGS: dict[str, str] = {
+    "match_customer": "customers: find the person the caller's store is dealing with across the group "
+                      "(phone, ID number, VIN); the caller then sees only what its own relationship allows",
+    "store_open_lead": "leads: a visitor's phone joins the store's open lead even when a colleague owns it; "
+                       "the caller learns only that it is someone else's lead",
+}
+
+
+@contextmanager
+def widened(session: Session, why: str, stores: frozenset[str] | None = None) -> Iterator[Scope]:
+    """Read across the caller's whole group (or `stores` of it) for one reviewed reason of `WIDENINGS`.
+
+    Writes stay checked against the caller's own scope, and the widening is logged with its reason.
+    """
+    if why not in WIDENINGS:
+        raise ValueError(f"unreviewed widening {why!r}: add it to shared.tenancy.WIDENINGS with what it may show")
+    own: Scope = session.info["scope"]
+    wide = replace(own, store_ids=stores, widened_for=why)
+    log.info("widened read (%s) for %s %s in group %s", why, own.role, own.user_id, own.group_id)
+    session.info[WRITE_SCOPE], session.info["scope"] = session.info.get(WRITE_SCOPE) or own, wide
+    try:
+        yield wide
+    finally:
+        session.info["scope"] = own
+        if session.info.get(WRITE_SCOPE) is own:
+            session.info.pop(WRITE_SCOPE)

@@ -1,8 +1,6 @@
 """Helpers every leads use case shares: the store and consultant of a call, group rules, cadence, events."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,7 +11,6 @@ from shared.bus import emit
 from shared.db import utcnow
 from shared.errors import fail, not_found
 from shared.events import Event
-from shared.tenancy import Scope
 
 from ..domain import GroupRules, next_round_robin
 from ..domain_time import BusinessHours, next_follow_up_due
@@ -114,16 +111,3 @@ def lead_event(type_: str, lead: Lead, actor: str | None, data: dict) -> Event:
 
 def emit_for(s: Session, type_: str, lead: Lead, actor: str | None, data: dict) -> None:
     emit(s, lead_event(type_, lead, actor, data))
-
-
-@contextmanager
-def store_wide(s: Session, store_id: str) -> Iterator[None]:
-    """See every lead of one store for the block (a consultant logging a visit of a colleague's customer)."""
-    old: Scope = s.info["scope"]
-    if not old.sees_store(store_id):
-        not_found("store")
-    s.info["scope"] = Scope(old.group_id, frozenset({store_id}), old.user_id, "store_manager")
-    try:
-        yield
-    finally:
-        s.info["scope"] = old

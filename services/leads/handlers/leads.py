@@ -12,6 +12,7 @@ from shared.bus.outbox import emit_many
 from shared.errors import fail
 from shared.events import Event
 from shared.phones import normalize
+from shared.tenancy import widened
 
 from ..domain import CLOSED, LEVELS, TIMED_SOURCES, channel_of, check_grade, is_open
 from ..domain_time import (
@@ -38,7 +39,6 @@ from .common import (
     rules_of,
     set_due,
     store_of,
-    store_wide,
 )
 
 
@@ -124,7 +124,7 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
         first = False
     elif data.get("phone"):
         phone = normalize(data["phone"])
-        with store_wide(s, store.id):
+        with widened(s, "store_open_lead", frozenset({store.id})):  # resolve_store: the caller's own store
             lead = s.scalar(select(Lead).where(Lead.store_id == store.id, Lead.phone == phone,
                                                Lead.level.not_in(CLOSED)).order_by(Lead.created_at.desc()))
         if lead is not None:

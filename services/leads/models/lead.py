@@ -62,7 +62,7 @@ class Lead(StoreScoped, Base):
     @classmethod
     def scope_criteria(cls, scope: Scope):
         crit = super().scope_criteria(scope)
-        if scope.role == "sales_consultant":
+        if scope.personal:
             crit = and_(crit, cls.consultant_id == scope.user_id)  # a consultant sees their own leads
         return crit
 

@@ -34,7 +34,7 @@ class DailyReport(StoreScoped, Base):
     @classmethod
     def scope_criteria(cls, scope: Scope):
         crit = super().scope_criteria(scope)
-        if scope.role == "sales_consultant":
+        if scope.personal:
             crit = and_(crit, cls.owner == scope.user_id)  # a consultant sees their own reports
         return crit
 
