@@ -15,6 +15,7 @@ API schemas use the `MaskedPhone` field, which asks the same function for the si
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -82,6 +83,32 @@ class MaskedPhone(fields.String):
 
     def _serialize(self, value, attr, obj, **kw):
         return shown_phone(viewer(), value, self.holder(obj))
+
+
+# ---- erasure: what every copy forgets ----------------------------------------------------------------
+
+#: payload and row fields that hold a person's data; an erased person's are replaced everywhere
+PERSONAL_FIELDS = frozenset({"name", "customer_name", "phone", "phones", "id_number", "email", "address",
+                             "wechat", "plate", "summary", "note", "notes", "comments", "answers", "free_text"})
+
+
+def pseudonym(customer_id: str) -> str:
+    """What stands in for an erased person's name: stable per person (counts by person still add up),
+    and not derivable back to them (only the record id, which itself holds nothing personal, goes in)."""
+    return "已删除-" + hashlib.sha256(customer_id.encode()).hexdigest()[:8]
+
+
+def forget(data: dict, customer_id: str) -> dict:
+    """A payload or a row's JSON with its personal fields replaced (names by the pseudonym, the rest emptied)."""
+    out = {}
+    for key, value in data.items():
+        if key not in PERSONAL_FIELDS or value in (None, "", [], {}):
+            out[key] = value
+        elif key in ("name", "customer_name"):
+            out[key] = pseudonym(customer_id)
+        else:
+            out[key] = type(value)() if isinstance(value, (str, list, dict)) else None
+    return out
 
 
 # ---- exports: cells a spreadsheet must not run --------------------------------------------------

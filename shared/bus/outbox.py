@@ -70,3 +70,30 @@ def install_outbox(factory, table: Table) -> None:
         if not session.in_nested_transaction():
             session.info.pop(PENDING, None)
             session.info.pop("outbox_dirty", None)
+
+
+def scrub(session: Session, ids: set[str] | list[str], customer_id: str) -> int:
+    """Forget an erased person in this service's outbox: every sent event whose body names one of `ids`
+    (the customer's and their leads' record ids) gets its personal payload fields replaced
+    (`shared.privacy.forget`). Rows not sent yet are left to the relay as they are (their consumers
+    apply the erasure when its event reaches them). Returns how many rows changed."""
+    from sqlalchemy import or_, select, update
+
+    from shared.privacy import forget
+
+    table = outbox_table(session)
+    ids = [i for i in ids if i]
+    if not ids:
+        return 0
+    changed = 0
+    rows = session.execute(select(table.c.seq, table.c.body).where(
+        table.c.sent_at.is_not(None), or_(*(table.c.body.contains(f'"{i}"') for i in ids)))).all()
+    for seq, body in rows:
+        message = json.loads(body)
+        scrubbed = forget(message.get("data") or {}, customer_id)
+        if scrubbed != message.get("data"):
+            message["data"] = scrubbed
+            session.execute(update(table).where(table.c.seq == seq).values(
+                body=json.dumps(message, ensure_ascii=False, separators=(",", ":"))))
+            changed += 1
+    return changed

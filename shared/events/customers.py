@@ -17,6 +17,22 @@ class CustomerChangedV1(PayloadSchema):
     erased = fields.Boolean(load_default=False, dump_default=False)
 
 
+@payload("customers.customer.erased", 1)
+class CustomerErasedV1(PayloadSchema):
+    """A person erased on request (PIPL): every service forgets them in its copies, outbox included.
+
+    It names records by id only (the event itself must not carry what is being erased): the
+    customer, and the leads customers had matched to them. Each consumer replaces the personal fields
+    of what it holds about them (names, phones, notes, free-text answers) with
+    `shared.privacy.pseudonym(customer_id)` or nothing, keeps the figures, and scrubs its outbox
+    (`shared.bus.outbox.scrub`).
+    """
+
+    customer_id = fields.String(required=True)
+    lead_ids = fields.List(fields.String(), load_default=list, dump_default=list)
+    erasure_id = fields.String(required=True)
+
+
 @payload("customers.relationship.linked", 1)
 class RelationshipLinkedV1(PayloadSchema):
     """A store knows the customer now; `customer_class` is the relationship's first class (no

@@ -82,3 +82,28 @@ def test_a_savepoint_rolled_back_does_not_drop_the_events_emitted_before_it(db):
             s.add(Note(group_id="g1", text="z"))
         emit(s, store_event("after"))
     assert written(db) == ["before", "after"]
+
+
+def test_scrub_forgets_an_erased_person_in_sent_rows_only(db):
+    """Erasure reaches the outbox: sent events about the person lose name and phone, figures stay."""
+    from sqlalchemy import update
+
+    import shared.events.leads  # noqa: F401
+    from shared.bus.outbox import scrub
+    from shared.db import utcnow
+    from shared.privacy import pseudonym
+
+    outbox = OUTBOX
+    with db.session(Scope.system("g1")) as s:
+        for lead_id in ("lead-1", "lead-2"):
+            emit(s, Event(type="leads.lead.created", group_id="g1", data={
+                "lead_id": lead_id, "name": "王建国", "phone": "+8613800138000", "source": "walk_in"}))
+    with db.engine.begin() as c:
+        c.execute(update(outbox).where(outbox.c.body.contains('"lead-1"')).values(sent_at=utcnow()))
+    with db.session(Scope.system("g1")) as s:
+        assert scrub(s, {"lead-1", "lead-2"}, "cust-1") == 1
+    with db.engine.connect() as c:
+        bodies = {b["data"]["lead_id"]: b["data"] for b in map(json.loads, c.execute(select(outbox.c.body)).scalars())}
+    assert bodies["lead-1"]["name"] == pseudonym("cust-1") and bodies["lead-1"]["phone"] == ""
+    assert bodies["lead-1"]["source"] == "walk_in"
+    assert bodies["lead-2"]["name"] == "王建国"  # not sent yet: its consumers apply the erasure themselves
