@@ -305,16 +305,18 @@ class EventConsumer(ConsumerMixin):
             {
                 "x-dead-reason": reason[:2000],
                 "x-dead-consumer": self.spec.name,
-                "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+                # a replayed message arrives on the queue's own name: keep the event type it first had
+                "x-original-routing-key": headers.get("x-original-routing-key")
+                or message.delivery_info.get("routing_key", ""),
                 "x-dead-at": utcnow().isoformat(),
             }
         )
-        body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
         msg_id = (message.properties or {}).get("message_id") or ""
+        parked = OutgoingMessage(msg_id, self.spec.queue_name(), message.body, headers,  # the body as it came
+                                 content_type=message.content_type or "application/octet-stream",
+                                 content_encoding=message.content_encoding)
         try:
-            self.dead_publisher.publish_batch(
-                [OutgoingMessage(msg_id, self.spec.queue_name(), body, headers)], exchange=dead_letter_exchange()
-            )
+            self.dead_publisher.publish_batch([parked], exchange=dead_letter_exchange())
         except PublishNotConfirmed as exc:
             log.error("%s: dead-letter queue unavailable (%s); message requeued", self.spec.name, exc)
             time.sleep(self.backoff)

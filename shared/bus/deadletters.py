@@ -40,6 +40,8 @@ def list_dead(rt) -> list[dict]:
                 "type": h.get("x-original-routing-key", ""),
                 "reason": h.get("x-dead-reason", "rejected by the broker (delivery limit or expiry)"),
                 "dead_at": h.get("x-dead-at", ""),
+                "content_type": m.content_type or "",
+                "replayed": int(h.get("x-replayed") or 0),
             })
         return out
     finally:
@@ -52,7 +54,8 @@ def print_list(rt) -> None:
     if not rows:
         print(f"{rt.name}: no dead letters")
     for r in rows:
-        print(f"{r['event_id']}  {r['type']}  {r['dead_at']}  {r['reason']}")
+        again = f"  (replayed {r['replayed']}x)" if r['replayed'] else ""
+        print(f"{r['event_id']}  {r['type']}  {r['content_type']}  {r['dead_at']}  {r['reason']}{again}")
 
 
 def replay(rt, event_id: str | None = None) -> int:
@@ -66,10 +69,13 @@ def replay(rt, event_id: str | None = None) -> int:
             mid = (m.properties or {}).get("message_id") or ""
             if event_id and mid != event_id:
                 continue
-            headers = {k: v for k, v in (m.headers or {}).items() if not k.startswith("x-")}
-            headers["x-replayed"] = True
-            body = m.body.decode() if isinstance(m.body, bytes) else m.body
-            pub.publish_batch([OutgoingMessage(mid, queue_name, body, headers)], exchange=Exchange("", type="direct"))
+            old = m.headers or {}
+            headers = {k: v for k, v in old.items() if not k.startswith("x-")}
+            headers["x-original-routing-key"] = old.get("x-original-routing-key", "")  # the event type, kept
+            headers["x-replayed"] = int(old.get("x-replayed") or 0) + 1
+            again = OutgoingMessage(mid, queue_name, m.body, headers, content_type=m.content_type or "application/json",
+                                    content_encoding=m.content_encoding)  # the body and its type exactly as parked
+            pub.publish_batch([again], exchange=Exchange("", type="direct"))
             m.ack()
             n += 1
         return n

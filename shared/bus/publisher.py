@@ -25,8 +25,10 @@ class PublishNotConfirmed(Exception):
 class OutgoingMessage:
     event_id: str
     routing_key: str
-    body: str  # JSON text, exactly as stored in the outbox
+    body: str | bytes  # JSON text, exactly as stored in the outbox (a dead letter's raw bytes, as received)
     headers: dict | None = None
+    content_type: str = "application/json"
+    content_encoding: str | None = "utf-8"
 
 
 class Publisher:
@@ -89,8 +91,8 @@ class Publisher:
                 producer.publish(
                     m.body,
                     routing_key=m.routing_key,
-                    content_type="application/json",
-                    content_encoding="utf-8",
+                    content_type=m.content_type,
+                    content_encoding=m.content_encoding,
                     delivery_mode=2,
                     message_id=m.event_id,
                     headers=m.headers or {},

@@ -133,6 +133,22 @@ def test_a_dead_letter_can_be_replayed_once_the_cause_is_fixed(rig, amqp_url):
     assert deadletters.list_dead(rt) == []
 
 
+def test_a_replayed_dead_letter_keeps_its_event_type_content_type_and_reason(rig, amqp_url):
+    """An operator replays a message that still cannot be applied: it comes back to the DLQ as it was."""
+    rig.start_consumer()
+    with Connection(amqp_url) as conn:
+        Producer(conn.default_channel, exchange=events_exchange()).publish(
+            b"not an event at all", routing_key="leads.lead.created", content_type="text/plain",
+            content_encoding="utf-8", message_id="plain-1", delivery_mode=2)
+    rt = SimpleNamespace(handlers=handlers, settings=SimpleNamespace(bus_url=amqp_url), name="test")
+    first = wait_until(lambda: deadletters.list_dead(rt), 10)[0]
+    assert first["type"] == "leads.lead.created" and first["content_type"] == "text/plain"
+    assert deadletters.replay(rt) == 1
+    again = wait_until(lambda: (lambda d: d if d and d[0]["replayed"] == 1 else None)(deadletters.list_dead(rt)), 10)[0]
+    assert again["type"] == "leads.lead.created"  # not the queue's name
+    assert again["content_type"] == "text/plain" and again["reason"] == first["reason"]
+
+
 def test_relay_catches_up_after_the_broker_was_unreachable(pg_url, amqp_url, bus_namespace):
     proxy = CuttableProxy(5672)
     rig = Rig(pg_url, amqp_url, relay_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")
