@@ -4,14 +4,30 @@ from __future__ import annotations
 import json
 import threading
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, text
 from sqlalchemy.orm import Session
 
 from shared.db import insert_rows, utcnow
 from shared.events import Event
 
-#: set after any commit that wrote outbox rows, so that an in-process relay publishes at once
-outbox_written = threading.Event()
+_wakers: dict[Table, list[threading.Event]] = {}  # outbox table → the events of the relays reading it
+
+
+def wake_on_commit(table: Table) -> threading.Event:
+    """An event set after every commit in this process that wrote rows to `table` (one per relay, so
+    one relay clearing its own never hides a commit from another)."""
+    ev = threading.Event()
+    _wakers.setdefault(table, []).append(ev)
+    return ev
+
+
+def stop_waking(table: Table, ev: threading.Event) -> None:
+    if ev in _wakers.get(table, ()):
+        _wakers[table].remove(ev)
+
+
+#: PostgreSQL: the channel a commit with outbox rows notifies (delivered at commit, dropped on rollback)
+NOTIFY_CHANNEL = "crm_outbox"
 PENDING = "outbox_pending"  # session.info key: rows emitted in this transaction, not written yet
 
 
@@ -48,6 +64,8 @@ def write_pending(session: Session) -> None:
     rows = session.info.pop(PENDING, None)
     if rows:
         insert_rows(session, outbox_table(session), rows)
+        if session.get_bind().dialect.name == "postgresql":  # wakes the relays' LISTEN when this commits
+            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         session.info["outbox_dirty"] = True
 
 
@@ -63,7 +81,8 @@ def install_outbox(factory, table: Table) -> None:
     @event.listens_for(factory, "after_commit")
     def _wake(session):
         if session.info.pop("outbox_dirty", False):
-            outbox_written.set()
+            for ev in _wakers.get(table, ()):
+                ev.set()
 
     @event.listens_for(factory, "after_rollback")
     def _forget(session):

@@ -149,6 +149,28 @@ def test_a_replayed_dead_letter_keeps_its_event_type_content_type_and_reason(rig
     assert again["content_type"] == "text/plain" and again["reason"] == first["reason"]
 
 
+def test_a_commit_wakes_the_relay_through_listen_notify_without_polling(rig, pg_url):
+    """The relay sleeps on LISTEN: a commit elsewhere is published at once, not at the next poll."""
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    rig.start_consumer()
+    t = threading.Thread(target=rig.relay.run_forever, kwargs={"idle": 300}, daemon=True)  # no poll in this test
+    t.start()
+    watcher = create_engine(pg_url)
+    try:
+        with watcher.connect() as c:
+            wait_until(lambda: c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                              " AND query = 'LISTEN crm_outbox'")).scalar(), 15)
+        rig.write("woken")
+        wait_until(lambda: rig.applied().get("woken") == 1, 15)
+    finally:
+        rig.relay.stop()
+        t.join(5)
+        watcher.dispose()
+
+
 def test_relay_catches_up_after_the_broker_was_unreachable(pg_url, amqp_url, bus_namespace):
     proxy = CuttableProxy(5672)
     rig = Rig(pg_url, amqp_url, relay_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}//")

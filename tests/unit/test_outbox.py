@@ -107,3 +107,39 @@ def test_scrub_forgets_an_erased_person_in_sent_rows_only(db):
     assert bodies["lead-1"]["name"] == pseudonym("cust-1") and bodies["lead-1"]["phone"] == ""
     assert bodies["lead-1"]["source"] == "walk_in"
     assert bodies["lead-2"]["name"] == "王建国"  # not sent yet: its consumers apply the erasure themselves
+
+
+def test_an_embedded_commit_wakes_only_waiting_relays_of_its_outbox_at_once(tmp_path):
+    """In one process the relay sleeps on an event its own outbox's commits set (no 100 ms polling)."""
+    import threading
+
+    from shared.bus.relay import Relay
+    from tests.conftest import wait_until
+
+    class Recorder:
+        def __init__(self):
+            self.sent = []
+
+        def publish_batch(self, messages, exchange=None):
+            self.sent += [m.routing_key for m in messages]
+
+        def close(self):
+            pass
+
+    d = Database(f"sqlite:///{tmp_path / 'w.sqlite'}", [Note])
+    Base.metadata.create_all(d.engine)
+    install_outbox(d.factory, OUTBOX)
+    relays = [Relay(d.engine, OUTBOX, Recorder()) for _ in range(2)]  # two relays on one outbox, one process
+    threads = [threading.Thread(target=r.run_forever, kwargs={"idle": 300}, daemon=True) for r in relays]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(3):
+            with d.session(Scope.system("g1")) as s:
+                emit(s, store_event(f"店{i}"))
+            wait_until(lambda i=i: sum(len(r.publisher.sent) for r in relays) == i + 1, 10)
+    finally:
+        for r in relays:
+            r.stop()
+        for t in threads:
+            t.join(5)
