@@ -21,27 +21,37 @@ def _env_offset() -> timedelta:
 
 _base = _env_offset()
 _offset = _base
+_frozen: datetime | None = None  # tests: "now" stands still here until moved or reset
 
 
 def now() -> datetime:
-    return datetime.now(UTC) + _offset
+    return _frozen if _frozen is not None else datetime.now(UTC) + _offset
 
 
 def travel_to(moment: datetime) -> None:
     """Pretend it is `moment` from now on (the clock keeps running from there)."""
-    global _offset
-    _offset = moment - datetime.now(UTC)
+    global _offset, _frozen
+    _offset, _frozen = moment - datetime.now(UTC), None
+
+
+def freeze(moment: datetime) -> None:
+    """Stop the clock at `moment` (tests: a deadline is exact however slow the machine is)."""
+    global _frozen
+    _frozen = moment.astimezone(UTC)
 
 
 def advance(delta: timedelta) -> None:
-    global _offset
-    _offset += delta
+    global _offset, _frozen
+    if _frozen is not None:
+        _frozen += delta
+    else:
+        _offset += delta
 
 
 def reset() -> None:
     """Back to the run's own time: the real time, or the test run's starting offset."""
-    global _offset
-    _offset = _base
+    global _offset, _frozen
+    _offset, _frozen = _base, None
 
 
 def start_run_at(moment: datetime) -> None:

@@ -47,6 +47,35 @@ def pytest_report_header(config) -> str | None:
     return f"platform clock starts at {clock.now().isoformat()}" if os.environ.get("CRM_TEST_CLOCK_START") else None
 
 
+class FrozenClock:
+    """The platform clock for a test that moves it: `travel_to` stops it at that instant, so figures
+    such as a response time of exactly 10 minutes hold however slowly the machine runs the steps."""
+
+    @staticmethod
+    def travel_to(moment) -> None:
+        from shared import clock
+
+        clock.freeze(moment)
+
+    @staticmethod
+    def advance(delta) -> None:
+        from shared import clock
+
+        clock.advance(delta)
+
+    @staticmethod
+    def now():
+        from shared import clock
+
+        return clock.now()
+
+    @staticmethod
+    def reset() -> None:
+        from shared import clock
+
+        clock.reset()
+
+
 def _unavailable(what: str, exc: Exception):
     if CI:
         pytest.fail(f"{what} is required with CI=true and is not reachable: {exc}")

@@ -10,6 +10,7 @@ import pytest
 from shared import clock
 from shared.events import Event
 from shared.tenancy import Scope
+from tests.conftest import FrozenClock
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -38,7 +39,7 @@ def local(y, m, d, hh=10, mm=0) -> datetime:
 @pytest.fixture
 def frozen():
     """Move the platform clock; always put it back."""
-    yield clock
+    yield FrozenClock()
     clock.reset()
 
 

@@ -9,6 +9,7 @@ import shared.events.identity  # noqa: F401
 import shared.events.leads  # noqa: F401
 from shared import clock
 from shared.bus.relay import wait_until
+from tests.conftest import FrozenClock
 
 from .helpers import stores_known
 
@@ -21,5 +22,5 @@ def customers_ready(platform):
 
 @pytest.fixture
 def frozen_clock():
-    yield clock
+    yield FrozenClock()
     clock.reset()

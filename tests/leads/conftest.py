@@ -13,7 +13,7 @@ from shared import clock, config
 from shared.embedded import Platform
 from services.identity.seed import CONSULTANTS_PER_STORE, STORES
 from shared.tenancy import Scope
-from tests.conftest import embedded_env, wait_until
+from tests.conftest import FrozenClock, embedded_env, wait_until
 
 
 class LeadsPlatform(Platform):
@@ -59,5 +59,5 @@ def frozen_clock(api):
     """Move "now" in a test; always put it back. Tokens are issued first, on the real clock."""
     for user in USERS:
         api.token(user)
-    yield clock
+    yield FrozenClock()
     clock.reset()
