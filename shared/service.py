@@ -21,6 +21,7 @@ from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
 from shared.db import Database
+from shared.idempotency import install_idempotency
 from shared.tenancy import Scope
 from shared.uow import MessageBus, UnitOfWork
 
@@ -80,6 +81,8 @@ class ServiceRuntime:
         models = [m.class_ for m in base.registry.mappers]
         self.db = Database(settings.database_url, models)
         install_outbox(self.db.factory, outbox)
+        if "idempotency_keys" in base.metadata.tables:
+            install_idempotency(self.db.factory, base.metadata.tables["idempotency_keys"])
         self.bus = bus or MessageBus()
         self.uow_extras = {"settings": settings, **uow_extras}
 

@@ -9,7 +9,11 @@ _SEQ = BigInteger().with_variant(Integer, "sqlite")
 
 
 def bus_tables(metadata: MetaData) -> tuple[Table, Table]:
-    """Declare `outbox` and `inbox` on one service's metadata; returns both."""
+    """Declare `outbox` and `inbox` on one service's metadata; returns both. The service's
+    `idempotency_keys` (shared.idempotency) is declared beside them."""
+    from shared.idempotency import idempotency_table
+
+    idempotency_table(metadata)
     outbox = Table(
         "outbox",
         metadata,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from shared.auth import current_principal, require_roles
 from shared.db import utcnow
 from shared.errors import fail
+from shared.idempotency import idempotent
 
 from .. import handlers
 from ..handlers import queries
@@ -112,6 +113,7 @@ class FollowUps(MethodView):
             return list(s.scalars(select(FollowUp).where(FollowUp.lead_id == lead_id).order_by(FollowUp.at)))
 
     @require_roles(*STORE_WRITERS)
+    @idempotent
     @blp.arguments(FollowUpIn)
     @blp.response(201, FollowUpOut)
     def post(self, body, lead_id):
@@ -163,6 +165,7 @@ class Reassign(MethodView):
 @blp.route("/visits")
 class Visits(MethodView):
     @require_roles(*WRITERS)
+    @idempotent
     @blp.arguments(VisitIn)
     @blp.response(201, VisitOut)
     def post(self, body):

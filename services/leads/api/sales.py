@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from shared.auth import current_principal, require_roles
 from shared.errors import fail, not_found
+from shared.idempotency import idempotent
 
 from .. import handlers
 from ..handlers import reports
@@ -45,6 +46,7 @@ class TestDrives(MethodView):
                                   .order_by(TestDrive.booked_for)))
 
     @require_roles(*STORE_WRITERS)
+    @idempotent
     @blp.arguments(TestDriveIn)
     @blp.response(201, TestDriveOut)
     def post(self, body, lead_id):
@@ -57,6 +59,7 @@ class TestDrives(MethodView):
 @blp.route("/test-drives/<td_id>/complete")
 class TestDriveDone(MethodView):
     @require_roles(*STORE_WRITERS)
+    @idempotent
     @blp.response(200, TestDriveOut)
     def post(self, td_id):
         """The customer drove the car."""
@@ -68,6 +71,7 @@ class TestDriveDone(MethodView):
 @blp.route("/leads/<lead_id>/orders")
 class Orders(MethodView):
     @require_roles(*STORE_WRITERS)
+    @idempotent
     @blp.arguments(OrderIn)
     @blp.response(201, OrderOut)
     def post(self, body, lead_id):
@@ -80,6 +84,7 @@ class Orders(MethodView):
 @blp.route("/orders/<order_id>/delivery")
 class Delivery(MethodView):
     @require_roles(*STORE_WRITERS)
+    @idempotent
     @blp.arguments(DeliveryIn)
     @blp.response(200, OrderOut)
     def post(self, body, order_id):
