@@ -75,11 +75,12 @@ def _service_agent(rt, agent: str, stop_at: float, out: list) -> None:
 
     scope = Scope(group_id=GROUP, user_id=agent, role="cc_agent")
     while time.monotonic() < stop_at:
-        with rt.db.session(scope) as s:
-            task = claim_next_task(s, agent, GROUP).task
-            if task is None:
-                return
-            out.append(task.id)
+        with rt.uow(scope) as uow:
+            task = claim_next_task(uow, agent, GROUP).task
+            uow.commit()
+        if task is None:
+            return
+        out.append(task.id)
 
 
 def _bare_agent(url: str, agent: str, stop_at: float, out: list) -> None:

@@ -40,10 +40,14 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customers.erase": (ADMIN,),                    # PIPL erasure
     "customers.access_log": (ADMIN, MANAGER),       # who saw which customer's what
     # --- call center ------------------------------------------------------------------------------
-    "callcenter.work": CALL_CENTER,                 # the workbench: claim, call, answer
+    "callcenter.work": CALL_CENTER,                 # the workbench: claim, call, answer, survey links
+    "callcenter.read": (AGENT, SUPERVISOR, ADMIN, ANALYST),  # what calls follow: rules, settings, questionnaires
+    "callcenter.tasks.read": (AGENT, SUPERVISOR, ADMIN, ANALYST, MANAGER),  # tasks, queue, answers (phones masked)
+    "callcenter.contacts": (AGENT, SUPERVISOR, ADMIN),  # what the call center knows of a customer (masked)
     "callcenter.board": (SUPERVISOR, ADMIN, ANALYST),
     "callcenter.configure": (SUPERVISOR, ADMIN),    # rules, questionnaires, settings
     "callcenter.complaints.read": (AGENT, SUPERVISOR, ADMIN, ANALYST, MANAGER),
+    "callcenter.complaints.open": (AGENT, SUPERVISOR, ADMIN),  # record a complaint for a store
     "callcenter.complaints.handle": (AGENT, SUPERVISOR, ADMIN, MANAGER),  # progress and resolve
     "callcenter.complaints.confirm": (AGENT, SUPERVISOR, ADMIN),  # confirmed with the customer: not the store
     "callcenter.spot_checks": (SUPERVISOR, ADMIN, ANALYST, MANAGER),

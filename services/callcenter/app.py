@@ -10,13 +10,15 @@ from shared.service import ServiceRuntime
 from shared.web import create_service_app
 
 from .consumers import handlers
+from .handlers import message_bus
 from .models import INBOX, OUTBOX, Base
 
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or config.load("callcenter"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
+    return ServiceRuntime(settings or config.load("callcenter"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
+                          bus=message_bus())
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

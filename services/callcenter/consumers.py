@@ -1,6 +1,8 @@
 """What the call center keeps from other services, and the events that create callback tasks."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,8 @@ from shared.bus.copies import keep_copy
 from shared.events import Event
 
 from .domain.rules import TRIGGERS
+from .handlers.config import group_timezone, settings_for
+from .handlers.privacy import forget_customer
 from .handlers.tasks import create_tasks
 from .models import BrandRef, Contact, StaffRef, StoreRef, Task
 
@@ -64,8 +68,8 @@ def _adopt_tasks(s: Session, c: Contact, lead_id: str | None = None) -> None:
 def customer_changed(s: Session, ev: Event) -> None:
     d = ev.data
     c = _contact(s, ev, d["customer_id"])
-    if d.get("erased"):  # erased on request (PIPL): forget how to reach them, call them no more
-        _forget(s, c)
+    if d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
+        forget_customer(s, d["customer_id"])
         return
     c.name, c.phone = d["name"], d.get("phone")
     _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
@@ -73,18 +77,17 @@ def customer_changed(s: Session, ev: Event) -> None:
     _adopt_tasks(s, c)
 
 
-def _forget(s: Session, c: Contact) -> None:
-    c.name, c.phone, c.callable, c.updated_at = "", None, False, utcnow()
-    s.execute(update(Task).where(Task.customer_id == c.id)
-              .values(customer_name="", phone=None).execution_options(synchronize_session=False))
-    s.execute(update(Task).where(Task.customer_id == c.id, Task.status == "open")
-              .values(status="cancelled", outcome="erased", closed_at=utcnow(), agent_id=None, lease_until=None)
-              .execution_options(synchronize_session=False))
+@handlers.on("customers.customer.erased")
+def customer_erased(s: Session, ev: Event) -> None:
+    """The person is erased (PIPL): contacts, tasks, attempts, complaints, answers and the sent outbox forget
+    them; the leads customers had matched to them take their lead-only tasks along."""
+    forget_customer(s, ev.data["customer_id"], ev.data.get("lead_ids") or ())
 
 
 @handlers.on("customers.consent.changed")
 def consent_changed(s: Session, ev: Event) -> None:
-    """Do-not-call and consent are read again at claim time: open tasks are not touched here."""
+    """Do-not-call and consent are read again at claim time, and before a held task's call is recorded
+    (the workbench stops offering the number at once): open tasks are not touched here."""
     d = ev.data
     _set_consent(_contact(s, ev, d["customer_id"]), d["do_not_call"], d["consent"])
 
@@ -126,11 +129,7 @@ def relationship_linked(s: Session, ev: Event) -> None:
 
 def _local_day(s: Session, ev: Event):
     """The group's local date of the event (defeats are verified within days of the approval)."""
-    from zoneinfo import ZoneInfo
-
-    from .handlers.config import settings_for
-
-    return ev.occurred_at.astimezone(ZoneInfo(settings_for(s, ev.group_id).timezone)).date()
+    return ev.occurred_at.astimezone(ZoneInfo(group_timezone(settings_for(s, ev.group_id)))).date()
 
 
 def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:

@@ -150,7 +150,9 @@ class Attempt(StoreScoped, Base):
     """One call of a task and its outcome."""
 
     __tablename__ = "attempts"
-    __table_args__ = (UniqueConstraint("group_id", "idempotency_key"),)
+    # an Idempotency-Key is its caller's own: another agent's same key is another request
+    __table_args__ = (UniqueConstraint("group_id", "agent_id", "idempotency_key",
+                                       name="uq_attempts_agent_idempotency_key"),)
     id: Mapped[str] = id_column()
     task_id: Mapped[str] = mapped_column(S36, index=True)
     agent_id: Mapped[str | None] = mapped_column(S36, nullable=True, index=True)

@@ -1,7 +1,11 @@
 """Request and response schemas of the call-center API."""
 from __future__ import annotations
 
+from operator import itemgetter
+
 from marshmallow import Schema, fields, validate
+
+from shared.privacy import MaskedPhone
 
 from .domain.calling import OUTCOMES
 from .domain.complaints import SEVERITIES, STATES, TRANSITIONS
@@ -17,6 +21,8 @@ class Paged(Schema):
 
 
 class TaskOut(Schema):
+    """A task (from `views.task_rows`): the number in full only for its holder and the customer's own stores."""
+
     id = fields.String()
     task_type = fields.String()
     status = fields.String()
@@ -25,7 +31,8 @@ class TaskOut(Schema):
     customer_id = fields.String(allow_none=True)
     lead_id = fields.String(allow_none=True)
     customer_name = fields.String()
-    phone = fields.String(allow_none=True)
+    phone = MaskedPhone(holder=itemgetter("holder"), allow_none=True,
+                        metadata={"description": "masked unless you hold the task or your store knows the customer"})
     priority = fields.Integer()
     due_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
@@ -113,7 +120,8 @@ class RuleQuery(Schema):
 
 
 class SettingsSchema(Schema):
-    timezone = fields.String()
+    timezone = fields.String(validate=validate.Length(min=1, max=60),
+                             metadata={"description": "a tz database name, e.g. Asia/Shanghai"})
     window_start = fields.String(validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
     window_end = fields.String(validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM (24:00 = midnight)"))
     lease_minutes = fields.Integer(validate=validate.Range(min=1, max=240))

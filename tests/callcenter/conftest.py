@@ -79,3 +79,21 @@ def delivered(platform_or_none, store_code: str, brand_code: str, delivered_on, 
     if platform_or_none is not None:
         feed(platform_or_none, ev)
     return ev
+
+
+def csrf(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def signed_in(platform, username: str):
+    """A page session (cookie + CSRF) of one demo user; sign in before the clock moves."""
+    from werkzeug.test import Client
+
+    c = Client(platform.wsgi())
+    token = csrf(c.get("/identity/login").get_data(as_text=True))
+    r = c.post("/identity/login", data={"group": "demo", "username": username, "password": "demo-pass-2026",
+                                         "csrf_token": token})
+    assert r.status_code == 302
+    return c

@@ -92,9 +92,10 @@ def test_the_customer_answers_on_the_public_page_without_logging_in(live_server,
 
     agent = Principal(user_id="agent", username="cc.agent1", group_id=GID, group_code="demo", role="cc_agent",
                       store_ids=None)
-    with queue["rt"].db.session(Scope.system(GID)) as s:
-        task_id = s.scalar(select(Task.id).where(Task.dedupe_key == f"delivery_callback:{queue['order_id']}"))
-        _link, token = create_link(s, agent, task_id)
+    with queue["rt"].uow(Scope.system(GID)) as uow:
+        task_id = uow.session.scalar(select(Task.id).where(Task.dedupe_key == f"delivery_callback:{queue['order_id']}"))
+        _link, token = create_link(uow, agent, task_id)
+        uow.commit()
     resp = page.goto(f"{live_server.url}/callcenter/s/{token}")
     assert resp.status == 200
     page.check("input[name=q_overall][value='5']")

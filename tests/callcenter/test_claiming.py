@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import sessionmaker
 
-from services.callcenter.handlers.tasks import claim_next_task, log_attempt, release_task
+from services.callcenter.handlers.calls import Call, log_attempt
+from services.callcenter.handlers.tasks import claim_next_task, release_task
 from services.callcenter.models import Task
 from shared import clock, config
 from shared.auth import Principal
@@ -70,8 +71,9 @@ def _run_agents(rt, agents: int, release_share: float) -> dict:
         start.wait()
         try:
             while True:
-                with rt.db.session(p.scope) as s:
-                    task = claim_next_task(s, p.user_id, GID).task
+                with rt.uow(p.scope) as uow:
+                    task = claim_next_task(uow, p.user_id, GID).task
+                    uow.commit()
                 if task is None:
                     break
                 with lock:
@@ -86,11 +88,12 @@ def _run_agents(rt, agents: int, release_share: float) -> dict:
                     all_hold.wait()  # every agent holds its first task at the same moment
                 with lock:
                     del held[task.id]  # before the database lets anyone else take it
-                with rt.db.session(p.scope) as s:
+                with rt.uow(p.scope) as uow:
                     if give_back:
-                        release_task(s, p, task.id)
+                        release_task(uow, p, task.id)
                     else:
-                        log_attempt(s, p, task.id, "reached")
+                        log_attempt(uow, p, task.id, Call("reached"))
+                    uow.commit()
         except Exception as exc:  # noqa: BLE001
             problems.append(repr(exc))
             all_hold.abort()

@@ -51,7 +51,8 @@ def test_a_complaint_goes_to_the_store_manager_through_its_states_and_the_custom
     assert c["id"] in {x["id"] for x in api.get("/callcenter/api/v1/complaints?per_page=200", as_="hq.analyst").json}
 
     tr = f"/callcenter/api/v1/complaints/{c['id']}/transitions"
-    assert api.post(tr, as_=f"{VW}.manager", json={"action": "confirm"}).status_code == 409
+    assert api.post(tr, as_="cc.agent1", json={"action": "confirm"}).status_code == 409  # not resolved yet
+    assert api.post(tr, as_=f"{VW}.manager", json={"action": "confirm"}).status_code == 403  # not the store's word
     assert api.post(tr, as_="hq.analyst", json={"action": "start"}).status_code == 403
     assert api.post(tr, as_=f"{VW}.manager", json={"action": "start"}).json["status"] == "in_progress"
     frozen.advance(timedelta(hours=80))  # medium: 72 h SLA
@@ -195,7 +196,7 @@ def test_a_store_manager_logs_a_callback_on_the_page_by_phone_and_sees_only_the_
     c = _signed_in(platform, f"{VW}.manager")
     page = c.get("/callcenter/spot-checks")
     assert page.status_code == 200
-    r = c.post("/callcenter/spot-checks", data={"csrf_token": _csrf(page.get_data(as_text=True)),
+    r = c.post("/callcenter/store-callbacks", data={"csrf_token": _csrf(page.get_data(as_text=True)),
                                                 "customer": phone[3:], "kind": "service_callback", "reached": "1",
                                                 "satisfaction": "4"})
     assert r.status_code == 302

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from services.identity.seed import seed_group
+from shared.phones import mask
 from tests.conftest import store_id, wait_until
 
 PD, XH = "sh-toyota-pd", "sh-lexus-xh"
@@ -95,7 +96,8 @@ def test_chain_reaches_customers_callcenter_and_analytics(api):
     customer = wait_until(lambda: api.get(f"/customers/api/v1/customers?phone={phone}", as_="hq.admin").json, 10)[0]
     contact = wait_until(lambda: (lambda r: r.json if r.status_code == 200 and r.json["store_ids"] else None)(
         api.get(f"/callcenter/api/v1/contacts/{customer['id']}", as_="cc.agent1")), 10)
-    assert contact["phone"] == "+86" + phone and contact["store_ids"] == [store_id(PD)]
+    # masked: the agent holds no task of this customer (issue 11)
+    assert contact["phone"] == mask("+86" + phone) and contact["store_ids"] == [store_id(PD)]
     wait_until(lambda: api.get("/analytics/api/v1/summary", as_="hq.admin").json["leads"] > before, 10)
 
 

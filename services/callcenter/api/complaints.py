@@ -1,20 +1,19 @@
-"""Complaints: store managers see their store's, HQ sees all."""
+"""Complaints: store managers see their store's, HQ sees all; only the call center or HQ confirms."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
 from shared.db import utcnow
-from shared.errors import not_found
+from shared.errors import NotFound
+from shared.permissions import require
 
-from ..domain.complaints import ACTIVE, breached
+from .. import views
+from ..domain.complaints import breached
 from ..handlers import complaints as h
 from ..models import Complaint
 from ..schemas import ComplaintIn, ComplaintOut, ComplaintQuery, TransitionIn
-from . import blp, db, paginate
-
-READERS = ("cc_agent", "cc_supervisor", "group_admin", "hq_analyst", "store_manager")
+from . import blp, paged, reading, work
 
 
 def _out(c: Complaint) -> dict:
@@ -25,52 +24,46 @@ def _out(c: Complaint) -> dict:
 
 @blp.route("/complaints")
 class Complaints(MethodView):
-    @require_roles(*READERS)
+    @require("callcenter.complaints.read")
     @blp.arguments(ComplaintQuery, location="query")
     @blp.response(200, ComplaintOut(many=True))
     def get(self, q):
         """Complaints in the caller's scope (a store sees its own), most urgent first; paginated."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            stmt = select(Complaint)
-            for key in ("status", "severity", "store_id"):
-                if q.get(key):
-                    stmt = stmt.where(getattr(Complaint, key) == q[key])
-            if q.get("breached"):
-                stmt = stmt.where(Complaint.status.in_(ACTIVE), Complaint.due_at < utcnow())
-            return [_out(c) for c in paginate(s, stmt.order_by(Complaint.due_at), q)]
+        with reading() as s:
+            return [_out(c) for c in paged(views.find_complaints(s, q, utcnow()))]
 
-    @require_roles("cc_agent", "cc_supervisor", "group_admin")
+    @require("callcenter.complaints.open")
     @blp.arguments(ComplaintIn)
     @blp.response(201, ComplaintOut)
     def post(self, body):
         """Open a complaint from a task (or for a customer and store); it goes to the store's manager."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return _out(h.open_from_agent(s, p, body))
+        with work() as uow:
+            c = h.open_from_agent(uow, current_principal(), body)
+            uow.commit()
+            return _out(c)
 
 
 @blp.route("/complaints/<complaint_id>")
 class ComplaintOne(MethodView):
-    @require_roles(*READERS)
+    @require("callcenter.complaints.read")
     @blp.response(200, ComplaintOut)
     def get(self, complaint_id):
         """One complaint; 404 outside the caller's scope."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            c = s.get(Complaint, complaint_id)
-            if c is None:
-                not_found("complaint")
-            return _out(c)
+        with reading() as s:
+            found = views.complaint_page(s, complaint_id)
+            if found is None:
+                raise NotFound("complaint")
+            return _out(found["c"])
 
 
 @blp.route("/complaints/<complaint_id>/transitions")
 class ComplaintTransition(MethodView):
-    @require_roles("cc_agent", "cc_supervisor", "group_admin", "store_manager")
+    @require("callcenter.complaints.handle")
     @blp.arguments(TransitionIn)
     @blp.response(200, ComplaintOut)
     def post(self, body, complaint_id):
-        """start | resolve (with a note) | confirm (the customer agrees) | reopen."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return _out(h.transition_complaint(s, p, complaint_id, body["action"], body["note"]))
+        """start | resolve (with a note) | confirm (the customer agrees: the call center or HQ only) | reopen."""
+        with work() as uow:
+            c = h.transition_complaint(uow, current_principal(), complaint_id, body["action"], body["note"])
+            uow.commit()
+            return _out(c)

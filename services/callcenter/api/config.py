@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
+from shared.permissions import require
 
+from .. import views
 from ..handlers import board as board_h
 from ..handlers import config as h
 from ..handlers import spotchecks
-from ..models import StoreCallback
 from ..schemas import RuleIn, RuleOut, RuleQuery, SettingsSchema, SpotCheckQuery, StoreCallbackIn, StoreCallbackOut
-from . import HQ_READ, SUPERVISORS, blp, db, paginate
+from . import blp, paged, reading, work
 
 
 def _rule_out(rule, origin):
@@ -21,50 +21,48 @@ def _rule_out(rule, origin):
 
 @blp.route("/rules")
 class Rules(MethodView):
-    @require_roles(*HQ_READ)
+    @require("callcenter.read")
     @blp.arguments(RuleQuery, location="query")
     @blp.response(200, RuleOut(many=True))
     def get(self, q):
         """The effective task rule of every task type (for the group, or one brand)."""
-        p = current_principal()
-        with db().session(p.scope) as s:
+        with reading() as s:
             return [_rule_out(r, o) for r, o in h.effective_rules(s, q.get("brand_id"))]
 
 
 @blp.route("/rules/<task_type>")
 class RuleOne(MethodView):
-    @require_roles(*SUPERVISORS)
+    @require("callcenter.configure")
     @blp.arguments(RuleIn)
     @blp.response(200, RuleOut)
     def put(self, body, task_type):
         """Change a task type's rule for the group, or for one brand (`brand_id`)."""
-        p = current_principal()
         brand_id = body.pop("brand_id", None)
-        with db().session(p.scope) as s:
-            rule = h.set_rule(s, p, task_type, brand_id, body)
+        with work() as uow:
+            rule = h.set_rule(uow, current_principal(), task_type, brand_id, body)
+            uow.commit()
         return _rule_out(rule, "brand" if brand_id else "group")
 
 
 @blp.route("/settings")
 class Settings(MethodView):
-    @require_roles(*HQ_READ)
+    @require("callcenter.read")
     @blp.response(200, SettingsSchema)
     def get(self):
-        """Calling window, lease, call-back release, spot-check share, low-score threshold, SLAs."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            cfg = h.settings_for(s, p.group_id)
-            cfg.sla_hours = h.sla_hours(cfg)
-            return cfg
+        """Calling window, time zone, lease, call-back release, spot-check share, low-score threshold, SLAs."""
+        with reading() as s:
+            cfg = h.settings_for(s, current_principal().group_id)
+            return {**{f: getattr(cfg, f) for f in h.SETTING_FIELDS}, "sla_hours": h.sla_hours(cfg)}
 
-    @require_roles(*SUPERVISORS)
+    @require("callcenter.configure")
     @blp.arguments(SettingsSchema)
     @blp.response(200, SettingsSchema)
     def put(self, body):
-        """Change the group's call-center settings."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return h.update_settings(s, p, body)
+        """Change the group's call-center settings (an unknown time zone is a 422 and nothing is saved)."""
+        with work() as uow:
+            cfg = h.update_settings(uow, current_principal(), body)
+            uow.commit()
+            return cfg
 
 
 class BoardOut(Schema):
@@ -84,51 +82,45 @@ class BoardQuery(Schema):
 
 @blp.route("/board")
 class Board(MethodView):
-    @require_roles("cc_supervisor", "group_admin", "hq_analyst")
+    @require("callcenter.board")
     @blp.arguments(BoardQuery, location="query")
     @blp.response(200, BoardOut)
     def get(self, q):
         """Queue depth and age by type and store, SLA breaches, reach rate, agent pace, survey results."""
-        p = current_principal()
-        with db().session(p.scope) as s:
+        with reading() as s:
             return board_h.board(s, max(1, min(q["days"], 90)))
 
 
 @blp.route("/store-callbacks")
 class StoreCallbacks(MethodView):
-    @require_roles("store_manager", "sales_consultant", "group_admin")
+    @require("callcenter.store_callbacks")
     @blp.arguments(StoreCallbackIn)
     @blp.response(201, StoreCallbackOut)
     def post(self, body):
-        """A store records a callback it made itself; a share is sampled for an HQ spot check."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return spotchecks.record_store_callback(s, p, body)
+        """A store records a callback it made itself, for a customer of its own (another store's customer
+        answers 404 like an unknown id); a share is sampled for an HQ spot check."""
+        with work() as uow:
+            cb = spotchecks.record_store_callback(uow, current_principal(), body)
+            uow.commit()
+            return cb
 
 
 @blp.route("/spot-checks")
 class SpotChecks(MethodView):
-    @require_roles("cc_supervisor", "group_admin", "hq_analyst", "store_manager")
+    @require("callcenter.spot_checks")
     @blp.arguments(SpotCheckQuery, location="query")
     @blp.response(200, StoreCallbackOut(many=True))
     def get(self, q):
         """Store callbacks that HQ re-called, newest first; `disagreement=true` lists the contradictions."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            stmt = select(StoreCallback).where(StoreCallback.sampled.is_(True))
-            if q.get("store_id"):
-                stmt = stmt.where(StoreCallback.store_id == q["store_id"])
-            if "disagreement" in q:
-                stmt = stmt.where(StoreCallback.disagreement.is_(q["disagreement"]))
-            return paginate(s, stmt.order_by(StoreCallback.created_at.desc()), q)
+        with reading() as s:
+            return paged(views.find_spot_checks(s, q))
 
 
 @blp.route("/spot-checks/summary")
 class SpotCheckSummary(MethodView):
-    @require_roles("cc_supervisor", "group_admin", "hq_analyst", "store_manager")
+    @require("callcenter.spot_checks")
     @blp.response(200)
     def get(self):
         """Per store: callbacks logged, sampled, checked and disagreements."""
-        p = current_principal()
-        with db().session(p.scope) as s:
+        with reading() as s:
             return {"stores": spotchecks.spot_check_summary(s)}

@@ -1,18 +1,18 @@
-"""Tasks: the queue, claiming the next one, attempts, leases."""
+"""Tasks: the queue, claiming the next one, attempts, leases. Phones are masked by role (`TaskOut`)."""
 from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from sqlalchemy import func, select
 
-from shared.auth import current_principal, require_roles
-from shared.db import utcnow
-from shared.errors import not_found
+from shared.auth import current_principal
+from shared.errors import NotFound
+from shared.permissions import require
 
+from .. import views
+from ..handlers import calls
 from ..handlers import tasks as h
-from ..models import Attempt, Contact, Task
 from ..schemas import AttemptIn, AttemptOut, ClaimIn, ClaimOut, TaskOut, TaskQuery
-from . import AGENTS, HQ_READ, blp, db, paginate
+from . import blp, paged, reading, work
 
 REASONS = {"outside_window": "No calls now: outside the calling window.",
            "empty": "No task is waiting in this queue right now."}
@@ -20,109 +20,94 @@ REASONS = {"outside_window": "No calls now: outside the calling window.",
 
 @blp.route("/queue")
 class Queue(MethodView):
-    @require_roles("cc_agent", "cc_supervisor", "group_admin", "hq_analyst", "store_manager")
+    @require("callcenter.tasks.read")
     @blp.response(200)
     def get(self):
         """Queue depth and the next open tasks in the caller's scope (expired tasks are counted apart:
         nobody will be asked to call them)."""
-        p = current_principal()
-        now = utcnow()
-        live = (Task.status == "open", Task.expires_at > now)
-        with db().session(p.scope) as s:
-            tasks = s.scalars(select(Task).where(*live).order_by(Task.priority, Task.due_at).limit(20))
-            return {
-                "open_tasks": s.scalar(select(func.count(Task.id)).where(*live)),
-                "expired_tasks": s.scalar(select(func.count(Task.id)).where(Task.status == "open",
-                                                                            Task.expires_at <= now)),
-                "contacts": s.scalar(select(func.count(Contact.id))),
-                "tasks": [{"id": t.id, "type": t.task_type, "store_id": t.store_id, "due_at": t.due_at.isoformat()}
-                          for t in tasks],
-            }
+        with reading() as s:
+            return views.queue(s)
 
 
 @blp.route("/contacts/<customer_id>")
 class ContactOne(MethodView):
-    @require_roles("cc_agent", "cc_supervisor", "group_admin")
+    @require("callcenter.contacts")
     @blp.response(200)
     def get(self, customer_id):
-        """What the call center knows of a customer: stores and consent."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            c = s.get(Contact, customer_id)
-            if c is None:
-                not_found("contact")
-            return {"id": c.id, "name": c.name, "phone": c.phone, "do_not_call": c.do_not_call,
-                    "consent": c.consent, "store_ids": c.store_ids, "callable": c.callable}
+        """What the call center knows of a customer: stores and consent (the number masked by role)."""
+        with reading() as s:
+            found = views.contact_view(s, current_principal(), customer_id)
+        if found is None:
+            raise NotFound("contact")
+        return found
 
 
 @blp.route("/tasks")
 class Tasks(MethodView):
-    @require_roles(*HQ_READ, "store_manager")
+    @require("callcenter.tasks.read")
     @blp.arguments(TaskQuery, location="query")
     @blp.response(200, TaskOut(many=True))
     def get(self, q):
         """Tasks in the caller's scope, filterable, by priority and due time; paginated."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            stmt = select(Task)
-            for key in ("status", "task_type", "store_id", "brand_id", "customer_id", "lead_id"):
-                if q.get(key):
-                    stmt = stmt.where(getattr(Task, key) == q[key])
-            return paginate(s, stmt.order_by(Task.priority, Task.due_at, Task.id), q)
+        with reading() as s:
+            found = views.find_tasks(s, q)
+            return paged(views.Page(views.task_rows(s, found.rows), found.total))
 
 
 @blp.route("/tasks/next")
 class NextTask(MethodView):
-    @require_roles(*AGENTS)
+    @require("callcenter.work")
     @blp.arguments(ClaimIn)
     @blp.response(200, ClaimOut)
     def post(self, body):
         """Claim the next task: exactly one, held under a lease; `task` is null when none may be called now."""
         p = current_principal()
-        with db().session(p.scope) as s:
-            claim = h.claim_next_task(s, p.user_id, p.group_id, **body)
-        return {"task": claim.task, "reason": claim.reason, "message": REASONS.get(claim.reason, "")}
+        with work() as uow:
+            claim = h.claim_next_task(uow, p.user_id, p.group_id, **body)
+            uow.commit()
+            task = views.task_row(uow.session, claim.task) if claim.task else None
+        return {"task": task, "reason": claim.reason, "message": REASONS.get(claim.reason, "")}
 
 
 @blp.route("/tasks/<task_id>")
 class TaskOne(MethodView):
-    @require_roles(*HQ_READ, "store_manager")
+    @require("callcenter.tasks.read")
     @blp.response(200, TaskOut)
     def get(self, task_id):
-        """One task; 404 outside the caller's scope."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            t = s.get(Task, task_id)
+        """One task; 404 outside the caller's scope (another store's task answers like a random id)."""
+        with reading() as s:
+            t = views.one_task(s, task_id)
             if t is None:
-                not_found("task")
-            return t
+                raise NotFound("task")
+            return views.task_row(s, t)
 
 
 @blp.route("/tasks/<task_id>/attempts")
 class Attempts(MethodView):
-    @require_roles(*HQ_READ, "store_manager")
+    @require("callcenter.tasks.read")
     @blp.response(200, AttemptOut(many=True))
     def get(self, task_id):
         """The calls made on a task."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            if s.get(Task, task_id) is None:
-                not_found("task")
-            return s.scalars(select(Attempt).where(Attempt.task_id == task_id).order_by(Attempt.number)).all()
+        with reading() as s:
+            if views.one_task(s, task_id) is None:
+                raise NotFound("task")
+            return views.attempts_of(s, task_id)
 
-    @require_roles(*AGENTS)
+    @require("callcenter.work")
     @blp.arguments(AttemptIn)
     @blp.response(201, AttemptOut)
     def post(self, body, task_id):
-        """Log a call on a task you hold (409 when your lease expired: nothing is recorded)."""
+        """Log a call on a task you hold (409 when your lease expired or the customer asked not to be
+        called: nothing is recorded). An `Idempotency-Key` is yours: a retry gets the first answer."""
         p = current_principal()
         key = request.headers.get("Idempotency-Key")
-        with db().session(p.scope) as s:
-            res = h.log_attempt(s, p, task_id, body["outcome"], body["note"], body["callback_at"], body["answers"],
-                                key[:80] if key else None)
+        call = calls.Call(body["outcome"], body["note"], body["callback_at"], body["answers"], key[:80] if key else None)
+        with work() as uow:
+            res = calls.log_attempt(uow, p, task_id, call)
+            uow.commit()
             a = res.attempt
             out = {c: getattr(a, c) for c in ("id", "task_id", "number", "outcome", "callback_at", "created_at")}
-            out.update(task=res.task, response_id=getattr(res.response, "id", None),
+            out.update(task=views.task_row(uow.session, res.task), response_id=getattr(res.response, "id", None),
                        score=getattr(res.response, "score", None), low_score=getattr(res.response, "low_score", None),
                        complaint_id=getattr(res.complaint, "id", None))
             return out
@@ -130,21 +115,23 @@ class Attempts(MethodView):
 
 @blp.route("/tasks/<task_id>/release")
 class Release(MethodView):
-    @require_roles(*AGENTS)
+    @require("callcenter.work")
     @blp.response(200, TaskOut)
     def post(self, task_id):
         """Give a task you hold back to the queue."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return h.release_task(s, p, task_id)
+        with work() as uow:
+            t = h.release_task(uow, current_principal(), task_id)
+            uow.commit()
+            return views.task_row(uow.session, t)
 
 
 @blp.route("/tasks/<task_id>/renew")
 class Renew(MethodView):
-    @require_roles(*AGENTS)
+    @require("callcenter.work")
     @blp.response(200, TaskOut)
     def post(self, task_id):
         """Extend your lease while you are still on the call."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return h.renew_lease(s, p, task_id)
+        with work() as uow:
+            t = h.renew_lease(uow, current_principal(), task_id)
+            uow.commit()
+            return views.task_row(uow.session, t)

@@ -1,23 +1,29 @@
 """Group settings and task rules: read the effective values, change them."""
 from __future__ import annotations
 
+import logging
 import threading
 import time as _time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from zoneinfo import available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.db import utcnow
-from shared.errors import fail
+from shared.errors import Invalid, NotFound
+from shared.uow import UnitOfWork
 
 from ..domain.calling import CallingWindow
 from ..domain.complaints import DEFAULT_SLA_HOURS
 from ..domain.rules import DEFAULT_RULES, TASK_TYPES, TaskRule, validate_rule
 from ..models import GroupSettings, StoreRef, TaskRuleRow
 
+log = logging.getLogger(__name__)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 SETTING_FIELDS = ("timezone", "window_start", "window_end", "lease_minutes", "callback_release_minutes",
                   "spot_check_share", "low_score_threshold", "link_valid_hours", "sla_hours")
 
@@ -26,7 +32,7 @@ def settings_for(s: Session, group_id: str) -> GroupSettings:
     """The group's settings; defaults (not saved) until someone changes them."""
     cfg = s.get(GroupSettings, group_id)
     if cfg is None:
-        cfg = GroupSettings(id=group_id, group_id=group_id, timezone="Asia/Shanghai", window_start="09:00",
+        cfg = GroupSettings(id=group_id, group_id=group_id, timezone=DEFAULT_TIMEZONE, window_start="09:00",
                             window_end="20:00", lease_minutes=20, callback_release_minutes=30,
                             spot_check_share=0.1, low_score_threshold=60.0, link_valid_hours=72,
                             sla_hours=dict(DEFAULT_SLA_HOURS))
@@ -41,9 +47,35 @@ def sla_hours(cfg: GroupSettings) -> dict[str, int]:
     return {**DEFAULT_SLA_HOURS, **(cfg.sla_hours or {})}
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_time_zone(name: object) -> bool:
+    """A name of the tz database ("Asia/Shanghai"), not just any string ("Mars/Olympus")."""
+    return isinstance(name, str) and name in _zone_names()
+
+
+def usable_zone(name: str | None, fallback: str, whose: str) -> str:
+    """`name` if it is a real time zone, else `fallback` with a warning: one bad row written before zones
+    were checked (or by hand) must not turn every claim of the group into an error."""
+    if not name:
+        return fallback
+    if is_time_zone(name):
+        return name
+    log.warning("unknown time zone %r for %s: using %s instead", name, whose, fallback)
+    return fallback
+
+
+def group_timezone(cfg: GroupSettings) -> str:
+    return usable_zone(cfg.timezone, DEFAULT_TIMEZONE, f"group {cfg.id}")
+
+
 def store_timezone(s: Session, cfg: GroupSettings, store_id: str | None) -> str:
+    """The store's own time zone, else the group's (calling windows are local)."""
     st = s.get(StoreRef, store_id) if store_id else None
-    return st.timezone if st is not None and st.timezone else cfg.timezone
+    return usable_zone(st.timezone if st is not None else None, group_timezone(cfg), f"store {store_id}")
 
 
 @dataclass(frozen=True)
@@ -73,10 +105,11 @@ def claim_settings(s: Session, group_id: str) -> ClaimSettings:
     if hit is not None and _time.monotonic() - hit[0] < CLAIM_CACHE_SECONDS:
         return hit[1]
     cfg = settings_for(s, group_id)
-    zones: dict[str, list[str]] = {cfg.timezone: []}
+    group_tz = group_timezone(cfg)
+    zones: dict[str, list[str]] = {group_tz: []}
     for sid, tz in s.execute(select(StoreRef.id, StoreRef.timezone)):
-        zones.setdefault(tz or cfg.timezone, []).append(sid)
-    value = ClaimSettings(window_of(cfg), cfg.timezone, {k: tuple(v) for k, v in zones.items()}, cfg.lease_minutes)
+        zones.setdefault(usable_zone(tz, group_tz, f"store {sid}"), []).append(sid)
+    value = ClaimSettings(window_of(cfg), group_tz, {k: tuple(v) for k, v in zones.items()}, cfg.lease_minutes)
     with _CACHE_LOCK:
         _CLAIM_CACHE[key] = (_time.monotonic(), value)
     return value
@@ -87,15 +120,19 @@ def forget_claim_settings() -> None:
         _CLAIM_CACHE.clear()
 
 
-def update_settings(s: Session, p: Principal, changes: dict) -> GroupSettings:
+def update_settings(uow: UnitOfWork, p: Principal, changes: dict) -> GroupSettings:
+    """Change the group's call-center settings; a bad value is refused and nothing is saved."""
+    s = uow.session
     cfg = settings_for(s, p.group_id)
     merged = {f: changes.get(f, getattr(cfg, f)) for f in SETTING_FIELDS}
+    if not is_time_zone(merged["timezone"]):
+        raise Invalid("unknown time zone", errors={"timezone": ["a tz database name, e.g. Asia/Shanghai"]})
     try:
         window = CallingWindow.parse(merged["window_start"], merged["window_end"])
     except ValueError:
-        fail(422, "invalid calling window", errors={"window_start": ["use HH:MM"]})
+        raise Invalid("invalid calling window", errors={"window_start": ["use HH:MM"]}) from None
     if window.start >= window.end:
-        fail(422, "the calling window must start before it ends", errors={"window_end": ["after window_start"]})
+        raise Invalid("the calling window must start before it ends", errors={"window_end": ["after window_start"]})
     for f in SETTING_FIELDS:
         setattr(cfg, f, merged[f])
     s.add(cfg)
@@ -127,13 +164,14 @@ def effective_rules(s: Session, brand_id: str | None = None) -> list[tuple[TaskR
     return out
 
 
-def set_rule(s: Session, p: Principal, task_type: str, brand_id: str | None, changes: dict) -> TaskRule:
+def set_rule(uow: UnitOfWork, p: Principal, task_type: str, brand_id: str | None, changes: dict) -> TaskRule:
     """Override a task type's rule for the group (brand_id None) or one brand."""
+    s = uow.session
     if task_type not in TASK_TYPES:
-        fail(404, "task type not found")
+        raise NotFound("task type")
     errors = validate_rule(changes)
     if errors:
-        fail(422, "invalid rule", errors=errors)
+        raise Invalid("invalid rule", errors=errors)
     rule = rule_for(s, task_type, brand_id).merged(changes)
     row = s.scalar(select(TaskRuleRow).where(TaskRuleRow.task_type == task_type,
                                              TaskRuleRow.brand_id == (brand_id or "")))

@@ -10,15 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.bus import emit
 from shared.db import utcnow
-from shared.errors import fail
+from shared.errors import Invalid, NotFound
 from shared.events import Event
+from shared.uow import UnitOfWork
 
-from ..domain.complaints import severity_for_score
+from ..domain.events import SurveyAnswered
 from ..domain.rules import TASK_TYPES
 from ..domain.scoring import InvalidAnswers, default_questionnaire, score_answers, validate_questions
-from ..models import Questionnaire, QuestionnaireVersion, SurveyLink, SurveyResponse, Task
+from ..models import Complaint, Questionnaire, QuestionnaireVersion, SurveyLink, SurveyResponse, Task
 from .config import settings_for
 
 
@@ -49,18 +49,20 @@ def questionnaire_for(s: Session, group_id: str, task_type: str, brand_id: str |
     return q, v
 
 
-def save_questionnaire(s: Session, p: Principal, task_type: str, brand_id: str | None, name: str, script: str,
-                       questions: list[dict], low_score_threshold: float) -> tuple[Questionnaire, QuestionnaireVersion]:
+def save_questionnaire(uow: UnitOfWork, p: Principal, task_type: str, brand_id: str | None, name: str,
+                       script: str, questions: list[dict],
+                       low_score_threshold: float) -> tuple[Questionnaire, QuestionnaireVersion]:
     """Publish a new version (earlier answers keep theirs)."""
+    s = uow.session
     if task_type not in TASK_TYPES:
-        fail(422, "unknown task type", errors={"task_type": [f"one of {', '.join(TASK_TYPES)}"]})
+        raise Invalid("unknown task type", errors={"task_type": [f"one of {', '.join(TASK_TYPES)}"]})
     errors = validate_questions(questions)
     if not name.strip():
         errors["name"] = ["give the questionnaire a name"]
     if not 0 <= low_score_threshold <= 100:
         errors["low_score_threshold"] = ["between 0 and 100"]
     if errors:
-        fail(422, "invalid questionnaire", errors=errors)
+        raise Invalid("invalid questionnaire", errors=errors)
     q = s.scalar(select(Questionnaire).where(Questionnaire.task_type == task_type,
                                              Questionnaire.brand_id == (brand_id or "")))
     if q is None:
@@ -78,17 +80,18 @@ def save_questionnaire(s: Session, p: Principal, task_type: str, brand_id: str |
     return q, v
 
 
-def submit_survey(s: Session, t: Task, answers: dict, channel: str, agent_id: str | None,
-                  version: QuestionnaireVersion | None = None) -> tuple[SurveyResponse, object | None]:
-    """Score the answers on the task's questionnaire version; a low score or an alert answer opens a complaint."""
-    from .complaints import open_complaint
-
+def answer(uow: UnitOfWork, t: Task, answers: dict, channel: str, agent_id: str | None,
+           version: QuestionnaireVersion | None = None) -> SurveyResponse:
+    """Score the answers on the task's questionnaire version and keep them; what follows from them (a
+    complaint on a low score, a spot-check comparison, a confirmed resolution) runs now, in this unit of
+    work, so that the announcement names the complaint a low score opened."""
+    s = uow.session
     if version is None:
         _q, version = questionnaire_for(s, t.group_id, t.task_type, t.brand_id)
     try:
         sc = score_answers(version.questions, answers, version.low_score_threshold)
     except InvalidAnswers as exc:
-        fail(422, str(exc), errors={f"answers.{k}": v for k, v in exc.errors.items()})
+        raise Invalid(str(exc), errors={f"answers.{k}": v for k, v in exc.errors.items()}) from None
     now = utcnow()
     r = SurveyResponse(group_id=t.group_id, store_id=t.store_id, brand_id=t.brand_id, task_id=t.id,
                        task_type=t.task_type, questionnaire_id=version.questionnaire_id, version_id=version.id,
@@ -97,49 +100,35 @@ def submit_survey(s: Session, t: Task, answers: dict, channel: str, agent_id: st
                        low_score=sc.low_score, alerts=sc.alerts, agent_id=agent_id, created_at=now)
     s.add(r)
     s.flush()
-    complaint = None
-    if sc.low_score and t.task_type not in ("spot_check", "complaint_followup"):
-        reasons = "; ".join(sc.alerts) or f"score {sc.score:g}"
-        complaint = open_complaint(
-            s, actor_id=agent_id, store_id=t.store_id, brand_id=t.brand_id, customer_id=t.customer_id,
-            customer_name=t.customer_name, severity=severity_for_score(sc.score), source="survey", group_id=t.group_id,
-            summary=f"Low survey score on {t.task_type}: {reasons}", task_id=t.id, response_id=r.id)
-    emit(s, Event(type="callcenter.survey.submitted", group_id=t.group_id, brand_id=t.brand_id, store_id=t.store_id,
-                  actor=agent_id, data={
-                      "response_id": r.id, "task_id": t.id, "task_type": t.task_type,
-                      "questionnaire_id": version.questionnaire_id, "questionnaire_version": version.version,
-                      "customer_id": t.customer_id or "", "score": sc.score, "satisfaction": sc.satisfaction,
-                      "recommend": sc.recommend, "repurchase": sc.repurchase, "low_score": sc.low_score,
-                      "channel": channel, "answers": sc.answers, "agent_id": agent_id, "alerts": sc.alerts,
-                      "complaint_id": complaint.id if complaint else None, "customer_name": t.customer_name,
-                      "answered_at": now}))
-    return r, complaint
+    uow.record(SurveyAnswered(r.id, t.id, agent_id))
+    uow.dispatch()
+    complaint_id = s.scalar(select(Complaint.id).where(Complaint.response_id == r.id))
+    uow.emit(Event(type="callcenter.survey.submitted", group_id=t.group_id, brand_id=t.brand_id, store_id=t.store_id,
+                   actor=agent_id, data={
+                       "response_id": r.id, "task_id": t.id, "task_type": t.task_type,
+                       "questionnaire_id": version.questionnaire_id, "questionnaire_version": version.version,
+                       "customer_id": t.customer_id or "", "score": sc.score, "satisfaction": sc.satisfaction,
+                       "recommend": sc.recommend, "repurchase": sc.repurchase, "low_score": sc.low_score,
+                       "channel": channel, "answers": sc.answers, "agent_id": agent_id, "alerts": sc.alerts,
+                       "complaint_id": complaint_id, "customer_name": t.customer_name, "answered_at": now}))
+    return r
 
 
-def after_answers(s: Session, p: Principal | None, t: Task, r: SurveyResponse) -> None:
-    """What answers mean beyond the score: a spot check compares, a complaint follow-up confirms or reopens."""
-    from .complaints import transition_complaint
-    from .spotchecks import record_spot_check
-
-    values = {a["key"]: a["value"] for a in r.answers}
-    if t.task_type == "spot_check" and t.detail.get("store_callback_id"):
-        record_spot_check(s, t.detail["store_callback_id"], values.get("called"), r.satisfaction)
-    elif t.task_type == "complaint_followup" and t.detail.get("complaint_id") and "resolved_ok" in values:
-        action = "confirm" if values["resolved_ok"] == "yes" else "reopen"
-        transition_complaint(s, p, t.detail["complaint_id"], action,
-                             "confirmed by the customer on the follow-up call" if action == "confirm"
-                             else "the customer does not accept the resolution")
+def answer_values(r: SurveyResponse) -> dict:
+    """Question key → the value the customer gave."""
+    return {a["key"]: a["value"] for a in r.answers}
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_link(s: Session, p: Principal, task_id: str) -> tuple[SurveyLink, str]:
+def create_link(uow: UnitOfWork, p: Principal, task_id: str) -> tuple[SurveyLink, str]:
     """A public single-use link to the task's questionnaire; returns the link and its token (shown once)."""
+    s = uow.session
     t = s.get(Task, task_id)
     if t is None:
-        fail(404, "task not found")
+        raise NotFound("task")
     _q, v = questionnaire_for(s, t.group_id, t.task_type, t.brand_id)
     token = secrets.token_urlsafe(24)
     hours = settings_for(s, t.group_id).link_valid_hours
@@ -168,16 +157,16 @@ def open_link(s: Session, token: str) -> tuple[SurveyLink, Task, QuestionnaireVe
     return link, s.get(Task, link.task_id), s.get(QuestionnaireVersion, link.version_id)
 
 
-def submit_link(s: Session, token: str, answers: dict) -> SurveyResponse:
+def submit_link(uow: UnitOfWork, token: str, answers: dict) -> SurveyResponse:
     """The customer's web answers: accepted once, before the link expires."""
+    s = uow.session
     link, t, v = open_link(s, token)
     now = utcnow()
     won = s.execute(update(SurveyLink).where(SurveyLink.id == link.id, SurveyLink.used_at.is_(None))
                     .values(used_at=now).execution_options(synchronize_session=False)).rowcount
     if not won:
         raise LinkUnusable("used")
-    r, _complaint = submit_survey(s, t, answers, channel="web", agent_id=None, version=v)
+    r = answer(uow, t, answers, channel="web", agent_id=None, version=v)
     s.execute(update(SurveyLink).where(SurveyLink.id == link.id).values(response_id=r.id)
               .execution_options(synchronize_session=False))
-    after_answers(s, None, t, r)
     return r

@@ -1,4 +1,4 @@
-"""Tasks: created from events, claimed exactly once under a lease, worked through attempts."""
+"""Tasks: created from events, claimed exactly once under a lease, held, renewed and given back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.bus import emit
 from shared.db import utcnow
-from shared.errors import fail
+from shared.errors import Conflict, NotFound
 from shared.events import Event
+from shared.uow import UnitOfWork
 
-from ..domain.calling import OUTCOMES, after_attempt
-from ..domain.rules import DEFAULT_RULES, dedupe_key, plan_tasks
-from ..models import Attempt, Contact, Task
+from ..domain.events import ComplaintResolved, StoreCallbackSampled
+from ..domain.rules import dedupe_key, plan_tasks
+from ..models import Complaint, Contact, StoreCallback, Task
 from .config import claim_settings, rule_for, settings_for, store_timezone, window_of
 
 
@@ -62,6 +63,31 @@ def create_tasks(s: Session, *, group_id: str, store_id: str, brand_id: str | No
         created.append(t)
     return created
 
+
+# --- tasks that follow from other use cases (subscribers of the message bus) ----------------------
+
+def plan_complaint_follow_up(uow: UnitOfWork, ev: ComplaintResolved) -> None:
+    """A resolved complaint is confirmed with the customer by a follow-up call (one per resolution)."""
+    c = uow.session.get(Complaint, ev.complaint_id)
+    create_tasks(uow.session, group_id=c.group_id, store_id=c.store_id, brand_id=c.brand_id,
+                 task_type="complaint_followup", anchor=utcnow().date(), subject=f"{c.id}/{ev.resolutions}",
+                 customer_id=c.customer_id, name=c.customer_name,
+                 detail={"complaint_id": c.id, "summary": c.summary[:200]}, actor=ev.actor_id)
+
+
+def plan_spot_check(uow: UnitOfWork, ev: StoreCallbackSampled) -> None:
+    """HQ re-calls the customer of a sampled store callback."""
+    s = uow.session
+    cb = s.get(StoreCallback, ev.callback_id)
+    contact = s.get(Contact, cb.customer_id)
+    tasks = create_tasks(s, group_id=cb.group_id, store_id=cb.store_id, brand_id=cb.brand_id, task_type="spot_check",
+                         anchor=utcnow().date(), subject=cb.id, customer_id=cb.customer_id,
+                         name=contact.name if contact else "", phone=contact.phone if contact else None,
+                         detail={"store_callback_id": cb.id, "kind": cb.kind}, actor=ev.actor_id)
+    cb.spot_task_id = tasks[0].id if tasks else None
+
+
+# --- claiming ------------------------------------------------------------------------------------
 
 @dataclass
 class Claim:
@@ -110,7 +136,7 @@ def _claim_statement(by_store: bool, by_type: bool, by_brand: bool, in_window_st
 _CLAIMS: dict[tuple, object] = {}
 
 
-def claim_next_task(s: Session, agent_id: str, group_id: str, task_type: str | None = None,
+def claim_next_task(uow: UnitOfWork, agent_id: str, group_id: str, task_type: str | None = None,
                     store_id: str | None = None, brand_id: str | None = None) -> Claim:
     """Give the agent one task nobody else holds: their promised call-backs first, then by priority and due time.
 
@@ -119,6 +145,7 @@ def claim_next_task(s: Session, agent_id: str, group_id: str, task_type: str | N
     conditional UPDATE stays exactly-once. Calling windows and do-not-call / consent are checked here,
     at claim time, not only when the task was made.
     """
+    s = uow.session
     now = utcnow()
     cfg = claim_settings(s, group_id)
     allowed = cfg.stores_in_window(now)
@@ -134,113 +161,55 @@ def claim_next_task(s: Session, agent_id: str, group_id: str, task_type: str | N
     return Claim(task)
 
 
+# --- holding a task ------------------------------------------------------------------------------
+
 def held_task(s: Session, agent_id: str) -> Task | None:
     """The task the agent holds right now (a live lease), if any."""
     return s.scalar(select(Task).where(Task.agent_id == agent_id, Task.status == "open",
                                        Task.lease_until > utcnow()).order_by(Task.lease_until.desc()).limit(1))
 
 
-def _locked_task(s: Session, task_id: str) -> Task:
+def holds(t: Task, agent_id: str | None, now: datetime) -> bool:
+    """The agent holds the task: claimed by them, open, lease not expired."""
+    return (agent_id is not None and t.agent_id == agent_id and t.status == "open"
+            and t.lease_until is not None and t.lease_until > now)
+
+
+def locked_task(s: Session, task_id: str) -> Task:
     t = s.scalar(select(Task).where(Task.id == task_id).with_for_update())
     if t is None:
-        fail(404, "task not found")
+        raise NotFound("task")
     return t
 
 
-def _require_lease(s: Session, t: Task, agent_id: str, now: datetime) -> None:
-    """Refuse an answer from anyone but the holder of a live lease: 409, and nothing is written."""
+def require_lease(s: Session, t: Task, agent_id: str, now: datetime) -> None:
+    """Refuse an answer from anyone but the holder of a live lease (409), so nothing is written."""
     if t.status != "open":
-        fail(409, f"This task is already closed ({t.status}); nothing was recorded.", "task_closed")
-    if t.agent_id != agent_id or t.lease_until is None or t.lease_until <= now:
+        raise Conflict(f"This task is already closed ({t.status}); nothing was recorded.", "task_closed")
+    if holds(t, agent_id, now):
+        return
+    since = ""
+    if t.agent_id == agent_id and t.lease_until is not None:
         tz = store_timezone(s, settings_for(s, t.group_id), t.store_id)
-        since = ""
-        if t.agent_id == agent_id and t.lease_until is not None:
-            since = f" at {t.lease_until.astimezone(ZoneInfo(tz)):%H:%M}"
-        fail(409, f"Your hold on this task expired{since} and the task went back to the queue"
-                  f"{' (another agent has it now)' if t.agent_id not in (None, agent_id) else ''}; "
-                  "your answer was not recorded. Take the next task.", "lease_expired")
+        since = f" at {t.lease_until.astimezone(ZoneInfo(tz)):%H:%M}"
+    other = " (another agent has it now)" if t.agent_id not in (None, agent_id) else ""
+    raise Conflict(f"Your hold on this task expired{since} and the task went back to the queue{other}; "
+                   "your answer was not recorded. Take the next task.", "lease_expired")
 
 
-def renew_lease(s: Session, p: Principal, task_id: str) -> Task:
+def renew_lease(uow: UnitOfWork, p: Principal, task_id: str) -> Task:
     """Keep holding a task while still on the call."""
-    now = utcnow()
-    t = _locked_task(s, task_id)
-    _require_lease(s, t, p.user_id, now)
+    s, now = uow.session, utcnow()
+    t = locked_task(s, task_id)
+    require_lease(s, t, p.user_id, now)
     t.lease_until = t.available_at = now + timedelta(minutes=settings_for(s, t.group_id).lease_minutes)
     return t
 
 
-def release_task(s: Session, p: Principal, task_id: str) -> Task:
+def release_task(uow: UnitOfWork, p: Principal, task_id: str) -> Task:
     """Give a task back to the queue without calling."""
-    now = utcnow()
-    t = _locked_task(s, task_id)
-    _require_lease(s, t, p.user_id, now)
+    s, now = uow.session, utcnow()
+    t = locked_task(s, task_id)
+    require_lease(s, t, p.user_id, now)
     t.agent_id, t.lease_until, t.available_at = None, None, now
     return t
-
-
-@dataclass
-class AttemptResult:
-    task: Task
-    attempt: Attempt
-    response: object | None = None
-    complaint: object | None = None
-
-
-def log_attempt(s: Session, p: Principal, task_id: str, outcome: str, note: str = "",
-                callback_at: datetime | None = None, answers: dict | None = None,
-                idempotency_key: str | None = None) -> AttemptResult:
-    """Record a call and its outcome on a task the agent holds; apply the retry policy; score the answers."""
-    from .surveys import after_answers, submit_survey
-
-    if idempotency_key:
-        done = s.scalar(select(Attempt).where(Attempt.idempotency_key == idempotency_key))
-        if done is not None:
-            return AttemptResult(s.get(Task, done.task_id), done)
-    now = utcnow()
-    t = _locked_task(s, task_id)
-    _require_lease(s, t, p.user_id, now)
-    if outcome not in OUTCOMES:
-        fail(422, "unknown outcome", errors={"outcome": [f"one of {', '.join(OUTCOMES)}"]})
-    cfg = settings_for(s, t.group_id)
-    tz, window = store_timezone(s, cfg, t.store_id), window_of(cfg)
-    if outcome == "call_back":
-        if callback_at is None or callback_at <= now:
-            fail(422, "give the call-back time promised to the customer",
-                 errors={"callback_at": ["a time in the future"]})
-        if not window.contains(callback_at, tz):
-            fail(422, "the call-back time is outside the calling window",
-                 errors={"callback_at": [f"between {cfg.window_start} and {cfg.window_end} local time"]})
-    if answers and outcome != "reached":
-        fail(422, "answers can only be recorded when the customer was reached",
-             errors={"answers": ["only with outcome reached"]})
-    res = after_attempt(outcome, t.failed_attempts, t.max_attempts,
-                        tuple(t.retry_minutes or DEFAULT_RULES[t.task_type].retry_minutes), now, window, tz,
-                        p.user_id, callback_at, cfg.callback_release_minutes)
-    t.attempts += 1
-    attempt = Attempt(group_id=t.group_id, store_id=t.store_id, task_id=t.id, agent_id=p.user_id,
-                      number=t.attempts, outcome=outcome, note=(note or "")[:2000], callback_at=callback_at,
-                      idempotency_key=idempotency_key, created_at=now)
-    s.add(attempt)
-    result = AttemptResult(t, attempt)
-    if answers:
-        result.response, result.complaint = submit_survey(s, t, answers, channel="phone", agent_id=p.user_id)
-    t.status, t.failed_attempts = res.status, res.failed_attempts
-    t.agent_id, t.lease_until = None, None
-    t.reserved_for, t.reserved_until = res.reserved_for, res.reserved_until
-    if res.available_at is not None:
-        t.available_at = res.available_at
-    if res.status != "open":
-        t.outcome, t.closed_at, t.closed_by = res.outcome, now, p.user_id
-    s.flush()
-    emit(s, Event(type="callcenter.attempt.logged", group_id=t.group_id, brand_id=t.brand_id, store_id=t.store_id,
-                  actor=p.user_id, data={"task_id": t.id, "task_type": t.task_type, "customer_id": t.customer_id or "",
-                                         "agent_id": p.user_id, "outcome": outcome, "attempt": attempt.number,
-                                         "callback_at": callback_at}))
-    if res.status == "done":
-        task_event(s, "completed", t, p.user_id, "reached")
-    elif res.status == "failed":
-        task_event(s, "failed", t, p.user_id, res.outcome)
-    if res.status == "done" and result.response is not None:
-        after_answers(s, p, t, result.response)
-    return result

@@ -5,20 +5,48 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Blueprint, current_app, g
+from sqlalchemy.orm import Session
+
+from shared.permissions import can
+from shared.uow import UnitOfWork
 
 from .. import labels
 
 bp = Blueprint("callcenter_pages", __name__, url_prefix="/callcenter")
-AGENTS = ("cc_agent", "cc_supervisor")
-SUPERVISORS = ("cc_supervisor", "group_admin")
-BOARD = ("cc_supervisor", "group_admin", "hq_analyst")
-COMPLAINTS = ("cc_agent", "cc_supervisor", "group_admin", "hq_analyst", "store_manager")
-SPOT = ("cc_supervisor", "group_admin", "hq_analyst", "store_manager")
 
 
 def rt():
     return current_app.extensions["crm"]
+
+
+def work() -> UnitOfWork:
+    """A unit of work in the signed-in user's scope: nothing is saved unless the page commits."""
+    return rt().uow(g.principal.scope)
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A read in the signed-in user's scope: what it loaded stays readable after the unit of work rolls back."""
+    with work() as uow:
+        yield uow.session
+        uow.session.expunge_all()
+
+
+def may(action: str) -> bool:
+    """The signed-in user's role may do `action` (what a page offers follows the permission table)."""
+    p = g.get("principal")
+    return p is not None and can(p.role, action)
+
+
+def reason(exc) -> str:
+    """A refused request's message with its per-field reasons, to show beside the form."""
+    data = exc.data
+    errors = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in (data.get("errors") or {}).items())
+    return f"{data['message']}{' — ' + errors if errors else ''}"
 
 
 def tz() -> ZoneInfo:
@@ -43,14 +71,13 @@ def phone(value: str | None) -> str:
 
 @bp.app_context_processor
 def _labels():
-    return {"L": labels, "cc_tabs": _tabs()}
+    return {"L": labels, "cc_tabs": _tabs(), "may": may}
 
 
 def _tabs() -> list[tuple[str, object]]:
     from flask_babel import lazy_gettext as _l
 
-    p = g.get("principal")
-    if p is None or p.role not in BOARD:
+    if not may("callcenter.board"):
         return []
     tabs = [("/callcenter/board", _l("Board")), ("/callcenter/questionnaires", _l("Questionnaires")),
             ("/callcenter/rules", _l("Rules and settings")), ("/callcenter/spot-checks", _l("Spot checks")),

@@ -1,44 +1,45 @@
-"""Supervisor and HQ pages: the board, the questionnaire designer, rules and settings, spot checks."""
+"""Supervisor and HQ pages: the board, the questionnaire designer, rules and settings, spot checks, and the
+page where a store logs the callbacks it made itself."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from shared.errors import ApiError
-from shared.web import page_roles
+from shared.errors import NotFound, UserError
+from shared.permissions import page
 
+from .. import views
 from ..domain.rules import TASK_TYPES
 from ..domain.scoring import QUESTION_TYPES
 from ..handlers import board as board_h
 from ..handlers import config as config_h
 from ..handlers import spotchecks
 from ..handlers import surveys as surveys_h
-from ..models import BrandRef, Questionnaire, QuestionnaireVersion, StoreCallback, StoreRef
-from . import AGENTS, BOARD, SPOT, SUPERVISORS, bp, rt
+from . import bp, may, reading, reason, work
 
 
 @bp.get("/")
 def home():
     """Send each role to its call-center page."""
-    p = g.get("principal")
-    if p is None:
+    if g.get("principal") is None:
         return redirect("/identity/login?next=/callcenter/")
-    if p.role in AGENTS:
+    if may("callcenter.work"):
         return redirect(url_for("callcenter_pages.workbench"))
-    if p.role in BOARD:
+    if may("callcenter.board"):
         return redirect(url_for("callcenter_pages.board"))
-    return redirect(url_for("callcenter_pages.complaints"))
+    if may("callcenter.complaints.read"):
+        return redirect(url_for("callcenter_pages.complaints"))
+    return redirect(url_for("callcenter_pages.store_callbacks"))
 
 
 @bp.get("/board")
-@page_roles(*BOARD)
+@page("callcenter.board")
 def board():
     """Queues, SLA breaches, reach rate, agent pace and survey results."""
     days = request.args.get("days", 7, type=int)
-    with rt().db.session(g.principal.scope) as s:
+    with reading() as s:
         data = board_h.board(s, max(1, min(days, 90)))
-        brands = _brands(s)
+        brands = views.brands(s)
     totals = {"open": sum(q["open"] for q in data["queues"]), "due_now": sum(q["due_now"] for q in data["queues"]),
               "held": sum(q["held"] for q in data["queues"])}
     return render_template("callcenter/board.html", d=data, totals=totals, brands=brands, days=days)
@@ -46,21 +47,13 @@ def board():
 
 # --- questionnaires --------------------------------------------------------------------------------
 
-def _brands(s) -> dict[str, str]:
-    return {b.id: b.name for b in s.scalars(select(BrandRef).order_by(BrandRef.code))}
-
-
 @bp.get("/questionnaires")
-@page_roles(*BOARD)
+@page("callcenter.board")
 def questionnaires():
     """Every task type and brand with its questionnaire."""
-    with rt().db.session(g.principal.scope) as s:
-        rows = []
-        for q in s.scalars(select(Questionnaire).order_by(Questionnaire.task_type, Questionnaire.brand_id)):
-            v = s.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == q.id,
-                                                            QuestionnaireVersion.version == q.current_version))
-            rows.append((q, v))
-        brands = _brands(s)
+    with reading() as s:
+        rows = views.questionnaires(s)
+        brands = views.brands(s)
     have = {(q.task_type, q.brand_id) for q, _v in rows}
     return render_template("callcenter/questionnaires.html", rows=rows, have=have, task_types=TASK_TYPES,
                            brands=brands)
@@ -96,7 +89,7 @@ def _num(value, default):
 
 
 @bp.get("/questionnaires/open")
-@page_roles(*BOARD)
+@page("callcenter.board")
 def questionnaire_open():
     """Open the designer for a task type and brand picked in a form."""
     t = request.args.get("task_type", "")
@@ -107,47 +100,55 @@ def questionnaire_open():
     return redirect(url_for("callcenter_pages.questionnaire_edit", task_type=t, **extra))
 
 
-@bp.route("/questionnaires/<task_type>", methods=["GET", "POST"])
-@page_roles(*BOARD)
-def questionnaire_edit(task_type: str):
-    """The designer: script, questions, weights, alerts; saving publishes a new version."""
+def _designer(task_type: str, brand_id: str | None, draft: dict | None = None, errors: dict | None = None):
+    """The designer page: the current (or shown) version, or the draft that was refused."""
     if task_type not in TASK_TYPES:
         abort(404)
     p = g.principal
-    brand_id = request.values.get("brand_id") or None
-    errors: dict = {}
-    draft = None
-    if request.method == "POST":
-        if p.role not in SUPERVISORS:
-            abort(403)
-        f = request.form
-        draft = {"name": f.get("name", ""), "script": f.get("script", ""),
-                 "low_score_threshold": _num(f.get("low_score_threshold"), 60.0), "questions": _questions_from_form(f)}
-        try:
-            with rt().db.session(p.scope) as s:
-                _q, v = surveys_h.save_questionnaire(s, p, task_type, brand_id, draft["name"], draft["script"],
-                                                     draft["questions"], draft["low_score_threshold"])
-            flash(_("Published version %(v)s. Answers given earlier keep their version.", v=v.version), "ok")
-            return redirect(url_for("callcenter_pages.questionnaire_edit", task_type=task_type,
-                                    **({"brand_id": brand_id} if brand_id else {})))
-        except ApiError as exc:
-            errors = exc.data.get("errors", {})
-            flash(exc.data["message"], "error")
-    with rt().db.session(p.scope) as s:
-        found = surveys_h.questionnaire_for(s, p.group_id, task_type, brand_id, create=True)
-        q, v = found
-        versions = s.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == q.id)
-                             .order_by(QuestionnaireVersion.version.desc())).all()
-        show = request.args.get("version", type=int)
-        shown = next((x for x in versions if x.version == show), v)
-        brands = _brands(s)
+    with work() as uow:
+        q, v = surveys_h.questionnaire_for(uow.session, p.group_id, task_type, brand_id, create=True)
+        versions = views.versions_of(uow.session, q.id)
+        brands = views.brands(uow.session)
+        uow.commit()  # the questionnaire is made on first use
+    show = request.args.get("version", type=int)
+    shown = next((x for x in versions if x.version == show), v)
     current = draft or {"name": shown.name, "script": shown.script, "low_score_threshold": shown.low_score_threshold,
                         "questions": shown.questions}
     inherited = bool(brand_id) and q.brand_id != brand_id
     return render_template("callcenter/questionnaire_edit.html", task_type=task_type, q=q, shown=shown, v=v,
-                           versions=versions, current=current, errors=errors, brand_id=brand_id, brands=brands,
-                           inherited=inherited, question_types=QUESTION_TYPES, can_edit=p.role in SUPERVISORS,
+                           versions=versions, current=current, errors=errors or {}, brand_id=brand_id, brands=brands,
+                           inherited=inherited, question_types=QUESTION_TYPES, can_edit=may("callcenter.configure"),
                            blank_rows=2)
+
+
+@bp.get("/questionnaires/<task_type>")
+@page("callcenter.board")
+def questionnaire_edit(task_type: str):
+    """The designer: script, questions, weights, alerts; saving publishes a new version."""
+    return _designer(task_type, request.args.get("brand_id") or None)
+
+
+@bp.post("/questionnaires/<task_type>")
+@page("callcenter.configure")
+def questionnaire_save(task_type: str):
+    """Publish the designer's questions as a new version (answers given earlier keep theirs)."""
+    if task_type not in TASK_TYPES:
+        abort(404)
+    brand_id = request.values.get("brand_id") or None
+    f = request.form
+    draft = {"name": f.get("name", ""), "script": f.get("script", ""),
+             "low_score_threshold": _num(f.get("low_score_threshold"), 60.0), "questions": _questions_from_form(f)}
+    try:
+        with work() as uow:
+            _q, v = surveys_h.save_questionnaire(uow, g.principal, task_type, brand_id, draft["name"], draft["script"],
+                                                 draft["questions"], draft["low_score_threshold"])
+            uow.commit()
+    except UserError as exc:
+        flash(exc.data["message"], "error")
+        return _designer(task_type, brand_id, draft, exc.data.get("errors", {}))
+    flash(_("Published version %(v)s. Answers given earlier keep their version.", v=v.version), "ok")
+    return redirect(url_for("callcenter_pages.questionnaire_edit", task_type=task_type,
+                            **({"brand_id": brand_id} if brand_id else {})))
 
 
 def _ints(text: str) -> list[int]:
@@ -157,97 +158,100 @@ def _ints(text: str) -> list[int]:
 
 # --- rules and settings ----------------------------------------------------------------------------
 
-@bp.route("/rules", methods=["GET", "POST"])
-@page_roles(*BOARD)
+@bp.get("/rules")
+@page("callcenter.board")
 def rules():
     """Task rules per task type (group or brand) and the group's call-center settings."""
     p = g.principal
-    brand_id = request.values.get("brand_id") or None
-    if request.method == "POST":
-        if p.role not in SUPERVISORS:
-            abort(403)
-        f = request.form
-        try:
-            with rt().db.session(p.scope) as s:
-                if f.get("kind") == "settings":
-                    config_h.update_settings(s, p, {
-                        "window_start": f["window_start"], "window_end": f["window_end"],
-                        "lease_minutes": int(f["lease_minutes"]),
-                        "callback_release_minutes": int(f["callback_release_minutes"]),
-                        "spot_check_share": float(f["spot_check_share"]) / 100,
-                        "low_score_threshold": float(f["low_score_threshold"]),
-                        "link_valid_hours": int(f["link_valid_hours"]),
-                        "sla_hours": {k: int(f[f"sla_{k}"]) for k in ("high", "medium", "low")}})
-                else:
-                    config_h.set_rule(s, p, f["task_type"], brand_id, {
-                        "offsets_days": _ints(f["offsets_days"]),
-                        "valid_days": int(f["valid_days"]), "priority": int(f["priority"]),
-                        "max_attempts": int(f["max_attempts"]),
-                        "retry_minutes": _ints(f["retry_minutes"]),
-                        "enabled": bool(f.get("enabled"))})
-            flash(_("Saved."), "ok")
-        except ApiError as exc:
-            errors = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.data.get("errors", {}).items())
-            flash(f"{exc.data['message']} {errors}", "error")
-        except (ValueError, KeyError):
-            flash(_("Please enter whole numbers (offsets and retry delays separated by commas)."), "error")
-        return redirect(url_for("callcenter_pages.rules", **({"brand_id": brand_id} if brand_id else {})))
-    with rt().db.session(p.scope) as s:
+    brand_id = request.args.get("brand_id") or None
+    with reading() as s:
         rows = config_h.effective_rules(s, brand_id)
         cfg = config_h.settings_for(s, p.group_id)
         sla = config_h.sla_hours(cfg)
-        brands = _brands(s)
+        brands = views.brands(s)
     return render_template("callcenter/rules.html", rows=rows, cfg=cfg, sla=sla, brand_id=brand_id, brands=brands,
-                           can_edit=p.role in SUPERVISORS)
+                           can_edit=may("callcenter.configure"))
 
 
-def _customer_ref(s, text: str) -> str:
-    """A customer id from what a store user typed: the customer's phone number, or the id itself."""
-    from shared.phones import InvalidPhone, normalize
+def _settings_from_form(f) -> dict:
+    return {"timezone": f.get("timezone", "").strip(), "window_start": f["window_start"], "window_end": f["window_end"],
+            "lease_minutes": int(f["lease_minutes"]), "callback_release_minutes": int(f["callback_release_minutes"]),
+            "spot_check_share": float(f["spot_check_share"]) / 100,
+            "low_score_threshold": float(f["low_score_threshold"]), "link_valid_hours": int(f["link_valid_hours"]),
+            "sla_hours": {k: int(f[f"sla_{k}"]) for k in ("high", "medium", "low")}}
 
-    from ..models import Contact
 
-    text = text.strip()
+def _rule_from_form(f) -> dict:
+    return {"offsets_days": _ints(f["offsets_days"]), "valid_days": int(f["valid_days"]),
+            "priority": int(f["priority"]), "max_attempts": int(f["max_attempts"]),
+            "retry_minutes": _ints(f["retry_minutes"]), "enabled": bool(f.get("enabled"))}
+
+
+@bp.post("/rules")
+@page("callcenter.configure")
+def rules_save():
+    """Save the group's settings, or one task type's rule (for the group or a brand)."""
+    p, f = g.principal, request.form
+    brand_id = request.values.get("brand_id") or None
     try:
-        phone = normalize(text)
-    except InvalidPhone:
-        return text
-    cid = s.scalar(select(Contact.id).where(Contact.phone == phone).limit(1))
-    if cid is None:
-        raise ApiError(422, _("No customer with this phone number is known to the call center."))
-    return cid
+        with work() as uow:
+            if f.get("kind") == "settings":
+                config_h.update_settings(uow, p, _settings_from_form(f))
+            else:
+                config_h.set_rule(uow, p, f["task_type"], brand_id, _rule_from_form(f))
+            uow.commit()
+        flash(_("Saved."), "ok")
+    except UserError as exc:
+        flash(reason(exc), "error")
+    except (ValueError, KeyError):
+        flash(_("Please enter whole numbers (offsets and retry delays separated by commas)."), "error")
+    return redirect(url_for("callcenter_pages.rules", **({"brand_id": brand_id} if brand_id else {})))
 
 
-# --- spot checks -----------------------------------------------------------------------------------
+# --- spot checks and the store's own callbacks ------------------------------------------------------
 
-@bp.route("/spot-checks", methods=["GET", "POST"])
-@page_roles(*SPOT, "sales_consultant")
+@bp.get("/spot-checks")
+@page("callcenter.spot_checks")
 def spot_checks():
-    """HQ: disagreements per store. Stores: log the callbacks they made (a share is re-called by HQ)."""
-    p = g.principal
-    if request.method == "POST":
-        f = request.form
-        try:
-            with rt().db.session(p.scope) as s:
-                cb = spotchecks.record_store_callback(s, p, {
-                    "customer_id": _customer_ref(s, f.get("customer", "")), "kind": f.get("kind", "delivery_callback"),
-                    "reached": f.get("reached") == "1",
-                    "satisfaction": int(f["satisfaction"]) if f.get("satisfaction") else None,
-                    "note": f.get("note", ""), "store_id": f.get("store_id") or None})
-            picked = " " + _("It was picked for an HQ spot check.") if cb.sampled else ""
-            flash(_("Callback recorded.") + picked, "ok")
-        except ApiError as exc:
-            flash(exc.data["message"], "error")
-        return redirect(url_for("callcenter_pages.spot_checks"))
-    only_disagreements = request.args.get("disagreement") == "1"
-    with rt().db.session(p.scope) as s:
+    """HQ: disagreements per store (a store sees its own), and the form to log a callback for those who may."""
+    only = request.args.get("disagreement") == "1"
+    with reading() as s:
+        s = s
         summary = spotchecks.spot_check_summary(s)
-        q = select(StoreCallback).where(StoreCallback.sampled.is_(True))
-        if only_disagreements:
-            q = q.where(StoreCallback.disagreement.is_(True))
-        checks = s.scalars(q.order_by(StoreCallback.created_at.desc()).limit(200)).all()
-        stores = {st.id: st for st in s.scalars(select(StoreRef))}
-        share = config_h.settings_for(s, p.group_id).spot_check_share
+        checks = views.find_spot_checks(s, {"disagreement": True if only else None, "page": 1, "per_page": 200})
+        stores = views.stores(s)
+        share = config_h.settings_for(s, g.principal.group_id).spot_check_share
     summary.sort(key=lambda r: (-r["disagreements"], stores[r["store_id"]].code if r["store_id"] in stores else ""))
-    return render_template("callcenter/spot_checks.html", summary=summary, checks=checks, stores=stores, share=share,
-                           only=only_disagreements, task_types=TASK_TYPES)
+    return render_template("callcenter/spot_checks.html", summary=summary, checks=checks.rows, stores=stores,
+                           share=share, only=only, task_types=TASK_TYPES,
+                           store_form=may("callcenter.store_callbacks"))
+
+
+@bp.get("/store-callbacks")
+@page("callcenter.store_callbacks")
+def store_callbacks():
+    """A store's page to log the callbacks it made itself (a share is re-called by HQ)."""
+    return render_template("callcenter/store_callbacks.html", task_types=TASK_TYPES)
+
+
+@bp.post("/store-callbacks")
+@page("callcenter.store_callbacks")
+def store_callback_save():
+    """Log a callback the store made, for a customer of its own (found by phone number or id)."""
+    f = request.form
+    try:
+        with work() as uow:
+            cb = spotchecks.record_store_callback(uow, g.principal, {
+                "customer": f.get("customer", ""), "kind": f.get("kind", "delivery_callback"),
+                "reached": f.get("reached") == "1",
+                "satisfaction": int(f["satisfaction"]) if f.get("satisfaction", "").isdigit() else None,
+                "note": f.get("note", ""), "store_id": f.get("store_id") or None})
+            uow.commit()
+        picked = " " + _("It was picked for an HQ spot check.") if cb.sampled else ""
+        flash(_("Callback recorded.") + picked, "ok")
+    except NotFound:
+        flash(_("No customer of your store has this phone number or id in the call center."), "error")
+    except UserError as exc:
+        flash(reason(exc), "error")
+    back = "spot_checks" if may("callcenter.spot_checks") else "store_callbacks"
+    return redirect(url_for(f"callcenter_pages.{back}"))

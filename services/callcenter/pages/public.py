@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from shared.errors import ApiError
+from shared.errors import UserError
 from shared.tenancy import Scope
 
 from ..handlers import surveys as h
@@ -15,20 +15,22 @@ from .workbench import _answers, choices
 def public_survey(token: str):
     """Show the questionnaire to the customer; accept one set of answers."""
     status, errors = 200, {}
-    with rt().db.session(Scope.system()) as s:
+    with rt().uow(Scope.system()) as uow:  # the customer is not signed in: the token names the task
         try:
-            link, task, version = h.open_link(s, token)
+            _link, _task, version = h.open_link(uow.session, token)
+            uow.session.expunge(version)  # read only: keep it readable after the unit of work rolls back
         except h.LinkUnusable as exc:
             status = 404 if exc.reason == "unknown" else 410
             return render_template("callcenter/public_done.html", reason=exc.reason), status
         ctx = {"version": version, "choices": choices, "token": token}
     if request.method == "POST":
         try:
-            with rt().db.session(Scope.system()) as s:
-                h.submit_link(s, token, _answers(request.form))
+            with rt().uow(Scope.system()) as uow:
+                h.submit_link(uow, token, _answers(request.form))
+                uow.commit()
             return render_template("callcenter/public_done.html", reason="thanks")
         except h.LinkUnusable as exc:
             return render_template("callcenter/public_done.html", reason=exc.reason), 410
-        except ApiError as exc:
+        except UserError as exc:
             errors, status = exc.data.get("errors", {}), 422
     return render_template("callcenter/public_survey.html", errors=errors, form=request.form, **ctx), status

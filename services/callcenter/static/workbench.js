@@ -43,10 +43,31 @@
       document.activeElement.blur();
     }
   });
+  // The number is to dial only while the agent holds the task: when the hold ends, the link goes.
+  // (counted from the seconds the server says are left: the browser's clock may differ from the server's)
+  const lease = document.getElementById("lease");
+  let until = lease ? Date.now() + 1000 * Number(lease.dataset.secondsLeft) : NaN;
+  const holdGone = () => {
+    const dial = document.querySelector("a.cc-phone");
+    if (dial) {
+      const shown = document.createElement("span");
+      shown.className = "cc-phone muted";
+      shown.textContent = dial.dataset.masked || "";
+      dial.replaceWith(shown);
+    }
+    const note = document.getElementById("hold-gone");
+    if (note) note.hidden = false;
+  };
+  if (!Number.isNaN(until)) {
+    const watch = setInterval(() => { if (Date.now() >= until) { clearInterval(watch); holdGone(); } }, 5000);
+  }
   const renew = document.getElementById("renew-url");
   if (renew) {
     setInterval(() => {
-      fetch(renew.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": renew.dataset.csrf } });
+      fetch(renew.dataset.url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": renew.dataset.csrf } })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => { if (body && body.seconds_left) until = Date.now() + 1000 * body.seconds_left; else holdGone(); })
+        .catch(() => {});
     }, 4 * 60 * 1000);
   }
   const next = document.getElementById("next-task");
