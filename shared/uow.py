@@ -72,6 +72,9 @@ class UnitOfWork:
     def __exit__(self, *exc_info) -> None:
         try:
             if not self.committed:
+                # what the block loaded stays readable (a read, or a dry run's preview, is serialised
+                # after the block); nothing of it is saved
+                self.session.expunge_all()
                 self.session.rollback()
         finally:
             self.session.close()

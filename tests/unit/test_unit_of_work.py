@@ -78,3 +78,17 @@ def test_extras_are_attributes_and_reach_the_session(db):
     with UnitOfWork(db.factory, Scope.system("g1"), pii="keys") as uow:
         assert uow.pii == "keys" and uow.session.info["pii"] == "keys"
         assert uow.session.info["scope"] == Scope.system("g1")
+
+
+def test_what_an_uncommitted_unit_loaded_stays_readable_after_it(db):
+    """A read (or a dry run's preview) is serialised after its unit of work ended without commit."""
+    with UnitOfWork(db.factory, Scope.system("g1")) as uow:
+        uow.session.add(Note(text="kept"))
+        uow.commit()
+    with UnitOfWork(db.factory, Scope.system("g1")) as uow:
+        note = uow.session.scalar(select(Note))
+        preview = Note(text="dry run")
+        uow.session.add(preview)
+        uow.session.flush()
+    assert note.text == "kept" and preview.text == "dry run"
+    assert _texts(db) == ["kept"]

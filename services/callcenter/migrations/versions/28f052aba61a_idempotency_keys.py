@@ -1,7 +1,7 @@
 """idempotency keys: a retried create gets its first answer (shared.idempotency)
 
 Revision ID: 28f052aba61a
-Revises: 142fc50f6de0
+Revises: 5c2e8d1f4a90
 Create Date: 2026-11-30 13:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import shared.db
 
 
 revision = '28f052aba61a'
-down_revision = '142fc50f6de0'
+down_revision = '5c2e8d1f4a90'
 branch_labels = None
 depends_on = None
 
