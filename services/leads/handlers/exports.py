@@ -11,7 +11,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.errors import fail
+from shared.errors import Forbidden
+from shared.permissions import CONSULTANT
 
 from ..models import StoreRef
 from .queries import staff_names
@@ -22,10 +23,10 @@ COLUMNS = ("id", "store", "consultant", "name", "phone", "source", "level", "mod
 
 def check_allowed(s: Session, p: Principal) -> None:
     """Consultants export only when their store manager allowed it; every other role under its scope."""
-    if p.role == "sales_consultant":
+    if p.role == CONSULTANT:
         store = s.get(StoreRef, p.home_store) if p.home_store else None
         if store is None or not store.consultants_may_export:
-            fail(403, "exports are off for consultants at this store; ask the store manager", "export_off")
+            raise Forbidden("exports are off for consultants at this store; ask the store manager", "export_off")
 
 
 def _rows(s: Session, stmt: Select, at: datetime, tz: str) -> Iterator[list]:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from shared.permissions import CONSULTANT
 from shared.phones import try_normalize
 
 from ..domain import CLOSED, LEVELS
@@ -59,7 +60,7 @@ def staff_names(s: Session, store_id: str | None = None) -> dict[str, str]:
 
 
 def consultants(s: Session, store_id: str, active_only: bool = True) -> list[StaffRef]:
-    stmt = select(StaffRef).where(StaffRef.store_id == store_id, StaffRef.role == "sales_consultant")
+    stmt = select(StaffRef).where(StaffRef.store_id == store_id, StaffRef.role == CONSULTANT)
     if active_only:
         stmt = stmt.where(StaffRef.active.is_(True))
     return list(s.scalars(stmt.order_by(StaffRef.username)))

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, g
 from marshmallow import ValidationError
 
 from shared.db import utcnow
-from shared.errors import ApiError
+from shared.errors import UserError
 
 from ..domain import ALL_SIGNALS, DEFEAT_REASONS, FOLLOW_UP_KINDS, GRADABLE, LEVELS, OUTCOMES, PAYMENT_METHODS, SIGNALS
 from .labels import ALL, label
@@ -36,9 +36,9 @@ def today_local():
     return utcnow().astimezone(TZ).date()
 
 
-def form_errors(exc: ValidationError | ApiError) -> None:
-    """Flash a failed form's reasons (field errors of the schema, or the handler's message)."""
-    if isinstance(exc, ApiError):
+def form_errors(exc: ValidationError | Exception) -> None:
+    """Flash a failed form's reasons (field errors of the schema, or the message of a `UserError`)."""
+    if isinstance(exc, UserError):
         msg = exc.data["message"]
         errs = exc.data.get("errors") or {}
     else:

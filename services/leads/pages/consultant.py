@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from shared.errors import ApiError
+from shared.errors import NotFound, UserError
 from shared.web import page_roles
 
 from .. import handlers
@@ -170,9 +170,9 @@ def lead_action(lead_id: str, kind: str):
                     abort(404)
                 fn(s, p, lead_id, schema().load(_form_body(kind)))
         flash(_("Saved."), "ok")
-    except (ValidationError, ApiError) as exc:
-        if isinstance(exc, ApiError) and exc.code == 404:
-            abort(404)
+    except NotFound:
+        abort(404)
+    except (ValidationError, *UserError) as exc:
         form_errors(exc)
     return redirect(f"/leads/{lead_id}")
 
@@ -199,7 +199,7 @@ def visit_new():
                 return redirect(f"/leads/{lead_id}")
             else:
                 flash(_("Visit logged."), "ok")
-        except (ValidationError, ApiError) as exc:
+        except (ValidationError, *UserError) as exc:
             form_errors(exc)
             return render_template("leads/visit.html", form=f, recent=_recent(p)), 422
         return redirect("/leads/visits/new")
@@ -235,7 +235,7 @@ def my_report():
             flash(_("Saved."), "ok")
         except ValueError:
             flash(_("Figures must be whole numbers."), "error")
-        except ApiError as exc:
+        except UserError as exc:
             form_errors(exc)
         return redirect(f"/leads/reports?day={day.isoformat()}")
     with db().session(p.scope) as s:

@@ -5,7 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from shared.errors import ApiError
+from shared.errors import UserError
 from shared.web import page_roles
 
 from .. import handlers
@@ -62,7 +62,7 @@ def board_post():
         flash(_("Saved."), "ok")
     except ValueError:
         flash(_("Figures must be whole numbers."), "error")
-    except ApiError as exc:
+    except UserError as exc:
         form_errors(exc)
     return redirect("/leads/board")
 
@@ -78,7 +78,7 @@ def defeats():
                 handlers.decide_defeat(s, p, request.form.get("defeat_id", ""),
                                        request.form.get("approve") == "1", request.form.get("note") or None)
             flash(_("Saved."), "ok")
-        except ApiError as exc:
+        except UserError as exc:
             form_errors(exc)
         return redirect("/leads/defeats")
     with db().session(p.scope) as s:
@@ -104,7 +104,7 @@ def audit():
                 n = handlers.audit(s, p, ids, f.get("action", "confirm"), f.get("level") or None,
                                    f.get("reason") or None)
             flash(_("%(n)s leads audited.", n=n), "ok")
-        except ApiError as exc:
+        except UserError as exc:
             form_errors(exc)
         return redirect("/leads/audit")
     with db().session(p.scope) as s:
