@@ -5,9 +5,10 @@ from flask import g, request
 from flask.views import MethodView
 from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
 from shared.db import utcnow
 from shared.errors import fail
+from shared.permissions import require
 
 from .. import handlers
 from ..handlers import queries
@@ -27,7 +28,7 @@ from ..schemas import (
     VisitIn,
     VisitOut,
 )
-from . import STORE_WRITERS, WRITERS, blp, db
+from . import blp, db
 
 
 def list_query(q: dict) -> dict:
@@ -41,7 +42,7 @@ def list_query(q: dict) -> dict:
 
 @blp.route("/leads")
 class Leads(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.arguments(LeadQuery, location="query")
     @blp.response(200, LeadOut(many=True))
     def get(self, q):
@@ -52,7 +53,7 @@ class Leads(MethodView):
             rows, g.total_count = queries.page_of(s, queries.lead_query(q), q["page"], q["per_page"])
         return rows
 
-    @require_roles(*WRITERS)
+    @require("leads.create")
     @blp.arguments(LeadIn)
     @blp.response(201, LeadOut)
     def post(self, body):
@@ -66,7 +67,7 @@ class Leads(MethodView):
 
 @blp.route("/leads/<lead_id>")
 class LeadOne(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, LeadOut)
     def get(self, lead_id):
         """One lead; 404 when it is outside the caller's scope."""
@@ -77,7 +78,7 @@ class LeadOne(MethodView):
 
 @blp.route("/leads/<lead_id>/grade")
 class Grade(MethodView):
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @blp.arguments(GradeIn)
     @blp.response(200, LeadOut)
     def post(self, body, lead_id):
@@ -89,7 +90,7 @@ class Grade(MethodView):
 
 @blp.route("/leads/<lead_id>/levels")
 class Levels(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, LevelChangeOut(many=True))
     def get(self, lead_id):
         """The level history: who changed it, when, why and with which signals."""
@@ -102,7 +103,7 @@ class Levels(MethodView):
 
 @blp.route("/leads/<lead_id>/follow-ups")
 class FollowUps(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, FollowUpOut(many=True))
     def get(self, lead_id):
         """The lead's follow-ups, oldest first."""
@@ -111,7 +112,7 @@ class FollowUps(MethodView):
             get_lead(s, lead_id)
             return list(s.scalars(select(FollowUp).where(FollowUp.lead_id == lead_id).order_by(FollowUp.at)))
 
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @blp.arguments(FollowUpIn)
     @blp.response(201, FollowUpOut)
     def post(self, body, lead_id):
@@ -123,7 +124,7 @@ class FollowUps(MethodView):
 
 @blp.route("/leads/<lead_id>/consultant")
 class Assign(MethodView):
-    @require_roles("store_manager", "group_admin")
+    @require("leads.manage")
     @blp.arguments(AssignIn)
     @blp.response(200, LeadOut)
     def put(self, body, lead_id):
@@ -135,7 +136,7 @@ class Assign(MethodView):
 
 @blp.route("/leads/<lead_id>/assignments")
 class Assignments(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200)
     def get(self, lead_id):
         """Who owned the lead, and why it moved."""
@@ -149,7 +150,7 @@ class Assignments(MethodView):
 
 @blp.route("/stores/<store_id>/reassign")
 class Reassign(MethodView):
-    @require_roles("store_manager", "group_admin")
+    @require("leads.manage")
     @blp.arguments(ReassignIn)
     @blp.response(200)
     def post(self, body, store_id):
@@ -162,7 +163,7 @@ class Reassign(MethodView):
 
 @blp.route("/visits")
 class Visits(MethodView):
-    @require_roles(*WRITERS)
+    @require("leads.create")
     @blp.arguments(VisitIn)
     @blp.response(201, VisitOut)
     def post(self, body):
@@ -176,7 +177,7 @@ class Visits(MethodView):
 
 @blp.route("/audit")
 class Audit(MethodView):
-    @require_roles("store_manager", "group_admin", "sales_consultant")
+    @require("leads.work")
     @blp.arguments(AuditIn)
     @blp.response(200)
     def post(self, body):

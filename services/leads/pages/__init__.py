@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g
 from marshmallow import ValidationError
 
 from shared.db import utcnow
-from shared.errors import UserError
+from shared.errors import Forbidden, NotFound, UserError
+from shared.permissions import can
 
 from ..domain import ALL_SIGNALS, DEFEAT_REASONS, FOLLOW_UP_KINDS, GRADABLE, LEVELS, OUTCOMES, PAYMENT_METHODS, SIGNALS
 from .labels import ALL, label
 
 bp = Blueprint("leads_pages", __name__, url_prefix="/leads")
-STORE = ("sales_consultant", "store_manager")
-MANAGERS = ("store_manager", "group_admin")
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -30,6 +30,29 @@ def local(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(TZ).strftime(fmt)
+
+
+def store_page(fn):
+    """A store's own page (board, card audit, funnel, visitor log): HQ roles, who have no home store, get
+    the 403 page. Goes under `page(action)`, which has checked the role."""
+
+    @wraps(fn)
+    def wrapper(*a, **kw):
+        if not g.principal.home_store:
+            raise Forbidden("this page belongs to a store: open it as one of the store's staff")
+        return fn(*a, **kw)
+
+    return wrapper
+
+
+def home_store(s, p):
+    """The caller's own store (a store page's subject)."""
+    from ..models import StoreRef
+
+    store = s.get(StoreRef, p.home_store) if p.home_store else None
+    if store is None:
+        raise NotFound("store")
+    return store
 
 
 def today_local():
@@ -58,7 +81,7 @@ def _vocab():
             "LEVELS": LEVELS, "GRADABLE": GRADABLE, "SIGNALS": SIGNALS, "ALL_SIGNALS": ALL_SIGNALS,
             "FOLLOW_UP_KINDS": FOLLOW_UP_KINDS, "OUTCOMES": OUTCOMES, "DEFEAT_REASONS": DEFEAT_REASONS,
             "PAYMENT_METHODS": PAYMENT_METHODS, "now_utc": utcnow(),
-            "is_manager": bool(g.get("principal") and g.principal.role in MANAGERS)}
+            "is_manager": bool(g.get("principal") and can(g.principal.role, "leads.manage"))}
 
 
 from . import consultant, manager  # noqa: E402,F401  (views register themselves on bp)

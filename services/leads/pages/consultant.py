@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from shared.errors import NotFound, UserError
-from shared.web import page_roles
+from shared.permissions import CONSULTANT, page
 
 from .. import handlers
 from ..domain import LEVELS
@@ -17,11 +17,8 @@ from ..domain_funnel import REPORT_FIELDS
 from ..handlers import queries, reports
 from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
 from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, TestDriveIn, VisitIn
-from . import STORE, TZ, bp, db, form_errors, today_local
+from . import TZ, bp, db, form_errors, store_page, today_local
 from .labels import label
-
-VIEWERS = STORE + ("group_admin", "hq_analyst", "cc_supervisor", "cc_agent")
-
 
 def _filters() -> dict:
     a = request.args
@@ -42,7 +39,7 @@ def _filters() -> dict:
 
 
 @bp.get("/")
-@page_roles(*VIEWERS)
+@page("leads.read")
 def my_leads():
     """My leads (the store's for a manager, the group's for HQ), by level, overdue first."""
     p = g.principal
@@ -53,7 +50,7 @@ def my_leads():
         overdue = s.scalar(select(func.count(Lead.id)).where(Lead.overdue_at <= handlers.queries.now())) or 0
         names = queries.staff_names(s)
         store = s.get(StoreRef, p.home_store) if p.home_store else None
-    may_export = p.role != "sales_consultant" or bool(store and store.consultants_may_export)
+    may_export = p.role != CONSULTANT or bool(store and store.consultants_may_export)
     return render_template("leads/list.html", rows=rows, total=total, q=q, counts=counts, overdue=overdue,
                            names=names, may_export=may_export, args=request.args)
 
@@ -92,7 +89,7 @@ def handlers_label(group: str, key: str) -> str:
 
 
 @bp.get("/<lead_id>")
-@page_roles(*VIEWERS)
+@page("leads.read")
 def lead_detail(lead_id: str):
     """One lead: facts, due date, the actions a consultant takes, and the timeline."""
     p = g.principal
@@ -150,7 +147,7 @@ def _form_body(kind: str) -> dict:
 
 
 @bp.post("/<lead_id>/act/<kind>")
-@page_roles(*STORE, "group_admin")
+@page("leads.work")
 def lead_action(lead_id: str, kind: str):
     """The forms of the lead page: follow-up, grade, test drive, order, defeat; delivery and assignment."""
     p = g.principal
@@ -178,7 +175,8 @@ def lead_action(lead_id: str, kind: str):
 
 
 @bp.route("/visits/new", methods=["GET", "POST"])
-@page_roles(*STORE)
+@page("leads.work")
+@store_page
 def visit_new():
     """Quick visitor log (来店/来电登记): one screen, a few taps on the showroom tablet."""
     p = g.principal
@@ -213,7 +211,7 @@ def _recent(p) -> list[Visit]:
 
 
 @bp.route("/reports", methods=["GET", "POST"])
-@page_roles(*STORE)
+@page("leads.report")
 def my_report():
     """My daily report (the store's TACT statistics for the manager): counted, completed, submitted, amended."""
     p = g.principal
