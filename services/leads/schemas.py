@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.phones import InvalidPhone, normalize
+from shared.privacy import MaskedPhone
 
 from .domain import (
     ALL_LEVELS,
@@ -56,7 +57,8 @@ class LeadOut(Schema):
     brand_id = fields.String()
     consultant_id = fields.String(allow_none=True)
     name = fields.String()
-    phone = fields.String()
+    phone = MaskedPhone(holder=lambda lead: lead.holder,
+                        metadata={"description": "whole for the lead's consultant and its store's manager, else masked"})
     source = fields.String()
     campaign_id = fields.String(allow_none=True)
     level = fields.String()

@@ -129,7 +129,7 @@ class Export(MethodView):
         stamp = at.strftime("%Y%m%d-%H%M")
         if q["format"] == "xlsx":
             with db().session(p.scope) as s:
-                data = exports.xlsx_bytes(s, queries.lead_query(q, at), at)
+                data = exports.xlsx_bytes(s, p, queries.lead_query(q, at, p), at)
             return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             headers={"Content-Disposition": f"attachment; filename=leads-{stamp}.xlsx"})
 
@@ -137,7 +137,7 @@ class Export(MethodView):
         # download), then streamed: memory stays flat for large exports
         spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
         with db().session(p.scope) as s:
-            for chunk in exports.csv_chunks(s, queries.lead_query(q, at), at):
+            for chunk in exports.csv_chunks(s, p, queries.lead_query(q, at, p), at):
                 spool.write(chunk.encode("utf-8"))
         spool.seek(0)
 

@@ -50,7 +50,7 @@ class Leads(MethodView):
         p = current_principal()
         q = list_query(q)
         with db().session(p.scope) as s:
-            rows, g.total_count = queries.page_of(s, queries.lead_query(q), q["page"], q["per_page"])
+            rows, g.total_count = queries.page_of(s, queries.lead_query(q, viewer=p), q["page"], q["per_page"])
         return rows
 
     @require("leads.create")

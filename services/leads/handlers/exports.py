@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.permissions import CONSULTANT
+from shared.privacy import shown_phone
 
 from ..models import StoreRef
 from .queries import staff_names
@@ -29,7 +30,7 @@ def check_allowed(s: Session, p: Principal) -> None:
             raise Forbidden("exports are off for consultants at this store; ask the store manager", "export_off")
 
 
-def _rows(s: Session, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
+def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
     names = staff_names(s)
     stores = dict(s.execute(select(StoreRef.id, StoreRef.name)).tuples().all())
     z = ZoneInfo(tz)
@@ -39,18 +40,18 @@ def _rows(s: Session, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
 
     for lead in s.scalars(stmt.execution_options(yield_per=2000)):
         yield [lead.id, stores.get(lead.store_id, lead.store_id), names.get(lead.consultant_id or "", ""),
-               lead.name, lead.phone, lead.source, lead.level, lead.model or "", local(lead.created_at),
+               lead.name, shown_phone(p, lead.phone, lead.holder), lead.source, lead.level, lead.model or "", local(lead.created_at),
                local(lead.last_contact_at), lead.due_on.isoformat() if lead.due_on else "",
                "1" if lead.overdue_at and lead.overdue_at <= at else ""]
 
 
-def csv_chunks(s: Session, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> Iterator[str]:
-    """UTF-8 with BOM so that Excel opens Chinese text correctly."""
+def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> Iterator[str]:
+    """UTF-8 with BOM so that Excel opens Chinese text correctly; numbers masked as `p` sees them."""
     buf = io.StringIO()
     w = csv.writer(buf)
     buf.write("\ufeff")
     w.writerow(COLUMNS)
-    for i, row in enumerate(_rows(s, stmt, at, tz), 1):
+    for i, row in enumerate(_rows(s, p, stmt, at, tz), 1):
         w.writerow(row)
         if i % 1000 == 0:
             yield buf.getvalue()
@@ -59,13 +60,13 @@ def csv_chunks(s: Session, stmt: Select, at: datetime, tz: str = "Asia/Shanghai"
     yield buf.getvalue()
 
 
-def xlsx_bytes(s: Session, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> bytes:
+def xlsx_bytes(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("leads")
     ws.append(list(COLUMNS))
-    for row in _rows(s, stmt, at, tz):
+    for row in _rows(s, p, stmt, at, tz):
         ws.append(row)
     out = io.BytesIO()
     wb.save(out)

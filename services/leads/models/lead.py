@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, Index, Numeric, String, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import id_column, utcnow
+from shared.privacy import Holder
 from shared.tenancy import Scope, StoreScoped
 
 from .base import Base
@@ -65,6 +66,11 @@ class Lead(StoreScoped, Base):
         if scope.personal:
             crit = and_(crit, cls.consultant_id == scope.user_id)  # a consultant sees their own leads
         return crit
+
+    @property
+    def holder(self) -> Holder:
+        """Whose number it is to see whole (shared.privacy): the consultant who owns the lead and the store's manager."""
+        return Holder.of(self.consultant_id, [self.store_id])
 
     @property
     def is_open(self) -> bool:

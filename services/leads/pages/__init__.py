@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, UserError
 from shared.permissions import can
+from shared.privacy import sees_full_phone, shown_phone
 
 from ..domain import ALL_SIGNALS, DEFEAT_REASONS, FOLLOW_UP_KINDS, GRADABLE, LEVELS, OUTCOMES, PAYMENT_METHODS, SIGNALS
 from .labels import ALL, label
@@ -81,7 +82,17 @@ def _vocab():
             "LEVELS": LEVELS, "GRADABLE": GRADABLE, "SIGNALS": SIGNALS, "ALL_SIGNALS": ALL_SIGNALS,
             "FOLLOW_UP_KINDS": FOLLOW_UP_KINDS, "OUTCOMES": OUTCOMES, "DEFEAT_REASONS": DEFEAT_REASONS,
             "PAYMENT_METHODS": PAYMENT_METHODS, "now_utc": utcnow(),
-            "is_manager": bool(g.get("principal") and can(g.principal.role, "leads.manage"))}
+            "is_manager": bool(g.get("principal") and can(g.principal.role, "leads.manage")),
+            "phone_of": _phone_of, "sees_phone": _sees_phone}
+
+
+def _phone_of(lead) -> str:
+    """A lead's number as the signed-in viewer may see it (whole or masked, shared.privacy)."""
+    return shown_phone(g.get("principal"), lead.phone, lead.holder)
+
+
+def _sees_phone(lead) -> bool:
+    return bool(lead.phone) and sees_full_phone(g.get("principal"), lead.holder)
 
 
 from . import consultant, manager  # noqa: E402,F401  (views register themselves on bp)

@@ -45,7 +45,7 @@ def my_leads():
     p = g.principal
     q = _filters()
     with db().session(p.scope) as s:
-        rows, total = queries.page_of(s, queries.lead_query(q), q["page"], q["per_page"])
+        rows, total = queries.page_of(s, queries.lead_query(q, viewer=p), q["page"], q["per_page"])
         counts = queries.level_counts(s, None)
         overdue = s.scalar(select(func.count(Lead.id)).where(Lead.overdue_at <= handlers.queries.now())) or 0
         names = queries.staff_names(s)
