@@ -1,4 +1,7 @@
-"""Exports of the lead list to CSV and XLSX, under the same scope as reading it."""
+"""Exports of the lead list to CSV and XLSX, under the same scope and masking as reading it.
+
+Every cell goes through `shared.privacy.safe_cell`: a name typed as `=HYPERLINK(...)` stays text.
+"""
 from __future__ import annotations
 
 import csv
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.permissions import CONSULTANT
-from shared.privacy import shown_phone
+from shared.privacy import safe_row, shown_phone
 
 from ..models import StoreRef
 from .queries import staff_names
@@ -39,10 +42,11 @@ def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str) -> Iter
         return v.astimezone(z).strftime("%Y-%m-%d %H:%M") if v else ""
 
     for lead in s.scalars(stmt.execution_options(yield_per=2000)):
-        yield [lead.id, stores.get(lead.store_id, lead.store_id), names.get(lead.consultant_id or "", ""),
-               lead.name, shown_phone(p, lead.phone, lead.holder), lead.source, lead.level, lead.model or "", local(lead.created_at),
-               local(lead.last_contact_at), lead.due_on.isoformat() if lead.due_on else "",
-               "1" if lead.overdue_at and lead.overdue_at <= at else ""]
+        yield safe_row([
+            lead.id, stores.get(lead.store_id, lead.store_id), names.get(lead.consultant_id or "", ""), lead.name,
+            shown_phone(p, lead.phone, lead.holder), lead.source, lead.level, lead.model or "",
+            local(lead.created_at), local(lead.last_contact_at), lead.due_on.isoformat() if lead.due_on else "",
+            "1" if lead.overdue_at and lead.overdue_at <= at else ""])
 
 
 def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> Iterator[str]:
