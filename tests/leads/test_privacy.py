@@ -120,3 +120,14 @@ def test_an_idempotency_key_belongs_to_its_caller(api):
     assert len({mine.json["id"], colleagues.json["id"], managers.json["id"], hq.json["id"]}) == 4
     assert api.post(f"{LEADS}/leads", as_=OWNER, headers={"Idempotency-Key": "k" * 81},
                     json={"name": "幂等客户", "phone": phone(), "source": "phone_in"}).status_code == 422
+
+
+def test_a_retry_after_the_lead_moved_to_a_colleague_is_a_conflict_not_a_crash(api):
+    key = {"Idempotency-Key": "moved-away-1"}
+    body = {"name": "转走客户", "phone": phone(), "source": "phone_in"}
+    first = api.post(f"{LEADS}/leads", as_=OWNER, headers=key, json=body)
+    colleague = api.get("/identity/api/v1/auth/me", as_=COLLEAGUE).json["user_id"]
+    assert api.put(f"{LEADS}/leads/{first.json['id']}/consultant", as_=MANAGER,
+                   json={"consultant_id": colleague}).status_code == 200
+    retry = api.post(f"{LEADS}/leads", as_=OWNER, headers=key, json=body)
+    assert retry.status_code == 409 and retry.json["code"] == "idempotency_key_used", retry.get_data(as_text=True)

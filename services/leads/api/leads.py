@@ -59,9 +59,11 @@ class Leads(MethodView):
     def post(self, body):
         """Register a lead; the store comes from the caller's token, or `store_id` for HQ roles."""
         p = current_principal()
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get("Idempotency-Key") or None
+        if key and len(key) > 80:
+            fail(422, "the Idempotency-Key is too long", errors={"Idempotency-Key": ["at most 80 characters"]})
         with db().session(p.scope) as s:
-            lead, _created = handlers.create_lead(s, p, body, key[:80] if key else None)
+            lead, _created = handlers.create_lead(s, p, body, key)
         return lead
 
 

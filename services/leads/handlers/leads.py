@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
@@ -64,9 +65,12 @@ def created_payload(lead: Lead) -> dict:
 
 def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | None = None,
                 arrived_at: datetime | None = None) -> tuple[Lead, bool]:
-    """Register a lead; a retried request with the same Idempotency-Key returns the first lead."""
+    """Register a lead; a retried request with the same Idempotency-Key returns the first lead.
+
+    A key is the caller's own: the same key from a colleague is another request.
+    """
     if idempotency_key:
-        existing = s.scalar(select(Lead).where(Lead.idempotency_key == idempotency_key))
+        existing = s.scalar(select(Lead).where(Lead.created_by == p.user_id, Lead.idempotency_key == idempotency_key))
         if existing is not None:
             return existing, False
     store = resolve_store(s, p, data.get("store_id"))
@@ -85,7 +89,13 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
         lead.response_due_at = first_response_due(at, hours_of(rules, store), rules.sla_minutes)
     set_due(lead, rules, store.timezone)
     s.add(lead)
-    s.flush()
+    try:
+        s.flush()
+    except IntegrityError as exc:  # the key's first lead is no longer the caller's to see, or a concurrent retry
+        if idempotency_key is None:
+            raise
+        raise Conflict("this Idempotency-Key was already used for a lead you cannot see now; send a new key",
+                       "idempotency_key_used") from exc
     emit_for(s, "leads.lead.created", lead, p.user_id, created_payload(lead))
     return lead, True
 

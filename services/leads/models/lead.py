@@ -23,7 +23,7 @@ class Lead(StoreScoped, Base):
 
     __tablename__ = "leads"
     __table_args__ = (
-        UniqueConstraint("group_id", "idempotency_key"),
+        UniqueConstraint("group_id", "created_by", "idempotency_key", name="uq_leads_idempotency_key"),  # per caller
         Index("ix_leads_store_level", "store_id", "level"),
         Index("ix_leads_store_phone", "store_id", "phone"),
         Index("ix_leads_store_level_overdue", "store_id", "level", "overdue_at"),
