@@ -22,6 +22,7 @@ from ..schemas import (
     CampaignIn,
     CampaignOut,
     ExportQuery,
+    FunnelQuery,
     ImportJobOut,
     ImportQuery,
     PageQuery,
@@ -77,14 +78,14 @@ class StoreOptions(MethodView):
 @blp.route("/stores/<store_id>/funnel")
 class Funnel(MethodView):
     @require("leads.read")
+    @blp.arguments(FunnelQuery, location="query")
     @blp.response(200)
-    def get(self, store_id):
-        """New leads → test drives → orders → deliveries (last 30 days), levels, close ratio and refill need."""
+    def get(self, q, store_id):
+        """New leads → test drives → orders → deliveries (last `days`, 30 by default), levels, close ratio, refill need."""
         p = current_principal()
         with db().session(p.scope) as s:
             store = store_of(s, p, store_id)
-            f = queries.store_funnel(s, store, int(request.args.get("days", 30)),
-                                     p.user_id if p.role == CONSULTANT else request.args.get("consultant_id"))
+            f = queries.store_funnel(s, store, q["days"], p.user_id if p.role == CONSULTANT else q["consultant_id"])
         f["steps"] = [{"key": x.key, "count": x.count, "rate": x.rate} for x in f["steps"]]
         return f
 

@@ -9,20 +9,24 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from shared.errors import NotFound, UserError
-from shared.permissions import CONSULTANT, page
+from shared.fields import in_range
+from shared.permissions import CONSULTANT, MANAGER, page
 
 from .. import handlers
 from ..domain import LEVELS
 from ..domain_funnel import REPORT_FIELDS
 from ..handlers import queries, reports
 from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
-from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, TestDriveIn, VisitIn
+from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
 from . import TZ, bp, db, form_errors, store_page, today_local
 from .labels import label
 
 def _filters() -> dict:
     a = request.args
-    q: dict = {"page": max(int(a.get("page", 1) or 1), 1), "per_page": 50}
+    try:
+        q: dict = {"page": PageQuery().load({"page": a.get("page") or 1})["page"], "per_page": 50}
+    except ValidationError as exc:
+        abort(422, "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.messages.items()))
     if a.get("level") in LEVELS + ("delivered", "defeated", "invalid"):
         q["level"] = a["level"]
     else:
@@ -108,11 +112,15 @@ def lead_detail(lead_id: str):
 
 
 def _local_dt(day: str | None, hhmm: str | None = None) -> str | None:
-    """A date (and time) typed in the form, in local time, as an ISO instant for the schema."""
+    """A date (and time) typed in the form, in local time, as an ISO instant for the schema (which
+    names the field when the text is no date at all)."""
     if not day:
         return None
-    t = time.fromisoformat(hhmm) if hhmm else time(10, 0)
-    return datetime.combine(date.fromisoformat(day), t, TZ).isoformat()
+    try:
+        t = time.fromisoformat(hhmm) if hhmm else time(10, 0)
+        return datetime.combine(date.fromisoformat(day), t, TZ).isoformat()
+    except ValueError:
+        return f"{day} {hhmm or ''}".strip()
 
 
 ACTIONS = {
@@ -215,10 +223,12 @@ def _recent(p) -> list[Visit]:
 def my_report():
     """My daily report (the store's TACT statistics for the manager): counted, completed, submitted, amended."""
     p = g.principal
-    kind = "store" if p.role == "store_manager" else "consultant"
+    kind = "store" if p.role == MANAGER else "consultant"
     try:
         day = date.fromisoformat(request.values.get("day") or today_local().isoformat())
     except ValueError:
+        day = today_local()
+    if not in_range(day):  # 9999-12-31 would overflow the deadline: show today instead, as for a typo
         day = today_local()
     if request.method == "POST":
         f = request.form
