@@ -25,11 +25,12 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # --- identity ---------------------------------------------------------------------------------
     "identity.admin": (ADMIN,),                      # org tree, users, roles, resets
     # --- leads ------------------------------------------------------------------------------------
-    "leads.read": (CONSULTANT, MANAGER, ADMIN, ANALYST),   # lists, lead pages, exports (masked by role)
-    "leads.create": (CONSULTANT, MANAGER, ADMIN, AGENT, SUPERVISOR),  # the call center registers phone-ins
-    "leads.work": (CONSULTANT, MANAGER, ADMIN),     # follow-ups, grades, drives, orders, deliveries, defeats
-    "leads.manage": (MANAGER, ADMIN),               # assign, approve defeats, board, audit, import
-    "leads.report": (CONSULTANT, MANAGER),          # daily activity reports
+    "leads.read": (CONSULTANT, MANAGER, ADMIN, ANALYST),   # lists, lead pages, reports, funnel, exports (masked by role)
+    "leads.create": (CONSULTANT, MANAGER, ADMIN, AGENT, SUPERVISOR),  # a lead or a visitor; the call center its phone-ins
+    "leads.work": (CONSULTANT, MANAGER, ADMIN),     # follow-ups, grades, drives, orders, deliveries, defeats, card audit
+    "leads.manage": (MANAGER, ADMIN),               # assign, approve defeats, store options, campaigns, board, import
+    "leads.oversee": (MANAGER, ADMIN, ANALYST),     # the store board's figures and the defeats waiting (read)
+    "leads.report": (CONSULTANT, MANAGER),          # daily activity reports (a consultant's own, the store's TACT)
     "leads.settings": (ADMIN,),                     # the group's cadence, horizons, sources
     # --- customers --------------------------------------------------------------------------------
     "customers.read": (ADMIN, ANALYST, SUPERVISOR, AGENT, MANAGER, CONSULTANT),

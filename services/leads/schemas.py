@@ -1,7 +1,9 @@
 """Request and response schemas of the leads API."""
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from shared.fields import BoundedDate, BoundedDateTime
 from shared.phones import InvalidPhone, normalize
+from shared.privacy import MaskedPhone
 
 from .domain import (
     ALL_LEVELS,
@@ -18,7 +20,9 @@ from .domain import (
 )
 from .domain_funnel import REPORT_FIELDS
 
-DT = fields.AwareDateTime
+DT = fields.AwareDateTime  # what the API answers
+InDT, Day = BoundedDateTime, BoundedDate  # what it accepts: years 1900–2100 (9999-12-31 is a 422, not a 500)
+MAX_PAGE = 1_000_000  # a page past this is a 422 (2**63 overflowed the database's OFFSET)
 SOURCE = validate.OneOf(sorted(SOURCES), error="unknown source: {input}")
 
 
@@ -56,7 +60,8 @@ class LeadOut(Schema):
     brand_id = fields.String()
     consultant_id = fields.String(allow_none=True)
     name = fields.String()
-    phone = fields.String()
+    phone = MaskedPhone(holder=lambda lead: lead.holder,
+                        metadata={"description": "whole for the lead's consultant and its store's manager, else masked"})
     source = fields.String()
     campaign_id = fields.String(allow_none=True)
     level = fields.String()
@@ -90,8 +95,13 @@ class LeadQuery(Schema):
     unassigned = fields.Boolean()
     open = fields.Boolean()
     q = fields.String(validate=validate.Length(max=80))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class FunnelQuery(Schema):
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
+    consultant_id = fields.String(load_default=None, metadata={"description": "managers: one consultant's funnel"})
 
 
 class ExportQuery(LeadQuery):
@@ -117,8 +127,8 @@ class LevelChangeOut(Schema):
 class VisitIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(VISIT_KINDS))
     store_id = fields.String(load_default=None, allow_none=True)
-    time_in = DT(load_default=None, allow_none=True)
-    time_out = DT(load_default=None, allow_none=True)
+    time_in = InDT(load_default=None, allow_none=True)
+    time_out = InDT(load_default=None, allow_none=True)
     party_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=30))
     consultant_id = fields.String(load_default=None, allow_none=True)
     model = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
@@ -161,8 +171,8 @@ class FollowUpIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_KINDS))
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    at = DT(load_default=None, allow_none=True)
-    next_planned_at = DT(load_default=None, allow_none=True)
+    at = InDT(load_default=None, allow_none=True)
+    next_planned_at = InDT(load_default=None, allow_none=True)
     level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(GRADABLE))
     signals = fields.List(fields.String(validate=validate.OneOf(ALL_SIGNALS)), load_default=list)
 
@@ -180,7 +190,7 @@ class FollowUpOut(Schema):
 
 class TestDriveIn(Schema):
     model = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    booked_for = DT(load_default=None, allow_none=True)
+    booked_for = InDT(load_default=None, allow_none=True)
 
 
 class TestDriveOut(Schema):
@@ -199,7 +209,7 @@ class OrderIn(Schema):
     deposit = fields.Decimal(load_default=0, places=2, validate=validate.Range(min=0))
     payment_method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     trade_in = fields.Boolean(load_default=False)
-    expected_delivery = fields.Date(load_default=None, allow_none=True)
+    expected_delivery = Day(load_default=None, allow_none=True)
     customer_kind = fields.String(load_default="individual",
                                   validate=validate.OneOf(("individual", "corporate", "fleet", "partner")))
     sale_type = fields.String(load_default="retail", validate=validate.OneOf(("retail", "fleet")))
@@ -224,7 +234,7 @@ class OrderOut(Schema):
 class DeliveryIn(Schema):
     vin = fields.String(required=True, validate=validate.Regexp(r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$",
                                                                 error="a VIN has 17 letters and digits (no I, O, Q)"))
-    delivered_on = fields.Date(required=True)
+    delivered_on = Day(required=True)
 
 
 class DefeatIn(Schema):
@@ -275,7 +285,7 @@ Figures = fields.Dict(keys=fields.String(validate=validate.OneOf(list(REPORT_FIE
 
 
 class ReportIn(Schema):
-    day = fields.Date(required=True)
+    day = Day(required=True)
     kind = fields.String(load_default="consultant", validate=validate.OneOf(("consultant", "store")))
     store_id = fields.String(load_default=None, allow_none=True)
     figures = fields.Dict(keys=fields.String(validate=validate.OneOf(list(REPORT_FIELDS))),
@@ -314,13 +324,13 @@ class ReportOut(Schema):
 
 
 class ReportQuery(Schema):
-    day = fields.Date()
+    day = Day()
     store_id = fields.String()
     owner = fields.String()
 
 
 class DraftQuery(Schema):
-    day = fields.Date(required=True)
+    day = Day(required=True)
     kind = fields.String(load_default="consultant", validate=validate.OneOf(("consultant", "store")))
     store_id = fields.String()
 
@@ -347,8 +357,8 @@ class StoreOptionsIO(Schema):
 class CampaignIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     channel = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_CHANNELS))
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = Day(required=True)
+    ends_on = Day(required=True)
     cost = fields.Decimal(load_default=0, places=2, validate=validate.Range(min=0))
     store_id = fields.String(load_default=None, allow_none=True)
 
@@ -402,5 +412,5 @@ class ImportJobOut(Schema):
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -30,11 +30,16 @@ def lead(api):
     return r.json
 
 
-@pytest.mark.parametrize("user", [f"{PD}.sales1", f"{PD}.manager", "hq.admin", "hq.analyst", "cc.agent1"])
+@pytest.mark.parametrize("user", [f"{PD}.sales1", f"{PD}.manager", "hq.admin", "hq.analyst"])
 def test_lead_is_readable_by_its_consultant_manager_and_hq(api, lead, user):
     r = api.get(f"/leads/api/v1/leads/{lead['id']}", as_=user)
     assert r.status_code == 200
     assert r.json["store_id"] == store_id(PD)
+
+
+def test_the_call_center_registers_leads_but_does_not_read_them(api, lead):
+    r = api.get(f"/leads/api/v1/leads/{lead['id']}", as_="cc.agent1")
+    assert r.status_code == 403 and lead["phone"] not in r.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("user", [f"{XH}.manager", f"{XH}.sales1", f"{PD}.sales2"])

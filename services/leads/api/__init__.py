@@ -3,8 +3,6 @@ from flask import current_app, g
 from flask_smorest import Blueprint
 
 blp = Blueprint("leads", __name__, url_prefix="/leads/api/v1", description="Leads and the visitor log")
-WRITERS = ("sales_consultant", "store_manager", "group_admin", "cc_agent", "cc_supervisor")
-STORE_WRITERS = ("sales_consultant", "store_manager", "group_admin")
 
 
 def db():

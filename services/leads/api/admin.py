@@ -9,9 +9,10 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
 from shared.db import utcnow
 from shared.errors import fail, not_found
+from shared.permissions import CONSULTANT, require
 
 from .. import handlers
 from ..handlers import exports, importer, queries
@@ -21,6 +22,7 @@ from ..schemas import (
     CampaignIn,
     CampaignOut,
     ExportQuery,
+    FunnelQuery,
     ImportJobOut,
     ImportQuery,
     PageQuery,
@@ -30,13 +32,12 @@ from ..schemas import (
 from . import blp, db
 from .leads import list_query
 
-MANAGERS = ("store_manager", "group_admin")
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 
 @blp.route("/settings")
 class Settings(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, RulesIO)
     def get(self):
         """The group's lead rules: cadence and horizon per level, stale period, SLA, business hours, sources."""
@@ -44,7 +45,7 @@ class Settings(MethodView):
         with db().session(p.scope) as s:
             return handlers.rules_of(s, p.group_id).to_dict()
 
-    @require_roles("group_admin")
+    @require("leads.settings")
     @blp.arguments(RulesIO)
     @blp.response(200, RulesIO)
     def put(self, body):
@@ -56,7 +57,7 @@ class Settings(MethodView):
 
 @blp.route("/stores/<store_id>/options")
 class StoreOptions(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, StoreOptionsIO)
     def get(self, store_id):
         """The store's lead options."""
@@ -64,7 +65,7 @@ class StoreOptions(MethodView):
         with db().session(p.scope) as s:
             return store_of(s, p, store_id)
 
-    @require_roles(*MANAGERS)
+    @require("leads.manage")
     @blp.arguments(StoreOptionsIO)
     @blp.response(200, StoreOptionsIO)
     def put(self, body, store_id):
@@ -76,22 +77,22 @@ class StoreOptions(MethodView):
 
 @blp.route("/stores/<store_id>/funnel")
 class Funnel(MethodView):
-    @require_roles(*MANAGERS, "hq_analyst", "sales_consultant")
+    @require("leads.read")
+    @blp.arguments(FunnelQuery, location="query")
     @blp.response(200)
-    def get(self, store_id):
-        """New leads → test drives → orders → deliveries (last 30 days), levels, close ratio and refill need."""
+    def get(self, q, store_id):
+        """New leads → test drives → orders → deliveries (last `days`, 30 by default), levels, close ratio, refill need."""
         p = current_principal()
         with db().session(p.scope) as s:
             store = store_of(s, p, store_id)
-            f = queries.store_funnel(s, store, int(request.args.get("days", 30)),
-                                     p.user_id if p.role == "sales_consultant" else request.args.get("consultant_id"))
+            f = queries.store_funnel(s, store, q["days"], p.user_id if p.role == CONSULTANT else q["consultant_id"])
         f["steps"] = [{"key": x.key, "count": x.count, "rate": x.rate} for x in f["steps"]]
         return f
 
 
 @blp.route("/campaigns")
 class Campaigns(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, CampaignOut(many=True))
     def get(self, q):
@@ -101,7 +102,7 @@ class Campaigns(MethodView):
             return list(s.scalars(select(Campaign).order_by(Campaign.starts_on.desc())
                                   .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"])))
 
-    @require_roles(*MANAGERS)
+    @require("leads.manage")
     @blp.arguments(CampaignIn)
     @blp.response(201, CampaignOut)
     def post(self, body):
@@ -117,7 +118,7 @@ class Campaigns(MethodView):
 
 @blp.route("/leads/export")
 class Export(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.arguments(ExportQuery, location="query")
     def get(self, q):
         """The lead list (same filters, same scope as reading it) as CSV or XLSX."""
@@ -129,7 +130,7 @@ class Export(MethodView):
         stamp = at.strftime("%Y%m%d-%H%M")
         if q["format"] == "xlsx":
             with db().session(p.scope) as s:
-                data = exports.xlsx_bytes(s, queries.lead_query(q, at), at)
+                data = exports.xlsx_bytes(s, p, queries.lead_query(q, at, p), at)
             return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             headers={"Content-Disposition": f"attachment; filename=leads-{stamp}.xlsx"})
 
@@ -137,7 +138,7 @@ class Export(MethodView):
         # download), then streamed: memory stays flat for large exports
         spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
         with db().session(p.scope) as s:
-            for chunk in exports.csv_chunks(s, queries.lead_query(q, at), at):
+            for chunk in exports.csv_chunks(s, p, queries.lead_query(q, at, p), at):
                 spool.write(chunk.encode("utf-8"))
         spool.seek(0)
 
@@ -185,7 +186,7 @@ def _run_and_clean(rt, scope, job_id: str, path: str, actor: str) -> None:
 
 @blp.route("/imports")
 class Imports(MethodView):
-    @require_roles(*MANAGERS)
+    @require("leads.manage")
     @blp.arguments(ImportQuery, location="query")
     @blp.response(202, ImportJobOut)
     def post(self, q):
@@ -227,7 +228,7 @@ def job_out(job_id: str, limit: int = 1000) -> dict:
 
 @blp.route("/imports/<job_id>")
 class ImportOne(MethodView):
-    @require_roles(*MANAGERS)
+    @require("leads.manage")
     @blp.response(200, ImportJobOut)
     def get(self, job_id):
         """An import's progress, counts and its rejected rows (first 1,000) with row number and reason."""
@@ -236,7 +237,7 @@ class ImportOne(MethodView):
 
 @blp.route("/stores")
 class Stores(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, StoreOptionsIO(many=True))
     def get(self):
         """The stores the caller may work with, with their lead options."""

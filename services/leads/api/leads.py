@@ -5,10 +5,11 @@ from flask import g, request
 from flask.views import MethodView
 from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
 from shared.db import utcnow
 from shared.errors import fail
 from shared.idempotency import idempotent
+from shared.permissions import require
 
 from .. import handlers
 from ..handlers import queries
@@ -28,7 +29,7 @@ from ..schemas import (
     VisitIn,
     VisitOut,
 )
-from . import STORE_WRITERS, WRITERS, blp, db
+from . import blp, db
 
 
 def list_query(q: dict) -> dict:
@@ -42,7 +43,7 @@ def list_query(q: dict) -> dict:
 
 @blp.route("/leads")
 class Leads(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.arguments(LeadQuery, location="query")
     @blp.response(200, LeadOut(many=True))
     def get(self, q):
@@ -50,24 +51,26 @@ class Leads(MethodView):
         p = current_principal()
         q = list_query(q)
         with db().session(p.scope) as s:
-            rows, g.total_count = queries.page_of(s, queries.lead_query(q), q["page"], q["per_page"])
+            rows, g.total_count = queries.page_of(s, queries.lead_query(q, viewer=p), q["page"], q["per_page"])
         return rows
 
-    @require_roles(*WRITERS)
+    @require("leads.create")
     @blp.arguments(LeadIn)
     @blp.response(201, LeadOut)
     def post(self, body):
         """Register a lead; the store comes from the caller's token, or `store_id` for HQ roles."""
         p = current_principal()
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get("Idempotency-Key") or None
+        if key and len(key) > 80:
+            fail(422, "the Idempotency-Key is too long", errors={"Idempotency-Key": ["at most 80 characters"]})
         with db().session(p.scope) as s:
-            lead, _created = handlers.create_lead(s, p, body, key[:80] if key else None)
+            lead, _created = handlers.create_lead(s, p, body, key)
         return lead
 
 
 @blp.route("/leads/<lead_id>")
 class LeadOne(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, LeadOut)
     def get(self, lead_id):
         """One lead; 404 when it is outside the caller's scope."""
@@ -78,7 +81,7 @@ class LeadOne(MethodView):
 
 @blp.route("/leads/<lead_id>/grade")
 class Grade(MethodView):
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @blp.arguments(GradeIn)
     @blp.response(200, LeadOut)
     def post(self, body, lead_id):
@@ -90,7 +93,7 @@ class Grade(MethodView):
 
 @blp.route("/leads/<lead_id>/levels")
 class Levels(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, LevelChangeOut(many=True))
     def get(self, lead_id):
         """The level history: who changed it, when, why and with which signals."""
@@ -103,7 +106,7 @@ class Levels(MethodView):
 
 @blp.route("/leads/<lead_id>/follow-ups")
 class FollowUps(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, FollowUpOut(many=True))
     def get(self, lead_id):
         """The lead's follow-ups, oldest first."""
@@ -112,7 +115,7 @@ class FollowUps(MethodView):
             get_lead(s, lead_id)
             return list(s.scalars(select(FollowUp).where(FollowUp.lead_id == lead_id).order_by(FollowUp.at)))
 
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @idempotent
     @blp.arguments(FollowUpIn)
     @blp.response(201, FollowUpOut)
@@ -125,7 +128,7 @@ class FollowUps(MethodView):
 
 @blp.route("/leads/<lead_id>/consultant")
 class Assign(MethodView):
-    @require_roles("store_manager", "group_admin")
+    @require("leads.manage")
     @blp.arguments(AssignIn)
     @blp.response(200, LeadOut)
     def put(self, body, lead_id):
@@ -137,7 +140,7 @@ class Assign(MethodView):
 
 @blp.route("/leads/<lead_id>/assignments")
 class Assignments(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200)
     def get(self, lead_id):
         """Who owned the lead, and why it moved."""
@@ -151,7 +154,7 @@ class Assignments(MethodView):
 
 @blp.route("/stores/<store_id>/reassign")
 class Reassign(MethodView):
-    @require_roles("store_manager", "group_admin")
+    @require("leads.manage")
     @blp.arguments(ReassignIn)
     @blp.response(200)
     def post(self, body, store_id):
@@ -164,7 +167,7 @@ class Reassign(MethodView):
 
 @blp.route("/visits")
 class Visits(MethodView):
-    @require_roles(*WRITERS)
+    @require("leads.create")
     @idempotent
     @blp.arguments(VisitIn)
     @blp.response(201, VisitOut)
@@ -179,7 +182,7 @@ class Visits(MethodView):
 
 @blp.route("/audit")
 class Audit(MethodView):
-    @require_roles("store_manager", "group_admin", "sales_consultant")
+    @require("leads.work")
     @blp.arguments(AuditIn)
     @blp.response(200)
     def post(self, body):

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
 from shared.errors import fail, not_found
 from shared.idempotency import idempotent
+from shared.permissions import require
 
 from .. import handlers
 from ..handlers import reports
@@ -28,14 +29,12 @@ from ..schemas import (
     TestDriveIn,
     TestDriveOut,
 )
-from . import STORE_WRITERS, blp, db
-
-MANAGERS = ("store_manager", "group_admin")
+from . import blp, db
 
 
 @blp.route("/leads/<lead_id>/test-drives")
 class TestDrives(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, TestDriveOut(many=True))
     def get(self, lead_id):
         """The lead's test drives."""
@@ -45,7 +44,7 @@ class TestDrives(MethodView):
             return list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead_id)
                                   .order_by(TestDrive.booked_for)))
 
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @idempotent
     @blp.arguments(TestDriveIn)
     @blp.response(201, TestDriveOut)
@@ -58,7 +57,7 @@ class TestDrives(MethodView):
 
 @blp.route("/test-drives/<td_id>/complete")
 class TestDriveDone(MethodView):
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @idempotent
     @blp.response(200, TestDriveOut)
     def post(self, td_id):
@@ -70,7 +69,7 @@ class TestDriveDone(MethodView):
 
 @blp.route("/leads/<lead_id>/orders")
 class Orders(MethodView):
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @idempotent
     @blp.arguments(OrderIn)
     @blp.response(201, OrderOut)
@@ -83,7 +82,7 @@ class Orders(MethodView):
 
 @blp.route("/orders/<order_id>/delivery")
 class Delivery(MethodView):
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @idempotent
     @blp.arguments(DeliveryIn)
     @blp.response(200, OrderOut)
@@ -96,7 +95,7 @@ class Delivery(MethodView):
 
 @blp.route("/leads/<lead_id>/defeat")
 class ProposeDefeat(MethodView):
-    @require_roles(*STORE_WRITERS)
+    @require("leads.work")
     @blp.arguments(DefeatIn)
     @blp.response(201, DefeatOut)
     def post(self, body, lead_id):
@@ -108,7 +107,7 @@ class ProposeDefeat(MethodView):
 
 @blp.route("/defeats")
 class Defeats(MethodView):
-    @require_roles(*MANAGERS, "hq_analyst")
+    @require("leads.oversee")
     @blp.response(200, DefeatOut(many=True))
     def get(self):
         """Defeats waiting for the manager's decision."""
@@ -119,7 +118,7 @@ class Defeats(MethodView):
 
 @blp.route("/defeats/<defeat_id>/decision")
 class DefeatDecision(MethodView):
-    @require_roles(*MANAGERS)
+    @require("leads.manage")
     @blp.arguments(DefeatDecisionIn)
     @blp.response(200, DefeatOut)
     def post(self, body, defeat_id):
@@ -138,7 +137,7 @@ def report_out(s, r: DailyReport) -> dict:
 
 @blp.route("/reports")
 class Reports(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.arguments(ReportQuery, location="query")
     @blp.response(200, ReportOut(many=True))
     def get(self, q):
@@ -151,7 +150,7 @@ class Reports(MethodView):
                     stmt = stmt.where(getattr(DailyReport, key) == q[key])
             return [report_out(s, r) for r in s.scalars(stmt)]
 
-    @require_roles("sales_consultant", *MANAGERS)
+    @require("leads.report")
     @blp.arguments(ReportIn)
     @blp.response(201, ReportOut)
     def post(self, body):
@@ -165,7 +164,7 @@ class Reports(MethodView):
 
 @blp.route("/reports/draft")
 class ReportDraft(MethodView):
-    @require_roles("sales_consultant", *MANAGERS)
+    @require("leads.report")
     @blp.arguments(DraftQuery, location="query")
     @blp.response(200)
     def get(self, q):
@@ -180,7 +179,7 @@ class ReportDraft(MethodView):
 
 @blp.route("/reports/<report_id>")
 class ReportOne(MethodView):
-    @require_roles()
+    @require("leads.read")
     @blp.response(200, ReportOut)
     def get(self, report_id):
         """One report with its amendments and the figures in force."""
@@ -191,7 +190,7 @@ class ReportOne(MethodView):
                 not_found("report")
             return report_out(s, r)
 
-    @require_roles()
+    @require("leads.read")
     def put(self, report_id):
         """Submitted reports are final: change them with an amendment."""
         fail(409, "a submitted report cannot be edited; POST an amendment with a reason", "locked")
@@ -201,7 +200,7 @@ class ReportOne(MethodView):
 
 @blp.route("/reports/<report_id>/amendments")
 class Amendments(MethodView):
-    @require_roles("sales_consultant", *MANAGERS)
+    @require("leads.report")
     @blp.arguments(AmendmentIn)
     @blp.response(201, AmendmentOut)
     def post(self, body, report_id):
@@ -213,7 +212,7 @@ class Amendments(MethodView):
 
 @blp.route("/stores/<store_id>/board")
 class Board(MethodView):
-    @require_roles(*MANAGERS, "hq_analyst")
+    @require("leads.oversee")
     @blp.response(200)
     def get(self, store_id):
         """Store board figures: open leads by level, overdue per consultant, SLA breaches, pending defeats."""

@@ -9,15 +9,13 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.bus import emit
 from shared.db import utcnow
-from shared.errors import fail, not_found
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.events import Event
+from shared.permissions import CONSULTANT, can
 
 from ..domain import GroupRules, next_round_robin
 from ..domain_time import BusinessHours, next_follow_up_due
 from ..models import GroupSettings, Lead, StaffRef, StoreRef
-
-MANAGERS = ("store_manager", "group_admin")
-
 
 def now() -> datetime:
     return utcnow()
@@ -37,13 +35,13 @@ def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreRef:
     """The store a new record belongs to: the caller's own, or the one an HQ role names."""
     if not p.is_hq:
         if store_id and not p.scope.sees_store(store_id):
-            fail(404, "store not found")
+            raise NotFound("store")
         store_id = p.home_store
     elif not store_id:
-        fail(422, "store_id is required for group roles", errors={"store_id": ["required for HQ roles"]})
+        raise Invalid("store_id is required for group roles", errors={"store_id": ["required for HQ roles"]})
     store = s.get(StoreRef, store_id)
     if store is None:
-        fail(422, "unknown store", errors={"store_id": ["no such store in this group"]})
+        raise Invalid("unknown store", errors={"store_id": ["no such store in this group"]})
     return store
 
 
@@ -51,20 +49,20 @@ def store_of(s: Session, p: Principal, store_id: str) -> StoreRef:
     """A store the caller may see (404 otherwise)."""
     store = s.get(StoreRef, store_id)
     if store is None or not p.scope.sees_store(store_id):
-        not_found("store")
+        raise NotFound("store")
     return store
 
 
 def consultant_of(s: Session, store: StoreRef, consultant_id: str, field: str = "consultant_id") -> StaffRef:
     staff = s.get(StaffRef, consultant_id)
-    if staff is None or staff.store_id != store.id or staff.role != "sales_consultant" or not staff.active:
-        fail(422, "unknown consultant", errors={field: ["not an active consultant of this store"]})
+    if staff is None or staff.store_id != store.id or staff.role != CONSULTANT or not staff.active:
+        raise Invalid("unknown consultant", errors={field: ["not an active consultant of this store"]})
     return staff
 
 
 def on_duty_consultants(s: Session, store_id: str, exclude: str | None = None) -> list[str]:
     ids = s.scalars(select(StaffRef.id).where(
-        StaffRef.store_id == store_id, StaffRef.role == "sales_consultant", StaffRef.active.is_(True),
+        StaffRef.store_id == store_id, StaffRef.role == CONSULTANT, StaffRef.active.is_(True),
         StaffRef.on_duty.is_(True)).order_by(StaffRef.id)).all()
     return [i for i in ids if i != exclude]
 
@@ -79,7 +77,7 @@ def round_robin(s: Session, store: StoreRef, exclude: str | None = None) -> str 
 
 def resolve_consultant(s: Session, p: Principal, store: StoreRef, consultant_id: str | None) -> str | None:
     """Who owns a new lead: the consultant who registers it, the one named, or round-robin if the store wants it."""
-    if p.role == "sales_consultant":
+    if p.role == CONSULTANT:
         return p.user_id
     if consultant_id is None:
         return round_robin(s, store) if store.round_robin else None
@@ -89,13 +87,14 @@ def resolve_consultant(s: Session, p: Principal, store: StoreRef, consultant_id:
 def get_lead(s: Session, lead_id: str) -> Lead:
     lead = s.get(Lead, lead_id)
     if lead is None:
-        not_found("lead")
+        raise NotFound("lead")
     return lead
 
 
-def require_manager(p: Principal) -> None:
-    if p.role not in MANAGERS:
-        fail(403, "only the store manager may do this", "forbidden")
+def check_may(p: Principal, action: str, message: str) -> None:
+    """A use case checks the caller's role itself (shared.permissions), whoever calls it: API, page or command."""
+    if not can(p.role, action):
+        raise Forbidden(message)
 
 
 def set_due(lead: Lead, rules: GroupRules, tz: str) -> None:

@@ -1,4 +1,7 @@
-"""Exports of the lead list to CSV and XLSX, under the same scope as reading it."""
+"""Exports of the lead list to CSV and XLSX, under the same scope and masking as reading it.
+
+Every cell goes through `shared.privacy.safe_cell`: a name typed as `=HYPERLINK(...)` stays text.
+"""
 from __future__ import annotations
 
 import csv
@@ -11,7 +14,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.errors import fail
+from shared.errors import Forbidden
+from shared.permissions import CONSULTANT
+from shared.privacy import safe_row, shown_phone
 
 from ..models import StoreRef
 from .queries import staff_names
@@ -22,13 +27,13 @@ COLUMNS = ("id", "store", "consultant", "name", "phone", "source", "level", "mod
 
 def check_allowed(s: Session, p: Principal) -> None:
     """Consultants export only when their store manager allowed it; every other role under its scope."""
-    if p.role == "sales_consultant":
+    if p.role == CONSULTANT:
         store = s.get(StoreRef, p.home_store) if p.home_store else None
         if store is None or not store.consultants_may_export:
-            fail(403, "exports are off for consultants at this store; ask the store manager", "export_off")
+            raise Forbidden("exports are off for consultants at this store; ask the store manager", "export_off")
 
 
-def _rows(s: Session, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
+def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
     names = staff_names(s)
     stores = dict(s.execute(select(StoreRef.id, StoreRef.name)).tuples().all())
     z = ZoneInfo(tz)
@@ -37,19 +42,20 @@ def _rows(s: Session, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
         return v.astimezone(z).strftime("%Y-%m-%d %H:%M") if v else ""
 
     for lead in s.scalars(stmt.execution_options(yield_per=2000)):
-        yield [lead.id, stores.get(lead.store_id, lead.store_id), names.get(lead.consultant_id or "", ""),
-               lead.name, lead.phone, lead.source, lead.level, lead.model or "", local(lead.created_at),
-               local(lead.last_contact_at), lead.due_on.isoformat() if lead.due_on else "",
-               "1" if lead.overdue_at and lead.overdue_at <= at else ""]
+        yield safe_row([
+            lead.id, stores.get(lead.store_id, lead.store_id), names.get(lead.consultant_id or "", ""), lead.name,
+            shown_phone(p, lead.phone, lead.holder), lead.source, lead.level, lead.model or "",
+            local(lead.created_at), local(lead.last_contact_at), lead.due_on.isoformat() if lead.due_on else "",
+            "1" if lead.overdue_at and lead.overdue_at <= at else ""])
 
 
-def csv_chunks(s: Session, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> Iterator[str]:
-    """UTF-8 with BOM so that Excel opens Chinese text correctly."""
+def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> Iterator[str]:
+    """UTF-8 with BOM so that Excel opens Chinese text correctly; numbers masked as `p` sees them."""
     buf = io.StringIO()
     w = csv.writer(buf)
     buf.write("\ufeff")
     w.writerow(COLUMNS)
-    for i, row in enumerate(_rows(s, stmt, at, tz), 1):
+    for i, row in enumerate(_rows(s, p, stmt, at, tz), 1):
         w.writerow(row)
         if i % 1000 == 0:
             yield buf.getvalue()
@@ -58,13 +64,13 @@ def csv_chunks(s: Session, stmt: Select, at: datetime, tz: str = "Asia/Shanghai"
     yield buf.getvalue()
 
 
-def xlsx_bytes(s: Session, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> bytes:
+def xlsx_bytes(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("leads")
     ws.append(list(COLUMNS))
-    for row in _rows(s, stmt, at, tz):
+    for row in _rows(s, p, stmt, at, tz):
         ws.append(row)
     out = io.BytesIO()
     wb.save(out)

@@ -18,27 +18,25 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.bus.outbox import emit_many
 from shared.db import Database, new_id
-from shared.errors import fail
 from shared.events import Event
+from shared.permissions import CONSULTANT
 from shared.tenancy import Scope
 
 from ..domain import TIMED_SOURCES, channel_of, next_round_robin
 from ..domain_import import FileProblem, detect_encoding, header_map, parse_row, read_rows
 from ..domain_time import Due, first_response_due, next_follow_up_due
 from ..models import Campaign, ImportJob, ImportRowError, Lead, StaffRef, StoreRef
-from .common import hours_of, now, resolve_store, rules_of
+from .common import check_may, hours_of, now, resolve_store, rules_of
 
 log = logging.getLogger(__name__)
 BATCH = 1000
 STALLED = timedelta(minutes=10)  # a batch takes about a second: this long without progress means cut off
 SAMPLE = 64 * 1024
-IMPORTERS = ("store_manager", "group_admin")
 
 
 def start(s: Session, p: Principal, store_id: str | None, filename: str, dry_run: bool, size: int) -> ImportJob:
     """Create the job row; the caller then runs `run` (in a thread for the web, inline for tests and benches)."""
-    if p.role not in IMPORTERS:
-        fail(403, "only the store manager or the group admin imports leads", "forbidden")
+    check_may(p, "leads.manage", "only the store manager or the group admin imports leads")
     store = resolve_store(s, p, store_id)
     job = ImportJob(group_id=store.group_id, store_id=store.id, filename=filename[:200], dry_run=dry_run,
                     size_bytes=size, created_by=p.user_id, status="queued")
@@ -123,7 +121,7 @@ class _Context:
         self.rules = rules_of(s, self.store.group_id)
         self.hours = hours_of(self.rules, self.store)
         staff = s.execute(select(StaffRef.username, StaffRef.id, StaffRef.on_duty).where(
-            StaffRef.store_id == store_id, StaffRef.role == "sales_consultant", StaffRef.active.is_(True))).all()
+            StaffRef.store_id == store_id, StaffRef.role == CONSULTANT, StaffRef.active.is_(True))).all()
         self.by_username = {u: i for u, i, _ in staff}
         self.on_duty = sorted(i for _, i, d in staff if d)
         self.campaigns = set(s.scalars(select(Campaign.id).where(Campaign.store_id == store_id)))

@@ -4,13 +4,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.bus import emit
 from shared.bus.outbox import emit_many
-from shared.errors import fail
+from shared.errors import Conflict, Invalid
 from shared.events import Event
+from shared.permissions import CONSULTANT
 from shared.phones import normalize
 from shared.tenancy import widened
 
@@ -32,19 +34,19 @@ from .common import (
     lead_event,
     now,
     on_duty_consultants,
-    require_manager,
     resolve_consultant,
     resolve_store,
     round_robin,
     rules_of,
     set_due,
+    check_may,
     store_of,
 )
 
 
 def _check_source(s: Session, group_id: str, source: str) -> None:
     if source not in rules_of(s, group_id).sources:
-        fail(422, "unknown source", errors={"source": [f"not a lead source of this group: {source}"]})
+        raise Invalid("unknown source", errors={"source": [f"not a lead source of this group: {source}"]})
 
 
 def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> None:
@@ -52,7 +54,7 @@ def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> Non
         return
     campaign = s.get(Campaign, campaign_id)
     if campaign is None or campaign.store_id != store.id:
-        fail(422, "unknown campaign", errors={"campaign_id": ["no such campaign at this store"]})
+        raise Invalid("unknown campaign", errors={"campaign_id": ["no such campaign at this store"]})
 
 
 def created_payload(lead: Lead) -> dict:
@@ -63,9 +65,12 @@ def created_payload(lead: Lead) -> dict:
 
 def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | None = None,
                 arrived_at: datetime | None = None) -> tuple[Lead, bool]:
-    """Register a lead; a retried request with the same Idempotency-Key returns the first lead."""
+    """Register a lead; a retried request with the same Idempotency-Key returns the first lead.
+
+    A key is the caller's own: the same key from a colleague is another request.
+    """
     if idempotency_key:
-        existing = s.scalar(select(Lead).where(Lead.idempotency_key == idempotency_key))
+        existing = s.scalar(select(Lead).where(Lead.created_by == p.user_id, Lead.idempotency_key == idempotency_key))
         if existing is not None:
             return existing, False
     store = resolve_store(s, p, data.get("store_id"))
@@ -84,7 +89,13 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
         lead.response_due_at = first_response_due(at, hours_of(rules, store), rules.sla_minutes)
     set_due(lead, rules, store.timezone)
     s.add(lead)
-    s.flush()
+    try:
+        s.flush()
+    except IntegrityError as exc:  # the key's first lead is no longer the caller's to see, or a concurrent retry
+        if idempotency_key is None:
+            raise
+        raise Conflict("this Idempotency-Key was already used for a lead you cannot see now; send a new key",
+                       "idempotency_key_used") from exc
     emit_for(s, "leads.lead.created", lead, p.user_id, created_payload(lead))
     return lead, True
 
@@ -129,7 +140,7 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
                                                Lead.level.not_in(CLOSED)).order_by(Lead.created_at.desc()))
         if lead is not None:
             first = False
-            foreign = p.role == "sales_consultant" and lead.consultant_id != p.user_id
+            foreign = p.role == CONSULTANT and lead.consultant_id != p.user_id
         else:
             lead, _ = create_lead(s, p, {"store_id": store.id, "name": data.get("name") or "?", "phone": phone,
                                          "source": source, "model": data.get("model"),
@@ -158,8 +169,8 @@ def grade(s: Session, p: Principal, lead_id: str, level: str, signals: list[str]
     lead = get_lead(s, lead_id)
     problems = check_grade(lead.level, level, signals)
     if problems:
-        fail(409 if lead.level in CLOSED else 422, "; ".join(problems), "invalid_grade",
-             errors={"level": problems})
+        error = Conflict if lead.level in CLOSED else Invalid
+        raise error("; ".join(problems), "invalid_grade", errors={"level": problems})
     _change_level(s, p.user_id, lead, level, signals, reason)
     return lead
 
@@ -188,13 +199,13 @@ def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowU
     """A contact (call, visit, SMS/WeChat, DM, handout) with its outcome and the next planned contact."""
     lead = get_lead(s, lead_id)
     if not lead.is_open:
-        fail(409, f"the lead is {lead.level}; follow-ups are for open leads", "closed")
+        raise Conflict(f"the lead is {lead.level}; follow-ups are for open leads", "closed")
     at = data.get("at") or now()
     if at > now():
-        fail(422, "a follow-up cannot be in the future", errors={"at": ["in the future"]})
+        raise Invalid("a follow-up cannot be in the future", errors={"at": ["in the future"]})
     fu = FollowUp(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, kind=data["kind"],
                   outcome=data["outcome"], note=data.get("note"), next_planned_at=data.get("next_planned_at"),
-                  consultant_id=p.user_id if p.role == "sales_consultant" else lead.consultant_id, at=at)
+                  consultant_id=p.user_id if p.role == CONSULTANT else lead.consultant_id, at=at)
     extra: dict = {"first_contact": False}
     if data["outcome"] != "no_answer":
         extra = _contact(s, lead, at, p.user_id)
@@ -227,7 +238,7 @@ def _move(s: Session, p: Principal, lead: Lead, to: str | None, why: str) -> Non
 
 def assign(s: Session, p: Principal, lead_id: str, consultant_id: str, why: str = "manual") -> Lead:
     """The store manager gives a lead to a consultant of the store."""
-    require_manager(p)
+    check_may(p, "leads.manage", "only the store manager assigns leads")
     lead = get_lead(s, lead_id)
     store = s.get(StoreRef, lead.store_id)
     to = consultant_of(s, store, consultant_id).id
@@ -240,14 +251,14 @@ def assign(s: Session, p: Principal, lead_id: str, consultant_id: str, why: str 
 
 def reassign_all(s: Session, p: Principal, store_id: str, from_id: str, to_id: str | None) -> int:
     """A consultant leaves: every open lead of theirs moves (to one colleague, or round-robin); the store keeps them."""
-    require_manager(p)
+    check_may(p, "leads.manage", "only the store manager moves a consultant's leads")
     store = store_of(s, p, store_id)
     if to_id:
         consultant_of(s, store, to_id, "to_consultant_id")
     leads = s.scalars(select(Lead).where(Lead.store_id == store.id, Lead.consultant_id == from_id,
                                          Lead.level.not_in(CLOSED))).all()
     if leads and not to_id and not on_duty_consultants(s, store.id, from_id):
-        fail(409, "nobody else is on duty to take the leads", "no_consultant")
+        raise Conflict("nobody else is on duty to take the leads", "no_consultant")
     events = []
     for lead in leads:
         to = to_id or round_robin(s, store, exclude=from_id)

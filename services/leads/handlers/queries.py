@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from shared.auth import Principal
+from shared.permissions import CONSULTANT, MANAGER
 from shared.phones import try_normalize
 
 from ..domain import CLOSED, LEVELS
@@ -14,7 +16,15 @@ from ..models import Defeat, Lead, Order, StaffRef, StoreRef, TestDrive
 from .common import now, rules_of
 
 
-def lead_query(q: dict, at: datetime | None = None) -> Select:
+def searches_digits(viewer: Principal | None) -> bool:
+    """Whether a search may match part of a phone number: only for those who see every number in their
+    scope whole (a consultant their own leads, a manager their store's). For the others the list shows
+    numbers masked, and a search on the hidden digits would give them back one probe at a time: they
+    find a lead by its whole number (or its name)."""
+    return viewer is not None and viewer.role in (CONSULTANT, MANAGER)
+
+
+def lead_query(q: dict, at: datetime | None = None, viewer: Principal | None = None) -> Select:
     """The lead list: filters from the query string, overdue first (most overdue on top), then newest."""
     at = at or now()
     stmt = select(Lead)
@@ -40,8 +50,13 @@ def lead_query(q: dict, at: datetime | None = None) -> Select:
     if q.get("q"):
         text = q["q"].strip()
         phone = try_normalize(text)
-        stmt = stmt.where(Lead.phone == phone) if phone else stmt.where(
-            or_(Lead.name.contains(text, autoescape=True), Lead.phone.contains(text, autoescape=True)))
+        if phone:
+            stmt = stmt.where(Lead.phone == phone)
+        elif searches_digits(viewer):
+            stmt = stmt.where(or_(Lead.name.contains(text, autoescape=True),
+                                  Lead.phone.contains(text, autoescape=True)))
+        else:
+            stmt = stmt.where(Lead.name.contains(text, autoescape=True))
     return stmt.order_by(Lead.overdue_at.asc().nulls_last(), Lead.created_at.desc())
 
 
@@ -59,7 +74,7 @@ def staff_names(s: Session, store_id: str | None = None) -> dict[str, str]:
 
 
 def consultants(s: Session, store_id: str, active_only: bool = True) -> list[StaffRef]:
-    stmt = select(StaffRef).where(StaffRef.store_id == store_id, StaffRef.role == "sales_consultant")
+    stmt = select(StaffRef).where(StaffRef.store_id == store_id, StaffRef.role == CONSULTANT)
     if active_only:
         stmt = stmt.where(StaffRef.active.is_(True))
     return list(s.scalars(stmt.order_by(StaffRef.username)))

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.bus import emit
-from shared.errors import fail, not_found
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import Event
+from shared.permissions import CONSULTANT, MANAGER
 
 from ..domain_funnel import REPORT_FIELDS, amended, merge_figures
 from ..domain_time import is_late, local_date, local_midnight, report_deadline
@@ -67,11 +68,11 @@ def auto_figures(s: Session, store: StoreRef, day: date, consultant_id: str | No
 def owner_of(p: Principal, kind: str) -> tuple[str, str | None]:
     """(owner, consultant_id): a consultant reports for themself, the manager for the store (TACT)."""
     if kind == "store":
-        if p.role not in ("store_manager", "group_admin"):
-            fail(403, "only the store manager submits the store's statistics", "forbidden")
+        if p.role != MANAGER:
+            raise Forbidden("only the store manager submits the store's statistics")
         return "store", None
-    if p.role != "sales_consultant":
-        fail(422, "only consultants submit a consultant report", errors={"kind": ["use kind=store"]})
+    if p.role != CONSULTANT:
+        raise Invalid("only consultants submit a consultant report", errors={"kind": ["use kind=store"]})
     return p.user_id, p.user_id
 
 
@@ -87,9 +88,9 @@ def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entere
     owner, consultant = owner_of(p, kind)
     at = now()
     if day > local_date(at, store.timezone):
-        fail(422, "a day that has not happened yet cannot be reported", errors={"day": ["in the future"]})
+        raise Invalid("a day that has not happened yet cannot be reported", errors={"day": ["in the future"]})
     if find_report(s, store.id, owner, day) is not None:
-        fail(409, "this day's report is already submitted; file an amendment with a reason", "submitted")
+        raise Conflict("this day's report is already submitted; file an amendment with a reason", "submitted")
     figures = merge_figures(auto_figures(s, store, day, consultant), entered)
     r = DailyReport(group_id=store.group_id, store_id=store.id, owner=owner, consultant_id=consultant, day=day,
                     figures=figures, note=note, submitted_at=at, submitted_by=p.user_id,
@@ -103,16 +104,14 @@ def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entere
 def amend(s: Session, p: Principal, report_id: str, changes: dict[str, int], reason: str) -> ReportAmendment:
     """Change a submitted report: the original stays, the amendment is kept beside it with author, time and why."""
     r = s.get(DailyReport, report_id)
-    if r is None:
-        not_found("report")
-    if r.owner == "store" and p.role not in ("store_manager", "group_admin"):
-        not_found("report")
+    if r is None or (r.owner == "store" and p.role != MANAGER):
+        raise NotFound("report")
     if not reason or not reason.strip():
-        fail(422, "say why the report changes", errors={"reason": ["required"]})
+        raise Invalid("say why the report changes", errors={"reason": ["required"]})
     current = effective(s, r)
     changed = {k: int(v) for k, v in changes.items() if current.get(k) != int(v)}
     if not changed:
-        fail(422, "nothing changes", errors={"changes": ["same as the figures in force"]})
+        raise Invalid("nothing changes", errors={"changes": ["same as the figures in force"]})
     a = ReportAmendment(group_id=r.group_id, store_id=r.store_id, report_id=r.id, changes=changed,
                         previous={k: current.get(k, 0) for k in changed}, reason=reason.strip(), author=p.user_id,
                         at=now())

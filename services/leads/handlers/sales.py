@@ -4,17 +4,17 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.errors import fail, not_found
+from shared.errors import Conflict, Invalid, NotFound
 
 from ..models import Defeat, Lead, Order, TestDrive
-from .common import emit_for, get_lead, now, require_manager
+from .common import check_may, emit_for, get_lead, now
 from .leads import _change_level, _contact
 
 
 def _open_lead(s: Session, lead_id: str) -> Lead:
     lead = get_lead(s, lead_id)
     if not lead.is_open:
-        fail(409, f"the lead is {lead.level}", "closed")
+        raise Conflict(f"the lead is {lead.level}", "closed")
     return lead
 
 
@@ -33,9 +33,9 @@ def complete_test_drive(s: Session, p: Principal, test_drive_id: str) -> TestDri
     td = s.get(TestDrive, test_drive_id)
     lead = s.get(Lead, td.lead_id) if td else None
     if td is None or lead is None:
-        not_found("test drive")
+        raise NotFound("test drive")
     if td.status != "booked":
-        fail(409, f"the test drive is {td.status}", "not_booked")
+        raise Conflict(f"the test drive is {td.status}", "not_booked")
     td.status, td.completed_at = "completed", now()
     _contact(s, lead, td.completed_at, p.user_id)
     emit_for(s, "leads.testdrive.completed", lead, p.user_id, {
@@ -48,7 +48,7 @@ def place_order(s: Session, p: Principal, lead_id: str, data: dict) -> Order:
     """An order signed: the lead moves to O (weekly contact until delivery)."""
     lead = _open_lead(s, lead_id)
     if lead.level == "O":
-        fail(409, "the lead already has an open order", "has_order")
+        raise Conflict("the lead already has an open order", "has_order")
     order = Order(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, consultant_id=lead.consultant_id,
                   **{k: data.get(k) for k in ("model", "colour", "price", "deposit", "payment_method", "trade_in",
                                               "expected_delivery", "customer_kind", "sale_type")})
@@ -72,9 +72,9 @@ def deliver(s: Session, p: Principal, order_id: str, vin: str, delivered_on) -> 
     order = s.get(Order, order_id)
     lead = s.get(Lead, order.lead_id) if order else None
     if order is None or lead is None:
-        not_found("order")
+        raise NotFound("order")
     if order.status != "placed":
-        fail(409, f"the order is {order.status}", "not_open")
+        raise Conflict(f"the order is {order.status}", "not_open")
     order.status, order.vin, order.delivered_on = "delivered", vin.upper(), delivered_on
     _change_level(s, p.user_id, lead, "delivered", [], "vehicle delivered")
     emit_for(s, "leads.vehicle.delivered", lead, p.user_id, {
@@ -89,9 +89,9 @@ def propose_defeat(s: Session, p: Principal, lead_id: str, data: dict) -> Defeat
     """The consultant proposes to close the lead as defeated, with the reason; the manager decides."""
     lead = _open_lead(s, lead_id)
     if lead.defeat_pending:
-        fail(409, "a defeat is already waiting for the manager", "pending")
+        raise Conflict("a defeat is already waiting for the manager", "pending")
     if data["reason"] == "competitor" and not data.get("competitor_brand"):
-        fail(422, "name the competitor", errors={"competitor_brand": ["required when the reason is competitor"]})
+        raise Invalid("name the competitor", errors={"competitor_brand": ["required when the reason is competitor"]})
     d = Defeat(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, reason=data["reason"],
                competitor_brand=data.get("competitor_brand"), competitor_model=data.get("competitor_model"),
                note=data.get("note"), from_level=lead.level, proposed_by=p.user_id, proposed_at=now())
@@ -105,13 +105,13 @@ def propose_defeat(s: Session, p: Principal, lead_id: str, data: dict) -> Defeat
 
 def decide_defeat(s: Session, p: Principal, defeat_id: str, approve: bool, note: str | None) -> Defeat:
     """The manager approves the defeat (the lead closes and the call center verifies it) or sends it back."""
-    require_manager(p)
+    check_may(p, "leads.manage", "only the store manager decides a defeat")
     d = s.get(Defeat, defeat_id)
     lead = s.get(Lead, d.lead_id) if d else None
     if d is None or lead is None:
-        not_found("defeat")
+        raise NotFound("defeat")
     if d.status != "proposed":
-        fail(409, f"the defeat was already {d.status}", "decided")
+        raise Conflict(f"the defeat was already {d.status}", "decided")
     d.status = "approved" if approve else "sent_back"
     d.decided_by, d.decided_at, d.decision_note = p.user_id, now(), note
     lead.defeat_pending = False

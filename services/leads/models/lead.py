@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, Index, Numeric, String, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import id_column, utcnow
+from shared.privacy import Holder
 from shared.tenancy import Scope, StoreScoped
 
 from .base import Base
@@ -22,7 +23,7 @@ class Lead(StoreScoped, Base):
 
     __tablename__ = "leads"
     __table_args__ = (
-        UniqueConstraint("group_id", "idempotency_key"),
+        UniqueConstraint("group_id", "created_by", "idempotency_key", name="uq_leads_idempotency_key"),  # per caller
         Index("ix_leads_store_level", "store_id", "level"),
         Index("ix_leads_store_phone", "store_id", "phone"),
         Index("ix_leads_store_level_overdue", "store_id", "level", "overdue_at"),
@@ -65,6 +66,11 @@ class Lead(StoreScoped, Base):
         if scope.personal:
             crit = and_(crit, cls.consultant_id == scope.user_id)  # a consultant sees their own leads
         return crit
+
+    @property
+    def holder(self) -> Holder:
+        """Whose number it is to see whole (shared.privacy): the consultant who owns the lead and the store's manager."""
+        return Holder.of(self.consultant_id, [self.store_id])
 
     @property
     def is_open(self) -> bool:

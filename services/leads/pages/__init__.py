@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g
 from marshmallow import ValidationError
 
 from shared.db import utcnow
-from shared.errors import ApiError
+from shared.errors import Forbidden, NotFound, UserError
+from shared.permissions import can
+from shared.privacy import sees_full_phone, shown_phone
 
 from ..domain import ALL_SIGNALS, DEFEAT_REASONS, FOLLOW_UP_KINDS, GRADABLE, LEVELS, OUTCOMES, PAYMENT_METHODS, SIGNALS
 from .labels import ALL, label
 
 bp = Blueprint("leads_pages", __name__, url_prefix="/leads")
-STORE = ("sales_consultant", "store_manager")
-MANAGERS = ("store_manager", "group_admin")
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -32,13 +33,36 @@ def local(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     return value.astimezone(TZ).strftime(fmt)
 
 
+def store_page(fn):
+    """A store's own page (board, card audit, funnel, visitor log): HQ roles, who have no home store, get
+    the 403 page. Goes under `page(action)`, which has checked the role."""
+
+    @wraps(fn)
+    def wrapper(*a, **kw):
+        if not g.principal.home_store:
+            raise Forbidden("this page belongs to a store: open it as one of the store's staff")
+        return fn(*a, **kw)
+
+    return wrapper
+
+
+def home_store(s, p):
+    """The caller's own store (a store page's subject)."""
+    from ..models import StoreRef
+
+    store = s.get(StoreRef, p.home_store) if p.home_store else None
+    if store is None:
+        raise NotFound("store")
+    return store
+
+
 def today_local():
     return utcnow().astimezone(TZ).date()
 
 
-def form_errors(exc: ValidationError | ApiError) -> None:
-    """Flash a failed form's reasons (field errors of the schema, or the handler's message)."""
-    if isinstance(exc, ApiError):
+def form_errors(exc: ValidationError | Exception) -> None:
+    """Flash a failed form's reasons (field errors of the schema, or the message of a `UserError`)."""
+    if isinstance(exc, UserError):
         msg = exc.data["message"]
         errs = exc.data.get("errors") or {}
     else:
@@ -58,7 +82,17 @@ def _vocab():
             "LEVELS": LEVELS, "GRADABLE": GRADABLE, "SIGNALS": SIGNALS, "ALL_SIGNALS": ALL_SIGNALS,
             "FOLLOW_UP_KINDS": FOLLOW_UP_KINDS, "OUTCOMES": OUTCOMES, "DEFEAT_REASONS": DEFEAT_REASONS,
             "PAYMENT_METHODS": PAYMENT_METHODS, "now_utc": utcnow(),
-            "is_manager": bool(g.get("principal") and g.principal.role in MANAGERS)}
+            "is_manager": bool(g.get("principal") and can(g.principal.role, "leads.manage")),
+            "phone_of": _phone_of, "sees_phone": _sees_phone}
+
+
+def _phone_of(lead) -> str:
+    """A lead's number as the signed-in viewer may see it (whole or masked, shared.privacy)."""
+    return shown_phone(g.get("principal"), lead.phone, lead.holder)
+
+
+def _sees_phone(lead) -> bool:
+    return bool(lead.phone) and sees_full_phone(g.get("principal"), lead.holder)
 
 
 from . import consultant, manager  # noqa: E402,F401  (views register themselves on bp)

@@ -8,24 +8,25 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from shared.errors import ApiError
-from shared.web import page_roles
+from shared.errors import NotFound, UserError
+from shared.fields import in_range
+from shared.permissions import CONSULTANT, MANAGER, page
 
 from .. import handlers
 from ..domain import LEVELS
 from ..domain_funnel import REPORT_FIELDS
 from ..handlers import queries, reports
 from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
-from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, TestDriveIn, VisitIn
-from . import STORE, TZ, bp, db, form_errors, today_local
+from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
+from . import TZ, bp, db, form_errors, store_page, today_local
 from .labels import label
-
-VIEWERS = STORE + ("group_admin", "hq_analyst", "cc_supervisor", "cc_agent")
-
 
 def _filters() -> dict:
     a = request.args
-    q: dict = {"page": max(int(a.get("page", 1) or 1), 1), "per_page": 50}
+    try:
+        q: dict = {"page": PageQuery().load({"page": a.get("page") or 1})["page"], "per_page": 50}
+    except ValidationError as exc:
+        abort(422, "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.messages.items()))
     if a.get("level") in LEVELS + ("delivered", "defeated", "invalid"):
         q["level"] = a["level"]
     else:
@@ -42,18 +43,18 @@ def _filters() -> dict:
 
 
 @bp.get("/")
-@page_roles(*VIEWERS)
+@page("leads.read")
 def my_leads():
     """My leads (the store's for a manager, the group's for HQ), by level, overdue first."""
     p = g.principal
     q = _filters()
     with db().session(p.scope) as s:
-        rows, total = queries.page_of(s, queries.lead_query(q), q["page"], q["per_page"])
+        rows, total = queries.page_of(s, queries.lead_query(q, viewer=p), q["page"], q["per_page"])
         counts = queries.level_counts(s, None)
         overdue = s.scalar(select(func.count(Lead.id)).where(Lead.overdue_at <= handlers.queries.now())) or 0
         names = queries.staff_names(s)
         store = s.get(StoreRef, p.home_store) if p.home_store else None
-    may_export = p.role != "sales_consultant" or bool(store and store.consultants_may_export)
+    may_export = p.role != CONSULTANT or bool(store and store.consultants_may_export)
     return render_template("leads/list.html", rows=rows, total=total, q=q, counts=counts, overdue=overdue,
                            names=names, may_export=may_export, args=request.args)
 
@@ -92,7 +93,7 @@ def handlers_label(group: str, key: str) -> str:
 
 
 @bp.get("/<lead_id>")
-@page_roles(*VIEWERS)
+@page("leads.read")
 def lead_detail(lead_id: str):
     """One lead: facts, due date, the actions a consultant takes, and the timeline."""
     p = g.principal
@@ -111,11 +112,15 @@ def lead_detail(lead_id: str):
 
 
 def _local_dt(day: str | None, hhmm: str | None = None) -> str | None:
-    """A date (and time) typed in the form, in local time, as an ISO instant for the schema."""
+    """A date (and time) typed in the form, in local time, as an ISO instant for the schema (which
+    names the field when the text is no date at all)."""
     if not day:
         return None
-    t = time.fromisoformat(hhmm) if hhmm else time(10, 0)
-    return datetime.combine(date.fromisoformat(day), t, TZ).isoformat()
+    try:
+        t = time.fromisoformat(hhmm) if hhmm else time(10, 0)
+        return datetime.combine(date.fromisoformat(day), t, TZ).isoformat()
+    except ValueError:
+        return f"{day} {hhmm or ''}".strip()
 
 
 ACTIONS = {
@@ -150,7 +155,7 @@ def _form_body(kind: str) -> dict:
 
 
 @bp.post("/<lead_id>/act/<kind>")
-@page_roles(*STORE, "group_admin")
+@page("leads.work")
 def lead_action(lead_id: str, kind: str):
     """The forms of the lead page: follow-up, grade, test drive, order, defeat; delivery and assignment."""
     p = g.principal
@@ -170,15 +175,16 @@ def lead_action(lead_id: str, kind: str):
                     abort(404)
                 fn(s, p, lead_id, schema().load(_form_body(kind)))
         flash(_("Saved."), "ok")
-    except (ValidationError, ApiError) as exc:
-        if isinstance(exc, ApiError) and exc.code == 404:
-            abort(404)
+    except NotFound:
+        abort(404)
+    except (ValidationError, *UserError) as exc:
         form_errors(exc)
     return redirect(f"/leads/{lead_id}")
 
 
 @bp.route("/visits/new", methods=["GET", "POST"])
-@page_roles(*STORE)
+@page("leads.work")
+@store_page
 def visit_new():
     """Quick visitor log (来店/来电登记): one screen, a few taps on the showroom tablet."""
     p = g.principal
@@ -199,7 +205,7 @@ def visit_new():
                 return redirect(f"/leads/{lead_id}")
             else:
                 flash(_("Visit logged."), "ok")
-        except (ValidationError, ApiError) as exc:
+        except (ValidationError, *UserError) as exc:
             form_errors(exc)
             return render_template("leads/visit.html", form=f, recent=_recent(p)), 422
         return redirect("/leads/visits/new")
@@ -213,14 +219,16 @@ def _recent(p) -> list[Visit]:
 
 
 @bp.route("/reports", methods=["GET", "POST"])
-@page_roles(*STORE)
+@page("leads.report")
 def my_report():
     """My daily report (the store's TACT statistics for the manager): counted, completed, submitted, amended."""
     p = g.principal
-    kind = "store" if p.role == "store_manager" else "consultant"
+    kind = "store" if p.role == MANAGER else "consultant"
     try:
         day = date.fromisoformat(request.values.get("day") or today_local().isoformat())
     except ValueError:
+        day = today_local()
+    if not in_range(day):  # 9999-12-31 would overflow the deadline: show today instead, as for a typo
         day = today_local()
     if request.method == "POST":
         f = request.form
@@ -235,7 +243,7 @@ def my_report():
             flash(_("Saved."), "ok")
         except ValueError:
             flash(_("Figures must be whole numbers."), "error")
-        except ApiError as exc:
+        except UserError as exc:
             form_errors(exc)
         return redirect(f"/leads/reports?day={day.isoformat()}")
     with db().session(p.scope) as s:

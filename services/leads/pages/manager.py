@@ -1,35 +1,27 @@
 """Store manager pages: board, assignment, defeat approvals, card audit, funnel, import."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request
+from flask import flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from shared.errors import ApiError
-from shared.web import page_roles
+from shared.errors import UserError
+from shared.permissions import CONSULTANT, page
 
 from .. import handlers
 from ..handlers import importer, queries
-from ..models import Defeat, ImportJob, Lead, StoreRef
-from . import MANAGERS, bp, db, form_errors
-
-MANAGER_PAGES = ("store_manager",)
-
-
-def _store(s, p) -> StoreRef:
-    store = s.get(StoreRef, p.home_store) if p.home_store else None
-    if store is None:
-        abort(404)
-    return store
+from ..models import Defeat, ImportJob, Lead
+from . import bp, db, form_errors, home_store, store_page
 
 
 @bp.get("/board")
-@page_roles(*MANAGER_PAGES)
+@page("leads.manage")
+@store_page
 def board():
     """The store board: levels, overdue per consultant, SLA breaches, unassigned leads, options."""
     p = g.principal
     with db().session(p.scope) as s:
-        store = _store(s, p)
+        store = home_store(s, p)
         b = queries.board(s, store)
         team = queries.consultants(s, store.id)
         names = queries.staff_names(s, store.id)
@@ -38,14 +30,15 @@ def board():
 
 
 @bp.post("/board")
-@page_roles(*MANAGER_PAGES)
+@page("leads.manage")
+@store_page
 def board_post():
     """Board actions: store options, assign a lead, move a leaving consultant's leads."""
     p = g.principal
     f = request.form
     try:
         with db().session(p.scope) as s:
-            store = _store(s, p)
+            store = home_store(s, p)
             action = f.get("action")
             if action == "options":
                 handlers.update_store_options(s, p, store.id, {
@@ -62,13 +55,13 @@ def board_post():
         flash(_("Saved."), "ok")
     except ValueError:
         flash(_("Figures must be whole numbers."), "error")
-    except ApiError as exc:
+    except UserError as exc:
         form_errors(exc)
     return redirect("/leads/board")
 
 
 @bp.route("/defeats", methods=["GET", "POST"])
-@page_roles(*MANAGER_PAGES)
+@page("leads.manage")
 def defeats():
     """Defeat approvals (战败审批): approve, or send back to the consultant."""
     p = g.principal
@@ -78,7 +71,7 @@ def defeats():
                 handlers.decide_defeat(s, p, request.form.get("defeat_id", ""),
                                        request.form.get("approve") == "1", request.form.get("note") or None)
             flash(_("Saved."), "ok")
-        except ApiError as exc:
+        except UserError as exc:
             form_errors(exc)
         return redirect("/leads/defeats")
     with db().session(p.scope) as s:
@@ -89,7 +82,8 @@ def defeats():
 
 
 @bp.route("/audit", methods=["GET", "POST"])
-@page_roles(*MANAGER_PAGES, "sales_consultant")
+@page("leads.work")
+@store_page
 def audit():
     """Card audit (卡片清点): stale leads, confirmed, re-graded or closed in bulk."""
     p = g.principal
@@ -104,11 +98,11 @@ def audit():
                 n = handlers.audit(s, p, ids, f.get("action", "confirm"), f.get("level") or None,
                                    f.get("reason") or None)
             flash(_("%(n)s leads audited.", n=n), "ok")
-        except ApiError as exc:
+        except UserError as exc:
             form_errors(exc)
         return redirect("/leads/audit")
     with db().session(p.scope) as s:
-        store = _store(s, p)
+        store = home_store(s, p)
         rows = queries.audit_list(s, store, request.args.get("consultant_id") or None)
         names = queries.staff_names(s, store.id)
         rules = handlers.rules_of(s, p.group_id)
@@ -118,22 +112,23 @@ def audit():
 
 
 @bp.get("/funnel")
-@page_roles(*MANAGER_PAGES, "sales_consultant")
+@page("leads.read")
+@store_page
 def funnel():
     """The funnel for the store (or for a consultant), with the close ratio and the weekly refill need."""
     p = g.principal
     days = request.args.get("days", "30")
     days_n = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 30
-    consultant = p.user_id if p.role == "sales_consultant" else (request.args.get("consultant_id") or None)
+    consultant = p.user_id if p.role == CONSULTANT else (request.args.get("consultant_id") or None)
     with db().session(p.scope) as s:
-        store = _store(s, p)
+        store = home_store(s, p)
         f = queries.store_funnel(s, store, days_n, consultant)
         team = queries.consultants(s, store.id)
     return render_template("leads/funnel.html", f=f, team=team, consultant_id=consultant or "", days=days_n)
 
 
 @bp.get("/import")
-@page_roles(*MANAGERS)
+@page("leads.manage")
 def import_page():
     """Upload a CSV of leads, dry run first; progress and rejected rows show as it runs."""
     p = g.principal

@@ -1,7 +1,7 @@
 """idempotency keys: a retried create gets its first answer (shared.idempotency)
 
 Revision ID: 0bf133fe92bd
-Revises: 4f97abb33212
+Revises: 9c3e51d0a7b4
 Create Date: 2026-11-30 13:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import shared.db
 
 
 revision = '0bf133fe92bd'
-down_revision = '4f97abb33212'
+down_revision = '9c3e51d0a7b4'
 branch_labels = None
 depends_on = None
 
