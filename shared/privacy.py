@@ -89,7 +89,8 @@ class MaskedPhone(fields.String):
 
 #: payload and row fields that hold a person's data; an erased person's are replaced everywhere
 PERSONAL_FIELDS = frozenset({"name", "customer_name", "phone", "phones", "id_number", "email", "address",
-                             "wechat", "plate", "summary", "note", "notes", "comments", "answers", "free_text"})
+                             "wechat", "plate", "summary", "note", "notes", "comments", "answers", "free_text",
+                             "resolution"})
 
 
 def pseudonym(customer_id: str) -> str:
