@@ -15,6 +15,7 @@ from .models import Brand, Group, Store, User
 from .schemas import (
     BrandIn,
     BrandOut,
+    KeysOut,
     LoginIn,
     MeOut,
     OrgOut,
@@ -60,7 +61,7 @@ class Me(MethodView):
 
 @blp.route("/keys")
 class Keys(MethodView):
-    @blp.response(200)
+    @blp.response(200, KeysOut)
     def get(self):
         """The public key(s) that verify tokens, as a JWKS and as PEM."""
         import json

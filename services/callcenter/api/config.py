@@ -6,12 +6,14 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from shared.auth import current_principal, require_roles
+from shared.fields import Integer
 
 from ..handlers import board as board_h
 from ..handlers import config as h
 from ..handlers import spotchecks
 from ..models import StoreCallback
-from ..schemas import RuleIn, RuleOut, RuleQuery, SettingsSchema, SpotCheckQuery, StoreCallbackIn, StoreCallbackOut
+from ..schemas import (RuleIn, RuleOut, RuleQuery, SettingsSchema, SpotCheckQuery, SpotCheckSummaryOut, StoreCallbackIn,
+                       StoreCallbackOut)
 from . import HQ_READ, SUPERVISORS, blp, db, paginate
 
 
@@ -79,7 +81,7 @@ class BoardOut(Schema):
 
 
 class BoardQuery(Schema):
-    days = fields.Integer(load_default=7)
+    days = Integer(load_default=7, minimum=1, maximum=90)
 
 
 @blp.route("/board")
@@ -126,7 +128,7 @@ class SpotChecks(MethodView):
 @blp.route("/spot-checks/summary")
 class SpotCheckSummary(MethodView):
     @require_roles("cc_supervisor", "group_admin", "hq_analyst", "store_manager")
-    @blp.response(200)
+    @blp.response(200, SpotCheckSummaryOut)
     def get(self):
         """Per store: callbacks logged, sampled, checked and disagreements."""
         p = current_principal()

@@ -11,7 +11,7 @@ from shared.errors import not_found
 
 from ..handlers import tasks as h
 from ..models import Attempt, Contact, Task
-from ..schemas import AttemptIn, AttemptOut, ClaimIn, ClaimOut, TaskOut, TaskQuery
+from ..schemas import AttemptIn, AttemptOut, ClaimIn, ClaimOut, ContactOut, QueueOut, TaskOut, TaskQuery
 from . import AGENTS, HQ_READ, blp, db, paginate
 
 REASONS = {"outside_window": "No calls now: outside the calling window.",
@@ -21,7 +21,7 @@ REASONS = {"outside_window": "No calls now: outside the calling window.",
 @blp.route("/queue")
 class Queue(MethodView):
     @require_roles("cc_agent", "cc_supervisor", "group_admin", "hq_analyst", "store_manager")
-    @blp.response(200)
+    @blp.response(200, QueueOut)
     def get(self):
         """Queue depth and the next open tasks in the caller's scope (expired tasks are counted apart:
         nobody will be asked to call them)."""
@@ -35,7 +35,7 @@ class Queue(MethodView):
                 "expired_tasks": s.scalar(select(func.count(Task.id)).where(Task.status == "open",
                                                                             Task.expires_at <= now)),
                 "contacts": s.scalar(select(func.count(Contact.id))),
-                "tasks": [{"id": t.id, "type": t.task_type, "store_id": t.store_id, "due_at": t.due_at.isoformat()}
+                "tasks": [{"id": t.id, "type": t.task_type, "store_id": t.store_id, "due_at": t.due_at}
                           for t in tasks],
             }
 
@@ -43,7 +43,7 @@ class Queue(MethodView):
 @blp.route("/contacts/<customer_id>")
 class ContactOne(MethodView):
     @require_roles("cc_agent", "cc_supervisor", "group_admin")
-    @blp.response(200)
+    @blp.response(200, ContactOut)
     def get(self, customer_id):
         """What the call center knows of a customer: stores and consent."""
         p = current_principal()

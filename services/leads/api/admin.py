@@ -21,6 +21,8 @@ from ..schemas import (
     CampaignIn,
     CampaignOut,
     ExportQuery,
+    FunnelOut,
+    FunnelQuery,
     ImportJobOut,
     ImportQuery,
     PageQuery,
@@ -77,14 +79,15 @@ class StoreOptions(MethodView):
 @blp.route("/stores/<store_id>/funnel")
 class Funnel(MethodView):
     @require_roles(*MANAGERS, "hq_analyst", "sales_consultant")
-    @blp.response(200)
-    def get(self, store_id):
+    @blp.arguments(FunnelQuery, location="query")
+    @blp.response(200, FunnelOut)
+    def get(self, q, store_id):
         """New leads → test drives → orders → deliveries (last 30 days), levels, close ratio and refill need."""
         p = current_principal()
         with db().session(p.scope) as s:
             store = store_of(s, p, store_id)
-            f = queries.store_funnel(s, store, int(request.args.get("days", 30)),
-                                     p.user_id if p.role == "sales_consultant" else request.args.get("consultant_id"))
+            f = queries.store_funnel(s, store, q["days"],
+                                     p.user_id if p.role == "sales_consultant" else q.get("consultant_id"))
         f["steps"] = [{"key": x.key, "count": x.count, "rate": x.rate} for x in f["steps"]]
         return f
 
@@ -119,6 +122,10 @@ class Campaigns(MethodView):
 class Export(MethodView):
     @require_roles()
     @blp.arguments(ExportQuery, location="query")
+    @blp.doc(responses={"200": {"description": "the file, as an attachment", "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}}}}})
     def get(self, q):
         """The lead list (same filters, same scope as reading it) as CSV or XLSX."""
         p = current_principal()
