@@ -8,6 +8,7 @@ documents say the same bounds:
   overflow when it is converted);
 - integers within PostgreSQL's `integer` unless a field says narrower; page numbers from 1 to
   `MAX_PAGE` (an offset past 2^63 overflows the database driver, long before anyone pages that far);
+- time zones that the tz database knows (a stored `Mars/Olympus` would break every later local time);
 - ids as the services issue them (UUID strings, 36 characters), amounts of money with two decimals
   up to ten billion (the money columns are NUMERIC(14,2)).
 NUL characters, lone surrogates and absurd nesting never get this far: `shared.input_guard`.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import available_timezones
 
 from marshmallow import fields, validate
 
@@ -77,6 +79,23 @@ class Month(fields.String):
     def __init__(self, **kw):
         super().__init__(**_with(kw, validate.Regexp(_YEAR + r"(0[1-9]|1[0-2])$",
                                                      error=f"use YYYY-MM, e.g. 2026-05, {_RANGE}")))
+
+
+class TimeZone(fields.String):
+    """An IANA time zone name the tz database knows, e.g. Asia/Shanghai."""
+
+    default_error_messages = {"unknown_zone": "unknown time zone: {input}"}
+    _known = frozenset(available_timezones())
+
+    def __init__(self, **kw):
+        metadata = {"description": "an IANA time zone name", "example": "Asia/Shanghai", **kw.pop("metadata", {})}
+        super().__init__(metadata=metadata, **_with(kw, validate.Length(min=1, max=60)))
+
+    def _deserialize(self, value, attr, data, **kw) -> str:
+        zone = super()._deserialize(value, attr, data, **kw)
+        if zone not in self._known:
+            raise self.make_error("unknown_zone", input=zone[:60])
+        return zone
 
 
 class Integer(fields.Integer):

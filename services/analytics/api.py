@@ -167,6 +167,8 @@ class TrendOut(Schema):
 
 
 class ComplianceRow(Schema):
+    rank = fields.Integer()
+    total = fields.Integer()
     store_id = fields.String()
     name = fields.String()
     overdue_followups = fields.Integer()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.fields import AwareDateTime, Id, Integer, Page, PerPage
+from shared.fields import AwareDateTime, Id, Integer, Page, PerPage, TimeZone
 
 from .domain.calling import OUTCOMES
 from .domain.complaints import SEVERITIES, STATES, TRANSITIONS
@@ -115,7 +115,7 @@ class RuleQuery(Schema):
 
 
 class SettingsSchema(Schema):
-    timezone = fields.String(validate=validate.Length(min=1, max=60))
+    timezone = TimeZone()
     window_start = fields.String(validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
     window_end = fields.String(validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM (24:00 = midnight)"))
     lease_minutes = fields.Integer(validate=validate.Range(min=1, max=240))

@@ -1,7 +1,7 @@
 """Request and response schemas of the identity API."""
 from marshmallow import Schema, fields, validate
 
-from shared.fields import Id
+from shared.fields import Id, TimeZone
 from shared.tenancy import ROLES
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,38}$", error="lower-case letters, digits and '-', 2–39 characters")
@@ -48,13 +48,13 @@ class StoreIn(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     city = fields.String(load_default="", validate=validate.Length(max=60))
-    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(max=60))
+    timezone = TimeZone(load_default="Asia/Shanghai")
 
 
 class StorePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
     city = fields.String(validate=validate.Length(max=60))
-    timezone = fields.String(validate=validate.Length(max=60))
+    timezone = TimeZone()
     active = fields.Boolean()
 
 

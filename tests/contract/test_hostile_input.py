@@ -3,8 +3,9 @@
 The operations come from the services' OpenAPI documents: NUL characters, lone surrogates,
 non-UTF-8 and 50k-deep JSON are refused at the edge whatever the endpoint; page numbers and other
 integers past 2^63 or below their minimum, dates like 9999-12-31 or 0001-01-01, date-times whose
-UTC instant overflows and strings longer than the field's column are refused by the schemas' own
-bounded fields (shared.fields), naming the field.
+UTC instant overflows, months like 0000-01, time zones the tz database does not know and strings
+longer than the field's column are refused by the schemas' own bounded fields (shared.fields),
+naming the field.
 """
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def test_hostile_query_strings_and_paths_are_refused(api, docs, quiet, svc):
 
 
 def _bounded_cases(op) -> list[tuple[str, str, object]]:
-    """(where, field, hostile value) for every integer, date and date-time the operation reads."""
+    """(where, field, hostile value) for every integer, date, date-time, month, time zone and bounded string."""
     cases = []
     for where, fields in (("query", op.query_params), ("json", op.body_fields)):
         for name, schema in fields.items():
@@ -125,6 +126,10 @@ def _bounded_cases(op) -> list[tuple[str, str, object]]:
                 cases += [(where, name, v) for v in BAD_DATES]
             elif kind == "string" and fmt == "date-time":
                 cases += [(where, name, v) for v in BAD_DATETIMES]
+            elif name == "timezone":
+                cases += [(where, name, "Mars/Olympus"), (where, name, "x" * 61)]
+            elif name == "month":
+                cases += [(where, name, v) for v in ("0000-01", "9999-12", "2026-13")]
             elif kind == "string" and "maxLength" in schema and "enum" not in schema:
                 cases.append((where, name, "x" * max(schema["maxLength"] + 1, 10_000)))
     return cases

@@ -188,7 +188,7 @@ class ReportOne(MethodView):
                 not_found("report")
             return report_out(s, r)
 
-    @require_roles()
+    @require_roles("sales_consultant", *MANAGERS)
     def put(self, report_id):
         """Submitted reports are final: change them with an amendment."""
         fail(409, "a submitted report cannot be edited; POST an amendment with a reason", "locked")
