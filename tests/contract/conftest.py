@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import pytest
 
+from .openapi import SUMMARY
 from .world import GROUPS, World, build_group
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The counts of the schemathesis run, the cross-tenant matrix and the hostile-input sweep, even under -q."""
+    if SUMMARY:
+        terminalreporter.section("contract tests")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="module")
@@ -15,5 +24,6 @@ def world(platform, api) -> World:
     platform.wait_until_consumed()
     w = World()
     for group in GROUPS:
-        w.ids[group], w.markers[group] = build_group(api, group, platform.wait_until_consumed)
+        w.ids[group], w.markers[group] = build_group(api, group)
+    platform.wait_until_consumed()
     return w

@@ -16,6 +16,8 @@ from sqlalchemy import inspect, select
 from shared.config import SERVICES
 
 METHODS = ("get", "post", "put", "patch", "delete")
+#: the counts each contract test measured, printed at the end of the run (conftest)
+SUMMARY: list[str] = []
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from shared.config import SERVICES
 
+from .openapi import SUMMARY
 from .world import CONSULTANT, NOT_IDS
 
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "4"))
@@ -52,6 +54,7 @@ def _run(op, strategy, headers: dict, counts: Counter, found: list[str]) -> None
     examples()
 
 
+@pytest.mark.timeout(max(300, 60 * EXAMPLES))
 def test_every_operation_answers_as_its_document_says(platform, api, world):
     counts: Counter = Counter()
     found: list[str] = []
@@ -68,8 +71,8 @@ def test_every_operation_answers_as_its_document_says(platform, api, world):
                 _run(op, op.as_strategy(), headers, counts, found)
                 if names and all(n in known for n in names):
                     _run(op, op.as_strategy(path_parameters={n: known[n] for n in names}), headers, counts, found)
-    print(f"\nschemathesis: {counts['operations']} operations, {counts['examples']} examples, "
-          f"{counts['server errors']} server errors, {counts['schema violations']} schema violations")
+    SUMMARY.append(f"schemathesis: {counts['operations']} operations, {counts['examples']} examples, "
+                   f"{counts['server errors']} server errors, {counts['schema violations']} schema violations")
     unique = list(dict.fromkeys(f.split("\n")[0] for f in found))
     assert not found, f"{len(unique)} distinct failures:\n" + "\n".join(
         next(f for f in found if f.startswith(u)) for u in unique)
