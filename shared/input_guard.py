@@ -6,7 +6,9 @@ What no field of any service may receive, whatever its schema says:
   back to UTF-8 (one would only fail later, in the database or in an export);
 - a query string or path that is not UTF-8 (werkzeug would quietly replace the bytes);
 - JSON nested deeper than `MAX_DEPTH`, `NaN`/`Infinity`, a number too large to be one, or a
-  body that is not UTF-8.
+  body that is not UTF-8;
+- an `Idempotency-Key` that is not 1–80 visible ASCII characters (it is stored; a longer one
+  would be cut, and two keys sharing their first 80 characters would collide).
 Each is a 400 with the project's error body, before authentication has let the view run, so
 nothing is written. Field bounds (dates, pages, lengths) are the schemas' job: `shared.fields`.
 """
@@ -25,6 +27,7 @@ from shared.errors import ApiError
 #: deeper than any document the APIs take (a questionnaire: body → questions → options → option)
 MAX_DEPTH = 20
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,80}")
 JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -40,6 +43,9 @@ def check_request(request: Request) -> None:
     """Refuse the request (raise `HostileInput`) if its path, query, JSON body or form holds hostile input."""
     _check_utf8("path", request.environ.get("PATH_INFO", "").encode("latin-1", "replace"))  # already unquoted
     _check_utf8("query", unquote_to_bytes(request.query_string.replace(b"+", b" ")))
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise HostileInput("Idempotency-Key", "use 1 to 80 visible ASCII characters")
     if request.mimetype in JSON_TYPES and request.content_length != 0:
         strict_json(request.get_data(cache=True))
     elif request.mimetype in FORM_TYPES:

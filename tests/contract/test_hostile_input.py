@@ -93,6 +93,10 @@ def test_hostile_json_is_refused_before_any_view(api, docs, quiet, svc):
             r = _call(api, op, HQ, raw=raw)
             tried.append(label)
             assert _refused_at_the_edge(r), (str(op), label, r.status_code, r.get_data(as_text=True)[:300])
+        for key in ("k" * 81, "a\x01b", "", "clé"):
+            r = api.client.open(op.url(), method=op.method.upper(), json={},
+                                headers={**api.headers(HQ), "Idempotency-Key": key})
+            assert _refused_at_the_edge(r), (str(op), "Idempotency-Key", repr(key), r.status_code)
     assert tried, f"{svc} has no operation with a body"
     assert census(quiet) == before, "a refused request wrote something"
 
