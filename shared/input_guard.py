@@ -9,8 +9,8 @@ What no field of any service may receive, whatever its schema says:
   body that is not UTF-8;
 - an `Idempotency-Key` that is not 1–80 visible ASCII characters (it is stored; a longer one
   would be cut, and two keys sharing their first 80 characters would collide).
-Each is a 400 with the project's error body, before authentication has let the view run, so
-nothing is written. Field bounds (dates, pages, lengths) are the schemas' job: `shared.fields`.
+Each is a 400 with the project's error body before any view runs, so nothing is written.
+Field bounds (dates, pages, lengths) are the schemas' job: `shared.fields`.
 """
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ def check_request(request: Request) -> None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise HostileInput("Idempotency-Key", "use 1 to 80 visible ASCII characters")
-    if request.mimetype in JSON_TYPES and request.content_length != 0:
-        strict_json(request.get_data(cache=True))
+    if request.mimetype in JSON_TYPES:
+        raw = request.get_data(cache=True)  # within MAX_CONTENT_LENGTH; webargs reads the cached copy
+        if raw:
+            strict_json(raw)
     elif request.mimetype in FORM_TYPES:
         for key, value in request.form.items(multi=True):
             if _FORBIDDEN.search(key) or _FORBIDDEN.search(value):
