@@ -188,7 +188,8 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
                 "get_locale": get_locale, "role_label": role_label,
                 "current_path": request.path, "languages": LANGUAGES}
 
-    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."}})
+    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."},
+                                   "security": [{"bearer": []}]})  # a public operation says `security: []`
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for bp in api_blueprints:
         api.register_blueprint(bp)

@@ -39,6 +39,7 @@ def _rt():
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    @blp.doc(security=[])
     @blp.arguments(LoginIn)
     @blp.response(200, TokenOut)
     def post(self, body):
@@ -61,6 +62,7 @@ class Me(MethodView):
 
 @blp.route("/keys")
 class Keys(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, KeysOut)
     def get(self):
         """The public key(s) that verify tokens, as a JWKS and as PEM."""

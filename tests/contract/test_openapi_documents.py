@@ -1,7 +1,8 @@
 """Each service's OpenAPI document is valid and says what goes over the wire.
 
 - valid OpenAPI 3 (openapi-spec-validator): a client generator or a gateway can read it;
-- every response of every operation has a schema (errors: the one `ErrorBody`, `code` a string);
+- every response of every operation has a schema (errors: the one `ErrorBody`, `code` a string),
+  and every operation needs the Bearer token unless it says otherwise (login, the public keys);
 - every value a request may carry is bounded: strings by length (or an enum, a format, a pattern),
   numbers by a minimum and a maximum, lists by a number of items. An unbounded field is where a
   50 MB name or a page past 2^63 gets in; shared.fields has the bounded kinds.
@@ -35,6 +36,7 @@ def test_every_response_is_documented_with_its_schema(docs, svc):
     error = doc["components"]["schemas"]["ErrorBody"]
     assert error["properties"]["code"]["type"] == "string"
     assert set(error["required"]) == {"code", "message", "errors"}
+    assert doc["security"] == [{"bearer": []}]
     missing = []
     for op in operations(docs, svc):
         responses = op.spec["responses"]
