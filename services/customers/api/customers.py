@@ -36,6 +36,7 @@ class Customers(MethodView):
     @require_roles(*NOT_ANALYST)
     @blp.arguments(CustomerIn)
     @blp.response(201, CustomerOut)
+    @blp.alt_response(200, schema=CustomerOut, success=True, description="an existing customer, found by phone or ID")
     def post(self, body):
         """Register a customer, or find the existing one by phone or ID number; a store user's store gets related."""
         p = current_principal()
