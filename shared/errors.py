@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 SLUGS = {
@@ -118,6 +119,16 @@ def error_body(exc: HTTPException) -> dict:
         fields = ", ".join(sorted(errors))
         message = f"invalid input: {fields}"
     return {"code": SLUGS.get(status, "error"), "message": message, "errors": errors}
+
+
+class ErrorBody(Schema):
+    """The body of every error answer of every API (documented once, as every operation's error response)."""
+
+    code = fields.String(required=True, metadata={"description": "stable for clients: a status slug "
+                                                                  "(not_found, validation_error) or the rule's own code"})
+    message = fields.String(required=True, metadata={"description": "the reason, for a person"})
+    errors = fields.Dict(keys=fields.String(), required=True,
+                         metadata={"description": "per field (or `json`, `query`, `path`): the reasons"})
 
 
 #: what a page catches to show the reason beside its form instead of an error page

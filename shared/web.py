@@ -10,11 +10,13 @@ from flask_babel import Babel, get_locale
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
+from marshmallow import fields
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.auth import InvalidToken, TokenVerifier, current_principal
-from shared.errors import DomainError, as_http, error_body
+from shared.errors import DomainError, ErrorBody, as_http, error_body
+from shared.input_guard import check_request
 from shared.nav import nav_for, role_label
 from shared.tenancy import Scope, ScopeViolation
 
@@ -26,10 +28,41 @@ UPLOAD_TYPES = ("multipart/form-data", "text/csv")
 
 
 class CrmApi(Api):
-    """flask-smorest Api whose errors carry the project's body, and HTML on page paths."""
+    """flask-smorest Api whose errors carry the project's body, and HTML on page paths.
+
+    Its OpenAPI document tells the truth about what goes over the wire: every error answer is
+    `ErrorBody` (`code` is a string slug), and a Decimal is a string where it is dumped as one
+    (money) and a number with numeric bounds where it is read.
+    """
+
+    ERROR_SCHEMA = ErrorBody
+
+    def __init__(self, app=None, **kw):
+        super().__init__(app, **kw)
+        self.ma_plugin.converter.add_attribute_function(_decimal_as_sent)
 
     def handle_http_exception(self, error: HTTPException):
         return render_error(error)
+
+
+DECIMAL_STRING = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+
+
+def _decimal_as_sent(converter, field, ret, **_) -> dict:
+    """What a Decimal really is on the wire (apispec says "number", with bounds serialised as strings).
+
+    Dumped, a Decimal is always a string ("189800.00": the JSON encoder writes Decimals as strings, so
+    no client rounds money through a float); read, it is a number or a numeric string.
+    """
+    if not isinstance(field, fields.Decimal):
+        return {}
+    bounds = {key: float(ret.pop(key)) for key in ("minimum", "maximum") if ret.get(key) is not None}
+    ret.pop("type", None)
+    if ret.get("default") is not None:
+        ret["default"] = float(ret["default"])
+    if field.as_string:
+        return dict(DECIMAL_STRING)
+    return {"anyOf": [{"type": "number", **bounds}, dict(DECIMAL_STRING)]}
 
 
 def render_error(error: HTTPException):
@@ -133,6 +166,10 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
             if request.mimetype != "application/json" and request.mimetype not in UPLOAD_TYPES:
                 return render_error(_http(415, "send the body as application/json"))
 
+    @app.before_request
+    def _refuse_hostile_input():
+        check_request(request)  # NUL, lone surrogates, non-UTF-8, absurd JSON: 400 before any view
+
     @app.after_request
     def _headers(resp):
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -151,7 +188,8 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
                 "get_locale": get_locale, "role_label": role_label,
                 "current_path": request.path, "languages": LANGUAGES}
 
-    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."}})
+    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."},
+                                   "security": [{"bearer": []}]})  # a public operation says `security: []`
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for bp in api_blueprints:
         api.register_blueprint(bp)

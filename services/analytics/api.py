@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from shared import clock
 from shared.auth import current_principal, require_roles
+from shared.fields import Date, Id, Integer, Month
 
 from . import handlers, queries as Q, reports as R
 from .domain import kpis as K
@@ -18,7 +19,6 @@ from .models import RollupFine, Target
 blp = Blueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
 READERS = ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")
 HQ_ADMIN = ("group_admin",)
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="use YYYY-MM, e.g. 2026-05")
 RANK_BY = ("store", "brand", "model", "consultant", "source")
 
 
@@ -27,8 +27,8 @@ def _db():
 
 
 class SummaryQuery(Schema):
-    date_from = fields.Date(data_key="from")
-    date_to = fields.Date(data_key="to")
+    date_from = Date(data_key="from")
+    date_to = Date(data_key="to")
 
 
 class SummaryOut(Schema):
@@ -41,13 +41,13 @@ class SummaryOut(Schema):
 
 
 class NodeQuery(Schema):
-    month = fields.String(validate=MONTH)
-    brand_id = fields.String()
-    store_id = fields.String()
-    consultant_id = fields.String()
-    model = fields.String()
-    source = fields.String()
-    channel = fields.String()
+    month = Month()
+    brand_id = Id()
+    store_id = Id()
+    consultant_id = Id()
+    model = fields.String(validate=validate.Length(max=80))
+    source = fields.String(validate=validate.Length(max=40))
+    channel = fields.String(validate=validate.Length(max=20))
 
 
 class DashboardQuery(NodeQuery):
@@ -61,19 +61,19 @@ class RankingQuery(NodeQuery):
 
 class TrendQuery(NodeQuery):
     kpi = fields.String(load_default="leads", validate=validate.OneOf([k.key for k in K.KPIS]))
-    months = fields.Integer(load_default=13, validate=validate.Range(min=1, max=36))
+    months = Integer(load_default=13, minimum=1, maximum=36)
 
 
 class MonthQuery(Schema):
-    month = fields.String(validate=MONTH)
+    month = Month()
 
 
 class TargetIn(Schema):
-    month = fields.String(required=True, validate=MONTH)
+    month = Month(required=True)
     level = fields.String(required=True, validate=validate.OneOf(handlers.LEVELS))
-    node_id = fields.String(load_default="")
+    node_id = fields.String(load_default="", validate=validate.Length(max=36))
     kpi = fields.String(required=True, validate=validate.OneOf([k.key for k in K.KPIS]))
-    value = fields.Float(required=True, validate=validate.Range(min=0))
+    value = fields.Float(required=True, validate=validate.Range(min=0, max=1e12))
 
 
 class TargetOut(Schema):
@@ -113,6 +113,117 @@ class SettingsOut(Schema):
     cadence_days = fields.Dict()
 
 
+# --- what the dashboards read: the shapes are documented, the figures inside stay open-ended ------
+_FIGURE = fields.Float(allow_none=True)
+
+
+class NodeOut(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class KpiRow(Schema):
+    key = fields.String()
+    family = fields.String()
+    unit = fields.String()
+    actual = _FIGURE
+    target = _FIGURE
+    achievement = _FIGURE
+    mom = _FIGURE
+    yoy = _FIGURE
+    higher_is_better = fields.Boolean()
+
+
+class KpisOut(Schema):
+    month = fields.String()
+    level = fields.String()
+    node = fields.Nested(NodeOut)
+    kpis = fields.List(fields.Nested(KpiRow))
+
+
+class RankingRow(Schema):
+    rank = fields.Integer()
+    id = fields.String(allow_none=True)
+    name = fields.String()
+    value = _FIGURE
+    kpis = fields.Dict(keys=fields.String(), values=_FIGURE)
+
+
+class RankingsOut(Schema):
+    month = fields.String()
+    by = fields.String()
+    kpi = fields.String()
+    items = fields.List(fields.Nested(RankingRow))
+
+
+class TrendPoint(Schema):
+    month = fields.String()
+    value = _FIGURE
+
+
+class TrendOut(Schema):
+    kpi = fields.String()
+    items = fields.List(fields.Nested(TrendPoint))
+
+
+class ComplianceRow(Schema):
+    rank = fields.Integer()
+    total = fields.Integer()
+    store_id = fields.String()
+    name = fields.String()
+    overdue_followups = fields.Integer()
+    defeats_pending = fields.Integer()
+    reports_missing = fields.Integer()
+    reports_late = fields.Integer()
+    callbacks_past_due = fields.Integer()
+
+
+class ComplianceOut(Schema):
+    items = fields.List(fields.Nested(ComplianceRow))
+
+
+class ForecastStore(Schema):
+    store_id = fields.String()
+    name = fields.String()
+    open_leads = fields.Integer()
+    expected = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={"description": "per window (days)"})
+
+
+class ForecastPast(Schema):
+    made_on = fields.String()
+    window = fields.Integer()
+    expected = fields.Float()
+    actual = fields.Integer()
+    complete = fields.Boolean()
+
+
+class ForecastOut(Schema):
+    today = fields.String()
+    probability = fields.Dict(keys=fields.String(), values=fields.Float())
+    stores = fields.List(fields.Nested(ForecastStore))
+    total = fields.Dict(keys=fields.String(), values=fields.Float())
+    history = fields.List(fields.Nested(ForecastPast))
+
+
+class DashboardOut(KpisOut):
+    crumbs = fields.List(fields.Dict())
+    children = fields.Dict()
+    funnels = fields.Dict()
+    sources = fields.List(fields.Dict())
+    channels = fields.List(fields.Dict())
+    trend = fields.List(fields.Dict())
+    daily = fields.List(fields.Dict())
+    defeat_reasons = fields.List(fields.Dict())
+    competitors = fields.List(fields.Dict())
+    sale_types = fields.List(fields.Dict())
+    customer_kinds = fields.List(fields.Dict())
+    tact = fields.List(fields.Dict())
+    rank_kpi = fields.String()
+    rankings = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()))
+    satisfaction = fields.List(fields.Dict())
+    group_average = fields.Dict(allow_none=True)
+
+
 
 @blp.route("/summary")
 class Summary(MethodView):
@@ -143,7 +254,7 @@ class Summary(MethodView):
 class Dashboard(MethodView):
     @require_roles(*READERS)
     @blp.arguments(DashboardQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, DashboardOut)
     def get(self, q):
         """Everything a dashboard shows for one node (group, brand, store or consultant) and month:
         KPIs with target, achievement, MoM and YoY; the next level down; funnels (all, showroom,
@@ -162,7 +273,7 @@ class Dashboard(MethodView):
 class Kpis(MethodView):
     @require_roles(*READERS)
     @blp.arguments(NodeQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, KpisOut)
     def get(self, q):
         """KPIs of one node and month: actual, target, achievement rate, month-on-month, year-on-year."""
         p = current_principal()
@@ -176,7 +287,7 @@ class Kpis(MethodView):
 class Rankings(MethodView):
     @require_roles(*READERS)
     @blp.arguments(RankingQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, RankingsOut)
     def get(self, q):
         """Stores, brands, models, sources or consultants ranked by any KPI (within the caller's scope)."""
         p = current_principal()
@@ -194,7 +305,7 @@ class Rankings(MethodView):
 class Trend(MethodView):
     @require_roles(*READERS)
     @blp.arguments(TrendQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, TrendOut)
     def get(self, q):
         """One KPI month by month up to `month` (default 13 months: the same month last year is the first)."""
         p = current_principal()
@@ -207,7 +318,7 @@ class Trend(MethodView):
 class Compliance(MethodView):
     @require_roles(*READERS)
     @blp.arguments(MonthQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, ComplianceOut)
     def get(self, q):
         """Per store, worst first: overdue follow-ups, defeats awaiting approval, daily reports missing
         or late (this month so far), callbacks past due."""
@@ -219,7 +330,7 @@ class Compliance(MethodView):
 @blp.route("/forecast")
 class Forecast(MethodView):
     @require_roles(*READERS)
-    @blp.response(200)
+    @blp.response(200, ForecastOut)
     def get(self):
         """Expected deliveries in the next 7, 30 and 90 days per store, and earlier forecasts beside
         what was delivered."""

@@ -5,6 +5,7 @@ from operator import itemgetter
 
 from marshmallow import Schema, fields, validate
 
+from shared.fields import AwareDateTime, Id, Integer, Page, PerPage, TimeZone
 from shared.privacy import MaskedPhone
 
 from .domain.calling import OUTCOMES
@@ -16,8 +17,8 @@ TaskType = validate.OneOf(TASK_TYPES, error="unknown task type: {input}")
 
 
 class Paged(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
 
 
 class TaskOut(Schema):
@@ -34,35 +35,35 @@ class TaskOut(Schema):
     phone = MaskedPhone(holder=itemgetter("holder"), allow_none=True,
                         metadata={"description": "masked unless you hold the task or your store knows the customer"})
     priority = fields.Integer()
-    due_at = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime()
-    available_at = fields.AwareDateTime()
+    due_at = AwareDateTime()
+    expires_at = AwareDateTime()
+    available_at = AwareDateTime()
     agent_id = fields.String(allow_none=True)
-    lease_until = fields.AwareDateTime(allow_none=True)
+    lease_until = AwareDateTime(allow_none=True)
     reserved_for = fields.String(allow_none=True)
-    reserved_until = fields.AwareDateTime(allow_none=True)
+    reserved_until = AwareDateTime(allow_none=True)
     attempts = fields.Integer()
     failed_attempts = fields.Integer()
     max_attempts = fields.Integer()
     outcome = fields.String(allow_none=True)
     detail = fields.Dict()
-    created_at = fields.AwareDateTime()
-    closed_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    closed_at = AwareDateTime(allow_none=True)
 
 
 class TaskQuery(Paged):
     status = fields.String(validate=validate.OneOf(("open", "done", "failed", "cancelled")))
     task_type = fields.String(validate=TaskType)
-    store_id = fields.String()
-    brand_id = fields.String()
-    customer_id = fields.String()
-    lead_id = fields.String()
+    store_id = Id()
+    brand_id = Id()
+    customer_id = Id()
+    lead_id = Id()
 
 
 class ClaimIn(Schema):
     task_type = fields.String(load_default=None, allow_none=True, validate=TaskType)
-    store_id = fields.String(load_default=None, allow_none=True)
-    brand_id = fields.String(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True)
+    brand_id = Id(load_default=None, allow_none=True)
 
 
 class ClaimOut(Schema):
@@ -74,9 +75,9 @@ class ClaimOut(Schema):
 class AttemptIn(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES, error="unknown outcome: {input}"))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
-    callback_at = fields.AwareDateTime(load_default=None, allow_none=True,
+    callback_at = AwareDateTime(load_default=None, allow_none=True,
                                        metadata={"description": "outcome call_back: the time promised"})
-    answers = fields.Dict(keys=fields.String(), load_default=dict,
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(max=40)), load_default=dict,
                           metadata={"description": "question key → value (list for multiple choice)"})
 
 
@@ -85,8 +86,8 @@ class AttemptOut(Schema):
     task_id = fields.String()
     number = fields.Integer()
     outcome = fields.String()
-    callback_at = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
+    callback_at = AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
     task = fields.Nested(TaskOut)
     response_id = fields.String(allow_none=True)
     score = fields.Float(allow_none=True)
@@ -106,22 +107,21 @@ class RuleOut(Schema):
 
 
 class RuleIn(Schema):
-    brand_id = fields.String(load_default=None, allow_none=True)
-    offsets_days = fields.List(fields.Integer(), validate=validate.Length(min=1, max=5))
-    valid_days = fields.Integer()
-    priority = fields.Integer()
-    max_attempts = fields.Integer()
-    retry_minutes = fields.List(fields.Integer(), validate=validate.Length(min=1, max=5))
+    brand_id = Id(load_default=None, allow_none=True)
+    offsets_days = fields.List(Integer(minimum=-366, maximum=366), validate=validate.Length(min=1, max=5))
+    valid_days = Integer(maximum=90)
+    priority = Integer(minimum=1, maximum=9)
+    max_attempts = Integer(minimum=1, maximum=10)
+    retry_minutes = fields.List(Integer(minimum=1, maximum=7 * 1440), validate=validate.Length(min=1, max=5))
     enabled = fields.Boolean()
 
 
 class RuleQuery(Schema):
-    brand_id = fields.String(load_default=None)
+    brand_id = Id(load_default=None)
 
 
 class SettingsSchema(Schema):
-    timezone = fields.String(validate=validate.Length(min=1, max=60),
-                             metadata={"description": "a tz database name, e.g. Asia/Shanghai"})
+    timezone = TimeZone()
     window_start = fields.String(validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM"))
     window_end = fields.String(validate=validate.Regexp(r"^\d\d:\d\d$", error="use HH:MM (24:00 = midnight)"))
     lease_minutes = fields.Integer(validate=validate.Range(min=1, max=240))
@@ -147,13 +147,14 @@ class QuestionSchema(Schema):
     measure = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(MEASURES))
     required = fields.Boolean(load_default=False)
     alert_below = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
-    alert_on = fields.List(fields.String(), load_default=list)
-    options = fields.List(fields.Nested(OptionSchema), load_default=list)
+    alert_on = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list,
+                           validate=validate.Length(max=40))
+    options = fields.List(fields.Nested(OptionSchema), load_default=list, validate=validate.Length(max=40))
 
 
 class QuestionnaireIn(Schema):
     task_type = fields.String(required=True, validate=TaskType)
-    brand_id = fields.String(load_default=None, allow_none=True)
+    brand_id = Id(load_default=None, allow_none=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     script = fields.String(load_default="", validate=validate.Length(max=5000))
     low_score_threshold = fields.Float(load_default=60, validate=validate.Range(min=0, max=100))
@@ -189,25 +190,25 @@ class SurveyOut(Schema):
     low_score = fields.Boolean()
     alerts = fields.List(fields.String())
     answers = fields.List(fields.Dict())
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
 
 
 class SurveyQuery(Paged):
-    store_id = fields.String()
+    store_id = Id()
     task_type = fields.String(validate=TaskType)
-    customer_id = fields.String()
+    customer_id = Id()
     low_score = fields.Boolean()
 
 
 class LinkOut(Schema):
     url = fields.String()
-    expires_at = fields.AwareDateTime()
+    expires_at = AwareDateTime()
 
 
 class ComplaintIn(Schema):
-    task_id = fields.String(load_default=None, allow_none=True)
-    store_id = fields.String(load_default=None, allow_none=True)
-    customer_id = fields.String(load_default=None, allow_none=True)
+    task_id = Id(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True)
+    customer_id = Id(load_default=None, allow_none=True)
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     summary = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
@@ -225,19 +226,19 @@ class ComplaintOut(Schema):
     summary = fields.String()
     status = fields.String()
     assignee_id = fields.String(allow_none=True)
-    due_at = fields.AwareDateTime()
+    due_at = AwareDateTime()
     breached = fields.Boolean()
     resolution = fields.String()
     history = fields.List(fields.Dict())
-    created_at = fields.AwareDateTime()
-    resolved_at = fields.AwareDateTime(allow_none=True)
-    confirmed_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    resolved_at = AwareDateTime(allow_none=True)
+    confirmed_at = AwareDateTime(allow_none=True)
 
 
 class ComplaintQuery(Paged):
     status = fields.String(validate=validate.OneOf(STATES))
     severity = fields.String(validate=validate.OneOf(SEVERITIES))
-    store_id = fields.String()
+    store_id = Id()
     breached = fields.Boolean()
 
 
@@ -247,10 +248,10 @@ class TransitionIn(Schema):
 
 
 class StoreCallbackIn(Schema):
-    customer_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+    customer_id = Id(required=True)
     kind = fields.String(required=True, validate=TaskType)
-    store_id = fields.String(load_default=None, allow_none=True, metadata={"description": "required for HQ roles"})
-    called_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True, metadata={"description": "required for HQ roles"})
+    called_at = AwareDateTime(load_default=None, allow_none=True)
     reached = fields.Boolean(required=True)
     satisfaction = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=5))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
@@ -261,12 +262,12 @@ class StoreCallbackOut(Schema):
     store_id = fields.String()
     customer_id = fields.String()
     kind = fields.String()
-    called_at = fields.AwareDateTime()
+    called_at = AwareDateTime()
     reported_reached = fields.Boolean()
     reported_satisfaction = fields.Integer(allow_none=True)
     sampled = fields.Boolean()
     spot_task_id = fields.String(allow_none=True)
-    checked_at = fields.AwareDateTime(allow_none=True)
+    checked_at = AwareDateTime(allow_none=True)
     customer_confirms_call = fields.Boolean(allow_none=True)
     customer_satisfaction = fields.Integer(allow_none=True)
     disagreement = fields.Boolean()
@@ -274,5 +275,41 @@ class StoreCallbackOut(Schema):
 
 
 class SpotCheckQuery(Paged):
-    store_id = fields.String()
+    store_id = Id()
     disagreement = fields.Boolean()
+
+
+class SpotCheckStoreOut(Schema):
+    store_id = fields.String()
+    logged = fields.Integer()
+    sampled = fields.Integer()
+    checked = fields.Integer()
+    disagreements = fields.Integer()
+
+
+class SpotCheckSummaryOut(Schema):
+    stores = fields.List(fields.Nested(SpotCheckStoreOut))
+
+
+class QueuedTaskOut(Schema):
+    id = fields.String()
+    type = fields.String()
+    store_id = fields.String()
+    due_at = fields.AwareDateTime()
+
+
+class QueueOut(Schema):
+    open_tasks = fields.Integer()
+    expired_tasks = fields.Integer()
+    contacts = fields.Integer()
+    tasks = fields.List(fields.Nested(QueuedTaskOut))
+
+
+class ContactOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    do_not_call = fields.Boolean()
+    consent = fields.Dict()
+    store_ids = fields.List(fields.String())
+    callable = fields.Boolean()

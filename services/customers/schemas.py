@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from shared.fields import Amount, AwareDateTime, Date, Id, Integer, Page, PerPage
 from shared.phones import InvalidPhone, normalize
 
 from .domain import CHANNELS, CLASSES, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, normalize_vin, \
@@ -67,37 +68,37 @@ class PersonFields(RowSchema):
 
 
 class VehicleIn(PersonFields):
-    vin = fields.String(required=True, validate=_rule(normalize_vin))
+    vin = fields.String(required=True, validate=[validate.Length(max=17), _rule(normalize_vin)])
     plate = fields.String(validate=validate.Length(max=20), **_opt_str)
-    brand_id = fields.String(**_opt_str)
+    brand_id = Id(**_opt_str)
     model = fields.String(validate=validate.Length(max=80), **_opt_str)
-    purchase_date = fields.Date(**_opt_str)
-    selling_store_id = fields.String(**_opt_str)
-    price = fields.Decimal(validate=validate.Range(min=0), places=2, **_opt_str)
-    mileage = fields.Integer(validate=validate.Range(min=0, max=2_000_000), **_opt_str)
+    purchase_date = Date(**_opt_str)
+    selling_store_id = Id(**_opt_str)
+    price = Amount(**_opt_str)
+    mileage = Integer(maximum=2_000_000, **_opt_str)
 
 
 class ServiceVisitIn(PersonFields):
     repair_order = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    store_id = fields.String(**_opt_str, metadata={"description": "required for HQ roles"})
-    visit_date = fields.Date(required=True)
+    store_id = Id(**_opt_str, metadata={"description": "required for HQ roles"})
+    visit_date = Date(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(VISIT_KINDS))
-    vin = fields.String(validate=_rule(normalize_vin), **_opt_str)
+    vin = fields.String(validate=[validate.Length(max=17), _rule(normalize_vin)], **_opt_str)
     plate = fields.String(validate=validate.Length(max=20), **_opt_str)
     model = fields.String(validate=validate.Length(max=80), **_opt_str)
-    brand_id = fields.String(**_opt_str)
-    mileage = fields.Integer(validate=validate.Range(min=0, max=2_000_000), **_opt_str)
-    amount = fields.Decimal(validate=validate.Range(min=0), places=2, **_opt_str)
+    brand_id = Id(**_opt_str)
+    mileage = Integer(maximum=2_000_000, **_opt_str)
+    amount = Amount(**_opt_str)
 
 
 class InsuranceIn(PersonFields):
     policy_no = fields.String(required=True, validate=validate.Length(min=1, max=60))
     insurer = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
-    premium = fields.Decimal(validate=validate.Range(min=0), places=2, **_opt_str)
-    vin = fields.String(validate=_rule(normalize_vin), **_opt_str)
-    store_id = fields.String(**_opt_str)
+    starts_on = Date(required=True)
+    ends_on = Date(required=True)
+    premium = Amount(**_opt_str)
+    vin = fields.String(validate=[validate.Length(max=17), _rule(normalize_vin)], **_opt_str)
+    store_id = Id(**_opt_str)
 
     @validates_schema
     def _period(self, data, **_):
@@ -135,8 +136,8 @@ class CustomerQuery(Schema):
     id_number = fields.String(validate=validate.Length(min=6, max=40))
     customer_class = fields.String(validate=validate.OneOf(CLASSES))
     value_tier = fields.String(validate=validate.OneOf(TIERS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = Page()
+    per_page = PerPage(default=20, maximum=100)
 
 
 class StoreOut(Schema):
@@ -150,8 +151,8 @@ class RelationshipOut(StoreOut):
     level = fields.String(allow_none=True)
     owner_kind = fields.String(allow_none=True)
     consultant_id = fields.String(allow_none=True)
-    last_visit_on = fields.Date(allow_none=True)
-    first_seen_at = fields.AwareDateTime()
+    last_visit_on = Date(allow_none=True)
+    first_seen_at = AwareDateTime()
 
 
 class CustomerOut(Schema):
@@ -170,7 +171,7 @@ class CustomerIn(RowSchema):
     phone = fields.String(required=True, validate=[validate.Length(max=40), _phone])
     kind = fields.String(load_default="individual", validate=validate.OneOf(KINDS))
     id_number = fields.String(validate=[validate.Length(max=40), _rule(normalize_id_number)], **_opt_str)
-    store_id = fields.String(**_opt_str, metadata={"description": "the store that knows the customer (HQ: optional)"})
+    store_id = Id(**_opt_str, metadata={"description": "the store that knows the customer (HQ: optional)"})
 
     @post_load
     def _normalise(self, data, **_):
@@ -182,15 +183,15 @@ class CustomerIn(RowSchema):
 class ProfilePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
     kind = fields.String(validate=validate.OneOf(KINDS))
-    phones = fields.List(fields.String(validate=_phone), validate=validate.Length(max=5),
+    phones = fields.List(fields.String(validate=[validate.Length(max=40), _phone]), validate=validate.Length(max=5),
                          metadata={"description": "extra phones to add"})
-    id_number = fields.String(validate=_rule(normalize_id_number))
+    id_number = fields.String(validate=[validate.Length(max=40), _rule(normalize_id_number)])
     wechat = fields.String(validate=validate.Length(max=80), allow_none=True)
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     address = fields.String(validate=validate.Length(max=300), allow_none=True)
-    birthday = fields.Date(allow_none=True)
-    preferred_store_id = fields.String(allow_none=True)
-    preferred_consultant_id = fields.String(allow_none=True)
+    birthday = Date(allow_none=True)
+    preferred_store_id = Id(allow_none=True)
+    preferred_consultant_id = Id(allow_none=True)
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=30)), validate=validate.Length(max=20))
 
     @post_load
@@ -236,7 +237,7 @@ class EraseIn(Schema):
 
 
 class MergeIn(Schema):
-    other_id = fields.String(required=True, metadata={"description": "the record absorbed into this one"})
+    other_id = Id(required=True, metadata={"description": "the record absorbed into this one"})
     reason = fields.String(validate=validate.Length(max=200), load_default=None)
 
 
@@ -246,8 +247,8 @@ class MergeOut(Schema):
     merged_id = fields.String()
     reason = fields.String(allow_none=True)
     merged_by = fields.String(allow_none=True)
-    merged_at = fields.AwareDateTime()
-    unmerged_at = fields.AwareDateTime(allow_none=True)
+    merged_at = AwareDateTime()
+    unmerged_at = AwareDateTime(allow_none=True)
 
 
 class CandidateOut(Schema):
@@ -256,25 +257,25 @@ class CandidateOut(Schema):
     customer_b = fields.String()
     reason = fields.String()
     status = fields.String()
-    created_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
 
 
 class DecisionIn(Schema):
-    survivor_id = fields.String(load_default=None, allow_none=True,
+    survivor_id = Id(load_default=None, allow_none=True,
                                 metadata={"description": "which record stays (default: the older one)"})
 
 
 class ListQuery(Schema):
     status = fields.String(load_default="open", validate=validate.OneOf(("open", "merged", "rejected", "all")))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
 
 
 class AccessQuery(Schema):
-    customer_id = fields.String()
-    user_id = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    customer_id = Id()
+    user_id = Id()
+    page = Page()
+    per_page = PerPage()
 
 
 class AccessOut(Schema):
@@ -285,15 +286,15 @@ class AccessOut(Schema):
     store_id = fields.String(allow_none=True)
     action = fields.String()
     reason = fields.String(allow_none=True)
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
 
 
 class SettingsIn(Schema):
     churn_months = fields.Integer(validate=validate.Range(min=1, max=60))
     lost_months = fields.Integer(validate=validate.Range(min=1, max=120))
     tiers = fields.Dict(keys=fields.String(validate=validate.OneOf(("VIP", "A", "B", "C"))),
-                        values=fields.Decimal(validate=validate.Range(min=0)))
-    maintenance = fields.Dict(keys=fields.String(), values=fields.Dict(
+                        values=Amount())
+    maintenance = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=36)), values=fields.Dict(
         keys=fields.String(validate=validate.OneOf(("first_months", "interval_months", "interval_km"))),
         values=fields.Integer(validate=validate.Range(min=1, max=100_000))))
     insurance_notice_days = fields.List(fields.Integer(validate=validate.Range(min=1, max=180)),
@@ -309,4 +310,23 @@ class SettingsIn(Schema):
 
 
 class RunIn(Schema):
-    date = fields.Date(load_default=None, allow_none=True, metadata={"description": "local date; default today"})
+    date = Date(load_default=None, allow_none=True, metadata={"description": "local date; default today"})
+
+
+class RunOut(Schema):
+    date = Date()
+    published = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "per kind"})
+
+
+class PersonalDataOut(Schema):
+    """Everything held about one person (a PIPL access request): every column of every record."""
+
+    exported_at = fields.String()
+    profile = fields.Dict()
+    relationships = fields.List(fields.Dict())
+    leads = fields.List(fields.Dict())
+    vehicles = fields.List(fields.Dict())
+    service_visits = fields.List(fields.Dict())
+    insurance_policies = fields.List(fields.Dict())
+    timeline = fields.List(fields.Dict())
+    access_log = fields.List(fields.Dict())

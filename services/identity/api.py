@@ -15,6 +15,7 @@ from .models import Brand, Group, Store, User
 from .schemas import (
     BrandIn,
     BrandOut,
+    KeysOut,
     LoginIn,
     MeOut,
     OrgOut,
@@ -38,6 +39,7 @@ def _rt():
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    @blp.doc(security=[])
     @blp.arguments(LoginIn)
     @blp.response(200, TokenOut)
     def post(self, body):
@@ -60,7 +62,8 @@ class Me(MethodView):
 
 @blp.route("/keys")
 class Keys(MethodView):
-    @blp.response(200)
+    @blp.doc(security=[])
+    @blp.response(200, KeysOut)
     def get(self):
         """The public key(s) that verify tokens, as a JWKS and as PEM."""
         import json

@@ -1,6 +1,7 @@
 """Request and response schemas of the identity API."""
 from marshmallow import Schema, fields, validate
 
+from shared.fields import Id, TimeZone
 from shared.tenancy import ROLES
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,38}$", error="lower-case letters, digits and '-', 2–39 characters")
@@ -43,17 +44,17 @@ class BrandOut(Schema):
 
 
 class StoreIn(Schema):
-    brand_id = fields.String(required=True)
+    brand_id = Id(required=True)
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     city = fields.String(load_default="", validate=validate.Length(max=60))
-    timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(max=60))
+    timezone = TimeZone(load_default="Asia/Shanghai")
 
 
 class StorePatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
     city = fields.String(validate=validate.Length(max=60))
-    timezone = fields.String(validate=validate.Length(max=60))
+    timezone = TimeZone()
     active = fields.Boolean()
 
 
@@ -77,16 +78,16 @@ class UserIn(Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9._-]{2,80}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     role = fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
-    store_id = fields.String(load_default=None, allow_none=True)
-    email = fields.Email(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=200))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
 
 
 class UserPatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=120))
     role = fields.String(validate=validate.OneOf(sorted(ROLES)))
-    store_id = fields.String(allow_none=True)
-    email = fields.Email(allow_none=True)
+    store_id = Id(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=200))
     active = fields.Boolean()
     on_duty = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(min=10, max=200))
@@ -104,5 +105,10 @@ class UserOut(Schema):
 
 
 class UserQuery(Schema):
-    store_id = fields.String()
+    store_id = Id()
     role = fields.String(validate=validate.OneOf(sorted(ROLES)))
+
+
+class KeysOut(Schema):
+    keys = fields.List(fields.Dict(), metadata={"description": "a JWKS: the RSA public key(s), kid, alg RS256"})
+    pem = fields.String()

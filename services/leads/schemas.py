@@ -1,7 +1,7 @@
 """Request and response schemas of the leads API."""
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from shared.fields import BoundedDate, BoundedDateTime
+from shared.fields import Amount, AwareDateTime, Date, Id, Page, PerPage
 from shared.phones import InvalidPhone, normalize
 from shared.privacy import MaskedPhone
 
@@ -20,10 +20,11 @@ from .domain import (
 )
 from .domain_funnel import REPORT_FIELDS
 
-DT = fields.AwareDateTime  # what the API answers
-InDT, Day = BoundedDateTime, BoundedDate  # what it accepts: years 1900–2100 (9999-12-31 is a 422, not a 500)
-MAX_PAGE = 1_000_000  # a page past this is a 422 (2**63 overflowed the database's OFFSET)
+DT = AwareDateTime
+InDT, Day = AwareDateTime, Date  # bounded: 9999-12-31 is a 422 naming the field, not a 500
 SOURCE = validate.OneOf(sorted(SOURCES), error="unknown source: {input}")
+SIGNALS = fields.List(fields.String(validate=validate.OneOf(ALL_SIGNALS)), load_default=list,
+                      validate=validate.Length(max=len(ALL_SIGNALS)))
 
 
 def _phone_ok(value):
@@ -37,9 +38,9 @@ class LeadIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     phone = fields.String(required=True, validate=validate.Length(min=3, max=40))
     source = fields.String(required=True, validate=SOURCE)
-    store_id = fields.String(load_default=None, allow_none=True, metadata={"description": "required for HQ roles"})
-    consultant_id = fields.String(load_default=None, allow_none=True)
-    campaign_id = fields.String(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True, metadata={"description": "required for HQ roles"})
+    consultant_id = Id(load_default=None, allow_none=True)
+    campaign_id = Id(load_default=None, allow_none=True)
     model = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
@@ -69,10 +70,10 @@ class LeadOut(Schema):
     note = fields.String(allow_none=True)
     created_at = DT()
     last_contact_at = DT(allow_none=True)
-    due_on = fields.Date(allow_none=True)
+    due_on = Date(allow_none=True)
     overdue_at = DT(allow_none=True)
     overdue = fields.Method("_overdue")
-    expected_by = fields.Date(allow_none=True)
+    expected_by = Date(allow_none=True)
     response_due_at = DT(allow_none=True)
     first_contact_at = DT(allow_none=True)
     response_seconds = fields.Integer(allow_none=True)
@@ -87,21 +88,16 @@ class LeadOut(Schema):
 
 class LeadQuery(Schema):
     level = fields.String(validate=validate.OneOf(ALL_LEVELS))
-    store_id = fields.String()
-    consultant_id = fields.String()
-    source = fields.String()
+    store_id = Id()
+    consultant_id = Id()
+    source = fields.String(validate=SOURCE)
     overdue = fields.Boolean()
     stale = fields.Boolean()
     unassigned = fields.Boolean()
     open = fields.Boolean()
     q = fields.String(validate=validate.Length(max=80))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-
-
-class FunnelQuery(Schema):
-    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
-    consultant_id = fields.String(load_default=None, metadata={"description": "managers: one consultant's funnel"})
+    page = Page()
+    per_page = PerPage()
 
 
 class ExportQuery(LeadQuery):
@@ -110,7 +106,7 @@ class ExportQuery(LeadQuery):
 
 class GradeIn(Schema):
     level = fields.String(required=True, validate=validate.OneOf(GRADABLE))
-    signals = fields.List(fields.String(validate=validate.OneOf(ALL_SIGNALS)), load_default=list)
+    signals = SIGNALS
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
@@ -126,18 +122,18 @@ class LevelChangeOut(Schema):
 
 class VisitIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(VISIT_KINDS))
-    store_id = fields.String(load_default=None, allow_none=True)
-    time_in = InDT(load_default=None, allow_none=True)
-    time_out = InDT(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True)
+    time_in = DT(load_default=None, allow_none=True)
+    time_out = DT(load_default=None, allow_none=True)
     party_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=30))
-    consultant_id = fields.String(load_default=None, allow_none=True)
+    consultant_id = Id(load_default=None, allow_none=True)
     model = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     source = fields.String(load_default=None, allow_none=True, validate=SOURCE)
-    campaign_id = fields.String(load_default=None, allow_none=True)
+    campaign_id = Id(load_default=None, allow_none=True)
     first_visit = fields.Boolean(load_default=True)
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    lead_id = fields.String(load_default=None, allow_none=True)
+    lead_id = Id(load_default=None, allow_none=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @validates("phone")
@@ -174,7 +170,7 @@ class FollowUpIn(Schema):
     at = InDT(load_default=None, allow_none=True)
     next_planned_at = InDT(load_default=None, allow_none=True)
     level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(GRADABLE))
-    signals = fields.List(fields.String(validate=validate.OneOf(ALL_SIGNALS)), load_default=list)
+    signals = SIGNALS
 
 
 class FollowUpOut(Schema):
@@ -205,15 +201,15 @@ class TestDriveOut(Schema):
 class OrderIn(Schema):
     model = fields.String(required=True, validate=validate.Length(min=1, max=80))
     colour = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    price = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
-    deposit = fields.Decimal(load_default=0, places=2, validate=validate.Range(min=0))
+    price = Amount(required=True)
+    deposit = Amount(load_default=0)
     payment_method = fields.String(required=True, validate=validate.OneOf(PAYMENT_METHODS))
     trade_in = fields.Boolean(load_default=False)
-    expected_delivery = Day(load_default=None, allow_none=True)
+    expected_delivery = Date(load_default=None, allow_none=True)
     customer_kind = fields.String(load_default="individual",
                                   validate=validate.OneOf(("individual", "corporate", "fleet", "partner")))
     sale_type = fields.String(load_default="retail", validate=validate.OneOf(("retail", "fleet")))
-    signals = fields.List(fields.String(validate=validate.OneOf(ALL_SIGNALS)), load_default=list)
+    signals = SIGNALS
 
 
 class OrderOut(Schema):
@@ -225,16 +221,16 @@ class OrderOut(Schema):
     deposit = fields.Decimal(as_string=True)
     payment_method = fields.String()
     trade_in = fields.Boolean()
-    expected_delivery = fields.Date(allow_none=True)
+    expected_delivery = Date(allow_none=True)
     status = fields.String()
     vin = fields.String(allow_none=True)
-    delivered_on = fields.Date(allow_none=True)
+    delivered_on = Date(allow_none=True)
 
 
 class DeliveryIn(Schema):
     vin = fields.String(required=True, validate=validate.Regexp(r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$",
                                                                 error="a VIN has 17 letters and digits (no I, O, Q)"))
-    delivered_on = Day(required=True)
+    delivered_on = Date(required=True)
 
 
 class DefeatIn(Schema):
@@ -264,17 +260,17 @@ class DefeatOut(Schema):
 
 
 class AssignIn(Schema):
-    consultant_id = fields.String(required=True)
+    consultant_id = Id(required=True)
 
 
 class ReassignIn(Schema):
-    from_consultant_id = fields.String(required=True)
-    to_consultant_id = fields.String(load_default=None, allow_none=True,
+    from_consultant_id = Id(required=True)
+    to_consultant_id = Id(load_default=None, allow_none=True,
                                      metadata={"description": "empty: round-robin among on-duty colleagues"})
 
 
 class AuditIn(Schema):
-    lead_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+    lead_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=500))
     action = fields.String(required=True, validate=validate.OneOf(("confirm", "grade", "close")))
     level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(GRADABLE))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
@@ -285,9 +281,9 @@ Figures = fields.Dict(keys=fields.String(validate=validate.OneOf(list(REPORT_FIE
 
 
 class ReportIn(Schema):
-    day = Day(required=True)
+    day = Date(required=True)
     kind = fields.String(load_default="consultant", validate=validate.OneOf(("consultant", "store")))
-    store_id = fields.String(load_default=None, allow_none=True)
+    store_id = Id(load_default=None, allow_none=True)
     figures = fields.Dict(keys=fields.String(validate=validate.OneOf(list(REPORT_FIELDS))),
                           values=fields.Integer(validate=validate.Range(min=0, max=100000)), load_default=dict)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
@@ -311,9 +307,9 @@ class AmendmentOut(Schema):
 class ReportOut(Schema):
     id = fields.String()
     store_id = fields.String()
-    owner = fields.String()
+    owner = fields.String(validate=validate.Length(max=80))
     consultant_id = fields.String(allow_none=True)
-    day = fields.Date()
+    day = Date()
     figures = fields.Dict()
     effective = fields.Dict()
     note = fields.String(allow_none=True)
@@ -324,15 +320,15 @@ class ReportOut(Schema):
 
 
 class ReportQuery(Schema):
-    day = Day()
-    store_id = fields.String()
-    owner = fields.String()
+    day = Date()
+    store_id = Id()
+    owner = fields.String(validate=validate.Length(max=80))
 
 
 class DraftQuery(Schema):
-    day = Day(required=True)
+    day = Date(required=True)
     kind = fields.String(load_default="consultant", validate=validate.OneOf(("consultant", "store")))
-    store_id = fields.String()
+    store_id = Id()
 
 
 class RulesIO(Schema):
@@ -344,7 +340,7 @@ class RulesIO(Schema):
     sla_minutes = fields.Integer(validate=validate.Range(min=1, max=24 * 60))
     open_at = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="HH:MM"))
     close_at = fields.String(validate=validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="HH:MM"))
-    sources = fields.List(fields.String(validate=SOURCE), validate=validate.Length(min=1))
+    sources = fields.List(fields.String(validate=SOURCE), validate=validate.Length(min=1, max=len(SOURCES)))
 
 
 class StoreOptionsIO(Schema):
@@ -357,10 +353,10 @@ class StoreOptionsIO(Schema):
 class CampaignIn(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     channel = fields.String(required=True, validate=validate.OneOf(CAMPAIGN_CHANNELS))
-    starts_on = Day(required=True)
-    ends_on = Day(required=True)
-    cost = fields.Decimal(load_default=0, places=2, validate=validate.Range(min=0))
-    store_id = fields.String(load_default=None, allow_none=True)
+    starts_on = Date(required=True)
+    ends_on = Date(required=True)
+    cost = Amount(load_default=0)
+    store_id = Id(load_default=None, allow_none=True)
 
     @validates_schema
     def _period(self, data, **_):
@@ -373,13 +369,13 @@ class CampaignOut(Schema):
     store_id = fields.String()
     name = fields.String()
     channel = fields.String()
-    starts_on = fields.Date()
-    ends_on = fields.Date()
+    starts_on = Date()
+    ends_on = Date()
     cost = fields.Decimal(as_string=True)
 
 
 class ImportQuery(Schema):
-    store_id = fields.String(load_default=None)
+    store_id = Id(load_default=None)
     dry_run = fields.Boolean(load_default=False)
     filename = fields.String(load_default="upload.csv", validate=validate.Length(max=200))
     sync = fields.Boolean(load_default=False, metadata={"description": "run inline and answer when done"})
@@ -412,5 +408,56 @@ class ImportJobOut(Schema):
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
+
+
+class AssignmentOut(Schema):
+    from_consultant = fields.String(allow_none=True, data_key="from")
+    to_consultant = fields.String(allow_none=True, data_key="to")
+    why = fields.String(allow_none=True)
+    at = DT()
+
+
+class MovedOut(Schema):
+    moved = fields.Integer()
+
+
+class AuditOut(Schema):
+    done = fields.Integer()
+    at = DT()
+
+
+class FunnelQuery(Schema):
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
+    consultant_id = Id(metadata={"description": "a manager's view of one consultant (a consultant sees their own)"})
+
+
+class FunnelStep(Schema):
+    key = fields.String()
+    count = fields.Integer()
+    rate = fields.Float(allow_none=True)
+
+
+class FunnelOut(Schema):
+    steps = fields.List(fields.Nested(FunnelStep))
+    levels = fields.Dict(keys=fields.String(), values=fields.Integer())
+    close_ratio = fields.Float(allow_none=True)
+    days = fields.Integer()
+    weekly_sales_target = fields.Integer(allow_none=True)
+    refill_per_week = fields.Integer(allow_none=True)
+
+
+class DraftOut(Schema):
+    day = Date()
+    figures = fields.Dict(keys=fields.String(), values=fields.Integer())
+    submitted = fields.Boolean()
+
+
+class BoardOut(Schema):
+    levels = fields.Dict(keys=fields.String(), values=fields.Integer())
+    overdue_total = fields.Integer()
+    overdue_by_consultant = fields.Dict(keys=fields.String(), values=fields.Integer())
+    sla_breaches = fields.List(fields.String())
+    pending_defeats = fields.List(fields.String())
+    unassigned = fields.List(fields.String())

@@ -151,3 +151,18 @@ def test_production_refuses_the_demo_password_for_seeding(stack):
     r = subprocess.run([BIN / "crm", "seed"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "give the demo users a real password" in r.stderr
+
+
+def test_the_cross_tenant_matrix_holds_on_postgresql(stack):
+    """The matrix of tests/contract, over HTTP against the separate processes on PostgreSQL."""
+    from tests.contract.http import HttpApi
+    from tests.contract.matrix import assert_no_leak, run_matrix
+    from tests.contract.world import GROUPS, World, build_group
+
+    subprocess.run([BIN / "crm", "seed", "--group=north", f"--password={stack.password}"], env=stack.env, check=True,
+                   cwd=ROOT, timeout=120)
+    api = HttpApi(stack.url, stack.password)
+    world = World()
+    for group in GROUPS:
+        world.ids[group], world.markers[group] = build_group(api, group)
+    assert_no_leak(run_matrix(api, world, "production topology, PostgreSQL"))

@@ -5,13 +5,15 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from shared.auth import current_principal
+from shared.fields import Integer
 from shared.permissions import require
 
 from .. import views
 from ..handlers import board as board_h
 from ..handlers import config as h
 from ..handlers import spotchecks
-from ..schemas import RuleIn, RuleOut, RuleQuery, SettingsSchema, SpotCheckQuery, StoreCallbackIn, StoreCallbackOut
+from ..schemas import (RuleIn, RuleOut, RuleQuery, SettingsSchema, SpotCheckQuery, SpotCheckSummaryOut, StoreCallbackIn,
+                       StoreCallbackOut)
 from . import blp, paged, reading, work
 
 
@@ -77,7 +79,7 @@ class BoardOut(Schema):
 
 
 class BoardQuery(Schema):
-    days = fields.Integer(load_default=7)
+    days = Integer(load_default=7, minimum=1, maximum=90)
 
 
 @blp.route("/board")
@@ -119,7 +121,7 @@ class SpotChecks(MethodView):
 @blp.route("/spot-checks/summary")
 class SpotCheckSummary(MethodView):
     @require("callcenter.spot_checks")
-    @blp.response(200)
+    @blp.response(200, SpotCheckSummaryOut)
     def get(self):
         """Per store: callbacks logged, sampled, checked and disagreements."""
         with reading() as s:

@@ -11,7 +11,7 @@ from shared.permissions import require
 from .. import views
 from ..handlers import calls
 from ..handlers import tasks as h
-from ..schemas import AttemptIn, AttemptOut, ClaimIn, ClaimOut, TaskOut, TaskQuery
+from ..schemas import AttemptIn, AttemptOut, ClaimIn, ClaimOut, ContactOut, QueueOut, TaskOut, TaskQuery
 from . import blp, paged, reading, work
 
 REASONS = {"outside_window": "No calls now: outside the calling window.",
@@ -21,7 +21,7 @@ REASONS = {"outside_window": "No calls now: outside the calling window.",
 @blp.route("/queue")
 class Queue(MethodView):
     @require("callcenter.tasks.read")
-    @blp.response(200)
+    @blp.response(200, QueueOut)
     def get(self):
         """Queue depth and the next open tasks in the caller's scope (expired tasks are counted apart:
         nobody will be asked to call them)."""
@@ -32,7 +32,7 @@ class Queue(MethodView):
 @blp.route("/contacts/<customer_id>")
 class ContactOne(MethodView):
     @require("callcenter.contacts")
-    @blp.response(200)
+    @blp.response(200, ContactOut)
     def get(self, customer_id):
         """What the call center knows of a customer: stores and consent (the number masked by role)."""
         with reading() as s:

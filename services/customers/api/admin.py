@@ -14,7 +14,7 @@ from ..handlers import merge as merging
 from ..handlers.common import forget_settings, settings_of
 from ..handlers.schedules import run_schedules
 from ..models import Customer, GroupSettings, MatchCandidate, MergeRecord
-from ..schemas import CandidateOut, DecisionIn, ListQuery, MergeIn, MergeOut, RunIn, SettingsIn
+from ..schemas import CandidateOut, DecisionIn, ListQuery, MergeIn, MergeOut, RunIn, RunOut, SettingsIn
 from .common import REVIEWERS, blp, db, group_work, visible
 
 
@@ -160,10 +160,10 @@ def _plain(v):
 class RunSchedules(MethodView):
     @require_roles("group_admin")
     @blp.arguments(RunIn)
-    @blp.response(200)
+    @blp.response(200, RunOut)
     def post(self, body):
         """Publish the care schedules due on a date (default: today); re-running publishes nothing twice."""
         p = current_principal()
         rt = current_app.extensions["crm"]
         day = body.get("date") or rt.local_today()
-        return {"date": day.isoformat(), "published": run_schedules(rt.db, day, p.group_id)}
+        return {"date": day, "published": run_schedules(rt.db, day, p.group_id)}

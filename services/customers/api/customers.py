@@ -11,7 +11,7 @@ from ..handlers.identity import Person, match_or_create
 from ..handlers.relationships import touch
 from ..models import AccessLog
 from ..schemas import (AccessOut, AccessQuery, ConsentIn, ConsentOut, CustomerIn, CustomerOut, CustomerQuery,
-                       EraseIn, ProfilePatch, RevealIn, RevealOut)
+                       EraseIn, PersonalDataOut, ProfilePatch, RevealIn, RevealOut)
 from ..schemas_360 import View360
 from .common import NOT_ANALYST, blp, db, group_work, visible
 from .feeds import store_for
@@ -21,7 +21,8 @@ from .feeds import store_for
 class Customers(MethodView):
     @require_roles()
     @blp.arguments(CustomerQuery, location="query")
-    @blp.response(200, CustomerOut(many=True), headers={"X-Total-Count": {"description": "matches in scope"}})
+    @blp.response(200, CustomerOut(many=True), headers={"X-Total-Count": {"description": "matches in scope",
+                                                                               "schema": {"type": "integer"}}})
     def get(self, q):
         """Search in the caller's scope by phone (any format), name, plate, VIN, ID number, or `q` (any of them)."""
         p = current_principal()
@@ -35,6 +36,7 @@ class Customers(MethodView):
     @require_roles(*NOT_ANALYST)
     @blp.arguments(CustomerIn)
     @blp.response(201, CustomerOut)
+    @blp.alt_response(200, schema=CustomerOut, success=True, description="an existing customer, found by phone or ID")
     def post(self, body):
         """Register a customer, or find the existing one by phone or ID number; a store user's store gets related."""
         p = current_principal()
@@ -120,7 +122,7 @@ class Reveal(MethodView):
 @blp.route("/customers/<customer_id>/export")
 class Export(MethodView):
     @require_roles("group_admin")
-    @blp.response(200)
+    @blp.response(200, PersonalDataOut)
     def get(self, customer_id):
         """Everything held about the person (a PIPL access request), as JSON; logged."""
         p = current_principal()

@@ -32,7 +32,8 @@ def _route(path: str, kind: str, schema: type[Schema], doc: str) -> None:
         return _record(kind, body)
 
     post.__doc__ = doc
-    post = require_roles(*FEEDERS)(blp.arguments(schema)(blp.response(201, RecordOut)(post)))
+    known = blp.alt_response(200, schema=RecordOut, success=True, description="the record was already there")
+    post = require_roles(*FEEDERS)(blp.arguments(schema)(blp.response(201, RecordOut)(known(post))))
     name = "Feed" + "".join(w.title() for w in kind.split("-"))
     blp.route(path)(type(name, (MethodView,), {"post": post}))
 

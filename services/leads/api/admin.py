@@ -22,6 +22,7 @@ from ..schemas import (
     CampaignIn,
     CampaignOut,
     ExportQuery,
+    FunnelOut,
     FunnelQuery,
     ImportJobOut,
     ImportQuery,
@@ -79,13 +80,13 @@ class StoreOptions(MethodView):
 class Funnel(MethodView):
     @require("leads.read")
     @blp.arguments(FunnelQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, FunnelOut)
     def get(self, q, store_id):
         """New leads → test drives → orders → deliveries (last `days`, 30 by default), levels, close ratio, refill need."""
         p = current_principal()
         with db().session(p.scope) as s:
             store = store_of(s, p, store_id)
-            f = queries.store_funnel(s, store, q["days"], p.user_id if p.role == CONSULTANT else q["consultant_id"])
+            f = queries.store_funnel(s, store, q["days"], p.user_id if p.role == CONSULTANT else q.get("consultant_id"))
         f["steps"] = [{"key": x.key, "count": x.count, "rate": x.rate} for x in f["steps"]]
         return f
 
@@ -120,6 +121,10 @@ class Campaigns(MethodView):
 class Export(MethodView):
     @require("leads.read")
     @blp.arguments(ExportQuery, location="query")
+    @blp.doc(responses={"200": {"description": "the file, as an attachment", "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}}}}})
     def get(self, q):
         """The lead list (same filters, same scope as reading it) as CSV or XLSX."""
         p = current_principal()

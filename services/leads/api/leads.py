@@ -17,7 +17,9 @@ from ..handlers.common import get_lead
 from ..models import Assignment, FollowUp, LevelChange
 from ..schemas import (
     AssignIn,
+    AssignmentOut,
     AuditIn,
+    AuditOut,
     FollowUpIn,
     FollowUpOut,
     GradeIn,
@@ -25,6 +27,7 @@ from ..schemas import (
     LeadOut,
     LeadQuery,
     LevelChangeOut,
+    MovedOut,
     ReassignIn,
     VisitIn,
     VisitOut,
@@ -141,22 +144,20 @@ class Assign(MethodView):
 @blp.route("/leads/<lead_id>/assignments")
 class Assignments(MethodView):
     @require("leads.read")
-    @blp.response(200)
+    @blp.response(200, AssignmentOut(many=True))
     def get(self, lead_id):
         """Who owned the lead, and why it moved."""
         p = current_principal()
         with db().session(p.scope) as s:
             get_lead(s, lead_id)
-            return [{"from": a.from_consultant, "to": a.to_consultant, "why": a.why, "at": a.at.isoformat()}
-                    for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead_id)
-                                       .order_by(Assignment.at))]
+            return list(s.scalars(select(Assignment).where(Assignment.lead_id == lead_id).order_by(Assignment.at)))
 
 
 @blp.route("/stores/<store_id>/reassign")
 class Reassign(MethodView):
     @require("leads.manage")
     @blp.arguments(ReassignIn)
-    @blp.response(200)
+    @blp.response(200, MovedOut)
     def post(self, body, store_id):
         """A consultant leaves: move all their open leads to a colleague (or round-robin) in one action."""
         p = current_principal()
@@ -184,7 +185,7 @@ class Visits(MethodView):
 class Audit(MethodView):
     @require("leads.work")
     @blp.arguments(AuditIn)
-    @blp.response(200)
+    @blp.response(200, AuditOut)
     def post(self, body):
         """Card audit in bulk: confirm, re-grade or close the listed leads."""
         p = current_principal()
@@ -192,4 +193,4 @@ class Audit(MethodView):
             fail(422, "a level is needed to re-grade", errors={"level": ["required for action=grade"]})
         with db().session(p.scope) as s:
             n = handlers.audit(s, p, body["lead_ids"], body["action"], body.get("level"), body.get("reason"))
-        return {"done": n, "at": utcnow().isoformat()}
+        return {"done": n, "at": utcnow()}

@@ -16,10 +16,12 @@ from ..models import DailyReport, Defeat, StoreRef, TestDrive
 from ..schemas import (
     AmendmentIn,
     AmendmentOut,
+    BoardOut,
     DefeatDecisionIn,
     DefeatIn,
     DefeatOut,
     DeliveryIn,
+    DraftOut,
     DraftQuery,
     OrderIn,
     OrderOut,
@@ -166,14 +168,14 @@ class Reports(MethodView):
 class ReportDraft(MethodView):
     @require("leads.report")
     @blp.arguments(DraftQuery, location="query")
-    @blp.response(200)
+    @blp.response(200, DraftOut)
     def get(self, q):
         """The figures counted from the day's logged activities, to pre-fill the report."""
         p = current_principal()
         with db().session(p.scope) as s:
             store = handlers.resolve_store(s, p, q.get("store_id"))
             owner, consultant = reports.owner_of(p, q["kind"])
-            return {"day": q["day"].isoformat(), "figures": reports.auto_figures(s, store, q["day"], consultant),
+            return {"day": q["day"], "figures": reports.auto_figures(s, store, q["day"], consultant),
                     "submitted": reports.find_report(s, store.id, owner, q["day"]) is not None}
 
 
@@ -213,7 +215,7 @@ class Amendments(MethodView):
 @blp.route("/stores/<store_id>/board")
 class Board(MethodView):
     @require("leads.oversee")
-    @blp.response(200)
+    @blp.response(200, BoardOut)
     def get(self, store_id):
         """Store board figures: open leads by level, overdue per consultant, SLA breaches, pending defeats."""
         p = current_principal()

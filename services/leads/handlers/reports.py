@@ -39,12 +39,13 @@ def auto_figures(s: Session, store: StoreRef, day: date, consultant_id: str | No
     def who(col):
         return [col == consultant_id] if consultant_id else []
 
+    # grouped by the plain columns: PostgreSQL does not take `GROUP BY outcome = $2` for `SELECT outcome = $1`
     for kind, outcome, n in s.execute(
-            select(FollowUp.kind, FollowUp.outcome == "no_answer", func.count(FollowUp.id))
+            select(FollowUp.kind, FollowUp.outcome, func.count(FollowUp.id))
             .where(FollowUp.store_id == store.id, FollowUp.at >= lo, FollowUp.at < hi, *who(FollowUp.consultant_id))
-            .group_by(FollowUp.kind, FollowUp.outcome == "no_answer")):
+            .group_by(FollowUp.kind, FollowUp.outcome)):
         out[FU_FIELDS[kind]] += n
-        if kind == "call" and not outcome:
+        if kind == "call" and outcome != "no_answer":
             out["reached"] += n
     for kind, n in s.execute(select(Visit.kind, func.count(Visit.id)).where(
             Visit.store_id == store.id, Visit.time_in >= lo, Visit.time_in < hi, *who(Visit.consultant_id))

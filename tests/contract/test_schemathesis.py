@@ -1,0 +1,78 @@
+"""Schemathesis against every service's OpenAPI document, on the embedded platform (WSGI, no server).
+
+For each operation of each service, as HQ (`hq.admin`) and as a store consultant
+(`sh-toyota-pd.sales1`), schemathesis generates `EXAMPLES` requests from the document with random
+path ids, and as many again with the ids of records the world holds (so the 200s are checked too,
+not only the 404s). Every answer must be no server error and match the document's schema for its
+status. The counts are printed; `CONTRACT_EXAMPLES=50` runs a longer search.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup, ServerError
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from shared.config import SERVICES
+
+from .openapi import SUMMARY
+from .world import CONSULTANT, NOT_IDS
+
+EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "4"))
+CALLERS = ("hq.admin", CONSULTANT)
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+def _failures(exc: BaseException) -> list[Failure]:
+    if isinstance(exc, FailureGroup):
+        return [f for sub in exc.exceptions for f in _failures(sub)]
+    return [exc] if isinstance(exc, Failure) else []
+
+
+def _run(op, strategy, headers: dict, counts: Counter, found: list[str]) -> None:
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    @given(case=strategy)
+    def examples(case):
+        counts["examples"] += 1
+        response = case.call(headers=headers)
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (Failure, FailureGroup) as exc:
+            for failure in _failures(exc):
+                kind = "server errors" if isinstance(failure, ServerError) else "schema violations"
+                counts[kind] += 1
+                found.append(f"{kind}: {op.label} as {headers['X-Caller']}: {failure.title}\n"
+                             f"    {case.as_curl_command(headers={'Authorization': '…'})}\n"
+                             f"    {str(failure.message)[:400]}")
+
+    examples()
+
+
+@pytest.mark.timeout(max(300, 60 * EXAMPLES))
+def test_every_operation_answers_as_its_document_says(platform, api, world):
+    counts: Counter = Counter()
+    found: list[str] = []
+    wsgi = platform.wsgi()
+    known = {**world.ids["demo"], **NOT_IDS}
+    for svc in SERVICES:
+        schema = schemathesis.openapi.from_wsgi(f"/{svc}/api/v1/openapi.json", wsgi)
+        for result in schema.get_all_operations():
+            op = result.ok()
+            counts["operations"] += 1
+            names = [p.name for p in op.path_parameters]
+            for user in CALLERS:
+                headers = {**api.headers(user), "X-Caller": user}
+                _run(op, op.as_strategy(), headers, counts, found)
+                if names and all(n in known for n in names):
+                    _run(op, op.as_strategy(path_parameters={n: known[n] for n in names}), headers, counts, found)
+    SUMMARY.append(f"schemathesis: {counts['operations']} operations, {counts['examples']} examples, "
+                   f"{counts['server errors']} server errors, {counts['schema violations']} schema violations")
+    unique = list(dict.fromkeys(f.split("\n")[0] for f in found))
+    assert not found, f"{len(unique)} distinct failures:\n" + "\n".join(
+        next(f for f in found if f.startswith(u)) for u in unique)
