@@ -111,7 +111,7 @@ def queue(s: Session) -> dict:
             "expired_tasks": s.scalar(select(func.count(Task.id)).where(Task.status == "open",
                                                                         Task.expires_at <= now)),
             "contacts": s.scalar(select(func.count(Contact.id))),
-            "tasks": [{"id": t.id, "type": t.task_type, "store_id": t.store_id, "due_at": t.due_at.isoformat()}
+            "tasks": [{"id": t.id, "type": t.task_type, "store_id": t.store_id, "due_at": t.due_at}
                       for t in tasks]}
 
 

@@ -192,7 +192,7 @@ class ReportOne(MethodView):
                 not_found("report")
             return report_out(s, r)
 
-    @require("leads.read")
+    @require("leads.report")
     def put(self, report_id):
         """Submitted reports are final: change them with an amendment."""
         fail(409, "a submitted report cannot be edited; POST an amendment with a reason", "locked")
