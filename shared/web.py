@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from shared.auth import InvalidToken, TokenVerifier, current_principal
 from shared.errors import DomainError, as_http, error_body
 from shared.nav import nav_for, role_label
+from shared.redirects import same_site_path
 from shared.tenancy import Scope, ScopeViolation
 
 log = logging.getLogger(__name__)
@@ -180,10 +181,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     @app.get(f"{prefix}/lang/<code>")
     def set_language(code: str):
         """Switch the UI language (zh_CN / en) and go back."""
-        target = request.args.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
-        resp = redirect(target)
+        resp = redirect(same_site_path(request.args.get("next")))
         if code in LANGUAGES:
             resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", path="/")
         return resp

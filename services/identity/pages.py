@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from shared.errors import ApiError
 from shared.nav import home_for
+from shared.redirects import same_site_path
 from shared.web import COOKIE, page_roles
 
 from . import handlers
@@ -17,12 +18,6 @@ bp = Blueprint("identity_pages", __name__, url_prefix="/identity")
 
 def _rt():
     return current_app.extensions["crm"]
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
 
 
 @bp.get("/")
@@ -46,7 +41,7 @@ def login():
             error = _("Too many failed attempts; try again in 15 minutes.") if exc.status == 429 else _(
                 "Wrong group, username or password.")
             return render_template("identity/login.html", error=error, form=form), exc.status
-        resp = redirect(_safe_next(request.form.get("next")) or home_for(res.principal.role))
+        resp = redirect(same_site_path(request.form.get("next"), home_for(res.principal.role)))
         resp.set_cookie(COOKIE, res.token, max_age=res.expires_in, httponly=True, samesite="Lax",
                         secure=_rt().settings.cookie_secure, path="/")
         return resp
