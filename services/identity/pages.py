@@ -6,9 +6,8 @@ from flask_babel import gettext as _
 
 from shared.errors import DomainError, Invalid, UserError
 from shared.nav import home_for
-from shared.permissions import page
+from shared.permissions import ROLES, page
 from shared.redirects import same_site_path
-from shared.tenancy import ROLES
 from shared.web import COOKIE
 
 from .handlers import login as auth
@@ -16,8 +15,7 @@ from .handlers import org, sessions, users
 from .queries import org_tree, stores_by_id
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/identity")
-ROLE_ORDER = ["sales_consultant", "store_manager", "cc_agent", "cc_supervisor", "hq_analyst", "group_admin"]
-assert set(ROLE_ORDER) == ROLES
+ROLE_ORDER = tuple(reversed(ROLES))  # the role choices, the store's first
 
 
 def _rt():
