@@ -1,7 +1,9 @@
 """Tokens: identity signs RS256 JWTs; every service verifies them and guards views by role.
 
 Rejected: any algorithm but RS256 (so `alg=none` and HS256 signed with the public key fail),
-an unknown `kid`, a wrong issuer or audience, and expired tokens.
+an unknown `kid`, a wrong issuer or audience, and expired tokens. A token also carries its user's
+token version (`ver`): a signed, unexpired token whose version is older than the user's current one is
+refused by the request authentication (`shared.sessions`).
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class Principal:
     role: str
     store_ids: frozenset[str] | None  # None: the whole group ("*")
     name: str = ""
+    token_version: int = 0  # the user's token version when the token was signed (`shared.sessions`)
 
     @property
     def is_hq(self) -> bool:
@@ -82,6 +85,7 @@ class TokenSigner:
             "gcode": p.group_code,
             "role": p.role,
             "stores": ["*"] if p.store_ids is None else sorted(p.store_ids),
+            "ver": p.token_version,
             "iss": self.issuer,
             "aud": self.audience,
             "iat": now,
@@ -120,6 +124,9 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         stores = c.get("stores") or []
+        version = c.get("ver", 0)
+        if type(version) is not int or version < 0:
+            raise InvalidToken("token version must be a non-negative integer")
         return Principal(
             user_id=c["sub"],
             username=c.get("usr", ""),
@@ -128,6 +135,7 @@ class TokenVerifier:
             role=c["role"],
             store_ids=None if stores == ["*"] else frozenset(stores),
             name=c.get("name", ""),
+            token_version=version,
         )
 
 

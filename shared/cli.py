@@ -58,7 +58,7 @@ def cmd_make_migration(args) -> None:
         rt = runtime_of(args.service, config.load(args.service, env))
         rt.migrate()
         cfg = rt.alembic_config()
-        command.revision(cfg, message=args.message, autogenerate=True)
+        command.revision(cfg, message=args.message, autogenerate=True, head=rt.own_head())
 
 
 def cmd_dead_letters(args) -> None:

@@ -34,6 +34,9 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     max_body_bytes: int = 1_000_000
     cookie_secure: bool = False
+    #: proxies in front of the service that append the client's address to X-Forwarded-For (the gateway:
+    #: 1); 0 trusts no such header, so that a client cannot choose the address its logins are counted by
+    proxy_hops: int = 0
     default_timezone: str = "Asia/Shanghai"
     extra: dict = field(default_factory=dict)
 
@@ -83,4 +86,5 @@ def load(service: str, env: dict | None = None) -> Settings:
         token_ttl_seconds=int(env.get("TOKEN_TTL_SECONDS", 8 * 3600)),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         cookie_secure=mode == "production" and env.get("COOKIE_SECURE", "1") == "1",
+        proxy_hops=int(env.get("CRM_PROXY_HOPS", 0)),
     )

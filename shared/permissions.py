@@ -23,7 +23,9 @@ STORE = (MANAGER, CONSULTANT)
 
 PERMISSIONS: dict[str, tuple[str, ...]] = {
     # --- identity ---------------------------------------------------------------------------------
-    "identity.admin": (ADMIN,),                      # org tree, users, roles, resets
+    "identity.self": ROLES,                          # one's own account: who am I, password, logout
+    "identity.read": ROLES,                          # the org tree; a store's colleagues (scope narrows)
+    "identity.admin": (ADMIN,),                      # org tree, users, roles, resets, unlocks
     # --- leads ------------------------------------------------------------------------------------
     "leads.read": (CONSULTANT, MANAGER, ADMIN, ANALYST),   # lists, lead pages, reports, funnel, exports (masked by role)
     "leads.create": (CONSULTANT, MANAGER, ADMIN, AGENT, SUPERVISOR),  # a lead or a visitor; the call center its phone-ins

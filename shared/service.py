@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Table
 
 from shared import clock, config
@@ -22,6 +24,8 @@ from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
 from shared.db import Database
 from shared.idempotency import install_idempotency
+from shared.sessions import MIGRATIONS as SESSION_MIGRATIONS
+from shared.sessions import SessionCheck, StateReader, session_table, stored_state, with_session_copy
 from shared.tenancy import Scope
 from shared.uow import MessageBus, UnitOfWork
 
@@ -58,7 +62,14 @@ class DailyJobRelay(Relay):
 
 
 class ServiceRuntime:
-    """Everything one service needs at run time, built from its settings (the only wiring point)."""
+    """Everything one service needs at run time, built from its settings (the only wiring point).
+
+    Session validity (`shared.sessions`): unless the service reads its users' token versions itself
+    (`session_state`, identity), the runtime gives it the `session_versions` table, its migration and
+    the handler of identity's user events that keeps it; `sessions` is what the request
+    authentication asks. `uow_extras` become attributes of every unit of work (e.g. identity's
+    `signer`, customers' `pii`).
+    """
 
     def __init__(
         self,
@@ -69,12 +80,18 @@ class ServiceRuntime:
         service_dir: Path,
         handlers: EventHandlers | None = None,
         bus: MessageBus | None = None,
+        session_state: StateReader | None = None,
         **uow_extras,
     ):
         self.settings = settings
         self.name = settings.service
         self.base, self.outbox, self.inbox = base, outbox, inbox
         self.service_dir = service_dir
+        self.session_versions: Table | None = None
+        if session_state is None:
+            self.session_versions = session_table(base.metadata)
+            session_state = stored_state(self.session_versions)
+            handlers = with_session_copy(handlers, self.name, self.session_versions)
         self.handlers = handlers
         if settings.embedded:
             ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
@@ -83,6 +100,7 @@ class ServiceRuntime:
         install_outbox(self.db.factory, outbox)
         if "idempotency_keys" in base.metadata.tables:
             install_idempotency(self.db.factory, base.metadata.tables["idempotency_keys"])
+        self.sessions = SessionCheck(self.db.engine, session_state)
         self.bus = bus or MessageBus()
         self.uow_extras = {"settings": settings, **uow_extras}
 
@@ -97,16 +115,29 @@ class ServiceRuntime:
     def alembic_config(self) -> Config:
         cfg = Config()
         cfg.set_main_option("script_location", str(self.service_dir / "migrations"))
+        locations = [self.service_dir / "migrations" / "versions"]
+        if self.session_versions is not None:  # a branch of its own, the same revision in every service
+            locations.append(SESSION_MIGRATIONS)
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
         cfg.set_main_option("sqlalchemy.url", self.settings.database_url.replace("%", "%%"))
         cfg.attributes["service"] = self.name
         return cfg
+
+    def own_head(self) -> str:
+        """The head of the service's own history (beside it runs the shared `sessions` branch)."""
+        script = ScriptDirectory.from_config(self.alembic_config())
+        heads = [h for h in script.get_heads() if "sessions" not in script.get_revision(h).branch_labels]
+        if len(heads) != 1:
+            raise RuntimeError(f"{self.name}: expected one head of its own history, found {heads}")
+        return heads[0]
 
     def migrate(self) -> None:
         """Bring this service's database to the newest Alembic revision."""
         with self.db.engine.begin() as conn:
             cfg = self.alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
 
     def declare_topology(self) -> None:
         if self.handlers is None:

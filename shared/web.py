@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request
+from flask import Blueprint, Flask, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import Babel, get_locale
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -13,11 +13,13 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from marshmallow import fields
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.auth import InvalidToken, TokenVerifier, current_principal
+from shared.auth import InvalidToken, Principal, TokenVerifier, current_principal
 from shared.errors import DomainError, ErrorBody, as_http, error_body
 from shared.input_guard import check_request
 from shared.nav import nav_for, role_label
+from shared.redirects import same_site_path
 from shared.tenancy import Scope, ScopeViolation
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,8 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     name = s.service
     prefix = f"/{name}"
     app = Flask(name, static_folder=None)
+    if s.proxy_hops:  # behind the gateway: the client's address is the one it puts in X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=s.secret_key,
         MAX_CONTENT_LENGTH=s.max_body_bytes,
@@ -139,6 +143,13 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
                         static_url_path=f"{prefix}/static")
         app.register_blueprint(own)
 
+    def _signed_in(token: str) -> Principal:
+        """The caller a token names, if its signature holds and its session has not ended since."""
+        p = verifier.verify(token)
+        if not runtime.sessions.admits(p):
+            raise InvalidToken("the session has ended (logged out, or access changed); log in again")
+        return p
+
     @app.before_request
     def _authenticate():
         g.service_prefix = prefix
@@ -150,15 +161,15 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
             if scheme.lower() != "bearer" or not token:
                 return render_error(_http(401, "use 'Authorization: Bearer <token>'"))
             try:
-                g.principal = verifier.verify(token.strip())
+                g.principal = _signed_in(token.strip())
             except InvalidToken as exc:
                 return render_error(_http(401, f"invalid token: {exc}"))
         elif request.cookies.get(COOKIE):
             try:
-                g.principal = verifier.verify(request.cookies[COOKIE])
+                g.principal = _signed_in(request.cookies[COOKIE])
                 g.via_cookie = True
             except InvalidToken:
-                g.principal = None
+                g.principal = None  # pages then ask to log in again; the API answers 401
         unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
         if unsafe and not header and (not _is_api_request() or request.cookies.get(COOKIE)):
             csrf.protect()  # pages, and API calls riding on the session cookie, need a CSRF token
@@ -198,7 +209,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
 
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(ScopeViolation, lambda e: render_error(_http(404, "not found")))
-    app.register_error_handler(DomainError, lambda e: render_error(as_http(e)))
+    app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, lambda e: render_error(_http(400, f"CSRF check failed: {e.description}")))
 
     @app.errorhandler(Exception)
@@ -218,15 +229,21 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     @app.get(f"{prefix}/lang/<code>")
     def set_language(code: str):
         """Switch the UI language (zh_CN / en) and go back."""
-        target = request.args.get("next") or "/"
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
-        resp = redirect(target)
+        resp = redirect(same_site_path(request.args.get("next")))
         if code in LANGUAGES:
             resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", path="/")
         return resp
 
     return app
+
+
+def _domain_error(exc: DomainError):
+    """The edge's answer to a rule saying no; a refusal for a while (429) says when to try again."""
+    resp = make_response(render_error(as_http(exc)))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
 
 
 def _http(status: int, message: str) -> HTTPException:

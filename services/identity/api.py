@@ -1,17 +1,19 @@
-"""Identity JSON API: login, the caller, the public key, the org tree and users."""
+"""Identity JSON API: login and logout, the caller and their password, the public key, the org tree and users."""
 from __future__ import annotations
 
-from flask import current_app
+import json
+
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import select
 
-from shared.auth import current_principal, require_roles
-from shared.errors import fail
+from shared.auth import current_principal
+from shared.permissions import require
 
-from . import handlers
-from .models import Brand, Group, Store, User
+from .handlers import login as auth
+from .handlers import org, sessions, users
+from .queries import org_tree
 from .schemas import (
     BrandIn,
     BrandOut,
@@ -19,6 +21,8 @@ from .schemas import (
     LoginIn,
     MeOut,
     OrgOut,
+    PasswordChangeIn,
+    PasswordResetIn,
     StoreIn,
     StoreOut,
     StorePatch,
@@ -30,11 +34,18 @@ from .schemas import (
 )
 
 blp = Blueprint("identity", __name__, url_prefix="/identity/api/v1", description="Org tree, users and login")
-ADMIN = ("group_admin",)
 
 
 def _rt():
     return current_app.extensions["crm"]
+
+
+def _token(res: auth.LoginResult) -> dict:
+    return {"access_token": res.token, "token_type": "Bearer", "expires_in": res.expires_in}
+
+
+def _user_out(u, locked: set[str] = frozenset()) -> dict:
+    return {**users.user_data(u), "locked": u.username in locked}
 
 
 @blp.route("/auth/login")
@@ -42,18 +53,41 @@ class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginIn)
     @blp.response(200, TokenOut)
+    @blp.alt_response(401, description="wrong group, username or password (the same answer for every reason)")
+    @blp.alt_response(429, description="too many failed logins for this account name or from this address; "
+                                       "see Retry-After")
     def post(self, body):
         """Log in with group code, username and password; returns a Bearer token."""
-        try:
-            res = handlers.login(_rt().db, _rt().signer, body["group"], body["username"], body["password"])
-        except handlers.LoginFailed as exc:
-            fail(exc.status, str(exc), "locked" if exc.status == 429 else "invalid_credentials")
-        return {"access_token": res.token, "token_type": "Bearer", "expires_in": res.expires_in}
+        attempt = auth.Attempt(body["group"], body["username"], body["password"], request.remote_addr)
+        return _token(auth.login(_rt().uow, attempt))
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @require("identity.self")
+    @blp.response(204)
+    def post(self):
+        """End every session of the caller: their tokens stop working on every service within seconds."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            sessions.end_sessions(uow, p)
+            uow.commit()
+
+
+@blp.route("/auth/password")
+class Password(MethodView):
+    @require("identity.self")
+    @blp.arguments(PasswordChangeIn)
+    @blp.response(200, TokenOut)
+    def post(self, body):
+        """Change the caller's password; every other session ends, and the new token returned goes on."""
+        res = auth.change_password(_rt().uow, current_principal(), body["current_password"], body["new_password"])
+        return _token(res)
 
 
 @blp.route("/auth/me")
 class Me(MethodView):
-    @require_roles()
+    @require("identity.self")
     @blp.response(200, MeOut)
     def get(self):
         """Who the token says the caller is."""
@@ -66,8 +100,6 @@ class Keys(MethodView):
     @blp.response(200, KeysOut)
     def get(self):
         """The public key(s) that verify tokens, as a JWKS and as PEM."""
-        import json
-
         verifier = current_app.extensions["crm_verifier"]
         jwk = json.loads(RSAAlgorithm.to_jwk(verifier._key))
         jwk.update({"kid": verifier.kid, "alg": "RS256", "use": "sig"})
@@ -76,89 +108,119 @@ class Keys(MethodView):
 
 @blp.route("/org")
 class Org(MethodView):
-    @require_roles()
+    @require("identity.read")
     @blp.response(200, OrgOut)
     def get(self):
         """The caller's group: brands and stores (a store user sees the whole tree, not the people)."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            g = s.get(Group, p.group_id)
-            return {
-                "group": {"id": g.id, "code": g.code, "name": g.name, "timezone": g.timezone},
-                "brands": s.scalars(select(Brand).order_by(Brand.code)).all(),
-                "stores": s.scalars(select(Store).order_by(Store.code)).all(),
-            }
+        with _rt().uow(p.scope) as uow:
+            return org_tree(uow, p.group_id)
 
 
 @blp.route("/brands")
 class Brands(MethodView):
-    @require_roles(*ADMIN)
+    @require("identity.admin")
     @blp.arguments(BrandIn)
     @blp.response(201, BrandOut)
     def post(self, body):
         """Add a brand to the group."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            return handlers.create_brand(s, p, p.group_id, body["code"], body["name"])
+        with _rt().uow(p.scope) as uow:
+            brand = org.create_brand(uow, p, p.group_id, body["code"], body["name"])
+            uow.commit()
+            return brand
 
 
 @blp.route("/stores")
 class Stores(MethodView):
-    @require_roles(*ADMIN)
+    @require("identity.admin")
     @blp.arguments(StoreIn)
     @blp.response(201, StoreOut)
     def post(self, body):
-        """Open a store under a brand."""
+        """Open a store under a brand (its time zone from the tz database, e.g. Asia/Shanghai)."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            return handlers.create_store(s, p, p.group_id, **body)
+        with _rt().uow(p.scope) as uow:
+            store = org.create_store(uow, p, p.group_id, **body)
+            uow.commit()
+            return store
 
 
 @blp.route("/stores/<store_id>")
 class StoreOne(MethodView):
-    @require_roles(*ADMIN)
+    @require("identity.admin")
     @blp.arguments(StorePatch)
     @blp.response(200, StoreOut)
     def patch(self, body, store_id):
-        """Rename, move or close a store."""
+        """Rename, move, change the time zone of, or close a store."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            return handlers.update_store(s, p, store_id, body)
+        with _rt().uow(p.scope) as uow:
+            store = org.update_store(uow, p, store_id, body)
+            uow.commit()
+            return store
 
 
 @blp.route("/users")
 class Users(MethodView):
-    @require_roles()
+    @require("identity.read")
     @blp.arguments(UserQuery, location="query")
     @blp.response(200, UserOut(many=True))
     def get(self, query):
-        """Users of the group (HQ), or of the caller's store (store roles)."""
+        """Users of the group (HQ), or of the caller's store (store roles); `q` searches username and name."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            q = select(User).order_by(User.username)  # User.scope_criteria keeps store roles to their store
-            if query.get("store_id"):
-                q = q.where(User.store_id == query["store_id"])
-            if query.get("role"):
-                q = q.where(User.role == query["role"])
-            return s.scalars(q).all()
+        with _rt().uow(p.scope) as uow:
+            found = users.find_users(uow, users.UserFilter(**query))
+            locked = users.locked_usernames(uow, p.group_id) if p.role == "group_admin" else set()
+            return [_user_out(u, locked) for u in found]
 
-    @require_roles(*ADMIN)
+    @require("identity.admin")
     @blp.arguments(UserIn)
     @blp.response(201, UserOut)
     def post(self, body):
         """Create a user with a role and, for store roles, a store."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            return handlers.create_user(s, p, p.group_id, **body)
+        with _rt().uow(p.scope) as uow:
+            u = users.create_user(uow, p, p.group_id, **body)
+            uow.commit()
+            return _user_out(u)
 
 
 @blp.route("/users/<user_id>")
 class UserOne(MethodView):
-    @require_roles(*ADMIN)
+    @require("identity.admin")
     @blp.arguments(UserPatch)
     @blp.response(200, UserOut)
     def patch(self, body, user_id):
-        """Change a user's role, store, duty, activity or password."""
+        """Change a user's role, store, duty, activity or password; a change of role, store, activity or
+        password ends the user's sessions on every service."""
         p = current_principal()
-        with _rt().db.session(p.scope) as s:
-            return handlers.update_user(s, p, user_id, body)
+        with _rt().uow(p.scope) as uow:
+            u = users.update_user(uow, p, user_id, body)
+            uow.commit()
+            return _user_out(u)
+
+
+@blp.route("/users/<user_id>/password-reset")
+class PasswordReset(MethodView):
+    @require("identity.admin")
+    @blp.arguments(PasswordResetIn)
+    @blp.response(200, UserOut)
+    def post(self, body, user_id):
+        """Give a user a new password (tell it to them in person): unlocks the account, ends their sessions."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            u = users.reset_password(uow, p, user_id, body["password"])
+            uow.commit()
+            return _user_out(u)
+
+
+@blp.route("/users/<user_id>/unlock")
+class Unlock(MethodView):
+    @require("identity.admin")
+    @blp.response(200, UserOut)
+    def post(self, user_id):
+        """Let a user locked out by failed logins try again at once."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            u = users.unlock(uow, p, user_id)
+            uow.commit()
+            return _user_out(u)

@@ -6,26 +6,29 @@ from pathlib import Path
 from flask import Flask
 
 from shared import config
-from shared.auth import TokenSigner
+from shared.auth import TokenSigner, ensure_keypair
 from shared.service import ServiceRuntime
 from shared.web import create_service_app
 
+from .handlers.sessions import session_state
 from .models import INBOX, OUTBOX, Base
 
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
+    """The runtime: tokens are checked against the users table itself, and units of work carry the signer."""
     settings = settings or config.load("identity")
-    rt = ServiceRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR)
-    rt.signer = TokenSigner(  # type: ignore[attr-defined]
+    if settings.embedded:
+        ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+    signer = TokenSigner(
         settings.jwt_private_key_file.read_bytes(),
         settings.jwt_public_key_file.read_bytes(),
         settings.jwt_issuer,
         settings.jwt_audience,
         settings.token_ttl_seconds,
     )
-    return rt
+    return ServiceRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, session_state=session_state, signer=signer)
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -1,4 +1,4 @@
-"""Identity tables: the org tree (group → brand → store) and users."""
+"""Identity tables: the org tree (group → brand → store), users, and the login throttles."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -60,8 +60,8 @@ class User(Scoped, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: raised whenever the user's access changes and on logout; tokens carry it, older ones stop working
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @classmethod
@@ -71,3 +71,14 @@ class User(Scoped, Base):
         if scope.store_ids is not None:
             crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
         return crit
+
+
+class LoginThrottle(Base):
+    """Failed logins counted against one account name (`account:<group code>/<username>`, whether or
+    not that user exists) or one client address (`address:<ip>`); not a tenant's row."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime | None] = mapped_column(nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -1,28 +1,35 @@
-"""Identity pages: login, logout, the org tree and users for the group admin."""
+"""Identity pages: login, logout, one's own password, the org tree and users for the group admin."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from shared.errors import ApiError
+from shared.errors import DomainError, Invalid, UserError
 from shared.nav import home_for
-from shared.web import COOKIE, page_roles
+from shared.permissions import ROLES, page
+from shared.redirects import same_site_path
+from shared.web import COOKIE
 
-from . import handlers
-from .models import Brand, Group, Store, User
+from .handlers import login as auth
+from .handlers import org, sessions, users
+from .queries import org_tree, stores_by_id
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/identity")
+ROLE_ORDER = tuple(reversed(ROLES))  # the role choices, the store's first
 
 
 def _rt():
     return current_app.extensions["crm"]
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+def _with_cookie(resp, res: auth.LoginResult):
+    resp.set_cookie(COOKIE, res.token, max_age=res.expires_in, httponly=True, samesite="Lax",
+                    secure=_rt().settings.cookie_secure, path="/")
+    return resp
+
+
+def _message(exc: Exception) -> str:
+    return exc.data["message"]  # type: ignore[attr-defined]
 
 
 @bp.get("/")
@@ -36,81 +43,137 @@ def home():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The login form: group code, username, password."""
-    error = None
     form = {"group": request.values.get("group", "demo"), "username": request.values.get("username", "")}
-    if request.method == "POST":
-        try:
-            res = handlers.login(_rt().db, _rt().signer, request.form.get("group", ""),
-                                 request.form.get("username", ""), request.form.get("password", ""))
-        except handlers.LoginFailed as exc:
-            error = _("Too many failed attempts; try again in 15 minutes.") if exc.status == 429 else _(
-                "Wrong group, username or password.")
-            return render_template("identity/login.html", error=error, form=form), exc.status
-        resp = redirect(_safe_next(request.form.get("next")) or home_for(res.principal.role))
-        resp.set_cookie(COOKIE, res.token, max_age=res.expires_in, httponly=True, samesite="Lax",
-                        secure=_rt().settings.cookie_secure, path="/")
+    if request.method == "GET":
+        return render_template("identity/login.html", error=None, form=form)
+    f = request.form
+    attempt = auth.Attempt(f.get("group", ""), f.get("username", ""), f.get("password", ""), request.remote_addr)
+    try:
+        res = auth.login(_rt().uow, attempt)
+    except auth.TooManyAttempts as exc:
+        error = _("Too many failed attempts; try again in %(minutes)d minutes.", minutes=-(-exc.retry_after // 60))
+        resp = current_app.make_response((render_template("identity/login.html", error=error, form=form), 429))
+        resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
-    return render_template("identity/login.html", error=error, form=form)
+    except auth.LoginRefused:
+        return render_template("identity/login.html", error=_("Wrong group, username or password."), form=form), 401
+    return _with_cookie(redirect(same_site_path(f.get("next"), home_for(res.principal.role))), res)
 
 
 @bp.post("/logout")
 def logout():
-    """Forget the session cookie."""
+    """End every session of the signed-in user (all their browsers and tokens) and forget the cookie."""
+    p = g.principal
+    if p is not None:
+        with _rt().uow(p.scope) as uow:
+            sessions.end_sessions(uow, p)
+            uow.commit()
     resp = redirect("/identity/login")
     resp.delete_cookie(COOKIE, path="/")
     return resp
 
 
+@bp.route("/password", methods=["GET", "POST"])
+@page("identity.self")
+def password():
+    """Change one's own password; the user's other sessions end, this browser stays signed in."""
+    if request.method == "GET":
+        return render_template("identity/password.html", error=None)
+    f = request.form
+    if f.get("new_password", "") != f.get("repeat_password", ""):
+        return render_template("identity/password.html", error=_("The two new passwords differ.")), 422
+    if len(f.get("new_password", "")) < 10:
+        return render_template("identity/password.html", error=_("The password needs at least 10 characters.")), 422
+    try:
+        res = auth.change_password(_rt().uow, g.principal, f.get("current_password", ""), f["new_password"])
+    except DomainError as exc:
+        error = _("The current password is wrong.") if "current_password" in exc.errors else exc.message
+        return render_template("identity/password.html", error=error), exc.status
+    flash(_("Password changed. Your other sessions have ended."), "ok")
+    return _with_cookie(redirect(home_for(res.principal.role)), res)
+
+
 @bp.route("/org", methods=["GET", "POST"])
-@page_roles("group_admin")
-def org():
+@page("identity.admin")
+def org_page():
     """The org tree; forms to add a brand or a store."""
-    p = g.principal
-    if request.method == "POST":
-        try:
-            with _rt().db.session(p.scope) as s:
-                if request.form.get("kind") == "brand":
-                    handlers.create_brand(s, p, p.group_id, request.form["code"].strip(), request.form["name"].strip())
-                else:
-                    handlers.create_store(s, p, p.group_id, request.form["brand_id"], request.form["code"].strip(),
-                                          request.form["name"].strip(), request.form.get("city", "").strip())
-            flash(_("Saved."), "ok")
-        except ApiError as exc:
-            flash(exc.data["message"], "error")
-        return redirect("/identity/org")
-    with _rt().db.session(p.scope) as s:
-        group = s.get(Group, p.group_id)
-        brands = s.scalars(select(Brand).order_by(Brand.code)).all()
-        stores = s.scalars(select(Store).order_by(Store.code)).all()
-    return render_template("identity/org.html", group=group, brands=brands, stores=stores)
-
-
-@bp.route("/users", methods=["GET", "POST"])
-@page_roles("group_admin")
-def users():
-    """Users of the group, filterable by store; a form to add one."""
     p = g.principal
     if request.method == "POST":
         f = request.form
         try:
-            with _rt().db.session(p.scope) as s:
-                if f.get("user_id"):
-                    handlers.update_user(s, p, f["user_id"], {"active": f.get("active") == "1",
-                                                              "on_duty": f.get("on_duty") == "1"})
+            with _rt().uow(p.scope) as uow:
+                if f.get("kind") == "brand":
+                    org.create_brand(uow, p, p.group_id, f.get("code", "").strip(), f.get("name", "").strip())
                 else:
-                    if len(f.get("password", "")) < 10:
-                        raise ApiError(422, _("The password needs at least 10 characters."))
-                    handlers.create_user(s, p, p.group_id, f["username"].strip(), f["name"].strip(), f["role"],
-                                         f["password"], f.get("store_id") or None)
+                    org.create_store(uow, p, p.group_id, f.get("brand_id", ""), f.get("code", "").strip(),
+                                     f.get("name", "").strip(), f.get("city", "").strip(),
+                                     f.get("timezone", "").strip() or org.DEFAULT_TZ)
+                uow.commit()
             flash(_("Saved."), "ok")
-        except ApiError as exc:
-            flash(exc.data["message"], "error")
+        except UserError as exc:
+            flash(_message(exc), "error")
+        return redirect("/identity/org")
+    with _rt().uow(p.scope) as uow:
+        tree = org_tree(uow, p.group_id)
+    return render_template("identity/org.html", group=tree["group"], brands=tree["brands"], stores=tree["stores"])
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@page("identity.admin")
+def users_page():
+    """Users of the group, searchable and filterable by store; a form to add one."""
+    p = g.principal
+    if request.method == "POST":
+        f = request.form
+        try:
+            if len(f.get("password", "")) < 10:
+                raise Invalid(_("The password needs at least 10 characters."))
+            with _rt().uow(p.scope) as uow:
+                users.create_user(uow, p, p.group_id, f.get("username", "").strip(), f.get("name", "").strip(),
+                                  f.get("role", ""), f["password"], f.get("store_id") or None)
+                uow.commit()
+            flash(_("Saved."), "ok")
+        except UserError as exc:
+            flash(_message(exc), "error")
         return redirect(request.full_path)
-    store_id = request.args.get("store_id") or None
-    with _rt().db.session(p.scope) as s:
-        q = select(User).order_by(User.store_id.is_not(None), User.store_id, User.role, User.username)
-        if store_id:
-            q = q.where(User.store_id == store_id)
-        rows = s.scalars(q).all()
-        stores = {st.id: st for st in s.scalars(select(Store).order_by(Store.code))}
-    return render_template("identity/users.html", users=rows, stores=stores, store_id=store_id)
+    filters = users.UserFilter(q=request.args.get("q", "").strip()[:80] or None,
+                               store_id=request.args.get("store_id") or None)
+    with _rt().uow(p.scope) as uow:
+        rows = [users.user_data(u) for u in users.find_users(uow, filters)]
+        locked = users.locked_usernames(uow, p.group_id)
+        stores = stores_by_id(uow)
+    return render_template("identity/users.html", users=rows, stores=stores, filters=filters, locked=locked,
+                           roles=ROLE_ORDER)
+
+
+@bp.route("/users/<user_id>", methods=["GET", "POST"])
+@page("identity.admin")
+def user_page(user_id: str):
+    """One user: role, store, activity and duty; a new password; unlock after failed logins."""
+    p = g.principal
+    if request.method == "POST":
+        f = request.form
+        try:
+            with _rt().uow(p.scope) as uow:
+                action = f.get("action")
+                if action == "reset":
+                    if len(f.get("password", "")) < 10:
+                        raise Invalid(_("The password needs at least 10 characters."))
+                    users.reset_password(uow, p, user_id, f["password"])
+                    flash(_("New password set; the user's sessions have ended."), "ok")
+                elif action == "unlock":
+                    users.unlock(uow, p, user_id)
+                    flash(_("Unlocked."), "ok")
+                else:
+                    users.update_user(uow, p, user_id, {"role": f.get("role", ""), "store_id": f.get("store_id") or None,
+                                                        "active": f.get("active") == "1", "on_duty": f.get("on_duty") == "1"})
+                    flash(_("Saved."), "ok")
+                uow.commit()
+        except UserError as exc:
+            flash(_message(exc), "error")
+        return redirect(f"/identity/users/{user_id}")
+    with _rt().uow(p.scope) as uow:
+        user = users.user_data(users.get_user(uow, user_id))
+        locked = user["username"] in users.locked_usernames(uow, p.group_id)
+        stores = stores_by_id(uow)
+    return render_template("identity/user.html", user=user, stores=stores, locked=locked, roles=ROLE_ORDER)

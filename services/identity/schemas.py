@@ -102,11 +102,23 @@ class UserOut(Schema):
     email = fields.String(allow_none=True)
     active = fields.Boolean()
     on_duty = fields.Boolean()
+    locked = fields.Boolean(dump_default=False, metadata={"description": "locked after failed logins (unlock to lift)"})
 
 
 class UserQuery(Schema):
+    q = fields.String(validate=validate.Length(min=1, max=80), metadata={"description": "part of the username or name"})
     store_id = Id()
     role = fields.String(validate=validate.OneOf(sorted(ROLES)))
+    active = fields.Boolean()
+
+
+class PasswordChangeIn(Schema):
+    current_password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+
+
+class PasswordResetIn(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
 
 
 class KeysOut(Schema):

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from shared.tenancy import Scope
 
-from . import domain, handlers
+from . import domain
+from .handlers import org, users
 from .models import Group
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -44,28 +45,29 @@ def stable_id(kind: str, code: str) -> str:
 
 def seed_group(rt, code: str = "demo", name: str = "华东汽车集团", password: str = DEMO_PASSWORD) -> str | None:
     """Create a demo-shaped group (idempotent); returns None when it already exists."""
-    with rt.db.session(Scope.system()) as s:
-        if s.scalar(select(Group).where(Group.code == code)):
+    with rt.uow(Scope.system()) as uow:
+        if uow.session.scalar(select(Group).where(Group.code == code)):
             return None
     pw_hash = domain.hash_password(password)
     gid = stable_id("group", code)
-    with rt.db.session(Scope.system()) as s:
-        handlers.create_group(s, code, name, "Asia/Shanghai", group_id=gid)
+    with rt.uow(Scope.system()) as uow:
+        org.create_group(uow, code, name, "Asia/Shanghai", group_id=gid)
         brand_ids = {}
         for bcode, bname in BRANDS:
-            brand_ids[bcode] = handlers.create_brand(s, None, gid, bcode, bname, stable_id("brand", f"{code}/{bcode}")).id
+            brand_ids[bcode] = org.create_brand(uow, None, gid, bcode, bname, stable_id("brand", f"{code}/{bcode}")).id
         for username, uname, role in HQ_USERS:
-            handlers.create_user(s, None, gid, username, uname, role, "", password_hash=pw_hash)
+            users.create_user(uow, None, gid, username, uname, role, "", password_hash=pw_hash)
         n = 0
         for scode, bcode, sname, city in STORES:
-            st = handlers.create_store(s, None, gid, brand_ids[bcode], scode, sname, city,
-                                       store_id=stable_id("store", f"{code}/{scode}"))
-            handlers.create_user(s, None, gid, f"{scode}.manager", f"{sname}展厅经理", "store_manager", "",
-                                 store_id=st.id, password_hash=pw_hash)
+            st = org.create_store(uow, None, gid, brand_ids[bcode], scode, sname, city,
+                                  store_id=stable_id("store", f"{code}/{scode}"))
+            users.create_user(uow, None, gid, f"{scode}.manager", f"{sname}展厅经理", "store_manager", "",
+                              store_id=st.id, password_hash=pw_hash)
             for i in range(1, CONSULTANTS_PER_STORE + 1):
                 n += 1
-                handlers.create_user(s, None, gid, f"{scode}.sales{i}", f"{SURNAMES[n % len(SURNAMES)]}顾问{i}",
-                                     "sales_consultant", "", store_id=st.id, password_hash=pw_hash)
+                users.create_user(uow, None, gid, f"{scode}.sales{i}", f"{SURNAMES[n % len(SURNAMES)]}顾问{i}",
+                                  "sales_consultant", "", store_id=st.id, password_hash=pw_hash)
+        uow.commit()
     return gid
 
 

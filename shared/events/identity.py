@@ -42,3 +42,14 @@ class UserChangedV1(PayloadSchema):
     active = fields.Boolean(required=True)
     on_duty = fields.Boolean(load_default=True, dump_default=True)
     email = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    #: raised when the user's access changes; tokens older than it stop working (shared.sessions)
+    token_version = fields.Integer(load_default=0, dump_default=0, validate=validate.Range(min=0))
+
+
+@payload("identity.session.ended", 1)
+class SessionEndedV1(PayloadSchema):
+    """Every session of a user ended (they logged out): tokens older than `token_version` stop working."""
+
+    user_id = fields.String(required=True)
+    token_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(load_default="logout", validate=validate.OneOf(["logout"]))

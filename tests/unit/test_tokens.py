@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from shared.auth import InvalidToken, Principal, TokenSigner, TokenVerifier, ensure_keypair
 
@@ -83,3 +84,19 @@ def test_wrong_issuer_or_audience_is_rejected(keys, verifier):
         s = TokenSigner(keys[0], keys[1], iss, aud, 60)
         with pytest.raises(InvalidToken):
             verifier.verify(s.sign(P))
+
+
+def test_a_token_carries_its_users_token_version(signer, verifier):
+    from dataclasses import replace
+
+    assert verifier.verify(signer.sign(replace(P, token_version=7))).token_version == 7
+    assert verifier.verify(signer.sign(P)).token_version == 0
+
+
+def test_a_token_with_a_malformed_version_is_rejected(keys, signer, verifier):
+    claims = jwt.decode(signer.sign(P), options={"verify_signature": False}, audience="crm")
+    for bad in ("7", -1, 1.5, None, True):
+        forged = jwt.encode({**claims, "ver": bad}, serialization.load_pem_private_key(keys[0], None),
+                            algorithm="RS256", headers={"kid": verifier.kid})
+        with pytest.raises(InvalidToken):
+            verifier.verify(forged)

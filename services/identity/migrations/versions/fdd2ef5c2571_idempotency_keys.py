@@ -1,7 +1,7 @@
 """idempotency keys: a retried create gets its first answer (shared.idempotency)
 
 Revision ID: fdd2ef5c2571
-Revises: 901e8cedfbb2
+Revises: 7d3e0b9c4a21
 Create Date: 2026-11-30 13:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import shared.db
 
 
 revision = 'fdd2ef5c2571'
-down_revision = '901e8cedfbb2'
+down_revision = '7d3e0b9c4a21'
 branch_labels = None
 depends_on = None
 
