@@ -22,6 +22,9 @@ def _same_site(location: str) -> bool:
 @pytest.mark.parametrize("service", ["identity", "leads", "analytics"])
 def test_the_language_switch_only_goes_back_to_a_page_of_this_site(platform, service, target):
     r = Client(platform.wsgi()).get(f"/{service}/lang/en?next={quote(target, safe='')}")
+    if "\x00" in target:  # a NUL in a query string is refused at the edge (shared.input_guard) before any view
+        assert r.status_code == 400 and "Location" not in r.headers
+        return
     assert r.status_code == 302 and _same_site(r.headers["Location"]), r.headers["Location"]
 
 
@@ -39,6 +42,9 @@ def _log_in(c: Client, next_: str):
 @pytest.mark.parametrize("target", HOSTILE)
 def test_login_only_sends_the_user_on_to_a_page_of_this_site(platform, target):
     r = _log_in(Client(platform.wsgi()), target)
+    if "\x00" in target:  # a NUL in a form is refused at the edge (shared.input_guard) before any view
+        assert r.status_code == 400 and "Location" not in r.headers
+        return
     assert r.status_code == 302 and _same_site(r.headers["Location"]), r.headers["Location"]
     assert r.headers["Location"] == "/analytics/"  # the analyst's home instead
 
