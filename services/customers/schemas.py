@@ -1,14 +1,17 @@
 """Request and response schemas of the customers API (the DMS rows double as CSV import rows)."""
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.phones import InvalidPhone, normalize
 
-from .domain import CHANNELS, CLASSES, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, normalize_vin, \
-    normalize_plate
+from .domain import CHANNELS, CLASSES, ERASURE_GROUNDS, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, \
+    normalize_plate, normalize_vin
 
 _opt_str = dict(load_default=None, allow_none=True)
+MAX_PAGE = 100_000  # beyond any real list; keeps OFFSET within a database integer
 
 
 def _blank_to_none(data: dict) -> dict:
@@ -106,10 +109,13 @@ class InsuranceIn(PersonFields):
 
 
 class RecordOut(Schema):
-    customer_id = fields.String()
-    record_id = fields.String()
+    customer_id = fields.String(metadata={"description": "the customer the record went to, or the store's own "
+                                                         "record of the person when it is held for review"})
+    record_id = fields.String(allow_none=True, metadata={"description": "null when nothing was recorded"})
     created = fields.Boolean()
     new_customer = fields.Boolean()
+    held_for_review = fields.Boolean(metadata={"description": "a conflicting phone or ID number, or a claim on a "
+                                                              "car another store sold, waits for review"})
 
 
 class ImportQuery(Schema):
@@ -123,6 +129,7 @@ class ImportOut(Schema):
     duplicates = fields.Integer()
     new_customers = fields.Integer()
     matched_customers = fields.Integer()
+    held_for_review = fields.Integer()
 
 
 class CustomerQuery(Schema):
@@ -135,7 +142,7 @@ class CustomerQuery(Schema):
     id_number = fields.String(validate=validate.Length(min=6, max=40))
     customer_class = fields.String(validate=validate.OneOf(CLASSES))
     value_tier = fields.String(validate=validate.OneOf(TIERS))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -232,7 +239,18 @@ class RevealOut(Schema):
 
 
 class EraseIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    ground = fields.String(load_default="subject_request", validate=validate.OneOf(ERASURE_GROUNDS),
+                           metadata={"description": "why (PIPL art. 47); kept with the erasure"})
+    reason = fields.String(validate=validate.Length(max=200), load_default=None,
+                           metadata={"description": "free text for the request, not kept: it may hold the "
+                                                    "person's data"})
+
+
+class EraseOut(Schema):
+    customer_id = fields.String()
+    erasure_id = fields.String()
+    do_not_call = fields.Boolean()
+    consent = fields.Dict(keys=fields.String(), values=fields.Boolean())
 
 
 class MergeIn(Schema):
@@ -266,15 +284,35 @@ class DecisionIn(Schema):
 
 class ListQuery(Schema):
     status = fields.String(load_default="open", validate=validate.OneOf(("open", "merged", "rejected", "all")))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class AccessQuery(Schema):
-    customer_id = fields.String()
-    user_id = fields.String()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+ACCESS_ACTIONS = ("view_360", "reveal_phone", "reveal_id_number", "export", "erase", "cross_store_match")
+_DAY = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31))
+
+
+class AccessFilter(Schema):
+    customer_id = fields.String(validate=validate.Length(max=36))
+    user_id = fields.String(validate=validate.Length(max=36))
+    user = fields.String(validate=validate.Length(min=1, max=80), metadata={"description": "part of a username"})
+    action = fields.String(validate=validate.OneOf(ACCESS_ACTIONS))
+    date_from = fields.Date(validate=_DAY, metadata={"description": "first local day"})
+    date_to = fields.Date(validate=_DAY, metadata={"description": "last local day"})
+
+    @validates_schema
+    def _range(self, data, **_):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError("the range ends before it starts", "date_to")
+
+
+class AccessQuery(AccessFilter):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AccessExportQuery(AccessFilter):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
 
 
 class AccessOut(Schema):

@@ -96,7 +96,7 @@ def test_csv_import_dry_run_writes_nothing_then_imports_and_refuses_bad_files(cu
     r = api.post(url + "?dry_run=true", as_="hz-vw-xh.manager", data=body, headers=headers)
     assert r.status_code == 200, r.json
     assert r.json == {"dry_run": True, "rows": 2, "created": 2, "duplicates": 0, "new_customers": 2,
-                      "matched_customers": 0}
+                      "matched_customers": 0, "held_for_review": 0}
     with system_session(platform) as s:
         assert s.scalar(select(Customer).where(Customer.phone == f"+86{p1}")) is None
     r = api.post(url, as_="hz-vw-xh.manager", data=body, headers=headers)
