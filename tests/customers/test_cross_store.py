@@ -186,3 +186,11 @@ def test_a_store_record_that_makes_the_customer_vip_reaches_the_other_stores_cla
 
     assert classes()[store_id(LEXUS)] == "vip"
     assert wait_until(lambda: classes()[store_id(TOYOTA)] == "vip", timeout=20)
+
+
+def test_registering_a_customer_the_caller_already_knows_returns_them(customers_ready, api):
+    platform = customers_ready
+    owner = _toyota_owner(platform, api)
+    for user in (f"{TOYOTA}.sales2", "hq.admin"):
+        r = api.post("/customers/api/v1/customers", as_=user, json={"name": "陶大伟", "phone": owner["phone"]})
+        assert (r.status_code, r.json["id"]) == (200, owner["id"]), user
