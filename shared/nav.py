@@ -29,6 +29,7 @@ NAV: list[NavItem] = [
     NavItem(_l("Store board"), "/leads/board", "leads.manage", only=(MANAGER,)),
     NavItem(_l("Daily report"), "/leads/reports", "leads.report"),
     NavItem(_l("Customers"), "/customers/", "customers.read"),
+    NavItem(_l("Access log"), "/customers/access-log", "customers.access_log"),
     NavItem(_l("Workbench"), "/callcenter/workbench", "callcenter.work", only=CALL_CENTER),
     NavItem(_l("Call center board"), "/callcenter/board", "callcenter.board"),
     NavItem(_l("Complaints"), "/callcenter/complaints", "callcenter.complaints.read"),

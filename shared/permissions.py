@@ -35,13 +35,16 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "leads.report": (CONSULTANT, MANAGER),          # daily activity reports (a consultant's own, the store's TACT)
     "leads.settings": (ADMIN,),                     # the group's cadence, horizons, sources
     # --- customers --------------------------------------------------------------------------------
-    "customers.read": (ADMIN, ANALYST, SUPERVISOR, AGENT, MANAGER, CONSULTANT),
-    "customers.write": (ADMIN, SUPERVISOR, AGENT, MANAGER, CONSULTANT),   # profile, consent
+    "customers.read": (ADMIN, ANALYST, SUPERVISOR, AGENT, MANAGER, CONSULTANT),  # search, 360 (masked by role)
+    "customers.write": (ADMIN, SUPERVISOR, AGENT, MANAGER, CONSULTANT),   # register, profile, consent
     "customers.reveal": (ADMIN, SUPERVISOR, MANAGER),  # show a full number, with a reason, logged
-    "customers.review": (ADMIN, MANAGER),           # duplicates: merge, reject, unmerge
+    "customers.review": (ADMIN, MANAGER),           # duplicates: merge, reject, unmerge (a manager: own stores only)
     "customers.feed": (ADMIN, MANAGER),             # DMS feeds and imports
+    "customers.export": (ADMIN,),                   # everything held about a person (PIPL access request)
     "customers.erase": (ADMIN,),                    # PIPL erasure
-    "customers.access_log": (ADMIN, MANAGER),       # who saw which customer's what
+    "customers.access_log": (ADMIN, MANAGER),       # who saw which customer's what (a manager: their store's)
+    "customers.settings.read": (ADMIN, ANALYST, SUPERVISOR),  # care settings
+    "customers.settings": (ADMIN,),                 # change care settings, run the day's schedules
     # --- call center ------------------------------------------------------------------------------
     "callcenter.work": CALL_CENTER,                 # the workbench: claim, call, answer, survey links
     "callcenter.read": (AGENT, SUPERVISOR, ADMIN, ANALYST),  # what calls follow: rules, settings, questionnaires

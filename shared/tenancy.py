@@ -161,8 +161,10 @@ WRITE_SCOPE = "write_scope"  # session.info key: the caller's own scope while re
 #: and what of it may reach the caller. `tests/unit/test_widening.py` lists the places that widen, so
 #: a new one fails until it is reviewed here and there.
 WIDENINGS: dict[str, str] = {
-    "match_customer": "customers: find the person the caller's store is dealing with across the group "
-                      "(phone, ID number, VIN); the caller then sees only what its own relationship allows",
+    "match_customer": "customers: find the person or car a store's record is about across the group (phone, "
+                      "ID number, VIN, policy number) to record it, hold it for review or refuse a number "
+                      "another record holds; nothing found is returned: the caller then sees only what its "
+                      "own relationship allows, and a match the caller could not see is access-logged",
     "store_open_lead": "leads: a visitor's phone joins the store's open lead even when a colleague owns it; "
                        "the caller learns only that it is someone else's lead",
 }

@@ -8,6 +8,8 @@ from shared.bus.copies import keep_copy
 from shared.events import Event
 
 from .handlers import care, sales
+from .handlers.common import active
+from .handlers.relationships import refresh_classes
 from .models import StoreRef
 
 handlers = EventHandlers("customers")
@@ -22,6 +24,14 @@ def store_changed(s: Session, ev: Event) -> None:
 def leads_created(s: Session, events: list[Event]) -> None:
     """New leads: match or create each customer by phone and relate them to the store (intent)."""
     sales.leads_created(s, events)
+
+
+@handlers.on("customers.customer.retiered")
+def customer_retiered(s: Session, ev: Event) -> None:
+    """A store's record moved the customer in or out of VIP: the class follows at every store."""
+    c = active(s, ev.data["customer_id"])
+    if c is not None:
+        refresh_classes(s, c, ev.actor)
 
 
 @handlers.on("leads.lead.level_changed")

@@ -20,6 +20,8 @@ CLASSES = ("potential", "intent", "self_sold", "other_sold", "vip", "other_brand
 OWNER_CLASSES = ("self_sold", "other_sold", "vip", "other_brand")
 TIERS = ("VIP", "A", "B", "C", "D")
 VISIT_KINDS = ("maintenance", "repair", "accident")
+#: why a person is erased (PIPL art. 47); an erasure keeps this code, never free text that may name them
+ERASURE_GROUNDS = ("subject_request", "consent_withdrawn", "purpose_fulfilled", "retention_expired", "unlawful")
 SCHEDULE_KINDS = ("maintenance_due", "insurance_expiring", "birthday", "churned", "insurance_lapsed")
 _NS = uuid.UUID("0c6bd6a4-59a3-4b8e-8f3e-6a6f0d3f2b71")
 _VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")

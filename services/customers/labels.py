@@ -21,7 +21,9 @@ SATISFACTION = {1: _l("Very dissatisfied"), 2: _l("Dissatisfied"), 3: _l("Neutra
 RECOMMEND = {"very_likely": _l("Very likely"), "possible": _l("Possible"), "unlikely": _l("Unlikely")}
 REPURCHASE = {"high": _l("Above 70%"), "medium": _l("30–70%"), "low": _l("Below 30%")}
 REASON = {"name_phone_tail": _l("Same name, same last 4 phone digits"), "company_name": _l("Same company name"),
-          "shared_identifier": _l("Phone, ID number or VIN on two records")}
+          "shared_identifier": _l("Phone, ID number or VIN on two records"),
+          "conflicting_identifier": _l("A store gave another phone or ID number for this customer"),
+          "store_claim": _l("A store's record of a customer or a car another store has")}
 EVENT = {
     "lead": _l("New lead"), "level": _l("Intent level changed"), "order": _l("Order placed"),
     "delivery": _l("Vehicle delivered"), "defeat": _l("Lost sale (defeat approved)"),
@@ -35,7 +37,7 @@ EVENT = {
 }
 ACTION = {"view_360": _l("Read the 360 view"), "reveal_phone": _l("Revealed the phone"),
           "reveal_id_number": _l("Revealed the ID number"), "export": _l("Exported the data"),
-          "erase": _l("Erased the person")}
+          "erase": _l("Erased the person"), "cross_store_match": _l("Matched from another store")}
 OUTCOME = {"reached": _l("Reached"), "no_answer": _l("No answer"), "busy": _l("Busy"),
            "wrong_number": _l("Wrong number"), "call_back": _l("Call back later"), "refused": _l("Refused")}
 IMPORT_KIND = {"vehicles": _l("Vehicles"), "service-visits": _l("Service visits (repair orders)"),

@@ -268,8 +268,11 @@ class MergeRecord(Scoped, Base):
         return crit
 
 
-class AccessLog(Scoped, Base):
-    """Who read or revealed which customer's personal data, and when (PIPL)."""
+class AccessLog(CustomerOwned, Base):
+    """Who read, revealed, exported, erased or matched which customer's personal data, when and why (PIPL).
+
+    A store (its manager) sees the rows about the customers it has a relationship with; HQ every row.
+    """
 
     __tablename__ = "access_log"
     __table_args__ = (Index("ix_access_customer", "customer_id", "at"),)
@@ -279,7 +282,8 @@ class AccessLog(Scoped, Base):
     username: Mapped[str] = mapped_column(String(80), default="")
     role: Mapped[str] = mapped_column(String(30))
     store_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    action: Mapped[str] = mapped_column(String(20))  # view_360 reveal_phone reveal_id export erase
+    action: Mapped[str] = mapped_column(String(20))  # view_360 reveal_phone reveal_id_number export erase
+    #                                                   cross_store_match
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,13 +1,14 @@
 """Request and response schemas of the customers API (the DMS rows double as CSV import rows)."""
 from __future__ import annotations
 
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.fields import Amount, AwareDateTime, Date, Id, Integer, Page, PerPage
 from shared.phones import InvalidPhone, normalize
 
-from .domain import CHANNELS, CLASSES, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, normalize_vin, \
-    normalize_plate
+from .domain import CHANNELS, CLASSES, ERASURE_GROUNDS, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, \
+    normalize_plate, normalize_vin
 
 _opt_str = dict(load_default=None, allow_none=True)
 
@@ -107,10 +108,13 @@ class InsuranceIn(PersonFields):
 
 
 class RecordOut(Schema):
-    customer_id = fields.String()
-    record_id = fields.String()
+    customer_id = fields.String(metadata={"description": "the customer the record went to, or the store's own "
+                                                         "record of the person when it is held for review"})
+    record_id = fields.String(allow_none=True, metadata={"description": "null when nothing was recorded"})
     created = fields.Boolean()
     new_customer = fields.Boolean()
+    held_for_review = fields.Boolean(metadata={"description": "a conflicting phone or ID number, or a claim on a "
+                                                              "car another store sold, waits for review"})
 
 
 class ImportQuery(Schema):
@@ -124,6 +128,7 @@ class ImportOut(Schema):
     duplicates = fields.Integer()
     new_customers = fields.Integer()
     matched_customers = fields.Integer()
+    held_for_review = fields.Integer()
 
 
 class CustomerQuery(Schema):
@@ -233,7 +238,18 @@ class RevealOut(Schema):
 
 
 class EraseIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    ground = fields.String(load_default="subject_request", validate=validate.OneOf(ERASURE_GROUNDS),
+                           metadata={"description": "why (PIPL art. 47); kept with the erasure"})
+    reason = fields.String(validate=validate.Length(max=200), load_default=None,
+                           metadata={"description": "free text for the request, not kept: it may hold the "
+                                                    "person's data"})
+
+
+class EraseOut(Schema):
+    customer_id = fields.String()
+    erasure_id = fields.String()
+    do_not_call = fields.Boolean()
+    consent = fields.Dict(keys=fields.String(), values=fields.Boolean())
 
 
 class MergeIn(Schema):
@@ -271,11 +287,30 @@ class ListQuery(Schema):
     per_page = PerPage()
 
 
-class AccessQuery(Schema):
+ACCESS_ACTIONS = ("view_360", "reveal_phone", "reveal_id_number", "export", "erase", "cross_store_match")
+
+
+class AccessFilter(Schema):
     customer_id = Id()
     user_id = Id()
+    user = fields.String(validate=validate.Length(min=1, max=80), metadata={"description": "part of a username"})
+    action = fields.String(validate=validate.OneOf(ACCESS_ACTIONS))
+    date_from = Date(metadata={"description": "first local day"})
+    date_to = Date(metadata={"description": "last local day"})
+
+    @validates_schema
+    def _range(self, data, **_):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError("the range ends before it starts", "date_to")
+
+
+class AccessQuery(AccessFilter):
     page = Page()
     per_page = PerPage()
+
+
+class AccessExportQuery(AccessFilter):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
 
 
 class AccessOut(Schema):

@@ -33,6 +33,15 @@ class CustomerErasedV1(PayloadSchema):
     erasure_id = fields.String(required=True)
 
 
+@payload("customers.customer.retiered", 1)
+class CustomerRetieredV1(PayloadSchema):
+    """The customer's value tier moved in or out of VIP through a store's record; the customers worker
+    re-derives the class at the other stores (a store's own unit of work may not change theirs)."""
+
+    customer_id = fields.String(required=True)
+    value_tier = fields.String(required=True)
+
+
 @payload("customers.relationship.linked", 1)
 class RelationshipLinkedV1(PayloadSchema):
     """A store knows the customer now; `customer_class` is the relationship's first class (no

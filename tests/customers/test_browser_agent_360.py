@@ -35,7 +35,7 @@ def _story(platform, api_post) -> tuple[str, str]:
     return phone, car
 
 
-def test_agent_finds_a_customer_by_phone_in_another_format_and_reads_the_timeline(live_server, page):  # noqa: F811
+def test_agent_finds_a_customer_by_phone_in_another_format_and_reads_the_timeline(live_server, browser, page):
     import requests
 
     base = live_server.url
@@ -62,15 +62,24 @@ def test_agent_finds_a_customer_by_phone_in_another_format_and_reads_the_timelin
     assert "RO-2026-0918" not in timeline  # the timeline shows what happened, not internal numbers
     for words in ("保养", "交车", "下单", "新线索"):
         assert words in timeline, timeline
-    # the agent needs the full number
-    assert page.inner_text("[data-testid=phone]") == f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
+    # the customers service shows the agent the number masked (the workbench shows it while the task is held),
+    # and offers no reveal
+    assert page.inner_text("[data-testid=phone]") == f"+86 {phone[:3]}****{phone[-4:]}"
+    assert page.locator(".cust-reveal").count() == 0
     assert car in page.content()
     screenshot(page, "customers-360")
 
+    sup = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
+    page = sup  # a supervisor may reveal it, saying why
+    login(page, base, "cc.sup")
+    page.goto(f"{base}/customers/?q={phone}")
+    page.click("text=林晓东")
     page.click(".cust-reveal summary")
     page.select_option("select[name=field]", "phone")
     page.fill("input[name=reason]", "核对来电")
     page.click(".cust-reveal button")
     page.wait_for_selector(".cust-revealed")
+    assert page.inner_text(".cust-revealed") == f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
     page.goto(f"{base}/customers/")
     assert page.locator("input[name=q]").is_visible()
+    sup.context.close()

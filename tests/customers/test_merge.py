@@ -107,3 +107,53 @@ def test_review_queue_merge_and_reject(customers_ready, api):
     assert api.post(f"/customers/api/v1/matches/{mine[0]['id']}/merge", as_="nb-vw-yz.manager",
                     json={}).status_code == 409
     assert api.get("/customers/api/v1/matches", as_="nb-vw-yz.sales1").status_code == 403
+
+
+def _pair_at(platform, api, store: str, brand: str, also_at: tuple[str, str] | None = None) -> tuple[dict, list]:
+    """Two records with one name and the same last four digits at a store (a pair to review); the first one
+    also known at `also_at` when given."""
+    p1 = mobile()
+    p2 = p1[:3] + ("4444" if p1[3:7] != "4444" else "5555") + p1[7:]
+    name = f"何{uuid.uuid4().hex[:4]}"
+    for phone in (p1, p2):
+        feed(platform, "leads.lead.created", {"lead_id": str(uuid.uuid4()), "name": name, "phone": phone,
+                                              "source": "walk_in"}, store=store, brand=brand)
+    if also_at:
+        feed(platform, "leads.lead.created", {"lead_id": str(uuid.uuid4()), "name": name, "phone": p1,
+                                              "source": "walk_in"}, store=also_at[0], brand=also_at[1])
+    with system_session(platform) as s:
+        ids = [s.scalar(select(Customer.id).where(Customer.phone == f"+86{p}")) for p in (p1, p2)]
+    pair = next(m for m in api.get("/customers/api/v1/matches?per_page=200", as_="hq.admin").json
+                if {m["customer_a"], m["customer_b"]} == set(ids))
+    return pair, ids
+
+
+def test_a_store_manager_merges_only_records_their_own_store_alone_knows(customers_ready, api):
+    """One rule for the API and the page: records known at another store too are merged by HQ."""
+    platform = customers_ready
+    manager = "sh-vw-jd.manager"
+    pair, ids = _pair_at(platform, api, "sh-vw-jd", "vw", also_at=("hz-vw-xh", "vw"))
+    assert pair["id"] in {m["id"] for m in api.get("/customers/api/v1/matches", as_=manager).json}
+    r = api.post(f"/customers/api/v1/matches/{pair['id']}/merge", as_=manager, json={})
+    assert r.status_code == 403 and "HQ" in r.json["message"]
+    assert api.post(f"/customers/api/v1/customers/{ids[0]}/merge", as_=manager,
+                    json={"other_id": ids[1]}).status_code == 403
+    page = api.post(f"/customers/review/{pair['id']}", as_=manager,
+                    data={"decision": "merge", "survivor_id": ids[0]})
+    assert page.status_code == 302
+    assert "由集团总部决定" in api.get("/customers/review", as_=manager).get_data(as_text=True)  # the reason, flashed
+    with system_session(platform) as s:
+        assert {s.get(Customer, i).status for i in ids} == {"active"}
+
+    merged = api.post(f"/customers/api/v1/matches/{pair['id']}/merge", as_="hq.admin", json={})
+    assert merged.status_code == 200
+    assert api.post(f"/customers/api/v1/merges/{merged.json['id']}/unmerge", as_=manager).status_code == 403
+    assert api.post(f"/customers/api/v1/merges/{merged.json['id']}/unmerge", as_="hq.admin").status_code == 200
+
+    # a pair only their store knows is the manager's to decide, on the page as in the API
+    own, own_ids = _pair_at(platform, api, "sh-vw-jd", "vw")
+    r = api.post(f"/customers/review/{own['id']}", as_=manager, data={"decision": "merge", "survivor_id": own_ids[1]})
+    assert r.status_code == 302
+    with system_session(platform) as s:
+        assert s.get(Customer, own_ids[0]).merged_into == own_ids[1]
+    assert api.post(f"/customers/api/v1/matches/{own['id']}/merge", as_=manager, json={}).status_code == 409

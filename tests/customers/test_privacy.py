@@ -49,17 +49,21 @@ def test_store_user_sees_masked_phone_of_customers_not_theirs_404_for_strangers_
     assert api.put(f"/customers/api/v1/customers/{stranger}/consent", as_="sh-toyota-pd.manager",
                    json={"do_not_call": True}).status_code == 404
 
-    r = api.post(f"/customers/api/v1/customers/{cid}/reveal", as_="sh-toyota-pd.sales2",
+    assert api.post(f"/customers/api/v1/customers/{cid}/reveal", as_="sh-toyota-pd.sales2",
+                    json={"field": "phone", "reason": "客户来电要求回拨"}).status_code == 403
+    r = api.post(f"/customers/api/v1/customers/{cid}/reveal", as_="cc.sup",
                  json={"field": "phone", "reason": "客户来电要求回拨"})
     assert r.status_code == 200 and r.json["value"] == f"+86{phone}"
     with system_session(platform) as s:
         log = [(a.username, a.action) for a in s.scalars(select(AccessLog).where(AccessLog.customer_id == cid)
                                                          .order_by(AccessLog.at))]
     assert log == [("sh-toyota-pd.sales1", "view_360"), ("sh-toyota-pd.sales2", "view_360"),
-                   ("sh-toyota-pd.sales2", "reveal_phone")]
+                   ("cc.sup", "reveal_phone")]
     listed = api.get(f"/customers/api/v1/access-log?customer_id={cid}", as_="hq.admin").json
     assert len(listed) == 3
-    assert api.get("/customers/api/v1/access-log", as_="sh-toyota-pd.manager").status_code == 403
+    assert len(api.get(f"/customers/api/v1/access-log?customer_id={cid}", as_="sh-toyota-pd.manager").json) == 3
+    assert api.get(f"/customers/api/v1/access-log?customer_id={cid}", as_="hz-vw-xh.manager").json == []
+    assert api.get("/customers/api/v1/access-log", as_="cc.sup").status_code == 403
 
 
 def test_other_stores_are_shown_to_exist_without_their_deals(customers_ready, api):
@@ -139,3 +143,70 @@ def test_bad_input_is_refused_with_field_errors_and_nothing_written(customers_re
     assert r.status_code == 422 and "phone" in r.json["errors"]
     gid = stable_id("group", "demo")
     assert gid
+
+
+def test_erasure_publishes_ids_only_scrubs_sent_events_and_its_own_record_keeps_no_personal_data(
+        customers_ready, api):
+    import json
+
+    from services.customers.models import Activity
+    from shared.privacy import pseudonym
+    from tests.conftest import wait_until
+
+    from .helpers import runtime
+
+    platform = customers_ready
+    phone, other_phone, lead_id = mobile(), mobile(), str(uuid.uuid4())
+    feed(platform, "leads.lead.created", {"lead_id": lead_id, "name": "褚十三", "phone": phone,
+                                          "source": "walk_in", "level": "B"}, store="nj-toyota-jn", brand="toyota")
+    with system_session(platform) as s:
+        cid = s.scalar(select(Customer.id).where(Customer.phone == f"+86{phone}"))
+    twin = _lead(platform, other_phone, "nj-toyota-jn", "toyota", name="褚十三")  # a second record of them
+    assert api.post(f"/customers/api/v1/customers/{cid}/merge", as_="hq.admin",
+                    json={"other_id": twin}).status_code == 200
+
+    rt = runtime(platform)
+    t = rt.outbox
+
+    def sent_about_them() -> list[str]:
+        with rt.db.engine.connect() as conn:
+            rows = conn.execute(select(t.c.body, t.c.sent_at).where(
+                t.c.body.contains(cid) | t.c.body.contains(twin))).all()
+        return [r.body for r in rows] if rows and all(r.sent_at for r in rows) else []
+
+    assert any("褚十三" in body for body in wait_until(sent_about_them, timeout=20))
+    free_text = f"褚十三本人来电要求删除，电话{phone}"
+    r = api.post(f"/customers/api/v1/customers/{cid}/erase", as_="hq.admin", json={"reason": free_text})
+    assert r.status_code == 200 and r.json["erasure_id"]
+    erased = [e for e in outbox_events(platform, "customers.customer.erased") if e["data"]["customer_id"] == cid]
+    assert len(erased) == 1 and set(erased[0]["data"]) == {"customer_id", "lead_ids", "erasure_id"}
+    assert erased[0]["data"]["erasure_id"] == r.json["erasure_id"]
+    assert lead_id in erased[0]["data"]["lead_ids"] and len(erased[0]["data"]["lead_ids"]) == 2  # the twin's too
+    assert sorted(erased[0]["data"]["lead_ids"]) == _lead_ids(platform, cid)
+
+    with rt.db.engine.connect() as conn:  # what was sent before about them no longer names them
+        bodies = [json.loads(b) for (b,) in conn.execute(select(t.c.body).where(
+            t.c.body.contains(cid), t.c.sent_at.is_not(None), t.c.routing_key != "customers.customer.erased"))]
+    assert bodies and not any(phone in json.dumps(b, ensure_ascii=False) or "褚十三" in json.dumps(
+        b, ensure_ascii=False) for b in bodies)
+    assert any(b["data"].get("name") == pseudonym(cid) for b in bodies)
+    with rt.db.engine.connect() as conn:
+        twin_bodies = [b for (b,) in conn.execute(select(t.c.body).where(t.c.body.contains(twin),
+                                                                          t.c.sent_at.is_not(None)))]
+    assert twin_bodies and not any(other_phone in b for b in twin_bodies)
+
+    with system_session(platform) as s:
+        assert s.get(Customer, twin).status == "erased" and s.get(Customer, twin).name == ""
+        row = s.scalar(select(AccessLog).where(AccessLog.customer_id == cid, AccessLog.action == "erase"))
+        assert row.reason == "subject_request"
+        trace = s.scalar(select(Activity).where(Activity.customer_id == cid, Activity.kind == "erased"))
+        assert (trace.detail, trace.ref_id) == ({}, r.json["erasure_id"])
+    assert api.post(f"/customers/api/v1/customers/{cid}/erase", as_="hq.admin",
+                    json={"ground": "because"}).status_code in (404, 422)
+
+
+def _lead_ids(platform, customer_id: str) -> list[str]:
+    from services.customers.models import CustomerLead
+
+    with system_session(platform) as s:
+        return sorted(s.scalars(select(CustomerLead.lead_id).where(CustomerLead.customer_id == customer_id)))

@@ -96,7 +96,7 @@ def test_csv_import_dry_run_writes_nothing_then_imports_and_refuses_bad_files(cu
     r = api.post(url + "?dry_run=true", as_="hz-vw-xh.manager", data=body, headers=headers)
     assert r.status_code == 200, r.json
     assert r.json == {"dry_run": True, "rows": 2, "created": 2, "duplicates": 0, "new_customers": 2,
-                      "matched_customers": 0}
+                      "matched_customers": 0, "held_for_review": 0}
     with system_session(platform) as s:
         assert s.scalar(select(Customer).where(Customer.phone == f"+86{p1}")) is None
     r = api.post(url, as_="hz-vw-xh.manager", data=body, headers=headers)
@@ -114,3 +114,25 @@ def test_csv_import_dry_run_writes_nothing_then_imports_and_refuses_bad_files(cu
         "\n韩", "\n,韩")
     assert api.post(url, as_="hz-vw-xh.manager", data=other.encode(), headers=headers).status_code == 404
     assert api.post(url, as_="hz-vw-xh.sales1", data=body, headers=headers).status_code == 403
+
+
+def test_the_import_page_dry_run_writes_nothing(customers_ready, api):
+    platform = customers_ready
+    p1, p2, u = mobile(), mobile(), uuid.uuid4().hex[:6]
+    body = CSV_OK.format(p1=p1, p2=p2, u=u, v1=vin()).encode()
+    import io
+
+    def upload(dry: bool):
+        data = {"kind": "service-visits", "file": (io.BytesIO(body), "dms.csv")}
+        if dry:
+            data["dry_run"] = "1"
+        return api.client.post("/customers/import", data=data, headers=api.headers("hz-vw-xh.manager"),
+                               content_type="multipart/form-data")
+
+    r = upload(dry=True)
+    assert r.status_code == 200 and "试运行" in r.get_data(as_text=True)
+    with system_session(platform) as s:
+        assert s.scalar(select(Customer).where(Customer.phone == f"+86{p1}")) is None
+    assert upload(dry=False).status_code == 200
+    with system_session(platform) as s:
+        assert s.scalar(select(Customer).where(Customer.phone == f"+86{p1}")) is not None

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: (file, reason) of every reviewed widening
 REVIEWED = {
     ("services/leads/handlers/leads.py", "store_open_lead"),
+    ("services/customers/handlers/matching.py", "match_customer"),
 }
 
 #: files where a system scope is the point (consumers, commands, the runtime's wiring, daily jobs,
@@ -36,10 +37,6 @@ SYSTEM_SCOPE_ALLOWED = {
 #: hand-built group scopes in request code still to be replaced by `widened` (issue 11); this list
 #: may only shrink
 NOT_YET_REVIEWED = {
-    "services/customers/pages.py",
-    "services/customers/api/common.py",
-    "services/customers/api/feeds.py",
-    "services/customers/api/admin.py",
     "services/analytics/queries.py",
     "services/analytics/reports.py",
 }

@@ -1,4 +1,4 @@
-"""What every customers API module shares: the blueprint, the database, visibility checks."""
+"""What every customers API module shares: the blueprint, the service's runtime, read-only units of work."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,41 +9,20 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.db import Database
-from shared.errors import not_found
-from shared.tenancy import Scope
-
-from ..handlers.common import active
-from ..models import Customer
+from shared.service import ServiceRuntime
 
 blp = Blueprint("customers", __name__, url_prefix="/customers/api/v1", description="The unified customer view")
-NOT_ANALYST = ("group_admin", "cc_supervisor", "cc_agent", "store_manager", "sales_consultant")
-REVIEWERS = ("group_admin", "store_manager")
-FEEDERS = ("group_admin", "store_manager")
 
 
-def db() -> Database:
-    return current_app.extensions["crm"].db
-
-
-def visible(s: Session, customer_id: str) -> Customer:
-    """The live customer behind the id if the caller may see it; 404 otherwise (never 403)."""
-    c = active(s, customer_id)
-    if c is None:
-        not_found("customer")
-    return c
+def runtime() -> ServiceRuntime:
+    """The customers runtime: `runtime().uow(scope)` is a unit of work that saves only on `commit()`."""
+    return current_app.extensions["crm"]
 
 
 @contextmanager
-def group_work(p: Principal, customer_id: str | None = None) -> Iterator[tuple[Session, Customer | None]]:
-    """A unit of work over the whole group for changes that touch identity (matching, merging, consent).
-
-    The caller must first be able to see the customer in their own scope; only then does the change
-    run group-wide, so that exact matching and merging see every record of the group.
-    """
-    c_id = None
-    if customer_id is not None:
-        with db().session(p.scope) as s:
-            c_id = visible(s, customer_id).id
-    with db().session(Scope.system(p.group_id)) as s:
-        yield s, (active(s, c_id) if c_id else None)
+def reading(p: Principal) -> Iterator[Session]:
+    """A unit of work that only reads, in the caller's scope: nothing is saved, and the rows read stay
+    readable after it ends (they are let go of before the roll-back, which would expire them)."""
+    with runtime().uow(p.scope) as uow:
+        yield uow.session
+        uow.session.expunge_all()

@@ -5,25 +5,20 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import Schema
 
-from shared.auth import current_principal, require_roles
-from shared.errors import fail
-from shared.tenancy import Scope
+from shared.auth import current_principal
+from shared.errors import NotFound
+from shared.permissions import require
 
-from ..handlers.feeds import KINDS, apply_record, import_rows, parse_csv, store_for
+from ..handlers.feeds import KINDS, import_rows, parse_csv, record
 from ..schemas import ImportOut, ImportQuery, InsuranceIn, RecordOut, ServiceVisitIn, VehicleIn
-from .common import FEEDERS, blp, db
-
-__all__ = ["store_for"]
-
-
-class _DryRun(Exception):
-    """Raised inside the unit of work so that a dry run rolls everything back."""
+from .common import blp, runtime
 
 
 def _record(kind: str, body: dict) -> tuple[dict, int]:
     p = current_principal()
-    with db().session(Scope.system(p.group_id)) as s:  # identity resolution sees the whole group
-        out = apply_record(s, p, kind, body)
+    with runtime().uow(p.scope) as uow:
+        out = record(uow, p, kind, body)
+        uow.commit()
     return out, 201 if out["created"] else 200
 
 
@@ -32,39 +27,37 @@ def _route(path: str, kind: str, schema: type[Schema], doc: str) -> None:
         return _record(kind, body)
 
     post.__doc__ = doc
-    known = blp.alt_response(200, schema=RecordOut, success=True, description="the record was already there")
-    post = require_roles(*FEEDERS)(blp.arguments(schema)(blp.response(201, RecordOut)(known(post))))
+    post = require("customers.feed")(blp.arguments(schema)(blp.alt_response(
+        200, schema=RecordOut, description="already on file, or held for review: nothing new recorded",
+        success=True)(blp.response(201, RecordOut)(post))))
     name = "Feed" + "".join(w.title() for w in kind.split("-"))
     blp.route(path)(type(name, (MethodView,), {"post": post}))
 
 
 _route("/vehicles", "vehicles", VehicleIn,
-       "Register a vehicle (VIN, plate, model, purchase date, selling store); matched to its customer.")
+       "Register a vehicle (VIN, plate, model, purchase date, selling store); matched to its customer. A store "
+       "changes only cars it sold; a car another store sold stays theirs and the claim waits for review.")
 _route("/service-visits", "service-visits", ServiceVisitIn,
-       "Record a repair order; a repeat of the same order number at the store changes nothing.")
+       "Record a repair order; a repeat of the same order number at the store changes nothing. A customer "
+       "known at other stores becomes the store's own (other-sold owner) without changing their records.")
 _route("/insurance-policies", "insurance-policies", InsuranceIn,
        "Record an insurance policy (insurer, start and end, premium); matched by VIN, ID number or phone.")
 
 
 @blp.route("/imports/<kind>")
 class Import(MethodView):
-    @require_roles(*FEEDERS)
+    @require("customers.feed")
     @blp.arguments(ImportQuery, location="query")
     @blp.response(200, ImportOut)
     def post(self, q, kind):
         """Import a CSV (text/csv body or multipart `file`); rows are all checked first; dry_run writes nothing."""
         if kind not in KINDS:
-            fail(404, "unknown import kind; use vehicles, service-visits or insurance-policies")
+            raise NotFound("import kind (use vehicles, service-visits or insurance-policies)")
         upload = request.files.get("file")
-        raw = upload.read() if upload is not None else request.get_data()
-        rows = parse_csv(kind, raw)
+        rows = parse_csv(kind, upload.read() if upload is not None else request.get_data())
         p = current_principal()
-        result: dict = {}
-        try:
-            with db().session(Scope.system(p.group_id)) as s:
-                result = import_rows(s, p, kind, rows)
-                if q["dry_run"]:
-                    raise _DryRun
-        except _DryRun:
-            pass
+        with runtime().uow(p.scope) as uow:
+            result = import_rows(uow, p, kind, rows)
+            if not q["dry_run"]:  # a dry run is the same unit of work, left uncommitted
+                uow.commit()
         return {**result, "dry_run": q["dry_run"]}

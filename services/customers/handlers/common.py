@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from shared.bus import emit
 from shared.db import add, utcnow
+from shared.errors import NotFound
 from shared.events import Event
 
 from ..domain import CareSettings, default_consent
@@ -34,6 +35,14 @@ def active(s: Session, customer_id: str | None) -> Customer | None:
         c, seen = s.get(Customer, c.merged_into), seen + 1
     if c is None or c.status != "active":
         return None
+    return c
+
+
+def visible(s: Session, customer_id: str | None) -> Customer:
+    """The live customer behind the id if the session's scope sees it; NotFound otherwise (never 403)."""
+    c = active(s, customer_id)
+    if c is None:
+        raise NotFound("customer")
     return c
 
 

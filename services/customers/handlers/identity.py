@@ -147,12 +147,28 @@ def add_identifiers(s: Session, c: Customer, phone: str | None, id_number: str |
     if e164 and (new or find_by_phone(s, e164) is None):
         _attach_phone(s, c, e164, label)
     if id_number and c.id_number_sealed is None and (new or find_by_id_number(s, c.group_id, id_number) is None):
-        pii = pii_of(s)
-        s.add(Identifier(group_id=c.group_id, customer_id=c.id, kind="id_number",
-                         value=pii.lookup_key(c.group_id, id_number)))
-        c.id_number_sealed = pii.seal(c.group_id, id_number)
-        c.id_number_masked = mask_id_number(id_number)
+        attach_id_number(s, c, id_number)
     s.flush()
+
+
+def attach_id_number(s: Session, c: Customer, id_number: str) -> None:
+    """Record the customer's ID number: its keyed hash to find it by, a sealed copy, the masked form."""
+    pii = pii_of(s)
+    s.add(Identifier(group_id=c.group_id, customer_id=c.id, kind="id_number",
+                     value=pii.lookup_key(c.group_id, id_number)))
+    c.id_number_sealed = pii.seal(c.group_id, id_number)
+    c.id_number_masked = mask_id_number(id_number)
+
+
+def attach_phone(s: Session, c: Customer, e164: str, label: str = "mobile") -> None:
+    """Record a number the customer can be found by (the first one becomes their primary phone)."""
+    _attach_phone(s, c, e164, label)
+
+
+def has_identifier(s: Session, c: Customer, kind: str, value: str) -> bool:
+    """Whether this record holds the phone (E.164) or ID number (its keyed hash)."""
+    return s.scalar(select(Identifier.id).where(Identifier.customer_id == c.id, Identifier.kind == kind,
+                                                Identifier.value == value).limit(1)) is not None
 
 
 def propose_likely(s: Session, c: Customer) -> None:

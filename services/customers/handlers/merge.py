@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from shared.bus import emit
 from shared.db import utcnow
-from shared.errors import fail
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events import Event
 
 from ..domain import strictest_consent, stronger_owner
@@ -64,9 +64,9 @@ def merge(s: Session, survivor: Customer, absorbed: Customer, actor: str | None,
           candidate: MatchCandidate | None = None) -> MergeRecord:
     """Absorb one record into the other (HQ or a manager decided they are one person)."""
     if survivor.id == absorbed.id:
-        fail(422, "a customer cannot be merged with itself", errors={"other_id": ["same customer"]})
+        raise Invalid("a customer cannot be merged with itself", errors={"other_id": ["same customer"]})
     if "active" != survivor.status or "active" != absorbed.status:
-        fail(409, "only active records can be merged", "not_active")
+        raise Conflict("only active records can be merged", "not_active")
     consent_before = [survivor.do_not_call, consent_of(survivor)]
     snap: dict = {"survivor": fields_of(survivor), "merged": fields_of(absorbed), "moved": {},
                   "survivor_relationships": {}, "kept_relationships": []}
@@ -132,12 +132,12 @@ def merge(s: Session, survivor: Customer, absorbed: Customer, actor: str | None,
 def unmerge(s: Session, m: MergeRecord, actor: str | None) -> tuple[Customer, Customer]:
     """Undo a merge: both records, their rows and their store relationships come back as they were."""
     if m.unmerged_at is not None:
-        fail(409, "this merge was already undone", "already_unmerged")
+        raise Conflict("this merge was already undone", "already_unmerged")
     survivor, restored = s.get(Customer, m.survivor_id), s.get(Customer, m.merged_id)
     if survivor is None or restored is None:
-        fail(404, "customer not found")
+        raise NotFound("customer")
     if survivor.status != "active":
-        fail(409, "the survivor was merged or erased since; undo that first", "survivor_not_active")
+        raise Conflict("the survivor was merged or erased since; undo that first", "survivor_not_active")
     snap = m.snapshot
     later_consent = [survivor.do_not_call, consent_of(survivor)] != snap["merged_consent"]
     now_consent = (survivor.do_not_call, consent_of(survivor))

@@ -7,37 +7,46 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.db import utcnow
-from shared.errors import fail
-from shared.phones import mask
+from shared.bus import emit
+from shared.bus.outbox import scrub
+from shared.db import new_id, utcnow
+from shared.errors import Conflict
+from shared.events import Event
+from shared.permissions import MANAGER, can
+from shared.phones import mask, try_normalize
+from shared.privacy import Holder, shown_phone
 
 from ..domain import CHANNELS, name_key
 from ..models import (AccessLog, Activity, Customer, CustomerLead, Identifier, InsurancePolicy, ServiceVisit,
                       StoreRelationship, Vehicle)
 from ..pii import pii_of
+from .access import log_access
 from .common import add_activity, consent_of, emit_consent, emit_customer
-from .identity import add_identifiers, find_by_id_number, find_by_phone, propose_likely
+from .identity import add_identifiers, attach_phone, propose, propose_likely
+from .matching import owner_of_id_number, owner_of_phone, sees
+from .merge import scrub_snapshots
 
-FULL_PHONE_ROLES = frozenset({"group_admin", "cc_agent", "cc_supervisor", "store_manager"})
 ERASED_NAME = ""
 
 
-def log_access(s: Session, p: Principal, c: Customer, action: str, reason: str | None = None) -> None:
-    s.add(AccessLog(group_id=c.group_id, customer_id=c.id, user_id=p.user_id, username=p.username, role=p.role,
-                    store_id=p.home_store, action=action, reason=reason))
+def holder(rels: list[StoreRelationship], viewer: Principal | None) -> Holder:
+    """The customer as the masking rule needs them: the stores with their own relationship, and the
+    customer's consultant at the viewer's store (`rels`: the relationships the viewer's scope sees)."""
+    mine = [r for r in rels if viewer is not None and (viewer.store_ids is None or r.store_id in viewer.store_ids)]
+    owner = next((r.consultant_id for r in mine if r.consultant_id), None)
+    return Holder.of(owner, [r.store_id for r in rels])
 
 
-def sees_full_phone(p: Principal, rels: list[StoreRelationship]) -> bool:
-    """Agents and managers need the number; a consultant only for their own customers (no poaching)."""
-    if p.role in FULL_PHONE_ROLES:
-        return True
-    if p.role == "sales_consultant":
-        return any(r.consultant_id == p.user_id for r in rels)
-    return False
+def phone_for(p: Principal | None, c: Customer, rels: list[StoreRelationship]) -> str | None:
+    """The customer's phone as this viewer may see it (`shared.privacy`: whole, or masked)."""
+    return shown_phone(p, c.phone, holder(rels, p))
 
 
-def shown_phone(p: Principal, c: Customer, rels: list[StoreRelationship]) -> str | None:
-    return c.phone if sees_full_phone(p, rels) else (mask(c.phone) or None)
+def may_reveal(p: Principal, rels: list[StoreRelationship]) -> bool:
+    """`customers.reveal` roles; a store manager only for a customer their store has its own relationship with."""
+    if not can(p.role, "customers.reveal"):
+        return False
+    return p.role != MANAGER or bool(p.store_ids and {r.store_id for r in rels} & p.store_ids)
 
 
 def reveal(s: Session, p: Principal, c: Customer, field: str, reason: str) -> dict:
@@ -66,23 +75,30 @@ def update_profile(s: Session, p: Principal, c: Customer, changes: dict) -> Cust
     if "birthday" in changes:
         b: date | None = changes["birthday"]
         c.birthday, c.birthday_md = b, b.strftime("%m-%d") if b else None
-    for phone in changes.get("phones") or []:
-        other = find_by_phone(s, phone)
+    for phone in filter(None, map(try_normalize, changes.get("phones") or [])):
+        other = owner_of_phone(s, phone)
         if other is not None and other.id != c.id:
-            fail(409, "this phone belongs to another customer; merge them instead", "phone_taken",
-                 {"phones": [f"{mask(phone)} is another customer's"]})
+            if sees(s, p, other.id):
+                raise Conflict("this phone belongs to another customer; merge them instead", "phone_taken",
+                               {"phones": [f"{mask(phone)} is another customer's"]})
+            # another store's customer: this record takes the number too, and the pair waits for review
+            # (refusing would tell the caller that someone in the group has the number)
+            propose(s, c, other, "shared_identifier")
         old_primary = c.phone
-        add_identifiers(s, c, phone, None, label="other")
+        if other is None or other.id != c.id:
+            attach_phone(s, c, phone, label="other")
         published = published or c.phone != old_primary
     if changes.get("id_number"):
-        other = find_by_id_number(s, c.group_id, changes["id_number"])
-        if other is not None and other.id != c.id:
-            fail(409, "this ID number belongs to another customer; merge them instead", "id_taken",
-                 {"id_number": ["belongs to another customer"]})
-        if other is None:
+        other = owner_of_id_number(s, c.group_id, changes["id_number"])
+        if other is not None and other.id != c.id and sees(s, p, other.id):
+            raise Conflict("this ID number belongs to another customer; merge them instead", "id_taken",
+                           {"id_number": ["belongs to another customer"]})
+        if other is None or other.id != c.id:
             s.execute(delete(Identifier).where(Identifier.customer_id == c.id, Identifier.kind == "id_number"))
             c.id_number_sealed = None
-            add_identifiers(s, c, None, changes["id_number"])
+            add_identifiers(s, c, None, changes["id_number"], new=True)
+            if other is not None:
+                propose(s, c, other, "shared_identifier")
     add_activity(s, c, "profile", {"fields": sorted(k for k in changes if k != "id_number")
                                    + (["id_number"] if changes.get("id_number") else [])}, actor=p.user_id)
     if published:
@@ -143,23 +159,53 @@ def _plain(v):
     return v
 
 
-def erase(s: Session, p: Principal, c: Customer, reason: str) -> Customer:
-    """Remove the person, keep the aggregates: counts, classes, visits and amounts stay without who it was."""
-    log_access(s, p, c, "erase", reason)
-    s.execute(delete(Identifier).where(Identifier.customer_id == c.id))
+def erase(s: Session, p: Principal, c: Customer, ground: str = "subject_request") -> str:
+    """Remove the person, keep the aggregates: counts, classes, visits and amounts stay without who it was.
+
+    Every record of the person goes: this one and the records merged into it. Other services learn it
+    from customers.customer.erased (ids only: the customer, the leads matched to them, the erasure), and
+    the events this service already sent about them lose their personal fields. The erasure's own
+    traces (the access-log line, the timeline line) hold its ground and id only. Returns the erasure id.
+    """
+    erasure_id = new_id()
+    people = [c, *_merged_into(s, c)]
+    ids = [x.id for x in people]
+    lead_ids = sorted(s.scalars(select(CustomerLead.lead_id).where(CustomerLead.customer_id.in_(ids))))
+    log_access(s, p, c, "erase", ground)
+    s.execute(delete(Identifier).where(Identifier.customer_id.in_(ids)))
+    for x in people:
+        _forget(x)
+        scrub_snapshots(s, x.id)
+    for v in s.scalars(select(Vehicle).where(Vehicle.customer_id.in_(ids))):
+        v.plate = None
+    for a in s.scalars(select(Activity).where(Activity.customer_id.in_(ids))):
+        a.detail = {k: val for k, val in (a.detail or {}).items() if k in _AGGREGATE_KEYS}
+    add_activity(s, c, "erased", {}, actor=p.user_id, ref_id=erasure_id)
+    emit_consent(s, c, p.user_id)
+    emit_customer(s, c, "updated", p.user_id)
+    emit(s, Event(type="customers.customer.erased", group_id=c.group_id, actor=p.user_id,
+                  data={"customer_id": c.id, "lead_ids": lead_ids, "erasure_id": erasure_id}))
+    scrub(s, [*ids, *lead_ids], c.id)
+    return erasure_id
+
+
+def _merged_into(s: Session, c: Customer) -> list[Customer]:
+    """The records merged into this one, and into those (a merge keeps the absorbed record's fields)."""
+    out, frontier = [], [c.id]
+    while frontier:
+        found = list(s.scalars(select(Customer).where(Customer.merged_into.in_(frontier),
+                                                      Customer.status == "merged")))
+        out += found
+        frontier = [x.id for x in found]
+    return out
+
+
+def _forget(c: Customer) -> None:
     c.name, c.name_key, c.phone, c.phone_last4 = ERASED_NAME, "", None, None
     c.id_number_masked = c.id_number_sealed = c.wechat = c.email = c.address = None
     c.birthday = c.birthday_md = c.preferred_consultant_id = None
     c.tags, c.do_not_call, c.consent = [], True, {ch: False for ch in CHANNELS}
     c.status = "erased"
-    for v in s.scalars(select(Vehicle).where(Vehicle.customer_id == c.id)):
-        v.plate = None
-    for a in s.scalars(select(Activity).where(Activity.customer_id == c.id)):
-        a.detail = {k: val for k, val in (a.detail or {}).items() if k in _AGGREGATE_KEYS}
-    add_activity(s, c, "erased", {}, actor=p.user_id)
-    emit_consent(s, c, p.user_id)
-    emit_customer(s, c, "updated", p.user_id)
-    return c
 
 
 _AGGREGATE_KEYS = {"kind", "amount", "price", "premium", "score", "satisfaction", "recommend", "repurchase",

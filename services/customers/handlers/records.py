@@ -15,15 +15,22 @@ from shared.events import Event
 from ..domain import next_maintenance, owner_kind_for_visit, stronger_owner
 from ..models import Customer, InsurancePolicy, ServiceVisit, Vehicle
 from .common import add_activity, settings_of, store_brand
+from .matching import policy_by_number, vehicle_by_vin
 from .relationships import add_spend, relationship, touch
 
 
 def register_vehicle(s: Session, c: Customer, vin: str, actor: str | None, *, plate: str | None = None,
                      brand_id: str | None = None, model: str | None = None, purchase_date: date | None = None,
                      selling_store_id: str | None = None, price: Decimal | None = None,
-                     mileage: int | None = None, quiet: bool = False) -> tuple[Vehicle, bool]:
-    """Add the customer's vehicle, or complete what is known about it; publishes customers.vehicle.registered."""
-    v = s.scalar(select(Vehicle).where(Vehicle.vin == vin))
+                     mileage: int | None = None, quiet: bool = False,
+                     by_store: str | None = None) -> tuple[Vehicle, bool]:
+    """Add the customer's vehicle, or complete what is known about it; publishes customers.vehicle.registered.
+
+    `by_store`: the store whose record this is (None: HQ or the showroom's own events). A store changes
+    only a car it sold; of a car sold elsewhere it fills in what nobody recorded yet (the seller's plate,
+    price and the seller itself stay theirs). The mileage only ever grows, whoever reads the odometer.
+    """
+    v = vehicle_by_vin(s, vin)
     created = v is None
     if created:
         v = Vehicle(group_id=c.group_id, customer_id=c.id, vin=vin, price=Decimal("0"))
@@ -31,11 +38,12 @@ def register_vehicle(s: Session, c: Customer, vin: str, actor: str | None, *, pl
     elif v.customer_id != c.id:  # the car changed hands (used-car sale): it follows its new owner
         v.customer_id = c.id
         created = True
+    ours = created or by_store is None or v.selling_store_id == by_store
     for attr, value in (("plate", plate), ("brand_id", brand_id), ("model", model),
                         ("purchase_date", purchase_date), ("selling_store_id", selling_store_id)):
-        if value is not None:
+        if value is not None and (ours or getattr(v, attr) is None):
             setattr(v, attr, value)
-    if price:
+    if price and (ours or not v.price):
         v.price = Decimal(str(price))
     if mileage is not None and (v.mileage or 0) < mileage:
         v.mileage = mileage
@@ -66,8 +74,11 @@ def _reschedule(s: Session, v: Vehicle) -> None:
 def record_service_visit(s: Session, c: Customer, store_id: str, actor: str | None, *, repair_order: str,
                          visit_date: date, kind: str, vin: str | None = None, mileage: int | None = None,
                          amount: Decimal | None = None, plate: str | None = None, model: str | None = None,
-                         brand_id: str | None = None) -> tuple[ServiceVisit, bool]:
-    """A repair order: the store gains an owner (self-sold, other-sold, other-brand); a churned owner is won back."""
+                         brand_id: str | None = None, by_store: str | None = None) -> tuple[ServiceVisit, bool]:
+    """A repair order: the store gains an owner (self-sold, other-sold, other-brand); a churned owner is won back.
+
+    `by_store`: the store whose record this is, when it comes from a store user (see `register_vehicle`).
+    """
     existing = s.scalar(select(ServiceVisit).where(ServiceVisit.store_id == store_id,
                                                    ServiceVisit.repair_order == repair_order))
     if existing is not None:
@@ -79,7 +90,8 @@ def record_service_visit(s: Session, c: Customer, store_id: str, actor: str | No
     sbrand = store_brand(s, store_id)
     owner = "other_sold"
     if vin:
-        v, _ = register_vehicle(s, c, vin, actor, plate=plate, model=model, brand_id=brand_id, mileage=mileage)
+        v, _ = register_vehicle(s, c, vin, actor, plate=plate, model=model, brand_id=brand_id, mileage=mileage,
+                                by_store=by_store)
         if v.last_service_on is None or v.last_service_on <= visit_date:
             v.last_service_on = visit_date
             _reschedule(s, v)
@@ -106,9 +118,11 @@ def record_insurance(s: Session, c: Customer, actor: str | None, *, policy_no: s
                      starts_on: date, ends_on: date, premium: Decimal | None = None, vin: str | None = None,
                      store_id: str | None = None) -> tuple[InsurancePolicy, bool]:
     """An insurance policy; renewing after a lapse counts as won back (断保回追)."""
-    existing = s.scalar(select(InsurancePolicy).where(InsurancePolicy.policy_no == policy_no))
+    existing = policy_by_number(s, policy_no)
     if existing is not None:
         return existing, False
+    if store_id:  # the store knows the customer now (and so sees their earlier policies below)
+        touch(s, c, store_id, actor)
     prev_q = select(InsurancePolicy).where(InsurancePolicy.customer_id == c.id)
     prev_q = prev_q.where(InsurancePolicy.vin == vin) if vin else prev_q
     prev = s.scalar(prev_q.order_by(InsurancePolicy.ends_on.desc()).limit(1))
@@ -119,8 +133,6 @@ def record_insurance(s: Session, c: Customer, actor: str | None, *, policy_no: s
     s.add(p)
     if vin:
         register_vehicle(s, c, vin, actor)
-    if store_id:
-        touch(s, c, store_id, actor)
     add_spend(s, c, premium, actor)
     s.flush()
     emit(s, Event(type="customers.insurance.recorded", group_id=c.group_id, store_id=store_id, actor=actor,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from shared.bus import emit
 from shared.db import add, utcnow
 from shared.events import Event
+from shared.tenancy import WRITE_SCOPE, Scope
 
 from ..domain import RelationshipFacts, derive_class, value_tier
 from ..models import Customer, StoreRelationship
@@ -80,8 +81,12 @@ def emit_linked(s: Session, customer_id: str, rel: StoreRelationship, actor: str
 
 
 def refresh_classes(s: Session, c: Customer, actor: str | None) -> None:
-    """Re-derive every relationship's class (after a tier change, a merge or an unmerge)."""
+    """Re-derive the class of every relationship the unit of work may change (after a tier change, a merge
+    or an unmerge): all of them in HQ's and the worker's, the caller's stores' in a store user's."""
+    writer: Scope = s.info.get(WRITE_SCOPE) or s.info["scope"]
     for rel in s.scalars(select(StoreRelationship).where(StoreRelationship.customer_id == c.id)):
+        if not writer.sees_store(rel.store_id):
+            continue
         new_class = derive_class(facts_of(rel, c))
         if new_class != rel.customer_class:
             old, rel.customer_class = rel.customer_class, new_class
@@ -104,7 +109,17 @@ def add_spend(s: Session, c: Customer, amount: Decimal | float | int | None, act
 
 
 def retier(s: Session, c: Customer, actor: str | None) -> None:
+    """The value tier follows lifetime spend; a move in or out of VIP re-derives the class at every store.
+
+    A store user's unit of work re-derives its own stores' relationships (it may not write another
+    store's); the others are re-derived by the customers worker on customers.customer.retiered.
+    """
     tier = value_tier(c.spend_total or 0, settings_of(s, c.group_id).tiers)
     if tier != c.value_tier:
+        vip_moved = "VIP" in (tier, c.value_tier)
         c.value_tier = tier
         refresh_classes(s, c, actor)
+        writer: Scope = s.info.get(WRITE_SCOPE) or s.info["scope"]
+        if vip_moved and any(not writer.sees_store(st) for st in c.known_at or []):
+            emit(s, Event(type="customers.customer.retiered", group_id=c.group_id, actor=actor,
+                          data={"customer_id": c.id, "value_tier": tier}))

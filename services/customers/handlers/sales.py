@@ -11,6 +11,7 @@ from shared.events import Event
 
 from ..domain import ACTIVE_LEVELS
 from ..models import Customer, CustomerLead
+from .access import log_cross_store_match
 from .common import active, active_many, add_activity
 from .identity import Person, match_or_create, match_or_create_by_phone
 from .records import register_vehicle
@@ -27,9 +28,17 @@ def _customer_for(s: Session, ev: Event, name: str | None = None, phone: str | N
         return c, False, lead
     c, new = match_or_create(s, ev.group_id, Person(name=name or d.get("name") or "", phone=phone, kind=kind),
                              ev.actor)
+    if not new and _known_elsewhere(c, ev.store_id):
+        log_cross_store_match(s, c, f"{ev.type} by phone", actor=ev.actor, store_id=ev.store_id)
     if lead is not None:
         lead.customer_id = c.id
     return c, new, lead
+
+
+def _known_elsewhere(c: Customer, store_id: str | None) -> bool:
+    """The customer is known at other stores and not yet at this one: relating them is a cross-store match."""
+    known = set(c.known_at or [])
+    return bool(store_id and store_id not in known and known)
 
 
 def _lead_row(s: Session, ev: Event, c: Customer, lead: CustomerLead | None) -> CustomerLead:
@@ -67,6 +76,8 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
         rels = relationships_of(s, {(c.id, ev.store_id) for c, ev in zip(customers, events, strict=True)})
         for n, (ev, c) in enumerate(zip(events, customers, strict=True)):
             d = ev.data
+            if n not in new and (c.id, ev.store_id) not in rels and _known_elsewhere(c, ev.store_id):
+                log_cross_store_match(s, c, "leads.lead.created by phone", actor=ev.actor, store_id=ev.store_id)
             lead = leads[d["lead_id"]] = _lead_row(s, ev, c, leads.get(d["lead_id"]))
             lead.source, lead.level, lead.model, lead.consultant_id = d["source"], d.get("level"), d.get("model"), \
                 d.get("consultant_id")

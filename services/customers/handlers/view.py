@@ -15,8 +15,9 @@ from ..domain import OWNER_CLASSES, RuleError, churn_risk, name_key, normalize_i
 from ..models import (Activity, Customer, CustomerLead, Identifier, InsurancePolicy, ServiceVisit, StoreRef,
                       StoreRelationship, Vehicle)
 from ..pii import pii_of
-from .common import active, consent_of, settings_of
-from .privacy import log_access, shown_phone
+from .access import log_access
+from .common import active, consent_of, settings_of, visible
+from .privacy import phone_for
 
 _ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 _PLATE_LIKE = re.compile(r"^[\u4e00-\u9fff][A-Za-z][A-Za-z0-9·\s-]{4,7}$")
@@ -78,6 +79,27 @@ def search(s: Session, group_id: str, q: dict) -> tuple[list[Customer], int]:
     return rows[:per_page], s.scalar(select(func.count(Customer.id)).where(*conds)) or 0
 
 
+def search_rows(s: Session, p: Principal, q: dict) -> tuple[list[dict], int]:
+    """A page of search results as the caller may see them, and the number of matches in their scope."""
+    found, total = search(s, p.group_id, q)
+    rels = relationships_of(s, [c.id for c in found])
+    stores = store_names(s)
+    return [present_row(p, c, rels[c.id], stores) for c in found], total
+
+
+def one(s: Session, p: Principal, customer_id: str) -> dict:
+    """One customer with their store relationships, as the caller may see them (NotFound outside the scope)."""
+    c = visible(s, customer_id)
+    return present_row(p, c, relationships_of(s, [c.id])[c.id], store_names(s))
+
+
+def people(s: Session, p: Principal, customers: dict[str, Customer]) -> dict[str, dict]:
+    """Several customers by id, as the caller may see them (the review page)."""
+    rels = relationships_of(s, list(customers))
+    stores = store_names(s)
+    return {i: present_row(p, c, rels[i], stores) for i, c in customers.items()}
+
+
 def relationships_of(s: Session, ids: list[str]) -> dict[str, list[StoreRelationship]]:
     out: dict[str, list[StoreRelationship]] = {i: [] for i in ids}
     if ids:
@@ -91,9 +113,10 @@ def store_names(s: Session) -> dict[str, StoreRef]:
 
 
 def present_row(p: Principal, c: Customer, rels: list[StoreRelationship], stores: dict) -> dict:
-    """A search result: masked where the caller does not need the number."""
+    """A search result (`rels`: the relationships the caller's scope sees); the phone masked by role
+    (`shared.privacy`: whole only for the customer's consultant and the manager of a store of theirs)."""
     own = {r.store_id for r in rels}
-    return {"id": c.id, "kind": c.kind, "name": c.name, "phone": shown_phone(p, c, rels),
+    return {"id": c.id, "kind": c.kind, "name": c.name, "phone": phone_for(p, c, rels),
             "do_not_call": c.do_not_call, "value_tier": c.value_tier,
             "relationships": [_rel(r, stores) for r in rels],
             "other_stores": [_store(sid, stores) for sid in (c.known_at or []) if sid not in own]}
@@ -126,8 +149,10 @@ def customer_360(s: Session, p: Principal, customer_id: str) -> dict | None:
     vehicles = list(s.scalars(select(Vehicle).where(Vehicle.customer_id == c.id).order_by(Vehicle.purchase_date)))
     visits = list(s.scalars(select(ServiceVisit).where(ServiceVisit.customer_id == c.id)
                             .order_by(ServiceVisit.visit_date.desc()).limit(50)))
-    policies = list(s.scalars(select(InsurancePolicy).where(InsurancePolicy.customer_id == c.id)
-                              .order_by(InsurancePolicy.ends_on.desc()).limit(20)))
+    policies_q = select(InsurancePolicy).where(InsurancePolicy.customer_id == c.id)
+    if mine is not None:  # another store's policy is that store's business; the group's own ones are shown
+        policies_q = policies_q.where(InsurancePolicy.store_id.is_(None) | InsurancePolicy.store_id.in_(sorted(mine)))
+    policies = list(s.scalars(policies_q.order_by(InsurancePolicy.ends_on.desc()).limit(20)))
     leads = list(s.scalars(select(CustomerLead).where(CustomerLead.customer_id == c.id)
                            .order_by(CustomerLead.created_at.desc()).limit(20)))
     timeline = list(s.scalars(select(Activity).where(Activity.customer_id == c.id)
