@@ -75,7 +75,9 @@ def figures(s: Session, month: str, flt: Filters, by: str | None = None,
     the running totals unless `running` is False (KPIs that read none: `K.reads_of`).
 
     The cube and the running totals answer whenever at most one of consultant/model/source/channel
-    is involved; otherwise the fine table does (same numbers, more rows to add up).
+    is involved; otherwise the fine table does (same numbers, more rows to add up). Cells that add up
+    to zero are left out: whether a retracted change left a zero row behind depends on how the events
+    were batched (a rebuild leaves none), and a node with nothing but zeros is not a node to list.
     """
     dims = flt.dims() | ({by} if by in FILTER_DIMS else set())
     if len(dims) <= 1:
@@ -99,6 +101,8 @@ def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str,
         stmt = stmt.where(_read_only(C, reads))
     flows: dict[str, K.Sums] = {}
     for metric, key, node, value in s.execute(stmt):
+        if not value:  # a cell whose changes cancelled out: no figure, and no node of its own
+            continue
         flow = flows.get(node)
         if flow is None:
             flow = flows[node] = {}
@@ -131,6 +135,8 @@ def _add_running(s: Session, out: dict[str, K.Figures], month: str, flt: Filters
     stmt = select(R.group_id, R.month, R.metric, R.key, group_col if group_col is not None else literal(""), R.value) \
         .where(*_cell_filters(R, flt, dim), at)
     for gid, at_month, metric, key, node, value in s.execute(stmt):
+        if not value:
+            continue
         fig = out[str(node)]
         end_at, start_at = snapshots[gid]
         if at_month == end_at:
@@ -167,6 +173,8 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
     start, end = K.month_days(month)
     out: dict[str, K.Figures] = defaultdict(K.Figures)
     for row in s.execute(select(*cols, func.sum(F.value)).where(*where, F.day >= start, F.day <= end).group_by(*cols)):
+        if not row[-1]:
+            continue
         key = "" if group_col is None else (row[2].isoformat() if by == "day" else str(row[2]))
         out[key].flow[(row[0], row[1])] = int(row[-1])
     if by != "day":
@@ -175,6 +183,8 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
         stmt = select(*cols, func.sum(F.value), before).where(*where, F.metric.in_(K.STOCK_METRICS), F.day <= end) \
             .group_by(*cols)
         for row in s.execute(stmt):
+            if not row[-2] and not row[-1]:
+                continue
             fig = out["" if group_col is None else str(row[2])]
             fig.stock_end[(row[0], row[1])] = int(row[-2])
             if row[-1] is not None:
