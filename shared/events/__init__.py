@@ -180,8 +180,14 @@ class Event:
         schema = payload_schema(env["type"], env["version"])
         if schema is None:
             raise ValidationError(f"unknown event type or version: {env['type']} v{env['version']}")
-        data = schema.load(env["data"])
         errors = envelope_errors(env["type"], schema, env["group_id"], env["store_id"])
+        try:
+            data = schema.load(env["data"])
+        except ValidationError as exc:  # the reason names every fault, the payload's and the envelope's
+            payload_errors = exc.normalized_messages()
+            for key, reasons in errors.items():
+                payload_errors[key] = [*payload_errors.get(key, []), *reasons]
+            raise ValidationError(payload_errors) from exc
         if errors:
             raise ValidationError(errors)
         return cls(
