@@ -8,7 +8,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import func, select
 
 from shared import clock
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
+from shared.permissions import require
 
 from . import handlers, queries as Q, reports as R
 from .domain import kpis as K
@@ -16,8 +17,6 @@ from .domain.facts import OPEN_LEVELS, TZ
 from .models import RollupFine, Target
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
-READERS = ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")
-HQ_ADMIN = ("group_admin",)
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="use YYYY-MM, e.g. 2026-05")
 RANK_BY = ("store", "brand", "model", "consultant", "source")
 
@@ -116,7 +115,7 @@ class SettingsOut(Schema):
 
 @blp.route("/summary")
 class Summary(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(SummaryQuery, location="query")
     @blp.response(200, SummaryOut)
     def get(self, q):
@@ -141,7 +140,7 @@ class Summary(MethodView):
 
 @blp.route("/dashboard")
 class Dashboard(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(DashboardQuery, location="query")
     @blp.response(200)
     def get(self, q):
@@ -150,17 +149,13 @@ class Dashboard(MethodView):
         call center); source and channel mix; 13-month trend; satisfaction by store; rankings; for
         a store manager, the group average per store."""
         p = current_principal()
-        db = _db()
-        with db.session(p.scope) as s:
-            v = R.resolve(s, p, q)
-        avg = R.group_average_for(db, p, v.month)
-        with db.session(p.scope) as s:
-            return R.dashboard(s, p, v, q["rank_kpi"], avg)
+        with _db().session(p.scope) as s:
+            return R.dashboard(s, p, R.resolve(s, p, q), q["rank_kpi"])
 
 
 @blp.route("/kpis")
 class Kpis(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(NodeQuery, location="query")
     @blp.response(200)
     def get(self, q):
@@ -174,7 +169,7 @@ class Kpis(MethodView):
 
 @blp.route("/rankings")
 class Rankings(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(RankingQuery, location="query")
     @blp.response(200)
     def get(self, q):
@@ -192,7 +187,7 @@ class Rankings(MethodView):
 
 @blp.route("/trend")
 class Trend(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(TrendQuery, location="query")
     @blp.response(200)
     def get(self, q):
@@ -205,7 +200,7 @@ class Trend(MethodView):
 
 @blp.route("/compliance")
 class Compliance(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(MonthQuery, location="query")
     @blp.response(200)
     def get(self, q):
@@ -218,7 +213,7 @@ class Compliance(MethodView):
 
 @blp.route("/forecast")
 class Forecast(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.response(200)
     def get(self):
         """Expected deliveries in the next 7, 30 and 90 days per store, and earlier forecasts beside
@@ -230,7 +225,7 @@ class Forecast(MethodView):
 
 @blp.route("/settings")
 class Settings(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.response(200, SettingsOut)
     def get(self):
         """The group's forecast probabilities, horizons and follow-up cadence."""
@@ -238,7 +233,7 @@ class Settings(MethodView):
         with _db().session(p.scope) as s:
             return Q.settings(s, p.group_id).to_dict()
 
-    @require_roles(*HQ_ADMIN)
+    @require("analytics.admin")
     @blp.arguments(SettingsIn)
     @blp.response(200, SettingsOut)
     def put(self, data):
@@ -250,7 +245,7 @@ class Settings(MethodView):
 
 @blp.route("/targets")
 class Targets(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(MonthQuery, location="query")
     @blp.response(200, TargetList)
     def get(self, q):
@@ -262,7 +257,7 @@ class Targets(MethodView):
                 stmt = stmt.where(Target.month == q["month"])
             return {"items": list(s.scalars(stmt))}
 
-    @require_roles(*HQ_ADMIN)
+    @require("analytics.admin")
     @blp.arguments(TargetIn)
     @blp.response(200, TargetOut)
     def put(self, data):
@@ -274,7 +269,7 @@ class Targets(MethodView):
 
 @blp.route("/targets/<target_id>")
 class TargetItem(MethodView):
-    @require_roles(*HQ_ADMIN)
+    @require("analytics.admin")
     @blp.response(204)
     def delete(self, target_id):
         """Remove a target."""

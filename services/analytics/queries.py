@@ -1,7 +1,8 @@
 """Read side: sums from the rollups per scope node and month, labels, targets, compliance, forecast.
 
 Every query runs in the caller's scoped session, so a store manager's sums only ever contain their
-own store; `group_average` is the one deliberate exception (system scope, returns no store data).
+own store; `group_average` is the one deliberate exception (read in a reviewed widening,
+`reports.group_average_for`, and it returns no store's data).
 """
 from __future__ import annotations
 
@@ -295,11 +296,11 @@ def ranking(s: Session, month: str, flt: Filters, by: str, kpi: str,
     return rows
 
 
-def group_average(system: Session, month: str) -> dict[str, float | None]:
+def group_average(wide: Session, month: str) -> dict[str, float | None]:
     """The group's KPIs per store (counts divided by the number of stores, rates as the group's
-    rate), computed in a system scope: no store's own figures leave this function."""
-    n = system.scalar(select(func.count()).select_from(DimStore).where(DimStore.active.is_(True))) or 1
-    group = node_kpis(system, month, Filters())
+    rate), for a session that sees the whole group: no store's own figures leave this function."""
+    n = wide.scalar(select(func.count()).select_from(DimStore).where(DimStore.active.is_(True))) or 1
+    group = node_kpis(wide, month, Filters())
     return {k.key: (v / n if (v is not None and k.additive) else v) for k, v in
             ((K.KPI_BY_KEY[key], val) for key, val in group.items())}
 
@@ -434,6 +435,3 @@ def forecast_history(s: Session, today: date, days_back: int = 120) -> list[dict
                     "actual": actual, "complete": end < today})
     return out
 
-
-def system_session_scope(group_id: str) -> Scope:
-    return Scope.system(group_id)

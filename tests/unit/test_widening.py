@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: (file, reason) of every reviewed widening
 REVIEWED = {
     ("services/leads/handlers/leads.py", "store_open_lead"),
+    ("services/analytics/reports.py", "group_average_per_store"),
 }
 
 #: files where a system scope is the point (consumers, commands, the runtime's wiring, daily jobs,
@@ -40,8 +41,6 @@ NOT_YET_REVIEWED = {
     "services/customers/api/common.py",
     "services/customers/api/feeds.py",
     "services/customers/api/admin.py",
-    "services/analytics/queries.py",
-    "services/analytics/reports.py",
 }
 
 
