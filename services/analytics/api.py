@@ -5,7 +5,6 @@ from flask import current_app, make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import func, select
 
 from shared import clock
 from shared.auth import current_principal
@@ -14,7 +13,6 @@ from shared.permissions import require
 from . import handlers, queries as Q, reports as R
 from .domain import kpis as K
 from .domain.facts import OPEN_LEVELS, TZ
-from .models import RollupFine, Target
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="use YYYY-MM, e.g. 2026-05")
@@ -122,20 +120,7 @@ class Summary(MethodView):
         """Lead counts: HQ sees the whole group, a store manager their own store only."""
         p = current_principal()
         with _db().session(p.scope) as s:
-            filters = [RollupFine.metric == "leads"]
-            if q.get("date_from"):
-                filters.append(RollupFine.day >= q["date_from"])
-            if q.get("date_to"):
-                filters.append(RollupFine.day <= q["date_to"])
-
-            def by(col):
-                stmt = select(col, func.sum(RollupFine.value)).where(*filters).group_by(col)
-                return {str(k): int(v) for k, v in s.execute(stmt) if v}
-
-            by_source = by(RollupFine.source)
-            return {"leads": sum(by_source.values()), "by_source": by_source, "by_store": by(RollupFine.store_id),
-                    "by_brand": by(RollupFine.brand_id), "by_day": by(RollupFine.day),
-                    "by_channel": by(RollupFine.channel)}
+            return Q.lead_summary(s, q.get("date_from"), q.get("date_to"))
 
 
 @blp.route("/dashboard")
@@ -252,10 +237,7 @@ class Targets(MethodView):
         """Targets of a month (a store manager sees their store's and consultants' only)."""
         p = current_principal()
         with _db().session(p.scope) as s:
-            stmt = select(Target).order_by(Target.level, Target.node_id, Target.kpi)
-            if q.get("month"):
-                stmt = stmt.where(Target.month == q["month"])
-            return {"items": list(s.scalars(stmt))}
+            return {"items": Q.target_list(s, q.get("month"))}
 
     @require("analytics.admin")
     @blp.arguments(TargetIn)

@@ -5,7 +5,6 @@ from importlib import resources
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from shared import clock
 from shared.auth import current_principal
@@ -17,7 +16,6 @@ from .domain import kpis as K
 from .domain.facts import OPEN_LEVELS, TZ
 from .labels import COMPLIANCE_LABELS, FAMILY_LABELS, FUNNEL_LABELS, KEY_LABELS, KPI_LABELS, LEVEL_LABELS, \
     SOURCE_LABELS, fmt, label
-from .models import Target
 
 bp = Blueprint("analytics_pages", __name__, url_prefix="/analytics")
 HEADLINE = ("leads", "orders", "deliveries", "close_rate", "test_drive_rate", "frt_median", "sat_overall",
@@ -132,7 +130,7 @@ def targets():
         names = Q.labels(s)
         rows = [{"id": t.id, "month": t.month, "level": t.level, "kpi": t.kpi, "value": t.value,
                  "name": names.get(t.level, {}).get(t.node_id) or str(LEVEL_LABELS["group"])}
-                for t in s.scalars(select(Target).where(Target.month == month).order_by(Target.level, Target.kpi))]
+                for t in Q.target_list(s, month)]
         stores = Q.stores(s)
         brands = sorted(names["brand"].items(), key=lambda kv: kv[1])
         people = [(sid, Q.consultants(s, sid)) for sid in [st.id for st in stores]]

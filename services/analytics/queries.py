@@ -239,6 +239,26 @@ def targets(s: Session, month: str, level: str | None = None, node_id: str | Non
     return {t.kpi: t.value for t in s.scalars(stmt)}
 
 
+def target_list(s: Session, month: str | None = None) -> list[Target]:
+    """The targets this caller may see (of one month, or all), by level, node and KPI."""
+    stmt = select(Target).order_by(Target.level, Target.node_id, Target.kpi)
+    return list(s.scalars(stmt.where(Target.month == month) if month else stmt))
+
+
+def lead_summary(s: Session, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """Lead counts in the caller's scope between two local days, in total and by source, store, brand,
+    day and channel."""
+    F = RollupFine
+    where = [F.metric == "leads"] + ([F.day >= date_from] if date_from else []) + ([F.day <= date_to] if date_to else [])
+
+    def by(col) -> dict[str, int]:
+        return {str(k): int(v) for k, v in s.execute(select(col, func.sum(F.value)).where(*where).group_by(col)) if v}
+
+    by_source = by(F.source)
+    return {"leads": sum(by_source.values()), "by_source": by_source, "by_store": by(F.store_id),
+            "by_brand": by(F.brand_id), "by_day": by(F.day), "by_channel": by(F.channel)}
+
+
 def settings(s: Session, group_id: str) -> GroupSettings:
     row = s.get(GroupSetting, group_id)
     return GroupSettings.from_dict(row.data if row else None)
