@@ -55,7 +55,7 @@ from shared.bus.consumer import Applier, EventConsumer, EventHandlers  # noqa: E
 from shared.bus.outbox import emit, emit_many, install_outbox  # noqa: E402
 from shared.bus.publisher import OutgoingMessage, Publisher  # noqa: E402
 from shared.bus.relay import LISTEN_FALLBACK_POLL, Relay  # noqa: E402
-from shared.bus.tables import bus_tables  # noqa: E402
+from shared.bus.tables import bus_tables, known_groups_of  # noqa: E402
 from shared.bus.topology import (  # noqa: E402
     ConsumerSpec,
     connect,
@@ -463,6 +463,8 @@ class Bench:
         admin.dispose()
         engine = make_engine(self.db_url)
         Base.metadata.create_all(engine)
+        with engine.begin() as conn:  # the group as identity.group.created makes it known (the tenant rule)
+            conn.execute(known_groups_of(INBOX).insert().values(group_id=GROUP, known_at=utcnow()))
         engine.dispose()
         with connect(AMQP_URL) as conn:
             declare(conn, [BENCH_SPEC, RAW_SPEC])

@@ -93,6 +93,8 @@ def load(dsn: str, n_customers: int, n_vehicles: int, n_visits: int) -> None:
         with cur.copy("COPY store_refs (id, group_id, brand_id, code, name) FROM STDIN") as cp:
             for sid, bid, code in STORES:
                 cp.write_row((sid, GROUP, bid, code, code))
+        # the group as identity.group.created would have made it known (the consumer's tenant rule)
+        cur.execute("INSERT INTO known_groups (group_id, known_at) VALUES (%s, %s)", (GROUP, now))
         cust_ids = [str(uuid.UUID(int=(1 << 64) + i)) for i in range(n_customers)]
         with cur.copy("COPY customers (id, group_id, kind, name, name_key, phone, phone_last4, tags, known_at, "
                       "do_not_call, consent, spend_total, value_tier, open_complaints, status, created_at, "

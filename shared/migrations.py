@@ -27,3 +27,26 @@ def _run(connection, metadata: MetaData) -> None:
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
+
+
+def create_known_groups(*sources: str) -> None:
+    """Migration step: the `known_groups` table of the consumer's tenant rule (`shared.bus.consumer`),
+    filled with the groups this service already holds rows of in the `sources` tables (their
+    `group_id`), so that an upgraded installation keeps applying the events of its existing groups."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime, utcnow
+
+    table = op.create_table(
+        "known_groups",
+        sa.Column("group_id", sa.String(length=36), nullable=False),
+        sa.Column("known_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("group_id", name=op.f("pk_known_groups")),
+    )
+    groups: set[str] = set()
+    for name in sources:
+        groups |= {g for g in op.get_bind().execute(sa.text(f"SELECT DISTINCT group_id FROM {name}")).scalars() if g}
+    if groups:
+        now = utcnow()
+        op.bulk_insert(table, [{"group_id": g, "known_at": now} for g in sorted(groups)])

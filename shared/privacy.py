@@ -100,15 +100,17 @@ def pseudonym(customer_id: str) -> str:
 
 
 def forget(data: dict, customer_id: str) -> dict:
-    """A payload or a row's JSON with its personal fields replaced (names by the pseudonym, the rest emptied)."""
+    """A payload or a row's JSON with its personal fields replaced (names by the pseudonym, other text, lists
+    and objects emptied), also inside nested objects (`leads.lead.updated` carries `changes: {"phone": ...}`).
+    Flags and numbers are no one's personal data and stay (`consent: {"phone": true}`)."""
     out = {}
     for key, value in data.items():
-        if key not in PERSONAL_FIELDS or value in (None, "", [], {}):
-            out[key] = value
+        if key not in PERSONAL_FIELDS or not isinstance(value, (str, list, dict)) or not value:
+            out[key] = forget(value, customer_id) if isinstance(value, dict) else value
         elif key in ("name", "customer_name"):
             out[key] = pseudonym(customer_id)
         else:
-            out[key] = type(value)() if isinstance(value, (str, list, dict)) else None
+            out[key] = type(value)()
     return out
 
 

@@ -167,6 +167,10 @@ WIDENINGS: dict[str, str] = {
                       "own relationship allows, and a match the caller could not see is access-logged",
     "store_open_lead": "leads: a visitor's phone joins the store's open lead even when a colleague owns it; "
                        "the caller learns only that it is someone else's lead",
+    "group_average_per_store": "analytics: a store manager's dashboard and monthly report show the group's KPIs "
+                               "per store beside their own; only those averages (group totals over the number "
+                               "of active stores, rates as the group's) leave the read, never a store's own "
+                               "figures, names or ids",
 }
 
 

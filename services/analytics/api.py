@@ -5,20 +5,17 @@ from flask import current_app, make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import func, select
 
 from shared import clock
-from shared.auth import current_principal, require_roles
+from shared.auth import current_principal
 from shared.fields import Date, Id, Integer, Month
+from shared.permissions import require
 
 from . import handlers, queries as Q, reports as R
 from .domain import kpis as K
 from .domain.facts import OPEN_LEVELS, TZ
-from .models import RollupFine, Target
 
 blp = Blueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
-READERS = ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")
-HQ_ADMIN = ("group_admin",)
 RANK_BY = ("store", "brand", "model", "consultant", "source")
 
 
@@ -227,32 +224,19 @@ class DashboardOut(KpisOut):
 
 @blp.route("/summary")
 class Summary(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(SummaryQuery, location="query")
     @blp.response(200, SummaryOut)
     def get(self, q):
         """Lead counts: HQ sees the whole group, a store manager their own store only."""
         p = current_principal()
         with _db().session(p.scope) as s:
-            filters = [RollupFine.metric == "leads"]
-            if q.get("date_from"):
-                filters.append(RollupFine.day >= q["date_from"])
-            if q.get("date_to"):
-                filters.append(RollupFine.day <= q["date_to"])
-
-            def by(col):
-                stmt = select(col, func.sum(RollupFine.value)).where(*filters).group_by(col)
-                return {str(k): int(v) for k, v in s.execute(stmt) if v}
-
-            by_source = by(RollupFine.source)
-            return {"leads": sum(by_source.values()), "by_source": by_source, "by_store": by(RollupFine.store_id),
-                    "by_brand": by(RollupFine.brand_id), "by_day": by(RollupFine.day),
-                    "by_channel": by(RollupFine.channel)}
+            return Q.lead_summary(s, q.get("date_from"), q.get("date_to"))
 
 
 @blp.route("/dashboard")
 class Dashboard(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(DashboardQuery, location="query")
     @blp.response(200, DashboardOut)
     def get(self, q):
@@ -261,17 +245,13 @@ class Dashboard(MethodView):
         call center); source and channel mix; 13-month trend; satisfaction by store; rankings; for
         a store manager, the group average per store."""
         p = current_principal()
-        db = _db()
-        with db.session(p.scope) as s:
-            v = R.resolve(s, p, q)
-        avg = R.group_average_for(db, p, v.month)
-        with db.session(p.scope) as s:
-            return R.dashboard(s, p, v, q["rank_kpi"], avg)
+        with _db().session(p.scope) as s:
+            return R.dashboard(s, p, R.resolve(s, p, q), q["rank_kpi"])
 
 
 @blp.route("/kpis")
 class Kpis(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(NodeQuery, location="query")
     @blp.response(200, KpisOut)
     def get(self, q):
@@ -285,7 +265,7 @@ class Kpis(MethodView):
 
 @blp.route("/rankings")
 class Rankings(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(RankingQuery, location="query")
     @blp.response(200, RankingsOut)
     def get(self, q):
@@ -303,7 +283,7 @@ class Rankings(MethodView):
 
 @blp.route("/trend")
 class Trend(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(TrendQuery, location="query")
     @blp.response(200, TrendOut)
     def get(self, q):
@@ -316,7 +296,7 @@ class Trend(MethodView):
 
 @blp.route("/compliance")
 class Compliance(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(MonthQuery, location="query")
     @blp.response(200, ComplianceOut)
     def get(self, q):
@@ -329,7 +309,7 @@ class Compliance(MethodView):
 
 @blp.route("/forecast")
 class Forecast(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.response(200, ForecastOut)
     def get(self):
         """Expected deliveries in the next 7, 30 and 90 days per store, and earlier forecasts beside
@@ -341,7 +321,7 @@ class Forecast(MethodView):
 
 @blp.route("/settings")
 class Settings(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.response(200, SettingsOut)
     def get(self):
         """The group's forecast probabilities, horizons and follow-up cadence."""
@@ -349,7 +329,7 @@ class Settings(MethodView):
         with _db().session(p.scope) as s:
             return Q.settings(s, p.group_id).to_dict()
 
-    @require_roles(*HQ_ADMIN)
+    @require("analytics.admin")
     @blp.arguments(SettingsIn)
     @blp.response(200, SettingsOut)
     def put(self, data):
@@ -361,19 +341,16 @@ class Settings(MethodView):
 
 @blp.route("/targets")
 class Targets(MethodView):
-    @require_roles(*READERS)
+    @require("analytics.read")
     @blp.arguments(MonthQuery, location="query")
     @blp.response(200, TargetList)
     def get(self, q):
         """Targets of a month (a store manager sees their store's and consultants' only)."""
         p = current_principal()
         with _db().session(p.scope) as s:
-            stmt = select(Target).order_by(Target.level, Target.node_id, Target.kpi)
-            if q.get("month"):
-                stmt = stmt.where(Target.month == q["month"])
-            return {"items": list(s.scalars(stmt))}
+            return {"items": Q.target_list(s, q.get("month"))}
 
-    @require_roles(*HQ_ADMIN)
+    @require("analytics.admin")
     @blp.arguments(TargetIn)
     @blp.response(200, TargetOut)
     def put(self, data):
@@ -385,7 +362,7 @@ class Targets(MethodView):
 
 @blp.route("/targets/<target_id>")
 class TargetItem(MethodView):
-    @require_roles(*HQ_ADMIN)
+    @require("analytics.admin")
     @blp.response(204)
     def delete(self, target_id):
         """Remove a target."""

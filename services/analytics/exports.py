@@ -1,4 +1,8 @@
-"""Any dashboard table as CSV or XLSX, and the monthly HQ report workbook (one sheet per KPI family)."""
+"""Any dashboard table as CSV or XLSX, and the monthly HQ report workbook (one sheet per KPI family).
+
+Every cell is written through `shared.privacy.safe_cell`: store, brand, consultant and model names are
+typed by people, and `=HYPERLINK(...)` in a name must stay text in Excel or WPS.
+"""
 from __future__ import annotations
 
 import csv
@@ -8,6 +12,8 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from shared.privacy import safe_row
 
 from .domain import kpis as K
 from .labels import COMPLIANCE_LABELS, FAMILY_LABELS, FUNNEL_LABELS, KEY_LABELS, KPI_LABELS, LEVEL_LABELS, \
@@ -97,20 +103,20 @@ def targets_table(rows: list[dict]) -> Table:
 def to_csv(t: Table) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(t.headers)
+    w.writerow(safe_row(t.headers))
     for row in t.rows:
-        w.writerow(["" if v is None else v for v in row])
+        w.writerow(safe_row("" if v is None else v for v in row))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
 
 
 def _sheet(wb: Workbook, title: str, t: Table, first: bool = False):
     ws = wb.active if first else wb.create_sheet()
     ws.title = title[:31]
-    ws.append(t.headers)
+    ws.append(safe_row(t.headers))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in t.rows:
-        ws.append(row)
+        ws.append(safe_row(row))
     for i, h in enumerate(t.headers, 1):
         ws.column_dimensions[ws.cell(1, i).column_letter].width = max(10, min(40, len(str(h)) * 2 + 2))
     return ws

@@ -51,7 +51,11 @@ def make_org(group_id: str | None = None, brands: int = 3, stores_per_brand: int
 
 
 def identity_messages(org: Org, at: datetime) -> list[dict]:
-    out = []
+    """The org tree as identity publishes it: the group's creation first (consumers apply a group's events
+    only once they know the group), then brands, stores and consultants."""
+    out = [_msg("identity.group.created", at, org.group_id, None, None,
+                {"id": org.group_id, "code": f"g{org.group_id[:8]}", "name": "Generated group",
+                 "timezone": "Asia/Shanghai"})]
     for bid, code in org.brands.items():
         out.append(_msg("identity.brand.created", at, org.group_id, None, None,
                         {"id": bid, "code": code, "name": org.names.get(bid, code)}))

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
-from shared.errors import fail, not_found
+from shared.errors import Invalid, NotFound
 
 from .domain import kpis as K
 from .domain.planning import GroupSettings
@@ -26,22 +26,22 @@ def set_target(s: Session, p: Principal, data: dict) -> Target:
     if data["level"] not in LEVELS:
         errors["level"] = [f"one of {', '.join(LEVELS)}"]
     if errors:
-        fail(422, f"invalid input: {', '.join(sorted(errors))}", errors=errors)
+        raise Invalid(f"invalid input: {', '.join(sorted(errors))}", errors=errors)
     node_id, store_id = data.get("node_id") or "", None
     level = data["level"]
     if level == "group":
         node_id = ""
     elif level == "brand":
         if s.get(DimBrand, node_id) is None:
-            fail(422, "invalid input: node_id", errors={"node_id": ["no such brand in this group"]})
+            raise Invalid("invalid input: node_id", errors={"node_id": ["no such brand in this group"]})
     elif level == "store":
         if s.get(DimStore, node_id) is None:
-            fail(422, "invalid input: node_id", errors={"node_id": ["no such store in this group"]})
+            raise Invalid("invalid input: node_id", errors={"node_id": ["no such store in this group"]})
         store_id = node_id
     else:
         user = s.get(DimUser, node_id)
         if user is None or user.role != "sales_consultant" or not user.store_id:
-            fail(422, "invalid input: node_id", errors={"node_id": ["no such sales consultant in this group"]})
+            raise Invalid("invalid input: node_id", errors={"node_id": ["no such sales consultant in this group"]})
         store_id = user.store_id
     row = s.scalar(select(Target).where(Target.month == data["month"], Target.level == level,
                                         Target.node_id == node_id, Target.kpi == data["kpi"]))
@@ -56,7 +56,7 @@ def set_target(s: Session, p: Principal, data: dict) -> Target:
 def delete_target(s: Session, target_id: str) -> None:
     row = s.get(Target, target_id)
     if row is None:
-        not_found("target")
+        raise NotFound("target")
     s.delete(row)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from shared.events import Event, payload_schema
 
 from . import bulk, running
+from .erasure import forget_erased
 from .domain.facts import Contribution, Envelope, derive, event_contributions, event_store, fact_id, summarize
 from .domain.kpis import STOCK_METRICS
 from .models import DimBrand, DimStore, DimUser, EventLog, Fact, RollupCube, RollupFine, RollupRunning
@@ -39,8 +40,9 @@ def envelope(ev: Event) -> Envelope:
 
 
 def ingest(s: Session, events: Iterable[Envelope], log: bool = True) -> int:
-    """Apply events (any order, duplicates ignored); returns how many were new."""
-    events = [e for e in events if e.group_id]
+    """Apply events (any order, duplicates ignored); returns how many were new. Events about a person erased
+    already are kept without their personal fields (`erasure.forget_erased`)."""
+    events = forget_erased(s, [e for e in events if e.group_id])
     if log:
         events = _log_new(s, events)
     deltas: Delta = defaultdict(int)

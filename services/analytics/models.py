@@ -209,3 +209,15 @@ class ForecastSnapshot(StoreScoped, Base):
     made_on: Mapped[date] = mapped_column(Date)
     window: Mapped[int] = mapped_column(Integer)
     expected: Mapped[float] = mapped_column(Float)
+
+
+class ErasedSubject(Scoped, Base):
+    """A record id (the customer, a record merged into them, one of their leads) of a person erased on
+    request: an event about it that arrives after the erasure is forgotten before it is logged."""
+
+    __tablename__ = "erased_subject"
+    group_id_index = False  # looked up by id
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the customer's or the lead's id
+    customer_id: Mapped[str] = mapped_column(String(36))  # whose pseudonym stands in for the names
+    erasure_id: Mapped[str] = mapped_column(String(36))
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)

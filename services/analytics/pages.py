@@ -5,22 +5,19 @@ from importlib import resources
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from shared import clock
 from shared.auth import current_principal
-from shared.errors import ApiError
-from shared.web import page_roles
+from shared.errors import UserError
+from shared.permissions import can, page
 
 from . import exports as X, handlers, queries as Q, reports as R
 from .domain import kpis as K
 from .domain.facts import OPEN_LEVELS, TZ
 from .labels import COMPLIANCE_LABELS, FAMILY_LABELS, FUNNEL_LABELS, KEY_LABELS, KPI_LABELS, LEVEL_LABELS, \
     SOURCE_LABELS, fmt, label
-from .models import Target
 
 bp = Blueprint("analytics_pages", __name__, url_prefix="/analytics")
-READERS = ("group_admin", "hq_analyst", "cc_supervisor", "store_manager")
 HEADLINE = ("leads", "orders", "deliveries", "close_rate", "test_drive_rate", "frt_median", "sat_overall",
             "churn_rate")
 NODE_ARGS = ("month", "brand_id", "store_id", "consultant_id", "model", "source", "channel")
@@ -35,12 +32,9 @@ def _args() -> dict:
 
 
 def _dashboard_data(p, args: dict, rank_kpi: str):
-    db = _db()
-    with db.session(p.scope) as s:
+    with _db().session(p.scope) as s:
         v = R.resolve(s, p, args)
-    avg = R.group_average_for(db, p, v.month)
-    with db.session(p.scope) as s:
-        return v, R.dashboard(s, p, v, rank_kpi, avg)
+        return v, R.dashboard(s, p, v, rank_kpi)
 
 
 def _node_url(level: str, node_id: str, month: str) -> str:
@@ -77,7 +71,7 @@ def _charts(d: dict) -> dict:
 
 
 @bp.get("/")
-@page_roles(*READERS)
+@page("analytics.read")
 def dashboard():
     """HQ dashboard (the whole group, drillable to brand, store and consultant); a store manager's
     dashboard is their own store beside the group average."""
@@ -106,7 +100,7 @@ def dashboard():
 
 
 @bp.get("/compliance")
-@page_roles(*READERS)
+@page("analytics.read")
 def compliance():
     """Store compliance for HQ (a store manager sees their own store's line)."""
     p = current_principal()
@@ -117,7 +111,7 @@ def compliance():
 
 
 @bp.get("/forecast")
-@page_roles(*READERS)
+@page("analytics.read")
 def forecast():
     """Expected deliveries in the next 7, 30 and 90 days, and earlier forecasts beside actual deliveries."""
     p = current_principal()
@@ -126,48 +120,53 @@ def forecast():
     return render_template("analytics/forecast.html", f=f, levels=OPEN_LEVELS)
 
 
-@bp.route("/targets", methods=["GET", "POST"])
-@page_roles(*READERS)
+@bp.get("/targets")
+@page("analytics.read")
 def targets():
     """Monthly targets per group, brand, store and consultant (HQ admin edits, others read)."""
     p = current_principal()
     month = request.values.get("month") or R.this_month()
-    if request.method == "POST":
-        if p.role != "group_admin":
-            abort(403)
-        form = {k: request.form.get(k, "") for k in ("month", "kpi", "value")}
-        form["level"], _sep, form["node_id"] = request.form.get("node", "").partition(":")
-        try:
-            form["value"] = float(form["value"])
-            if form["value"] < 0:
-                raise ValueError
-        except ValueError:
-            flash(_("The target must be a number of at least 0."), "error")
-            return redirect(url_for("analytics_pages.targets", month=form["month"] or month))
-        try:
-            with _db().session(p.scope) as s:
-                handlers.set_target(s, p, form)
-            flash(_("Target saved."))
-        except ApiError as exc:
-            flash(_("Not saved: %(reason)s", reason="; ".join(f"{k}: {', '.join(v)}" for k, v in
-                                                              (exc.data.get("errors") or {}).items())
-                    or exc.data["message"]), "error")
-        return redirect(url_for("analytics_pages.targets", month=form["month"] or month))
     with _db().session(p.scope) as s:
         names = Q.labels(s)
         rows = [{"id": t.id, "month": t.month, "level": t.level, "kpi": t.kpi, "value": t.value,
                  "name": names.get(t.level, {}).get(t.node_id) or str(LEVEL_LABELS["group"])}
-                for t in s.scalars(select(Target).where(Target.month == month).order_by(Target.level, Target.kpi))]
+                for t in Q.target_list(s, month)]
         stores = Q.stores(s)
         brands = sorted(names["brand"].items(), key=lambda kv: kv[1])
         people = [(sid, Q.consultants(s, sid)) for sid in [st.id for st in stores]]
     return render_template("analytics/targets.html", rows=rows, month=month, stores=stores, brands=brands,
                            people=people, kpis=K.KPIS, kpi_labels=KPI_LABELS, level_labels=LEVEL_LABELS,
-                           label=label, can_edit=p.role == "group_admin")
+                           label=label, can_edit=can(p.role, "analytics.admin"))
+
+
+@bp.post("/targets")
+@page("analytics.admin")
+def save_target():
+    """Set one monthly target from the targets page's form."""
+    p = current_principal()
+    month = request.values.get("month") or R.this_month()
+    form = {k: request.form.get(k, "") for k in ("month", "kpi", "value")}
+    form["level"], _sep, form["node_id"] = request.form.get("node", "").partition(":")
+    try:
+        form["value"] = float(form["value"])
+        if form["value"] < 0:
+            raise ValueError
+    except ValueError:
+        flash(_("The target must be a number of at least 0."), "error")
+        return redirect(url_for("analytics_pages.targets", month=form["month"] or month))
+    try:
+        with _db().session(p.scope) as s:
+            handlers.set_target(s, p, form)
+        flash(_("Target saved."))
+    except UserError as exc:
+        flash(_("Not saved: %(reason)s", reason="; ".join(f"{k}: {', '.join(v)}" for k, v in
+                                                          (exc.data.get("errors") or {}).items())
+                or exc.data["message"]), "error")
+    return redirect(url_for("analytics_pages.targets", month=form["month"] or month))
 
 
 @bp.post("/targets/<target_id>/delete")
-@page_roles("group_admin")
+@page("analytics.admin")
 def delete_target(target_id):
     """Remove a target."""
     p = current_principal()
@@ -178,42 +177,46 @@ def delete_target(target_id):
     return redirect(url_for("analytics_pages.targets", month=month))
 
 
-@bp.route("/settings", methods=["GET", "POST"])
-@page_roles(*READERS)
+@bp.get("/settings")
+@page("analytics.read")
 def settings():
     """Forecast probability and horizon per intent level, follow-up cadence (HQ admin edits)."""
     p = current_principal()
-    if request.method == "POST":
-        if p.role != "group_admin":
-            abort(403)
-        data: dict = {"probability": {}, "horizon_days": {}, "cadence_days": {}}
-        bad = []
-        for lv in OPEN_LEVELS:
-            for key, cast, lo, hi in (("probability", float, 0, 1), ("horizon_days", int, 1, 365),
-                                      ("cadence_days", int, 1, 365)):
-                raw = request.form.get(f"{key}_{lv}", "").strip()
-                try:
-                    val = cast(float(raw) / 100) if key == "probability" else cast(raw)
-                    if not lo <= val <= hi:
-                        raise ValueError
-                    data[key][lv] = val
-                except ValueError:
-                    bad.append(f"{lv}")
-        if bad:
-            flash(_("Not saved: check the values for levels %(levels)s.", levels=", ".join(sorted(set(bad)))),
-                  "error")
-        else:
-            with _db().session(p.scope) as s:
-                handlers.save_settings(s, p, data)
-            flash(_("Settings saved."))
-        return redirect(url_for("analytics_pages.settings"))
     with _db().session(p.scope) as s:
         cfg = Q.settings(s, p.group_id)
-    return render_template("analytics/settings.html", cfg=cfg, levels=OPEN_LEVELS, can_edit=p.role == "group_admin")
+    return render_template("analytics/settings.html", cfg=cfg, levels=OPEN_LEVELS,
+                           can_edit=can(p.role, "analytics.admin"))
+
+
+@bp.post("/settings")
+@page("analytics.admin")
+def save_settings():
+    """Save the settings page's form (every level's probability in %, horizon and cadence in days)."""
+    p = current_principal()
+    data: dict = {"probability": {}, "horizon_days": {}, "cadence_days": {}}
+    bad = []
+    for lv in OPEN_LEVELS:
+        for key, cast, lo, hi in (("probability", float, 0, 1), ("horizon_days", int, 1, 365),
+                                  ("cadence_days", int, 1, 365)):
+            raw = request.form.get(f"{key}_{lv}", "").strip()
+            try:
+                val = cast(float(raw) / 100) if key == "probability" else cast(raw)
+                if not lo <= val <= hi:
+                    raise ValueError
+                data[key][lv] = val
+            except ValueError:
+                bad.append(f"{lv}")
+    if bad:
+        flash(_("Not saved: check the values for levels %(levels)s.", levels=", ".join(sorted(set(bad)))), "error")
+    else:
+        with _db().session(p.scope) as s:
+            handlers.save_settings(s, p, data)
+        flash(_("Settings saved."))
+    return redirect(url_for("analytics_pages.settings"))
 
 
 @bp.get("/export/<name>.<fmt_>")
-@page_roles(*READERS)
+@page("analytics.read")
 def export(name: str, fmt_: str):
     """Any table of the dashboards as CSV or XLSX (same filters as the page it came from)."""
     if fmt_ not in ("csv", "xlsx"):
@@ -238,7 +241,7 @@ def export(name: str, fmt_: str):
 
 
 @bp.get("/report.xlsx")
-@page_roles(*READERS)
+@page("analytics.read")
 def monthly_report():
     """The monthly HQ report: one sheet per KPI family for the group, every brand and store
     (a store manager: their store and the group average), then compliance, rankings, forecast."""
@@ -248,9 +251,8 @@ def monthly_report():
         K.parse_month(month)
     except ValueError:
         abort(404)
-    db = _db()
-    avg = R.group_average_for(db, p, month)
-    with db.session(p.scope) as s:
+    with _db().session(p.scope) as s:
+        avg = R.group_average_for(s, p, month)
         scopes = []
         if p.is_hq:
             scopes.append(("group", str(LEVEL_LABELS["group"]), Q.kpi_rows(s, month, Q.Filters(), "group", "")))

@@ -1,7 +1,8 @@
 """Read side: sums from the rollups per scope node and month, labels, targets, compliance, forecast.
 
 Every query runs in the caller's scoped session, so a store manager's sums only ever contain their
-own store; `group_average` is the one deliberate exception (system scope, returns no store data).
+own store; `group_average` is the one deliberate exception (read in a reviewed widening,
+`reports.group_average_for`, and it returns no store's data).
 """
 from __future__ import annotations
 
@@ -75,7 +76,9 @@ def figures(s: Session, month: str, flt: Filters, by: str | None = None,
     the running totals unless `running` is False (KPIs that read none: `K.reads_of`).
 
     The cube and the running totals answer whenever at most one of consultant/model/source/channel
-    is involved; otherwise the fine table does (same numbers, more rows to add up).
+    is involved; otherwise the fine table does (same numbers, more rows to add up). Cells that add up
+    to zero are left out: whether a retracted change left a zero row behind depends on how the events
+    were batched (a rebuild leaves none), and a node with nothing but zeros is not a node to list.
     """
     dims = flt.dims() | ({by} if by in FILTER_DIMS else set())
     if len(dims) <= 1:
@@ -99,6 +102,8 @@ def _from_cube(s: Session, month: str, flt: Filters, by: str | None, dim: str,
         stmt = stmt.where(_read_only(C, reads))
     flows: dict[str, K.Sums] = {}
     for metric, key, node, value in s.execute(stmt):
+        if not value:  # a cell whose changes cancelled out: no figure, and no node of its own
+            continue
         flow = flows.get(node)
         if flow is None:
             flow = flows[node] = {}
@@ -131,6 +136,8 @@ def _add_running(s: Session, out: dict[str, K.Figures], month: str, flt: Filters
     stmt = select(R.group_id, R.month, R.metric, R.key, group_col if group_col is not None else literal(""), R.value) \
         .where(*_cell_filters(R, flt, dim), at)
     for gid, at_month, metric, key, node, value in s.execute(stmt):
+        if not value:
+            continue
         fig = out[str(node)]
         end_at, start_at = snapshots[gid]
         if at_month == end_at:
@@ -167,6 +174,8 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
     start, end = K.month_days(month)
     out: dict[str, K.Figures] = defaultdict(K.Figures)
     for row in s.execute(select(*cols, func.sum(F.value)).where(*where, F.day >= start, F.day <= end).group_by(*cols)):
+        if not row[-1]:
+            continue
         key = "" if group_col is None else (row[2].isoformat() if by == "day" else str(row[2]))
         out[key].flow[(row[0], row[1])] = int(row[-1])
     if by != "day":
@@ -175,6 +184,8 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
         stmt = select(*cols, func.sum(F.value), before).where(*where, F.metric.in_(K.STOCK_METRICS), F.day <= end) \
             .group_by(*cols)
         for row in s.execute(stmt):
+            if not row[-2] and not row[-1]:
+                continue
             fig = out["" if group_col is None else str(row[2])]
             fig.stock_end[(row[0], row[1])] = int(row[-2])
             if row[-1] is not None:
@@ -226,6 +237,26 @@ def targets(s: Session, month: str, level: str | None = None, node_id: str | Non
     if level:
         stmt = stmt.where(Target.level == level, Target.node_id == (node_id or ""))
     return {t.kpi: t.value for t in s.scalars(stmt)}
+
+
+def target_list(s: Session, month: str | None = None) -> list[Target]:
+    """The targets this caller may see (of one month, or all), by level, node and KPI."""
+    stmt = select(Target).order_by(Target.level, Target.node_id, Target.kpi)
+    return list(s.scalars(stmt.where(Target.month == month) if month else stmt))
+
+
+def lead_summary(s: Session, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """Lead counts in the caller's scope between two local days, in total and by source, store, brand,
+    day and channel."""
+    F = RollupFine
+    where = [F.metric == "leads"] + ([F.day >= date_from] if date_from else []) + ([F.day <= date_to] if date_to else [])
+
+    def by(col) -> dict[str, int]:
+        return {str(k): int(v) for k, v in s.execute(select(col, func.sum(F.value)).where(*where).group_by(col)) if v}
+
+    by_source = by(F.source)
+    return {"leads": sum(by_source.values()), "by_source": by_source, "by_store": by(F.store_id),
+            "by_brand": by(F.brand_id), "by_day": by(F.day), "by_channel": by(F.channel)}
 
 
 def settings(s: Session, group_id: str) -> GroupSettings:
@@ -285,11 +316,11 @@ def ranking(s: Session, month: str, flt: Filters, by: str, kpi: str,
     return rows
 
 
-def group_average(system: Session, month: str) -> dict[str, float | None]:
+def group_average(wide: Session, month: str) -> dict[str, float | None]:
     """The group's KPIs per store (counts divided by the number of stores, rates as the group's
-    rate), computed in a system scope: no store's own figures leave this function."""
-    n = system.scalar(select(func.count()).select_from(DimStore).where(DimStore.active.is_(True))) or 1
-    group = node_kpis(system, month, Filters())
+    rate), for a session that sees the whole group: no store's own figures leave this function."""
+    n = wide.scalar(select(func.count()).select_from(DimStore).where(DimStore.active.is_(True))) or 1
+    group = node_kpis(wide, month, Filters())
     return {k.key: (v / n if (v is not None and k.additive) else v) for k, v in
             ((K.KPI_BY_KEY[key], val) for key, val in group.items())}
 
@@ -424,6 +455,3 @@ def forecast_history(s: Session, today: date, days_back: int = 120) -> list[dict
                     "actual": actual, "complete": end < today})
     return out
 
-
-def system_session_scope(group_id: str) -> Scope:
-    return Scope.system(group_id)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from shared import clock
 from shared.auth import Principal
-from shared.errors import fail, not_found
-from shared.tenancy import Scope
+from shared.errors import Invalid, NotFound
+from shared.tenancy import widened
 
 from . import queries as Q
 from .domain import kpis as K
@@ -41,30 +41,30 @@ def resolve(s: Session, p: Principal, args: dict) -> View:
     try:
         K.parse_month(month)
     except ValueError:
-        fail(422, "invalid input: month", errors={"month": ["use YYYY-MM, e.g. 2026-05"]})
+        raise Invalid("invalid input: month", errors={"month": ["use YYYY-MM, e.g. 2026-05"]}) from None
     flt = Q.Filters(model=args.get("model") or None, source=args.get("source") or None,
                     channel=args.get("channel") or None)
     store_id, brand_id, consultant_id = args.get("store_id"), args.get("brand_id"), args.get("consultant_id")
     if not p.is_hq:
         if brand_id:
-            not_found("brand")  # a brand's figures include other stores'
+            raise NotFound("brand")  # a brand's figures include other stores'
         store_id = store_id or (None if consultant_id else p.home_store)
     crumbs = [{"level": "group", "id": "", "name": ""}] if p.is_hq else []
     level, node_id, name = "group", "", ""
     if consultant_id:
         user = s.get(DimUser, consultant_id)
         if user is None or not user.store_id:
-            not_found("consultant")
+            raise NotFound("consultant")
         store_id, flt.consultant_id = user.store_id, user.id
     if store_id:
         st = s.get(DimStore, store_id)
         if st is None:
-            not_found("store")
+            raise NotFound("store")
         brand_id, flt.store_id = st.brand_id, st.id
     if brand_id:
         b = s.get(DimBrand, brand_id)
         if b is None or (not p.is_hq and not flt.store_id):
-            not_found("brand")
+            raise NotFound("brand")
         flt.brand_id = brand_id
         if p.is_hq:
             crumbs.append({"level": "brand", "id": b.id, "name": b.name})
@@ -88,9 +88,9 @@ def _merge(figs: list[K.Figures]) -> K.Figures:
     return out
 
 
-def dashboard(s: Session, p: Principal, v: View, rank_kpi: str = "orders",
-              group_average: dict | None = None) -> dict:
-    """Everything one dashboard shows, as plain data (the API returns it, the page renders it)."""
+def dashboard(s: Session, p: Principal, v: View, rank_kpi: str = "orders") -> dict:
+    """Everything one dashboard shows, as plain data (the API returns it, the page renders it); a store
+    manager's has the group average per store beside their own figures."""
     flt, month = v.flt, v.month
     child = CHILD_OF[v.level]
     node = Q.node_figures(s, month, flt)
@@ -130,17 +130,17 @@ def dashboard(s: Session, p: Principal, v: View, rank_kpi: str = "orders",
     out["rankings"]["model"] = _slim(Q.ranking(s, month, flt, "model", rank_kpi, shown=()))
     if v.level == "group":
         out["rankings"]["brand"] = _slim(Q.ranking(s, month, flt, "brand", rank_kpi, shown=()))
-    out["group_average"] = None if p.is_hq else group_average
+    out["group_average"] = group_average_for(s, p, month)
     return out
 
 
-def group_average_for(db, p: Principal, month: str) -> dict | None:
-    """A store manager's comparison line (its own unit of work: SQLite allows one writer-style
-    transaction at a time, so sessions are never nested)."""
+def group_average_for(s: Session, p: Principal, month: str) -> dict | None:
+    """A store manager's comparison line: the group's KPIs per store, read beyond their store through the
+    reviewed widening `group_average_per_store`, of which only these averages come back (HQ: None)."""
     if p.is_hq:
         return None
-    with db.session(Scope.system(p.group_id)) as system:
-        return Q.group_average(system, month)
+    with widened(s, "group_average_per_store"):
+        return Q.group_average(s, month)
 
 
 def _slim(rows: list[dict]) -> list[dict]:

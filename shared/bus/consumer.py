@@ -1,7 +1,27 @@
-"""Consumers: apply each event once (inbox), retry with backoff, park poison messages in the DLQ.
+"""Consumers: validate, apply each event once (inbox), retry with backoff, park poison messages in the DLQ.
 
 A handler is `fn(session, event)`; it runs in one transaction with the inbox row, so an event
 applied and then redelivered (consumer killed before its ack) is recognised and skipped.
+
+Nothing is applied that breaks the contract, in any service: the message must parse as an envelope
+whose payload passes its versioned schema (`Event.from_message`: ids of at most 36 characters, a
+group, the store of anything a store owns), and it must pass the tenant rule below. Either failure
+is permanent: the message goes to the consumer's dead-letter queue at once, with the reason.
+
+The tenant rule: an event is applied only for a group this service knows, and it knows a group from
+identity's `identity.group.created` (every consumer's queue is bound to it; the group is recorded in
+`known_groups` in the same transaction as the inbox row). The order question, decided:
+- `identity.group.created` itself is the one event of a group not known yet; it is accepted when its
+  payload names the group of its envelope.
+- An event of a group whose creation has not arrived is dead-lettered, not held back. The topology
+  makes that a sign of a bad message rather than of a race: identity publishes a group's creation
+  before its stores and users (one relay, in outbox order, with broker confirms), every queue is
+  declared before the group exists (`crm migrate` before `crm seed`), and another service can only
+  write about a group's store after it has consumed that store's creation, by which time the
+  exchange has already put the group's creation in every queue ahead of anything that follows.
+  Should it happen all the same (a queue declared after the group existed), the dead letter waits
+  in the DLQ with its reason and `crm dead-letters replay` applies it once the group is known; a
+  service's migration marks the groups it already held copies of as known.
 """
 from __future__ import annotations
 
@@ -24,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
+from shared.bus.tables import known_groups_of
 from shared.bus.topology import ConsumerSpec, connect, dead_letter_exchange, declare, is_amqp
 from shared.db import Database, utcnow
 from shared.errors import DomainError
@@ -35,8 +56,15 @@ Handler = Callable[[Session, Event], None]
 BatchHandler = Callable[[Session, list[Event]], None]
 
 
+GROUP_CREATED = "identity.group.created"
+
+
 class PermanentError(Exception):
     """The event can never be applied (bad data): dead-letter it at once, no retries."""
+
+
+class TenantRejected(PermanentError):
+    """The envelope breaks the tenant rule: it names no group, or a group this service does not know."""
 
 
 @lru_cache(maxsize=4096)
@@ -82,7 +110,11 @@ class EventHandlers:
 
     @property
     def spec(self) -> ConsumerSpec:
+        """The queue and its bindings: the handlers' patterns, and always the groups' creation (the
+        tenant rule needs it, whether or not a handler does)."""
         patterns = [p for p, _ in self.handlers] + [p for p, _ in self.batch_handlers]
+        if not any(_topic_match(p, GROUP_CREATED) for p in patterns):
+            patterns.append(GROUP_CREATED)
         return ConsumerSpec(self.consumer, tuple(dict.fromkeys(patterns)))
 
     def for_type(self, event_type: str) -> list[Handler]:
@@ -109,10 +141,34 @@ class EventHandlers:
 
 
 class Applier:
-    """Applies one event inside a unit of work guarded by the inbox."""
+    """Applies one event inside a unit of work guarded by the inbox, after the tenant rule."""
 
     def __init__(self, db: Database, inbox: Table, handlers: EventHandlers):
         self.db, self.inbox, self.handlers = db, inbox, handlers
+        self.known_groups = known_groups_of(inbox)
+        self._known: set[str] = set()  # groups found known (a group is never forgotten)
+
+    def admit(self, s: Session, events: list[Event]) -> None:
+        """The tenant rule (see the module's docstring) for events of one group, in order: raises
+        `TenantRejected`; records a group's creation in `known_groups`."""
+        gid = events[0].group_id
+        if not gid:
+            raise TenantRejected("the event names no group")
+        known = gid in self._known or s.execute(
+            select(self.known_groups.c.group_id).where(self.known_groups.c.group_id == gid)).first() is not None
+        for ev in events:
+            if ev.group_id != gid:
+                raise ValueError("admit() takes the events of one group")
+            if ev.type == GROUP_CREATED:
+                if ev.data.get("id") != gid:
+                    raise TenantRejected(f"{GROUP_CREATED} creates group {ev.data.get('id')} but its envelope "
+                                         f"names group {gid}")
+                if not known:
+                    s.execute(insert(self.known_groups).values(group_id=gid, known_at=utcnow()))
+                    known = True
+            elif not known:
+                raise TenantRejected(f"unknown group {gid}: no {GROUP_CREATED} for it has reached "
+                                     f"{self.handlers.consumer} (replay this dead letter once it has)")
 
     def apply(self, ev: Event) -> bool:
         """Apply `ev` once; returns False when the inbox says it was applied before."""
@@ -126,6 +182,7 @@ class Applier:
                 ).first()
                 if seen:
                     return False
+                self.admit(s, [ev])
                 s.execute(
                     insert(self.inbox).values(
                         consumer=name, event_id=str(ev.id), event_type=ev.type, handled_at=utcnow()
@@ -142,8 +199,8 @@ class Applier:
                 ).first():
                     return False
             raise
+        self._known.add(ev.group_id)
         return True
-
 
     def apply_batch(self, events: list[Event]) -> int:
         """Apply events of one group in one transaction (one inbox look-up, one insert, one commit).
@@ -156,7 +213,11 @@ class Applier:
         with self.db.session(Scope.system(events[0].group_id)) as s:
             new_ids = _record_in_inbox(s, inbox, name, unique)
             fresh = [ev for ev in unique if str(ev.id) in new_ids]
+            if fresh:
+                self.admit(s, fresh)
             self.handlers.apply(s, fresh)
+        if fresh:
+            self._known.add(events[0].group_id)
         return len(fresh)
 
 

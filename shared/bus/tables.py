@@ -1,4 +1,4 @@
-"""Outbox, inbox and dead-letter tables, added to each service's own metadata."""
+"""Outbox, inbox and known-groups tables, added to each service's own metadata."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
@@ -9,7 +9,8 @@ _SEQ = BigInteger().with_variant(Integer, "sqlite")
 
 
 def bus_tables(metadata: MetaData) -> tuple[Table, Table]:
-    """Declare `outbox` and `inbox` on one service's metadata; returns both. The service's
+    """Declare `outbox`, `inbox` and `known_groups` on one service's metadata; returns the first two
+    (the consumer finds `known_groups` beside its inbox: `known_groups_of(inbox)`). The service's
     `idempotency_keys` (shared.idempotency) is declared beside them."""
     from shared.idempotency import idempotency_table
 
@@ -40,4 +41,17 @@ def bus_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("event_type", String(120), nullable=False),
         Column("handled_at", UTCDateTime(), nullable=False),
     )
+    # the groups this service has learnt of from identity.group.created: a consumer applies an event
+    # only for one of them (shared.bus.consumer, "the tenant rule")
+    Table(
+        "known_groups",
+        metadata,
+        Column("group_id", String(36), primary_key=True),
+        Column("known_at", UTCDateTime(), nullable=False),
+    )
     return outbox, inbox
+
+
+def known_groups_of(inbox: Table) -> Table:
+    """The `known_groups` table declared beside a service's inbox."""
+    return inbox.metadata.tables["known_groups"]

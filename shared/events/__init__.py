@@ -21,11 +21,36 @@ _REGISTRY: dict[tuple[str, int], type[Schema]] = {}
 _MODULES = ("identity", "leads", "customers", "callcenter", "analytics")
 
 
+#: the longest record id a payload or an envelope may carry: the services' ids are uuids, and every id
+#: column is String(36) (a longer one would be cut or refused by PostgreSQL after the fact)
+ID_LENGTH = 36
+
+
 class PayloadSchema(Schema):
     """Base for payloads: unknown fields are dropped so that additive changes stay compatible."""
 
+    #: True for what a store owns (a lead, a callback task...): its envelope must name the store
+    store_owned = False
+
     class Meta:
         unknown = EXCLUDE
+
+
+class StorePayload(PayloadSchema):
+    """A payload about something a store owns: an envelope without `store_id` is refused."""
+
+    store_owned = True
+
+
+def record_id(*, blank: bool = False, **kw) -> fields.String:
+    """A record's id in a payload: a string of 1 to 36 characters (`blank`: the empty string too, for
+    producers that send "" for "none")."""
+    return fields.String(validate=validate.Length(min=0 if blank else 1, max=ID_LENGTH), **kw)
+
+
+def optional_id(**kw) -> fields.String:
+    """An id that may be missing or null (or empty)."""
+    return fields.String(allow_none=True, load_default=None, validate=validate.Length(max=ID_LENGTH), **kw)
 
 
 def payload(event_type: str, version: int = 1):
@@ -87,11 +112,22 @@ class EnvelopeSchema(Schema):
     type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.[a-z_]+\.[a-z_]+$"))
     version = fields.Integer(required=True, validate=validate.Range(min=1))
     occurred_at = fields.AwareDateTime(required=True, default_timezone=UTC)
-    group_id = fields.String(required=True, allow_none=True)
-    brand_id = fields.String(load_default=None, allow_none=True)
-    store_id = fields.String(load_default=None, allow_none=True)
-    actor = fields.String(load_default=None, allow_none=True)
+    group_id = fields.String(required=True, validate=validate.Length(min=1, max=ID_LENGTH))  # every event has a tenant
+    brand_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=ID_LENGTH))
+    store_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=ID_LENGTH))
+    actor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=ID_LENGTH))
     data = fields.Dict(required=True)
+
+
+def envelope_errors(event_type: str, schema: Schema, group_id, store_id) -> dict[str, list[str]]:
+    """The tenant rules an envelope must keep beyond its fields' types: a group, and the store of
+    anything a store owns (`StorePayload`)."""
+    errors: dict[str, list[str]] = {}
+    if not group_id:
+        errors["group_id"] = ["every event belongs to a group"]
+    if getattr(schema, "store_owned", False) and not store_id:
+        errors["store_id"] = [f"{event_type} is about something a store owns: the envelope must name the store"]
+    return errors
 
 
 _ENVELOPE = EnvelopeSchema()
@@ -116,6 +152,12 @@ class Event:
         s = payload_schema(self.type, self.version)
         if s is None:
             raise ValueError(f"no payload schema registered for {self.type} v{self.version}")
+        errors = envelope_errors(self.type, s, self.group_id, self.store_id)
+        for name in ("group_id", "brand_id", "store_id", "actor"):
+            if len(getattr(self, name) or "") > ID_LENGTH:
+                errors[name] = [f"longer than {ID_LENGTH} characters"]
+        if errors:
+            raise ValidationError(errors)
         data = s.dump(s.load(s.dump(self.data)))
         return {
             "id": str(self.id),
@@ -138,7 +180,16 @@ class Event:
         schema = payload_schema(env["type"], env["version"])
         if schema is None:
             raise ValidationError(f"unknown event type or version: {env['type']} v{env['version']}")
-        data = schema.load(env["data"])
+        errors = envelope_errors(env["type"], schema, env["group_id"], env["store_id"])
+        try:
+            data = schema.load(env["data"])
+        except ValidationError as exc:  # the reason names every fault, the payload's and the envelope's
+            payload_errors = exc.normalized_messages()
+            for key, reasons in errors.items():
+                payload_errors[key] = [*payload_errors.get(key, []), *reasons]
+            raise ValidationError(payload_errors) from exc
+        if errors:
+            raise ValidationError(errors)
         return cls(
             type=env["type"],
             version=env["version"],

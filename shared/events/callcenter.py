@@ -1,21 +1,21 @@
 """Events published by the call center."""
 from marshmallow import fields
 
-from shared.events import PayloadSchema, payload
+from shared.events import StorePayload, optional_id, payload, record_id
 
 
 def _opt(field):
     return field(allow_none=True, load_default=None)
 
 
-class TaskEventV1(PayloadSchema):
-    task_id = fields.String(required=True)
+class TaskEventV1(StorePayload):
+    task_id = record_id(required=True)
     task_type = fields.String(required=True)
-    customer_id = fields.String(required=True)
-    agent_id = _opt(fields.String)
+    customer_id = record_id(required=True, blank=True)
+    agent_id = optional_id()
     due_at = _opt(fields.AwareDateTime)
     outcome = _opt(fields.String)  # completed: reached; failed: unreachable / refused / wrong_number
-    lead_id = _opt(fields.String)  # the lead behind a delivery callback or defeat verification
+    lead_id = optional_id()  # the lead behind a delivery callback or defeat verification
     attempts = _opt(fields.Integer)  # calls made so far
     priority = _opt(fields.Integer)  # 1 most urgent … 9
 
@@ -25,24 +25,24 @@ for _verb in ("created", "claimed", "completed", "failed"):
 
 
 @payload("callcenter.attempt.logged", 1)
-class AttemptLoggedV1(PayloadSchema):
-    task_id = fields.String(required=True)
+class AttemptLoggedV1(StorePayload):
+    task_id = record_id(required=True)
     task_type = fields.String(required=True)
-    customer_id = fields.String(required=True)
-    agent_id = _opt(fields.String)
+    customer_id = record_id(required=True, blank=True)
+    agent_id = optional_id()
     outcome = fields.String(required=True)  # reached no_answer busy wrong_number call_back refused
     attempt = fields.Integer(required=True)
     callback_at = _opt(fields.AwareDateTime)  # outcome call_back: the time promised to the customer
 
 
 @payload("callcenter.survey.submitted", 1)
-class SurveySubmittedV1(PayloadSchema):
-    response_id = fields.String(required=True)
-    task_id = _opt(fields.String)
+class SurveySubmittedV1(StorePayload):
+    response_id = record_id(required=True)
+    task_id = optional_id()
     task_type = fields.String(required=True)  # delivery_callback → sales; service_callback → after-sales
-    questionnaire_id = fields.String(required=True)
+    questionnaire_id = record_id(required=True)
     questionnaire_version = fields.Integer(required=True)
-    customer_id = fields.String(required=True)
+    customer_id = record_id(required=True, blank=True)
     score = fields.Float(required=True)  # weighted score 0–100
     satisfaction = _opt(fields.Integer)  # 1 very dissatisfied … 5 very satisfied
     recommend = _opt(fields.Integer)  # 0–10
@@ -51,41 +51,41 @@ class SurveySubmittedV1(PayloadSchema):
     channel = fields.String(load_default="phone", dump_default="phone")  # phone | web
     # [{key, text, type, value, label, score}]
     answers = fields.List(fields.Dict(), load_default=list, dump_default=list)
-    agent_id = _opt(fields.String)  # None for web answers
+    agent_id = optional_id()  # None for web answers
     alerts = fields.List(fields.String(), load_default=list, dump_default=list)  # why it counts as low
-    complaint_id = _opt(fields.String)  # the complaint the low score opened
+    complaint_id = optional_id()  # the complaint the low score opened
     customer_name = _opt(fields.String)
     answered_at = _opt(fields.AwareDateTime)
 
 
 @payload("callcenter.complaint.opened", 1)
-class ComplaintOpenedV1(PayloadSchema):
-    complaint_id = fields.String(required=True)
-    customer_id = fields.String(required=True)
+class ComplaintOpenedV1(StorePayload):
+    complaint_id = record_id(required=True)
+    customer_id = record_id(required=True, blank=True)
     severity = fields.String(required=True)  # low medium high
     source = fields.String(required=True)  # agent | survey
     summary = fields.String(required=True)
     due_at = _opt(fields.AwareDateTime)
-    task_id = _opt(fields.String)
-    response_id = _opt(fields.String)  # the survey answer that opened it
-    assignee_id = _opt(fields.String)  # the store manager who owns it
+    task_id = optional_id()
+    response_id = optional_id()  # the survey answer that opened it
+    assignee_id = optional_id()  # the store manager who owns it
     customer_name = _opt(fields.String)
 
 
 @payload("callcenter.complaint.reopened", 1)
-class ComplaintReopenedV1(PayloadSchema):
+class ComplaintReopenedV1(StorePayload):
     """The customer did not accept the resolution: the complaint is open again with the store."""
 
-    complaint_id = fields.String(required=True)
-    customer_id = fields.String(required=True)
+    complaint_id = record_id(required=True)
+    customer_id = record_id(required=True, blank=True)
     severity = fields.String(required=True)
     note = _opt(fields.String)
 
 
 @payload("callcenter.complaint.resolved", 1)
-class ComplaintResolvedV1(PayloadSchema):
-    complaint_id = fields.String(required=True)
-    customer_id = fields.String(required=True)
+class ComplaintResolvedV1(StorePayload):
+    complaint_id = record_id(required=True)
+    customer_id = record_id(required=True, blank=True)
     severity = fields.String(required=True)
     within_sla = fields.Boolean(required=True)
     # emitted again with confirmed=True once the customer confirms the resolution

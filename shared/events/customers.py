@@ -1,13 +1,13 @@
 """Events published by customers."""
 from marshmallow import fields
 
-from shared.events import PayloadSchema, payload
+from shared.events import PayloadSchema, StorePayload, optional_id, payload, record_id
 
 
 @payload("customers.customer.created", 1)
 @payload("customers.customer.updated", 1)
 class CustomerChangedV1(PayloadSchema):
-    customer_id = fields.String(required=True)
+    customer_id = record_id(required=True)
     name = fields.String(required=True)
     phone = fields.String(allow_none=True, load_default=None)
     kind = fields.String(load_default="individual", dump_default="individual")
@@ -28,9 +28,9 @@ class CustomerErasedV1(PayloadSchema):
     (`shared.bus.outbox.scrub`).
     """
 
-    customer_id = fields.String(required=True)
-    lead_ids = fields.List(fields.String(), load_default=list, dump_default=list)
-    erasure_id = fields.String(required=True)
+    customer_id = record_id(required=True)
+    lead_ids = fields.List(record_id(), load_default=list, dump_default=list)
+    erasure_id = record_id(required=True)
 
 
 @payload("customers.customer.retiered", 1)
@@ -43,15 +43,15 @@ class CustomerRetieredV1(PayloadSchema):
 
 
 @payload("customers.relationship.linked", 1)
-class RelationshipLinkedV1(PayloadSchema):
+class RelationshipLinkedV1(StorePayload):
     """A store knows the customer now; `customer_class` is the relationship's first class (no
     `relationship.changed` follows for it: that one is published when the class changes later)."""
 
-    customer_id = fields.String(required=True)
-    store_id = fields.String(required=True)
-    brand_id = fields.String(required=True)
+    customer_id = record_id(required=True)
+    store_id = record_id(required=True)
+    brand_id = record_id(required=True)
     customer_class = fields.String(required=True)
-    lead_id = fields.String(allow_none=True, load_default=None)
+    lead_id = optional_id()
     new_customer = fields.Boolean(load_default=False, dump_default=False)
 
 
@@ -61,12 +61,12 @@ def _opt(field):
 
 @payload("customers.customer.merged", 1)
 class CustomerMergedV1(PayloadSchema):
-    survivor_id = fields.String(required=True)
-    merged_id = fields.String(required=True)
-    merge_id = fields.String(required=True)
+    survivor_id = record_id(required=True)
+    merged_id = record_id(required=True)
+    merge_id = record_id(required=True)
     # added (optional): the survivor's profile after the merge, as in customers.customer.updated, so a
     # consumer bound to customers.customer.* can refresh its copy from this event alone
-    customer_id = _opt(fields.String)
+    customer_id = optional_id()
     name = _opt(fields.String)
     phone = _opt(fields.String)
     kind = _opt(fields.String)
@@ -76,12 +76,12 @@ class CustomerMergedV1(PayloadSchema):
 
 @payload("customers.customer.unmerged", 1)
 class CustomerUnmergedV1(PayloadSchema):
-    survivor_id = fields.String(required=True)
-    restored_id = fields.String(required=True)
-    merge_id = fields.String(required=True)
+    survivor_id = record_id(required=True)
+    restored_id = record_id(required=True)
+    merge_id = record_id(required=True)
     # added (optional): the survivor's profile after the unmerge (the restored record gets its own
     # customers.customer.updated event)
-    customer_id = _opt(fields.String)
+    customer_id = optional_id()
     name = _opt(fields.String)
     phone = _opt(fields.String)
     kind = _opt(fields.String)
@@ -91,37 +91,37 @@ class CustomerUnmergedV1(PayloadSchema):
 
 @payload("customers.consent.changed", 1)
 class ConsentChangedV1(PayloadSchema):
-    customer_id = fields.String(required=True)
+    customer_id = record_id(required=True)
     do_not_call = fields.Boolean(required=True)
     consent = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)  # phone sms wechat email
 
 
 @payload("customers.relationship.changed", 1)
-class RelationshipChangedV1(PayloadSchema):
-    customer_id = fields.String(required=True)
-    store_id = fields.String(required=True)
-    brand_id = fields.String(required=True)
+class RelationshipChangedV1(StorePayload):
+    customer_id = record_id(required=True)
+    store_id = record_id(required=True)
+    brand_id = record_id(required=True)
     from_class = _opt(fields.String)
     to_class = fields.String(required=True)  # potential intent self_sold other_sold vip other_brand defeated churned
 
 
 @payload("customers.vehicle.registered", 1)
 class VehicleRegisteredV1(PayloadSchema):
-    customer_id = fields.String(required=True)
+    customer_id = record_id(required=True)
     vin = fields.String(required=True)
     plate = _opt(fields.String)
-    brand_id = _opt(fields.String)
+    brand_id = optional_id()
     model = _opt(fields.String)
     purchase_date = _opt(fields.Date)
-    selling_store_id = _opt(fields.String)
+    selling_store_id = optional_id()
 
 
 @payload("customers.service.recorded", 1)
-class ServiceVisitRecordedV1(PayloadSchema):
-    customer_id = fields.String(required=True)
-    visit_id = fields.String(required=True)
+class ServiceVisitRecordedV1(StorePayload):
+    customer_id = record_id(required=True)
+    visit_id = record_id(required=True)
     vin = _opt(fields.String)
-    store_id = fields.String(required=True)
+    store_id = record_id(required=True)
     visit_date = fields.Date(required=True)
     mileage = _opt(fields.Integer)
     kind = fields.String(required=True)  # maintenance repair accident
@@ -131,8 +131,8 @@ class ServiceVisitRecordedV1(PayloadSchema):
 
 @payload("customers.insurance.recorded", 1)
 class InsuranceRecordedV1(PayloadSchema):
-    customer_id = fields.String(required=True)
-    policy_id = fields.String(required=True)
+    customer_id = record_id(required=True)
+    policy_id = record_id(required=True)
     vin = _opt(fields.String)
     insurer = fields.String(required=True)
     starts_on = fields.Date(required=True)
@@ -144,8 +144,8 @@ class InsuranceRecordedV1(PayloadSchema):
 class ScheduleV1(PayloadSchema):
     """A date-driven care trigger the call center turns into a task."""
 
-    customer_id = fields.String(required=True)
-    schedule_id = fields.String(required=True)  # stable: the same trigger always has the same id
+    customer_id = record_id(required=True)
+    schedule_id = record_id(required=True)  # stable: the same trigger always has the same id
     due_on = fields.Date(required=True)
     vin = _opt(fields.String)
     detail = fields.Dict(load_default=dict, dump_default=dict)

@@ -1,7 +1,7 @@
 """Events published by leads."""
 from marshmallow import fields
 
-from shared.events import PayloadSchema, payload
+from shared.events import StorePayload, optional_id, payload, record_id
 
 
 def _opt(field):
@@ -16,14 +16,14 @@ def _business_time():
 
 
 @payload("leads.lead.created", 1)
-class LeadCreatedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
+class LeadCreatedV1(StorePayload):
+    lead_id = record_id(required=True)
     name = fields.String(required=True)
     phone = fields.String(required=True)  # E.164
     source = fields.String(required=True)
     level = fields.String(load_default="N", dump_default="N")
-    consultant_id = fields.String(allow_none=True, load_default=None)
-    campaign_id = fields.String(allow_none=True, load_default=None)
+    consultant_id = optional_id()
+    campaign_id = optional_id()
     model = fields.String(allow_none=True, load_default=None)
     channel = fields.String(allow_none=True, load_default=None)
     at = _business_time()  # the arrival: a visit's time in when the lead came from the visitor log
@@ -32,44 +32,44 @@ class LeadCreatedV1(PayloadSchema):
 
 
 @payload("leads.lead.updated", 1)
-class LeadUpdatedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
+class LeadUpdatedV1(StorePayload):
+    lead_id = record_id(required=True)
     changes = fields.Dict(required=True)  # field → new value (consultant_id, name, phone, model, ...)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
 
 
 @payload("leads.lead.level_changed", 1)
-class LeadLevelChangedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
+class LeadLevelChangedV1(StorePayload):
+    lead_id = record_id(required=True)
     from_level = fields.String(required=True)
     to_level = fields.String(required=True)  # N C B A H O delivered defeated invalid
     reason = _opt(fields.String)
     signals = fields.List(fields.String(), load_default=list, dump_default=list)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     source = _opt(fields.String)
     phone = _opt(fields.String)
 
 
 @payload("leads.visit.logged", 1)
-class VisitLoggedV1(PayloadSchema):
-    visit_id = fields.String(required=True)
-    lead_id = _opt(fields.String)
+class VisitLoggedV1(StorePayload):
+    visit_id = record_id(required=True)
+    lead_id = optional_id()
     kind = fields.String(required=True)  # walk_in | phone_in
     party_size = fields.Integer(load_default=1, dump_default=1)
     first_visit = fields.Boolean(load_default=True, dump_default=True)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     model = _opt(fields.String)
     source = _opt(fields.String)
     at = _business_time()  # time in
 
 
 @payload("leads.followup.logged", 1)
-class FollowUpLoggedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
-    followup_id = fields.String(required=True)
+class FollowUpLoggedV1(StorePayload):
+    lead_id = record_id(required=True)
+    followup_id = record_id(required=True)
     kind = fields.String(required=True)  # call visit sms_wechat dm handout
     outcome = _opt(fields.String)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     first_contact = fields.Boolean(load_default=False, dump_default=False)
     response_seconds = _opt(fields.Integer)  # business-hours seconds from arrival to first contact
     within_sla = _opt(fields.Boolean)
@@ -78,18 +78,18 @@ class FollowUpLoggedV1(PayloadSchema):
 
 
 @payload("leads.testdrive.completed", 1)
-class TestDriveCompletedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
-    test_drive_id = fields.String(required=True)
+class TestDriveCompletedV1(StorePayload):
+    lead_id = record_id(required=True)
+    test_drive_id = record_id(required=True)
     model = fields.String(required=True)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     at = _business_time()  # when the drive was completed
 
 
 @payload("leads.order.placed", 1)
-class OrderPlacedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
-    order_id = fields.String(required=True)
+class OrderPlacedV1(StorePayload):
+    lead_id = record_id(required=True)
+    order_id = record_id(required=True)
     model = fields.String(required=True)
     colour = _opt(fields.String)
     price = fields.Decimal(required=True, as_string=True)
@@ -97,7 +97,7 @@ class OrderPlacedV1(PayloadSchema):
     payment_method = fields.String(required=True)  # cash | financing | installment | lease
     trade_in = fields.Boolean(load_default=False, dump_default=False)
     expected_delivery = _opt(fields.Date)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     customer_name = fields.String(required=True)
     phone = fields.String(required=True)
     customer_kind = fields.String(load_default="individual", dump_default="individual")
@@ -107,13 +107,13 @@ class OrderPlacedV1(PayloadSchema):
 
 
 @payload("leads.vehicle.delivered", 1)
-class VehicleDeliveredV1(PayloadSchema):
-    lead_id = fields.String(required=True)
-    order_id = fields.String(required=True)
+class VehicleDeliveredV1(StorePayload):
+    lead_id = record_id(required=True)
+    order_id = record_id(required=True)
     vin = fields.String(required=True)
     model = fields.String(required=True)
     delivered_on = fields.Date(required=True)  # local date
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     customer_name = fields.String(required=True)
     phone = fields.String(required=True)  # E.164
     price = fields.Decimal(load_default=0, dump_default=0, as_string=True)
@@ -123,29 +123,29 @@ class VehicleDeliveredV1(PayloadSchema):
 
 
 @payload("leads.defeat.approved", 1)
-class DefeatApprovedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
+class DefeatApprovedV1(StorePayload):
+    lead_id = record_id(required=True)
     reason = fields.String(required=True)  # price competitor financing postponed other
     competitor_brand = _opt(fields.String)
     competitor_model = _opt(fields.String)
     note = _opt(fields.String)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
     customer_name = fields.String(required=True)
     phone = fields.String(required=True)
     from_level = _opt(fields.String)
 
 
 @payload("leads.defeat.proposed", 1)
-class DefeatProposedV1(PayloadSchema):
-    lead_id = fields.String(required=True)
+class DefeatProposedV1(StorePayload):
+    lead_id = record_id(required=True)
     reason = fields.String(required=True)
-    consultant_id = _opt(fields.String)
+    consultant_id = optional_id()
 
 
 @payload("leads.report.submitted", 1)
-class DailyReportSubmittedV1(PayloadSchema):
-    report_id = fields.String(required=True)
-    consultant_id = _opt(fields.String)  # None for the store's TACT statistics
+class DailyReportSubmittedV1(StorePayload):
+    report_id = record_id(required=True)
+    consultant_id = optional_id()  # None for the store's TACT statistics
     day = fields.Date(required=True)
     figures = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     late = fields.Boolean(required=True)

@@ -31,11 +31,17 @@ def analytics_runtime(var_dir, extra_env: dict | None = None):
 
 
 def feed(rt, messages) -> int:
-    """Apply wire messages through the analytics consumer's handlers, as the bus would (inbox included)."""
+    """Apply wire messages through the analytics consumer's handlers, as the bus would (inbox included).
+
+    A group's creation goes first, as it does on the bus (`shared.bus.consumer`: the tenant rule); the
+    rest keep the order given."""
     from services.analytics.consumers import handlers
 
     applier = Applier(rt.db, rt.inbox, handlers)
-    return sum(1 for m in messages if applier.apply(Event.from_message(m)))
+    messages = list(messages)
+    first = [m for m in messages if m["type"] == "identity.group.created"]
+    rest = [m for m in messages if m["type"] != "identity.group.created"]
+    return sum(1 for m in first + rest if applier.apply(Event.from_message(m)))
 
 
 def rollup_rows(s) -> tuple[set, set, set]:

@@ -9,7 +9,7 @@ import sys
 import threading
 import uuid
 
-from sqlalchemy import String, func, select
+from sqlalchemy import String, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.bus import bus_tables, emit
@@ -17,7 +17,8 @@ from shared.bus.consumer import Applier, EventConsumer, EventHandlers, Permanent
 from shared.bus.outbox import install_outbox
 from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
-from shared.db import Database, make_base
+from shared.bus.tables import known_groups_of
+from shared.db import Database, make_base, utcnow
 from shared.events import Event
 from shared.tenancy import Scope, Scoped
 
@@ -45,10 +46,19 @@ class Rig:
         self.db = Database(db_url, [Applied])
         install_outbox(self.db.factory, OUTBOX)
         Base.metadata.create_all(self.db.engine)
+        self.know("g1")
         self.amqp_url = amqp_url
         self.relay = Relay(self.db.engine, OUTBOX, Publisher(relay_url or amqp_url))
         self.consumer: EventConsumer | None = None
         self.thread: threading.Thread | None = None
+
+    def know(self, group: str) -> None:
+        """Mark a group known, as a service's migration does with the groups it already holds (the
+        consumer's tenant rule: events of other groups are dead-lettered)."""
+        known = known_groups_of(INBOX)
+        with self.db.engine.begin() as c:
+            if c.execute(select(known.c.group_id).where(known.c.group_id == group)).first() is None:
+                c.execute(insert(known).values(group_id=group, known_at=utcnow()))
 
     def write(self, name: str, group: str = "g1") -> str:
         lead_id = str(uuid.uuid4())

@@ -41,7 +41,7 @@ def test_an_event_is_not_published_when_its_transaction_rolls_back(rig):
         from shared.bus import emit
         from shared.events import Event
 
-        emit(s, Event(type="leads.lead.created", group_id="g1",
+        emit(s, Event(type="leads.lead.created", group_id="g1", store_id="s1",
                       data={"lead_id": "rolled-back", "name": "ghost", "phone": "+8613800138000",
                             "source": "walk_in"}))
         raise RuntimeError("the business write failed")

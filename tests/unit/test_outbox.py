@@ -96,7 +96,7 @@ def test_scrub_forgets_an_erased_person_in_sent_rows_only(db):
     outbox = OUTBOX
     with db.session(Scope.system("g1")) as s:
         for lead_id in ("lead-1", "lead-2"):
-            emit(s, Event(type="leads.lead.created", group_id="g1", data={
+            emit(s, Event(type="leads.lead.created", group_id="g1", store_id="s1", data={
                 "lead_id": lead_id, "name": "王建国", "phone": "+8613800138000", "source": "walk_in"}))
     with db.engine.begin() as c:
         c.execute(update(outbox).where(outbox.c.body.contains('"lead-1"')).values(sent_at=utcnow()))

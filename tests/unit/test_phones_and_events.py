@@ -57,6 +57,26 @@ def test_unknown_versions_and_bad_payloads_are_refused_with_a_reason():
         Event.from_message("not an object")
 
 
+def test_the_tenant_fields_and_bounded_ids_are_checked_on_both_ends():
+    """A producer cannot emit, and a consumer does not accept, an event without its group, a store's event
+    without the store, or ids longer than the 36 characters of the services' uuids."""
+    msg = _lead_event().to_message()
+    for broken, field in (({"group_id": None}, "group_id"), ({"store_id": None}, "store_id"),
+                          ({"store_id": "s" * 37}, "store_id"), ({"data": {**msg["data"], "lead_id": "L" * 60}}, "lead_id")):
+        with pytest.raises(ValidationError) as err:
+            Event.from_message({**msg, **broken})
+        assert field in err.value.messages, broken
+    for kw, field in (({"group_id": None}, "group_id"), ({"store_id": None}, "store_id")):
+        with pytest.raises(ValidationError) as err:
+            Event(**{**dict(type="leads.lead.created", group_id="g1", store_id="s1", data=msg["data"]), **kw}).to_message()
+        assert field in err.value.messages
+    with pytest.raises(ValidationError):
+        _lead_event(lead_id="L" * 37).to_message()
+    # what a group owns rather than a store needs no store
+    customer = Event(type="customers.customer.created", group_id="g1", data={"customer_id": "c1", "name": "张三"})
+    assert Event.from_message(customer.to_message()).store_id is None
+
+
 def test_topic_patterns_match_like_amqp():
     assert _topic_match("#", "leads.lead.created")
     assert _topic_match("leads.#", "leads.lead.created")
