@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from jwt.algorithms import RSAAlgorithm
 
 from shared.auth import current_principal
+from shared.errors import ErrorBody
 from shared.permissions import require
 
 from .handlers import login as auth
@@ -53,9 +54,10 @@ class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginIn)
     @blp.response(200, TokenOut)
-    @blp.alt_response(401, description="wrong group, username or password (the same answer for every reason)")
-    @blp.alt_response(429, description="too many failed logins for this account name or from this address; "
-                                       "see Retry-After")
+    @blp.alt_response(401, schema=ErrorBody,
+                      description="wrong group, username or password (the same answer for every reason)")
+    @blp.alt_response(429, schema=ErrorBody, description="too many failed logins for this account name or from this "
+                                                         "address; see Retry-After")
     def post(self, body):
         """Log in with group code, username and password; returns a Bearer token."""
         attempt = auth.Attempt(body["group"], body["username"], body["password"], request.remote_addr)

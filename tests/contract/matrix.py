@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from shared import clock
 
-from .openapi import SUMMARY, Operation, documents, operations
+from .openapi import OWN_SESSION, SUMMARY, Operation, documents, operations
 from .world import CONSULTANT_OWNED, NOT_IDS, World, mobile, vin
 
 #: the records of the owner store, by the path parameter that names them
@@ -61,7 +61,7 @@ ATTACKERS = (
     Attacker("a second group's consultant", "north", "sh-toyota-pd.sales1", EVERYTHING, rows=True),
 )
 READ_ONLY = ("hq.analyst",)
-PUBLIC = {("post", "/identity/api/v1/auth/login")}
+PUBLIC = {("post", "/identity/api/v1/auth/login")} | OWN_SESSION
 
 
 class Matrix:
@@ -77,7 +77,11 @@ class Matrix:
         headers = self.api.headers(who.username, who.group)
         r = self.api.client.open(url, method=op.method.upper(), headers=headers,
                                  **({"json": body} if op.writes and body is not None else {}))
-        answer = (r.status_code, r.json if r.is_json else r.get_data(as_text=True))
+        try:
+            answer = (r.status_code, r.json if r.is_json else r.get_data(as_text=True))
+        except ValueError:
+            raise AssertionError(f"{op.method.upper()} {url} as {who.username}: {r.status_code} "
+                                 f"{r.content_type} {r.get_data(as_text=True)[:200]!r}") from None
         if r.status_code >= 500:
             self.errors.append(f"{who.label} ({who.group}/{who.username}): {op.method.upper()} {url} "
                                f"{json.dumps(body, ensure_ascii=False)} -> {r.status_code}")

@@ -18,6 +18,9 @@ from shared.config import SERVICES
 METHODS = ("get", "post", "put", "patch", "delete")
 #: the counts each contract test measured, printed at the end of the run (conftest)
 SUMMARY: list[str] = []
+#: what every signed-in user may do to their own account, and which ends the session the tests run
+#: on (logout, a password change bump the caller's token version): tried by their own tests instead
+OWN_SESSION = {("post", "/identity/api/v1/auth/logout"), ("post", "/identity/api/v1/auth/password")}
 
 
 @dataclass

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from shared.config import SERVICES
 
-from .openapi import SUMMARY
+from .openapi import OWN_SESSION, SUMMARY
 from .world import CONSULTANT, NOT_IDS
 
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "4"))
@@ -64,6 +64,9 @@ def test_every_operation_answers_as_its_document_says(platform, api, world):
         schema = schemathesis.openapi.from_wsgi(f"/{svc}/api/v1/openapi.json", wsgi)
         for result in schema.get_all_operations():
             op = result.ok()
+            if (op.method.lower(), op.path if op.path.startswith(f"/{svc}") else f"/{svc}/api/v1{op.path}") \
+                    in OWN_SESSION:
+                continue  # it would end the session the rest of the run signs its requests with
             counts["operations"] += 1
             names = [p.name for p in op.path_parameters]
             for user in CALLERS:

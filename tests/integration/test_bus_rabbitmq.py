@@ -160,9 +160,12 @@ def test_a_commit_wakes_the_relay_through_listen_notify_without_polling(rig, pg_
     t.start()
     watcher = create_engine(pg_url)
     try:
-        with watcher.connect() as c:
-            wait_until(lambda: c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                              " AND query = 'LISTEN crm_outbox'")).scalar(), 15)
+        def listening() -> int:  # a fresh transaction each time: pg_stat_activity is a snapshot per transaction
+            with watcher.connect() as c:
+                return c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                      " AND query = 'LISTEN crm_outbox'")).scalar()
+
+        wait_until(listening, 30)
         rig.write("woken")
         wait_until(lambda: rig.applied().get("woken") == 1, 15)
     finally:

@@ -36,6 +36,6 @@ def test_an_upgraded_installation_knows_the_groups_it_already_held(tmp_path):
         command.upgrade(cfg, "3f1c9a7d2e60")  # the revision before known_groups
         conn.execute(text("INSERT INTO dim_brand (id, group_id, code, name, as_of) "
                           "VALUES ('b1', 'g-old', 'toyota', '丰田', '2026-01-01 00:00:00')"))
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
         assert conn.execute(text("SELECT group_id FROM known_groups")).scalars().all() == ["g-old"]
     rt.db.engine.dispose()

@@ -169,8 +169,10 @@ class Access(MethodView):
 class AccessExport(MethodView):
     @require("customers.access_log")
     @blp.arguments(AccessExportQuery, location="query")
-    @blp.response(200, description="the filtered access log as CSV (UTF-8) or XLSX",
-                  content_type="text/csv")
+    @blp.doc(responses={"200": {"description": "the filtered access log as CSV (UTF-8) or XLSX", "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}}}}})
     def get(self, q):
         """The access log with the same filters and scope as reading it, as CSV or XLSX (at most 50,000 rows)."""
         p = current_principal()
