@@ -142,7 +142,8 @@ def test_a_crashed_leader_node_loses_and_doubles_no_event(cluster, pg_url, monke
         events_exchange()(ch).declare()
         dead_letter_exchange()(ch).declare()
         spec.queue(amqp=True)(ch).declare()
-    members = cluster.quorum_members(first, queue)
+    members = wait_until(lambda: (lambda m: m if "leader" in m.values() else None)(
+        cluster.quorum_members(first, queue)), BOOT, 1.0)  # a leader is elected first
     assert sorted(members) == sorted(n.name for n in cluster.nodes), members
     leader = cluster.node_named(next(name for name, state in members.items() if state == "leader"))
     survivors = [n for n in cluster.nodes if n is not leader]
