@@ -33,7 +33,7 @@ from tests.integration.rabbitcluster import LocalCluster, Node, scripts_dir
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 
-BOOT = 600.0  # s: three nodes booting and two joins took 29 s beside a load of 20 on 2 cores
+BOOT = 600.0  # s: three nodes booted and joined in 11-37 s on 2 cores with load averages of 5-30
 FLOW = 300.0  # s: for events to flow again after the crash, and for the backlog to drain
 Base = make_base()
 OUTBOX, INBOX = bus_tables(Base.metadata)
@@ -89,8 +89,10 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.db, self.written, self.errors = db, 0, []
         self.stopping = threading.Event()
+        self.began = self.ended = 0.0
 
     def run(self) -> None:
+        self.began = time.monotonic()
         while not self.stopping.is_set():
             try:
                 with self.db.session(Scope.system("g1")) as s:
@@ -101,8 +103,9 @@ class Writer(threading.Thread):
                 self.written += self.PER_COMMIT
             except Exception as exc:  # noqa: BLE001 (reported by the test)
                 self.errors.append(exc)
-                return
+                break
             self.stopping.wait(0.02)  # pacing of the load, not a wait for anything
+        self.ended = time.monotonic()
 
 
 @pytest.fixture
@@ -187,7 +190,7 @@ def test_a_crashed_leader_node_loses_and_doubles_no_event(cluster, pg_url, monke
         # died, came back through a survivor; replica B went on across the leader election
         wait_until(lambda: applied_after_crash("A") > 0 and applied_after_crash("B") > 0, FLOW, 0.2)
         recovered = time.monotonic() - crashed
-        wait_until(lambda: writer.written - crash_at >= 200, FLOW, 0.2)  # and events keep flowing
+        wait_until(lambda: writer.written - crash_at >= 500, FLOW, 0.2)  # and events keep flowing
         writer.stopping.set()
         writer.join(30)
         assert not writer.errors, writer.errors
@@ -223,7 +226,9 @@ def test_a_crashed_leader_node_loses_and_doubles_no_event(cluster, pg_url, monke
         print(f"\ncluster: 3 nodes booted in {cluster.timings['boot']:.0f} s, clustered after"
               f" {cluster.timings['cluster']:.0f} s; killed the queue leader {leader.name} at event {at_kill}, new"
               f" leader {next((n for n, st in after.items() if st == 'leader'), '?')}; events written after the crash"
-              f" applied by both replicas {recovered:.1f} s later; {time.monotonic() - started:.0f} s of traffic\n"
+              f" applied by both replicas {recovered:.1f} s later; {writer.written / (writer.ended - writer.began):.0f}"
+              f" events/s written for {writer.ended - writer.began:.0f} s, all applied {time.monotonic() - started:.0f} s"
+              f" after the queue was declared\n"
               f"cluster: written {writer.written}, outbox {len(outbox_ids)}, inbox {len(inbox_ids)}, applied"
               f" {len(rows)} (distinct {len(distinct)}: replica A {by_replica['A']}, B {by_replica['B']}), lost {lost},"
               f" doubled {doubled}, dead letters {dead}; {delivered} deliveries, {delivered - len(distinct)}"
