@@ -72,8 +72,24 @@ def is_amqp(url: str) -> bool:
     return url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
 
 
+def broker_urls(url: str) -> str:
+    """The nodes of a RabbitMQ cluster in one URL, written as in libpq
+    (`amqp://user:pass@node1:5672,node2:5672,node3:5672//`), as kombu's failover list: one full URL
+    per node, joined by `;`. Any other URL (a single node, a list already in kombu's form) is kept."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    if not sep or ";" in url or "," not in hosts:
+        return url
+    return ";".join(f"{scheme}://{userinfo}{at}{host}{slash}{path}" for host in hosts.split(",") if host)
+
+
 def connect(url: str, heartbeat: int = 30) -> Connection:
-    """A kombu connection; the embedded `filesystem://<dir>` bus keeps messages in files under var/."""
+    """A kombu connection; the embedded `filesystem://<dir>` bus keeps messages in files under var/.
+
+    On RabbitMQ `url` may name several nodes of a cluster (see `broker_urls`): kombu connects to the
+    first that answers and, when a connection fails or is lost, goes on to the next in the list.
+    """
     scheme = url.split("://", 1)[0]
     if scheme == "filesystem":
         folder = Path(urlparse(url).path or "var/bus")
@@ -97,7 +113,7 @@ def connect(url: str, heartbeat: int = 30) -> Connection:
         return conn
     if scheme == "memory":
         return Connection(url, transport_options={"polling_interval": 0.01})
-    return Connection(url, heartbeat=heartbeat, connect_timeout=5)
+    return Connection(broker_urls(url), heartbeat=heartbeat, connect_timeout=5)
 
 
 def declare(conn: Connection, specs: list[ConsumerSpec]) -> None:

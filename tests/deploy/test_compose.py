@@ -61,19 +61,24 @@ def _yaml_to_json(text: str, binary: str) -> dict:
     return yaml.safe_load(text)
 
 
-@pytest.fixture(scope="module")
-def rendered() -> dict:
-    """`docker-compose -f deploy/docker-compose.yml config` with the documented variables set."""
+def _render(*args: str, **env_overrides: str) -> dict:
+    """`docker-compose -f deploy/docker-compose.yml [args] config` with the documented variables set."""
     binary = _compose_binary()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     env.update(example_env())
     env["SECRET_KEY"] = SECRET
+    env.update(env_overrides)
     proc = subprocess.run(
-        [binary, "-f", str(COMPOSE), "config"],
+        [binary, "-f", str(COMPOSE), *args, "config"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr
     return _yaml_to_json(proc.stdout, binary)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict:
+    return _render()
 
 
 def _command(svc: dict) -> str:
@@ -184,7 +189,7 @@ def test_env_example_documents_every_variable_and_holds_no_secret():
     documented = example_env()
     assert used <= set(documented), f"undocumented in .env.example: {sorted(used - set(documented))}"
     for key, value in documented.items():
-        if key == "SECRET_KEY" or key.endswith("_PASSWORD"):
+        if key == "SECRET_KEY" or key.endswith(("_PASSWORD", "_COOKIE")):
             assert value.startswith("CHANGE-ME"), f"{key} in .env.example must be a placeholder"
     # an unedited copy of the example must not start in production
     env = {**documented, "CRM_MODE": "production", "BUS_URL": "amqp://crm:x@rabbitmq:5672//",
@@ -192,3 +197,47 @@ def test_env_example_documents_every_variable_and_holds_no_secret():
            "JWT_PUBLIC_KEY_FILE": "/run/secrets/jwt_public_key"}
     with pytest.raises(config.ConfigError):
         config.load("leads", env)
+
+
+CLUSTER_NODES = ("rabbitmq-1", "rabbitmq-2", "rabbitmq-3")
+
+
+def test_the_cluster_profile_adds_three_rabbitmq_nodes_and_nothing_else():
+    services = _render("--profile", "cluster", RABBITMQ_HOSTS=",".join(f"{n}:5672" for n in CLUSTER_NODES),
+                       RABBITMQ_ERLANG_COOKIE="0123456789abcdef0123")["services"]
+    profiled = {name for name, svc in services.items() if svc.get("profiles")}
+    assert profiled == set(CLUSTER_NODES)  # the default deployment is unchanged
+    conf = (DEPLOY / "rabbitmq" / "cluster.conf").read_text()
+    listed = re.findall(r"^cluster_formation\.classic_config\.nodes\.\d+ = (\S+)$", conf, re.MULTILINE)
+    assert listed == [f"rabbit@{n}" for n in CLUSTER_NODES]
+    assert re.search(r"^cluster_formation\.peer_discovery_backend = classic_config$", conf, re.MULTILINE)
+    for name in CLUSTER_NODES:
+        node = services[name]
+        assert node["profiles"] == ["cluster"] and node["hostname"] == name  # the node is rabbit@<hostname>
+        assert node["image"] == services["rabbitmq"]["image"]
+        assert _env(node)["RABBITMQ_ERLANG_COOKIE"] == "0123456789abcdef0123"  # the same, from deploy/.env
+        assert any(str(v).endswith("/deploy/rabbitmq/cluster.conf:/etc/rabbitmq/conf.d/30-cluster.conf:ro")
+                   for v in node["volumes"])
+        assert any(str(v).startswith(f"{name}-data:/var/lib/rabbitmq") for v in node["volumes"])
+    # each node joins the one before it once that one is healthy: one cluster, no race
+    assert "depends_on" not in services["rabbitmq-1"]
+    assert set(services["rabbitmq-2"]["depends_on"]) == {"rabbitmq-1"}
+    assert set(services["rabbitmq-3"]["depends_on"]) == {"rabbitmq-2"}
+
+
+def test_with_the_cluster_every_service_connects_to_the_three_nodes():
+    from shared.bus.topology import connect
+
+    services = _render("--profile", "cluster", RABBITMQ_HOSTS=",".join(f"{n}:5672" for n in CLUSTER_NODES))["services"]
+    for svc in config.SERVICES:
+        for role in ("api", "worker"):
+            env = _env(services[f"{svc}-{role}"])
+            conn = connect(config.load(svc, env).bus_url)
+            assert [(c.split("@")[1].split(":")[0]) for c in conn.alt] == list(CLUSTER_NODES)
+            assert conn.userid == "crm" and conn.password == example_env()["RABBITMQ_PASSWORD"]
+
+
+def test_by_default_every_service_connects_to_the_single_node(rendered):
+    for svc in config.SERVICES:
+        assert _env(rendered["services"][f"{svc}-worker"])["BUS_URL"] == (
+            f"amqp://crm:{example_env()['RABBITMQ_PASSWORD']}@rabbitmq:5672//")
