@@ -35,6 +35,9 @@ class Settings:
     max_body_bytes: int = 1_000_000
     cookie_secure: bool = False
     default_timezone: str = "Asia/Shanghai"
+    # the owner of the service's tables, for `crm migrate` only (`<SERVICE>_MIGRATE_DATABASE_URL`);
+    # None: migrations run as `database_url` (embedded mode, or one role for both)
+    migrate_database_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -49,6 +52,7 @@ def load(service: str, env: dict | None = None) -> Settings:
     if mode not in ("embedded", "production"):
         raise ConfigError(f"CRM_MODE must be 'embedded' or 'production', not {mode!r}")
     key = f"{service.upper()}_DATABASE_URL"
+    migrate_url = env.get(f"{service.upper()}_MIGRATE_DATABASE_URL") or None
     if mode == "embedded":
         vd = Path(env.get("CRM_VAR_DIR", ROOT / "var"))
         db_url = env.get(key) or f"sqlite:///{vd / (service + '.sqlite')}"
@@ -76,6 +80,7 @@ def load(service: str, env: dict | None = None) -> Settings:
         service=service,
         mode=mode,
         database_url=db_url,
+        migrate_database_url=migrate_url,
         bus_url=bus_url,
         secret_key=secret,
         jwt_private_key_file=priv,

@@ -1,8 +1,17 @@
-"""The body of every service's Alembic env.py: one history per service, batch mode on SQLite."""
+"""The body of every service's Alembic env.py (one history per service, batch mode on SQLite), and
+what migrations do for row-level security on PostgreSQL (`shared.rls`).
+
+Migrations run as the owner of the service's tables, across every group (`crm.all_groups`), so that
+a data migration sees all rows under forced row-level security. `grant_app_role` then lets the
+service's own role (which owns nothing) read and write those tables, under the policies.
+"""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import MetaData, create_engine, pool
+from sqlalchemy import MetaData, create_engine, pool, text
+
+from shared import rls
+from shared.tenancy import Scope
 
 
 def run_env(metadata: MetaData) -> None:
@@ -26,4 +35,61 @@ def _run(connection, metadata: MetaData) -> None:
     context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():
+        rls.apply(connection, Scope.system(None))  # data migrations see every group's rows
         context.run_migrations()
+
+
+# ---- row-level security, in revisions -----------------------------------------------------------------
+
+def protect(op, group: list[str] = (), store: list[str] = ()) -> None:
+    """Force row-level security on tables owned by a group (`group`) or by a store (`store`), each with
+    the `tenant` policy of `shared.rls.POLICIES`. PostgreSQL only; elsewhere nothing happens.
+
+    The policy text is read when the revision runs: a change to `POLICIES` needs a new revision that
+    calls `protect` again (it replaces the policy)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for kind, tables in (("group", group), ("store", store)):
+        for table in tables:
+            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+            op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+            op.execute(f"DROP POLICY IF EXISTS {rls.POLICY_NAME} ON {table}")
+            expr = rls.POLICIES[kind]
+            op.execute(f"CREATE POLICY {rls.POLICY_NAME} ON {table} USING ({expr}) WITH CHECK ({expr})")
+
+
+def unprotect(op, tables: list[str]) -> None:
+    """Undo `protect` (downgrades)."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        op.execute(f"DROP POLICY IF EXISTS {rls.POLICY_NAME} ON {table}")
+        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
+# ---- the service's own role ---------------------------------------------------------------------------
+
+class AppRoleError(RuntimeError):
+    """The role the service connects as cannot be used safely (missing, or above the policies)."""
+
+
+def grant_app_role(conn, role: str) -> None:
+    """Let `role` (the service's login, created by the operator) connect, use temporary tables, and
+    read and write every table and sequence of the schema, without owning any; it cannot change the
+    schema or the policies. Run as the owner, after the upgrade, every time (idempotent)."""
+    found = conn.execute(text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+    if found is None:
+        raise AppRoleError(f"role {role!r} does not exist: create it first (deploy/postgres-init/02-app-roles.sql)")
+    if found[0]:
+        raise AppRoleError(f"role {role!r} is a superuser or bypasses row-level security: the service must not use it")
+    q = conn.dialect.identifier_preparer.quote
+    who, db, schema = q(role), q(conn.scalar(text("SELECT current_database()"))), q(conn.scalar(text("SELECT current_schema()")))
+    for stmt in (
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {who}",
+        f"GRANT USAGE ON SCHEMA {schema} TO {who}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {who}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {who}",
+        f"REVOKE ALL ON {schema}.alembic_version FROM {who}",
+    ):
+        conn.execute(text(stmt))

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table
+from sqlalchemy import NullPool, Table, create_engine, make_url
 
 from shared import clock, config
 from shared.auth import ensure_keypair
@@ -21,6 +21,7 @@ from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
 from shared.db import Database
+from shared.migrations import grant_app_role
 from shared.tenancy import Scope
 from shared.uow import MessageBus, UnitOfWork
 
@@ -93,17 +94,29 @@ class ServiceRuntime:
 
     def alembic_config(self) -> Config:
         cfg = Config()
+        url = self.settings.migrate_database_url or self.settings.database_url
         cfg.set_main_option("script_location", str(self.service_dir / "migrations"))
-        cfg.set_main_option("sqlalchemy.url", self.settings.database_url.replace("%", "%%"))
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
         cfg.attributes["service"] = self.name
         return cfg
 
     def migrate(self) -> None:
-        """Bring this service's database to the newest Alembic revision."""
-        with self.db.engine.begin() as conn:
-            cfg = self.alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        """Bring this service's database to the newest Alembic revision, as the owner of its tables
+        (`migrate_database_url`), then let the service's own role, if another, use them."""
+        owner_url = self.settings.migrate_database_url
+        engine = self.db.engine if owner_url is None else create_engine(owner_url, poolclass=NullPool)
+        app_role = make_url(self.settings.database_url).username
+        try:
+            with engine.begin() as conn:
+                cfg = self.alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if owner_url is not None and conn.dialect.name == "postgresql" \
+                        and app_role != make_url(owner_url).username:
+                    grant_app_role(conn, app_role)
+        finally:
+            if engine is not self.db.engine:
+                engine.dispose()
 
     def declare_topology(self) -> None:
         if self.handlers is None:

@@ -1,0 +1,113 @@
+"""Row-level security: the database's own copy of the tenant rule (PostgreSQL), under the ORM hook.
+
+Every group-owned table (a model with `Scoped`) has forced row-level security and one policy,
+`tenant`, that lets a statement see and write only the rows of the group in the transaction-local
+setting `crm.group_id`; store-owned tables (`StoreScoped`) also only the stores in `crm.store_ids`
+(`*`: every store of the group). A session sets the three settings from its `Scope` at the start of
+every transaction (`install`, one round trip) and again when `widened` changes the scope mid-way, so
+a raw statement, a Core query the ORM hook does not see, or a forgotten filter still cannot reach
+another tenant's rows. With no setting, nothing is visible and nothing can be written.
+
+The operators' all-groups scope (`Scope.system(None)`: login by group code, the public survey link,
+seeding, migrations, cross-group jobs) sets `crm.all_groups = on`, which every policy honours. The
+services' database role may set it too: the policies guard against mistakes in the application,
+not against someone who can run arbitrary SQL as the service (the non-owner role keeps that someone
+from switching the policies off). The per-consultant rule (their own leads) and other finer rules
+stay in the ORM hook.
+
+    .venv/bin/python -m shared.rls            # every protected table and its policy (docs/security.md)
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shared.tenancy import Scope
+
+ALL_GROUPS, GROUP, STORES = "crm.all_groups", "crm.group_id", "crm.store_ids"
+
+# Each setting is read through a scalar sub-select: PostgreSQL evaluates it once per statement (an
+# InitPlan) instead of once per row, and `group_id = $1` can still drive an index scan.
+_ALL = f"(SELECT current_setting('{ALL_GROUPS}', true)) = 'on'"
+_GROUP = f"group_id = (SELECT current_setting('{GROUP}', true))"
+_STORES = (f"((SELECT current_setting('{STORES}', true)) = '*' OR "
+           f"store_id = ANY ((SELECT string_to_array(current_setting('{STORES}', true), ','))::text[]))")
+
+#: the USING (and WITH CHECK) expression of the `tenant` policy, by what owns the rows
+POLICIES = {
+    "group": f"{_ALL} OR {_GROUP}",
+    "store": f"{_ALL} OR ({_GROUP} AND {_STORES})",
+}
+POLICY_NAME = "tenant"
+
+_SET = (f"SELECT set_config('{ALL_GROUPS}', %s, true), set_config('{GROUP}', %s, true), "
+        f"set_config('{STORES}', %s, true)")
+
+
+def settings_for(scope: Scope | None) -> tuple[str, str, str]:
+    """(`crm.all_groups`, `crm.group_id`, `crm.store_ids`) for a session's scope; no scope sees nothing."""
+    if scope is None:
+        return "off", "", ""
+    if scope.all_groups:
+        return "on", "", "*"
+    if scope.store_ids is None:
+        return "off", scope.group_id or "", "*"
+    if any("," in s for s in scope.store_ids):
+        raise ValueError("a store id cannot contain a comma")
+    return "off", scope.group_id or "", ",".join(sorted(scope.store_ids))
+
+
+def apply(connection, scope: Scope | None) -> None:
+    """Set the transaction-local settings of `scope` on a connection inside its transaction."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(_SET, settings_for(scope))
+
+
+def install(factory) -> None:
+    """Every transaction of this session factory starts with the settings of its session's scope."""
+
+    @event.listens_for(factory, "after_begin")
+    def _begin(session: Session, _transaction, connection) -> None:
+        apply(connection, session.info.get("scope"))
+
+
+def resync(session: Session) -> None:
+    """After the session's scope changed inside a transaction (`widened`), bring the settings along."""
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        apply(session.connection(), session.info.get("scope"))
+
+
+# ---- which tables, with which policy ----------------------------------------------------------------
+
+def protected_tables(base) -> Iterator[tuple[str, str]]:
+    """(table, "group" | "store") for every group-owned table of one service's declarative base."""
+    from shared.tenancy import Scoped, StoreScoped
+
+    found = {}
+    for mapper in base.registry.mappers:
+        cls = mapper.class_
+        if issubclass(cls, Scoped):
+            found[mapper.local_table.name] = "store" if issubclass(cls, StoreScoped) else "group"
+    yield from sorted(found.items())
+
+
+def markdown() -> str:
+    """The table of every service's protected tables and their policies, as docs/security.md lists it."""
+    from importlib import import_module
+
+    from shared.config import SERVICES
+
+    lines = ["| service | table | policy |", "|---|---|---|"]
+    for svc in SERVICES:
+        base = import_module(f"services.{svc}.models").Base
+        lines += [f"| {svc} | `{table}` | {kind} |" for table, kind in protected_tables(base)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
