@@ -15,14 +15,15 @@ not against someone who can run arbitrary SQL as the service (the non-owner role
 from switching the policies off). The per-consultant rule (their own leads) and other finer rules
 stay in the ORM hook.
 
-    .venv/bin/python -m shared.rls            # every protected table and its policy (docs/security.md)
+    .venv/bin/python -m shared.rls                              # every protected table and its policy
+    .venv/bin/python -m shared.rls --update docs/security.md    # the list in the security document
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -84,16 +85,12 @@ def resync(session: Session) -> None:
 
 # ---- which tables, with which policy ----------------------------------------------------------------
 
-def protected_tables(base) -> Iterator[tuple[str, str]]:
-    """(table, "group" | "store") for every group-owned table of one service's declarative base."""
-    from shared.tenancy import Scoped, StoreScoped
-
-    found = {}
-    for mapper in base.registry.mappers:
-        cls = mapper.class_
-        if issubclass(cls, Scoped):
-            found[mapper.local_table.name] = "store" if issubclass(cls, StoreScoped) else "group"
-    yield from sorted(found.items())
+def protected_tables(metadata: MetaData) -> Iterator[tuple[str, str]]:
+    """(table, "group" | "store") for every group-owned table of one service's metadata (the tables
+    of `Scoped` and `StoreScoped` models are marked so)."""
+    for name, table in sorted(metadata.tables.items()):
+        if "owned_by" in table.info:
+            yield name, table.info["owned_by"]
 
 
 def markdown() -> str:
@@ -104,10 +101,34 @@ def markdown() -> str:
 
     lines = ["| service | table | policy |", "|---|---|---|"]
     for svc in SERVICES:
-        base = import_module(f"services.{svc}.models").Base
-        lines += [f"| {svc} | `{table}` | {kind} |" for table, kind in protected_tables(base)]
+        metadata = import_module(f"services.{svc}.models").Base.metadata
+        lines += [f"| {svc} | `{table}` | {kind} |" for table, kind in protected_tables(metadata)]
     return "\n".join(lines) + "\n"
 
 
+BEGIN, END = "<!-- rls-tables:begin (python -m shared.rls --update docs/security.md) -->", "<!-- rls-tables:end -->"
+
+
+def update(path: str) -> bool:
+    """Rewrite the table between the markers of a document; True if it changed."""
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path} has no {BEGIN} … {END} markers")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    new = f"{head}{BEGIN}\n{markdown()}{END}{tail}"
+    if new != text:
+        doc.write_text(new)
+    return new != text
+
+
 if __name__ == "__main__":
-    print(markdown(), end="")
+    import sys
+
+    if sys.argv[1:2] == ["--update"]:
+        print("updated" if update(sys.argv[2]) else "up to date")
+    else:
+        print(markdown(), end="")

@@ -76,6 +76,13 @@ class Scoped:
     """
 
     group_id_index: ClassVar[bool] = True
+    owned_by: ClassVar[str] = "group"  # what the row-level-security policy checks (`shared.rls`)
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)  # the declarative base maps the class and makes its table
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            table.info["owned_by"] = cls.owned_by  # so that migrations and docs find it in the metadata
 
     @declared_attr
     def group_id(cls) -> Mapped[str]:
@@ -101,6 +108,8 @@ class Scoped:
 
 class StoreScoped(Scoped):
     """Mixin for rows that a store owns: a store user sees only their stores."""
+
+    owned_by: ClassVar[str] = "store"
 
     @declared_attr
     def store_id(cls) -> Mapped[str]:

@@ -146,7 +146,7 @@ def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_
     """The list comes from the models (`Scoped` / `StoreScoped`): a new group-owned table whose
     migration does not call `shared.migrations.protect` fails here."""
     rt = runtime(svc, pg_roles, tmp_path)
-    expected = dict(rls.protected_tables(import_module(f"services.{svc}.models").Base))
+    expected = dict(rls.protected_tables(import_module(f"services.{svc}.models").Base.metadata))
     with rt.db.engine.connect() as conn:
         tables = {name: (on, forced) for name, on, forced in conn.execute(text(
             "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
