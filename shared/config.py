@@ -38,6 +38,9 @@ class Settings:
     # the owner of the service's tables, for `crm migrate` only (`<SERVICE>_MIGRATE_DATABASE_URL`);
     # None: migrations run as `database_url` (embedded mode, or one role for both)
     migrate_database_url: str | None = None
+    # production refuses to serve as a role that owns the tables or bypasses row-level security
+    # (shared.rls.check_role) unless CRM_ALLOW_OWNER_ROLE=1 says a trial installation has one role
+    allow_owner_role: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -88,4 +91,5 @@ def load(service: str, env: dict | None = None) -> Settings:
         token_ttl_seconds=int(env.get("TOKEN_TTL_SECONDS", 8 * 3600)),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         cookie_secure=mode == "production" and env.get("COOKIE_SECURE", "1") == "1",
+        allow_owner_role=env.get("CRM_ALLOW_OWNER_ROLE") == "1",
     )

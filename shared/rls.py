@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,6 +81,27 @@ def resync(session: Session) -> None:
     """After the session's scope changed inside a transaction (`widened`), bring the settings along."""
     if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         apply(session.connection(), session.info.get("scope"))
+
+
+class UnsafeRole(RuntimeError):
+    """The service would run as a role the policies do not hold for, or that could switch them off."""
+
+
+def check_role(engine) -> None:
+    """Refuse a database role that is a superuser, bypasses row-level security or owns tables of the
+    service's schema (it could disable the policies): production APIs and workers call it at start."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        role, above = conn.execute(text("SELECT rolname, rolsuper OR rolbypassrls FROM pg_roles "
+                                        "WHERE rolname = current_user")).one()
+        owned = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                                  "AND tableowner = current_user ORDER BY tablename LIMIT 3")).all()
+    if above:
+        raise UnsafeRole(f"database role {role!r} is a superuser or bypasses row-level security")
+    if owned:
+        raise UnsafeRole(f"database role {role!r} owns tables ({', '.join(owned)}, …): connect as a role that "
+                         f"owns nothing and give the owner to `crm migrate` (<SERVICE>_MIGRATE_DATABASE_URL)")
 
 
 # ---- which tables, with which policy ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import NullPool, Table, create_engine, make_url
 
-from shared import clock, config
+from shared import clock, config, rls
 from shared.auth import ensure_keypair
 from shared.bus.consumer import Applier, EventConsumer, EventHandlers
 from shared.bus.outbox import install_outbox
@@ -117,6 +117,12 @@ class ServiceRuntime:
         finally:
             if engine is not self.db.engine:
                 engine.dispose()
+
+    def refuse_unsafe_role(self) -> None:
+        """Production: the APIs and workers must not run as a role above the row-level-security
+        policies (a superuser, or the owner of the tables); see shared.rls.check_role."""
+        if not self.settings.embedded and not self.settings.allow_owner_role:
+            rls.check_role(self.db.engine)
 
     def declare_topology(self) -> None:
         if self.handlers is None:

@@ -168,3 +168,22 @@ def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_
         assert ("crm.store_ids" in qual) == (kind == "store"), f"{svc}.{table} is {kind}-owned: {qual}"
     # what is left unprotected is not group-owned: the bus's outbox and inbox, Alembic's version
     assert {t for t, (on, _) in tables.items() if not on} == {"outbox", "inbox", "alembic_version"}
+
+
+def test_production_refuses_to_serve_as_the_tables_owner_or_a_superuser(leads, pg_roles, pg_admin_url):
+    from dataclasses import replace
+
+    owner, app = pg_roles
+    rls.check_role(leads.db.engine)  # the role that owns nothing
+    for url, why in ((owner, "owns tables"), (pg_admin_url.replace("postgresql://", "postgresql+psycopg://"), "superuser")):
+        engine = create_engine(url)
+        with pytest.raises(rls.UnsafeRole, match=why):
+            rls.check_role(engine)
+        engine.dispose()
+    as_owner = import_module("services.leads.app").build(replace(leads.settings, database_url=owner))
+    as_owner.settings = replace(as_owner.settings, mode="production")
+    with pytest.raises(rls.UnsafeRole, match="owns tables"):
+        as_owner.refuse_unsafe_role()  # what a production API or worker does at start
+    as_owner.settings = replace(as_owner.settings, allow_owner_role=True)  # CRM_ALLOW_OWNER_ROLE=1: a trial
+    as_owner.refuse_unsafe_role()
+    as_owner.db.engine.dispose()
