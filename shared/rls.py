@@ -33,10 +33,11 @@ if TYPE_CHECKING:
 ALL_GROUPS, GROUP, STORES = "crm.all_groups", "crm.group_id", "crm.store_ids"
 
 # Each setting is read through a scalar sub-select: PostgreSQL evaluates it once per statement (an
-# InitPlan) instead of once per row, and `group_id = $1` can still drive an index scan.
-_ALL = f"(SELECT current_setting('{ALL_GROUPS}', true)) = 'on'"
+# InitPlan) instead of once per row, so a row costs a boolean and a comparison or two, and
+# `group_id = $1` can still drive an index scan.
+_ALL = f"(SELECT current_setting('{ALL_GROUPS}', true) = 'on')"
 _GROUP = f"group_id = (SELECT current_setting('{GROUP}', true))"
-_STORES = (f"((SELECT current_setting('{STORES}', true)) = '*' OR "
+_STORES = (f"((SELECT current_setting('{STORES}', true) = '*') OR "
            f"store_id = ANY ((SELECT string_to_array(current_setting('{STORES}', true), ','))::text[]))")
 
 #: the USING (and WITH CHECK) expression of the `tenant` policy, by what owns the rows

@@ -18,3 +18,10 @@ def test_a_store_owned_table_is_listed_with_the_store_policy():
     assert "| leads | `leads` | store |" in rows
     assert "| identity | `users` | group |" in rows
     assert not any("`outbox`" in r or "`inbox`" in r for r in rows)
+
+
+def test_the_security_document_shows_the_policies_as_they_are():
+    sql = DOC.read_text().partition("  -- group-owned\n")[2].partition("  ```")[0]
+    group, _, store = sql.partition("  -- store-owned\n")
+    assert " ".join(group.split()) == rls.POLICIES["group"]
+    assert " ".join(store.split()) == rls.POLICIES["store"]
