@@ -67,15 +67,20 @@ def settings_for(scope: Scope | None) -> tuple[str, str, str]:
 def apply(connection, scope: Scope | None) -> None:
     """Set the transaction-local settings of `scope` on a connection inside its transaction."""
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_SET, settings_for(scope))
+        # on the driver's own cursor: a third of the client time of `exec_driver_sql` for the same round
+        # trip (this runs once per transaction), and the driver prepares it after a few calls
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.execute(_SET, settings_for(scope))
 
 
 def install(factory) -> None:
     """Every transaction of this session factory starts with the settings of its session's scope."""
+    event.listen(factory, "after_begin", set_scope)
 
-    @event.listens_for(factory, "after_begin")
-    def _begin(session: Session, _transaction, connection) -> None:
-        apply(connection, session.info.get("scope"))
+
+def set_scope(session: Session, _transaction, connection) -> None:
+    """`after_begin`: the settings of the session's scope, in the transaction just begun."""
+    apply(connection, session.info.get("scope"))
 
 
 def resync(session: Session) -> None:
