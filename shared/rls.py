@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData, event, text
+from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -66,11 +67,20 @@ def settings_for(scope: Scope | None) -> tuple[str, str, str]:
 
 def apply(connection, scope: Scope | None) -> None:
     """Set the transaction-local settings of `scope` on a connection inside its transaction."""
-    if connection.dialect.name == "postgresql":
-        # on the driver's own cursor: a third of the client time of `exec_driver_sql` for the same round
-        # trip (this runs once per transaction), and the driver prepares it after a few calls
+    if connection.dialect.name != "postgresql":
+        return
+    # on the driver's own cursor: a third of the client time of `exec_driver_sql` for the same round
+    # trip (this runs once per transaction), and the driver prepares it after a few calls; its errors
+    # are raised as SQLAlchemy's, a lost connection invalidated, as `exec_driver_sql` would
+    values, dialect = settings_for(scope), connection.dialect
+    try:
         with connection.connection.driver_connection.cursor() as cursor:
-            cursor.execute(_SET, settings_for(scope))
+            cursor.execute(_SET, values)
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(_SET, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
 
 
 def install(factory) -> None:

@@ -187,3 +187,14 @@ def test_production_refuses_to_serve_as_the_tables_owner_or_a_superuser(leads, p
     as_owner.settings = replace(as_owner.settings, allow_owner_role=True)  # CRM_ALLOW_OWNER_ROLE=1: a trial
     as_owner.refuse_unsafe_role()
     as_owner.db.engine.dispose()
+
+
+def test_a_widened_read_that_fails_leaves_the_session_narrow_again(leads):
+    manager = Scope(group_id=A, store_ids=frozenset({A1}), user_id="m", role="store_manager")
+    with leads.uow(manager) as uow:
+        with pytest.raises(ProgrammingError, match="no_such_table"), widened(uow.session, "store_open_lead", None):
+            assert {st for (st,) in raw(uow.session, "SELECT store_id FROM leads")} == {A1, A2}
+            raw(uow.session, "SELECT * FROM no_such_table")  # the transaction fails inside the wider read
+        assert uow.session.info["scope"] == manager
+        uow.rollback()
+        assert {st for (st,) in raw(uow.session, "SELECT store_id FROM leads")} == {A1}
