@@ -29,6 +29,7 @@ def cmd_worker(args) -> None:
     from shared.service import Worker
 
     rt = runtime_of(args.service)
+    rt.refuse_unsafe_role()
     rt.declare_topology()
     worker = Worker(rt).start()
     stop = {"now": False}

@@ -38,6 +38,12 @@ class Settings:
     #: 1); 0 trusts no such header, so that a client cannot choose the address its logins are counted by
     proxy_hops: int = 0
     default_timezone: str = "Asia/Shanghai"
+    # the owner of the service's tables, for `crm migrate` only (`<SERVICE>_MIGRATE_DATABASE_URL`);
+    # None: migrations run as `database_url` (embedded mode, or one role for both)
+    migrate_database_url: str | None = None
+    # production refuses to serve as a role that owns the tables or bypasses row-level security
+    # (shared.rls.check_role) unless CRM_ALLOW_OWNER_ROLE=1 says a trial installation has one role
+    allow_owner_role: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -52,6 +58,7 @@ def load(service: str, env: dict | None = None) -> Settings:
     if mode not in ("embedded", "production"):
         raise ConfigError(f"CRM_MODE must be 'embedded' or 'production', not {mode!r}")
     key = f"{service.upper()}_DATABASE_URL"
+    migrate_url = env.get(f"{service.upper()}_MIGRATE_DATABASE_URL") or None
     if mode == "embedded":
         vd = Path(env.get("CRM_VAR_DIR", ROOT / "var"))
         db_url = env.get(key) or f"sqlite:///{vd / (service + '.sqlite')}"
@@ -79,6 +86,7 @@ def load(service: str, env: dict | None = None) -> Settings:
         service=service,
         mode=mode,
         database_url=db_url,
+        migrate_database_url=migrate_url,
         bus_url=bus_url,
         secret_key=secret,
         jwt_private_key_file=priv,
@@ -87,4 +95,5 @@ def load(service: str, env: dict | None = None) -> Settings:
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         cookie_secure=mode == "production" and env.get("COOKIE_SECURE", "1") == "1",
         proxy_hops=int(env.get("CRM_PROXY_HOPS", 0)),
+        allow_owner_role=env.get("CRM_ALLOW_OWNER_ROLE") == "1",
     )

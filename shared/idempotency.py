@@ -43,6 +43,7 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("status", Integer, nullable=True),  # NULL: committed, answer not stored yet
         Column("body", Text, nullable=True),
         Column("created_at", UTCDateTime(), nullable=False),
+        info={"owned_by": "group"},  # it keeps answers (names, phones): row-level security by group (shared.rls)
     )
 
 
@@ -83,9 +84,8 @@ def idempotent(view):
         runtime = current_app.extensions["crm"]
         table = idempotency_table(runtime.base.metadata)
         method, path = request.method, request.path[:300]
-        with runtime.db.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.user_id == principal.user_id,
-                                                   table.c.key == raw)).first()
+        with runtime.db.session(principal.scope) as s:  # in the caller's scope: the table is the group's
+            row = s.execute(select(table).where(table.c.user_id == principal.user_id, table.c.key == raw)).first()
         if row is not None:
             return _replay(row, method, path)
         g.setdefault(_PENDING, (principal.user_id, raw, method, path, principal.group_id))
@@ -97,9 +97,9 @@ def idempotent(view):
                                "idempotency_in_progress") from exc
             raise
         if g.get(_WRITTEN) and isinstance(response, Response) and response.status_code < 300:
-            with runtime.db.engine.begin() as conn:
-                conn.execute(update(table).where(table.c.user_id == principal.user_id, table.c.key == raw)
-                             .values(status=response.status_code, body=response.get_data(as_text=True)))
+            with runtime.db.session(principal.scope) as s:
+                s.execute(update(table).where(table.c.user_id == principal.user_id, table.c.key == raw)
+                          .values(status=response.status_code, body=response.get_data(as_text=True)))
         return response
 
     return wrapper

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Table
+from sqlalchemy import NullPool, Table, create_engine, make_url
 
-from shared import clock, config
+from shared import clock, config, rls
 from shared.auth import ensure_keypair
 from shared.bus.consumer import Applier, EventConsumer, EventHandlers
 from shared.bus.outbox import install_outbox
@@ -26,6 +26,7 @@ from shared.db import Database
 from shared.idempotency import install_idempotency
 from shared.sessions import MIGRATIONS as SESSION_MIGRATIONS
 from shared.sessions import SessionCheck, StateReader, session_table, stored_state, with_session_copy
+from shared.migrations import grant_app_role
 from shared.tenancy import Scope
 from shared.uow import MessageBus, UnitOfWork
 
@@ -114,13 +115,14 @@ class ServiceRuntime:
 
     def alembic_config(self) -> Config:
         cfg = Config()
+        url = self.settings.migrate_database_url or self.settings.database_url
         cfg.set_main_option("script_location", str(self.service_dir / "migrations"))
         locations = [self.service_dir / "migrations" / "versions"]
         if self.session_versions is not None:  # a branch of its own, the same revision in every service
             locations.append(SESSION_MIGRATIONS)
         cfg.set_main_option("path_separator", "os")
         cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
-        cfg.set_main_option("sqlalchemy.url", self.settings.database_url.replace("%", "%%"))
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
         cfg.attributes["service"] = self.name
         return cfg
 
@@ -133,11 +135,28 @@ class ServiceRuntime:
         return heads[0]
 
     def migrate(self) -> None:
-        """Bring this service's database to the newest Alembic revision."""
-        with self.db.engine.begin() as conn:
-            cfg = self.alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+        """Bring this service's database to the newest Alembic revision, as the owner of its tables
+        (`migrate_database_url`), then let the service's own role, if another, use them."""
+        owner_url = self.settings.migrate_database_url
+        engine = self.db.engine if owner_url is None else create_engine(owner_url, poolclass=NullPool)
+        app_role = make_url(self.settings.database_url).username
+        try:
+            with engine.begin() as conn:
+                cfg = self.alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+                if owner_url is not None and conn.dialect.name == "postgresql" \
+                        and app_role != make_url(owner_url).username:
+                    grant_app_role(conn, app_role)
+        finally:
+            if engine is not self.db.engine:
+                engine.dispose()
+
+    def refuse_unsafe_role(self) -> None:
+        """Production: the APIs and workers must not run as a role above the row-level-security
+        policies (a superuser, or the owner of the tables); see shared.rls.check_role."""
+        if not self.settings.embedded and not self.settings.allow_owner_role:
+            rls.check_role(self.db.engine)
 
     def declare_topology(self) -> None:
         if self.handlers is None:

@@ -3,6 +3,8 @@
 A session carries a `Scope` (group, stores, user, role). Reads of any `Scoped` model are filtered
 by `scope_criteria`; new rows are stamped with the group and refused outside the caller's stores.
 A session without a scope cannot read or write scoped rows at all, so a handler cannot forget it.
+On PostgreSQL the database enforces the same rule underneath, from settings each transaction takes
+from the session's scope (`shared.rls`: forced row-level security on every `Scoped` table).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from sqlalchemy import String, and_, event, false, true
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -22,6 +25,8 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+
+from shared import rls
 
 log = logging.getLogger(__name__)
 HQ_ROLES = frozenset({"group_admin", "hq_analyst", "cc_supervisor", "cc_agent"})
@@ -71,6 +76,13 @@ class Scoped:
     """
 
     group_id_index: ClassVar[bool] = True
+    owned_by: ClassVar[str] = "group"  # what the row-level-security policy checks (`shared.rls`)
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)  # the declarative base maps the class and makes its table
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            table.info["owned_by"] = cls.owned_by  # so that migrations and docs find it in the metadata
 
     @declared_attr
     def group_id(cls) -> Mapped[str]:
@@ -97,6 +109,8 @@ class Scoped:
 class StoreScoped(Scoped):
     """Mixin for rows that a store owns: a store user sees only their stores."""
 
+    owned_by: ClassVar[str] = "store"
+
     @declared_attr
     def store_id(cls) -> Mapped[str]:
         return mapped_column(String(36), index=True, nullable=False)
@@ -116,7 +130,9 @@ class StoreScoped(Scoped):
 
 
 def install_scoping(factory, models: list[type]) -> None:
-    """Attach the read filter and the write check to one service's session factory."""
+    """Attach the read filter, the write check and the database's row-security settings to one
+    service's session factory."""
+    rls.install(factory)
     scoped_models = [m for m in models if isinstance(m, type) and issubclass(m, Scoped)]
 
     @event.listens_for(factory, "do_orm_execute")
@@ -186,9 +202,21 @@ def widened(session: Session, why: str, stores: frozenset[str] | None = None) ->
     wide = replace(own, store_ids=stores, widened_for=why)
     log.info("widened read (%s) for %s %s in group %s", why, own.role, own.user_id, own.group_id)
     session.info[WRITE_SCOPE], session.info["scope"] = session.info.get(WRITE_SCOPE) or own, wide
+    rls.resync(session)
     try:
         yield wide
-    finally:
-        session.info["scope"] = own
-        if session.info.get(WRITE_SCOPE) is own:
-            session.info.pop(WRITE_SCOPE)
+    except BaseException:
+        _narrow(session, own)
+        try:
+            rls.resync(session)
+        except SQLAlchemyError:  # the transaction failed: it can only be rolled back, settings and all
+            pass
+        raise
+    _narrow(session, own)
+    rls.resync(session)
+
+
+def _narrow(session: Session, own: Scope) -> None:
+    session.info["scope"] = own
+    if session.info.get(WRITE_SCOPE) is own:
+        session.info.pop(WRITE_SCOPE)

@@ -100,6 +100,7 @@ def select_locale() -> str:
 def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_dir: Path | None = None) -> Flask:
     """Build one service's Flask app; `runtime` holds its settings and database."""
     s = runtime.settings
+    runtime.refuse_unsafe_role()
     name = s.service
     prefix = f"/{name}"
     app = Flask(name, static_folder=None)

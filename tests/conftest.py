@@ -4,7 +4,9 @@
   filesystem bus in a temporary folder), seeded with the demo group.
 - `api`: an HTTP client on that platform that logs in as any demo user.
 - `pg_url` / `amqp_url`: the machine's real PostgreSQL and RabbitMQ. Missing servers skip, except
-  with CI=true, where they fail.
+  with CI=true, where they fail. `pg_url` connects as the owner of a fresh database, a role that is
+  no superuser, so forced row-level security holds for it as for the services; `pg_roles` gives the
+  production pair: the owner (migrations) and the service's role that owns nothing.
 
 `CRM_TEST_CLOCK_START=2026-11-30T23:30:00+08:00 make test` runs the whole suite, and every process
 it starts, with the platform clock starting at that instant (month ends, year ends, 29 February).
@@ -21,6 +23,9 @@ from shared.bus.relay import wait_until
 
 CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# login roles of the test databases (cluster-wide, created once, kept): neither is a superuser or
+# bypasses row-level security; the owner owns each test database, the app role owns nothing
+PG_OWNER, PG_APP = "crm_test_owner", "crm_test_app"
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -148,27 +153,58 @@ def pg_admin_url() -> str:
     import psycopg
 
     try:
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            pass
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            conn.autocommit = True
+            for role in (PG_OWNER, PG_APP):
+                _ensure_role(conn, role)
     except Exception as exc:  # noqa: BLE001
         _unavailable("PostgreSQL", exc)
     return PG_ADMIN_URL
 
 
+def _ensure_role(conn, role: str) -> None:
+    """Create a plain login role unless it exists (another test run may be creating it right now)."""
+    import psycopg
+
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        return
+    try:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS')
+    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+        pass
+
+
 @pytest.fixture
 def pg_url(pg_admin_url):
-    """A fresh PostgreSQL database for one test, dropped afterwards; returns a SQLAlchemy URL."""
+    """A fresh PostgreSQL database for one test, dropped afterwards; a SQLAlchemy URL of its owner."""
     yield from _pg_database(pg_admin_url)
 
 
+@pytest.fixture
+def pg_roles(pg_admin_url):
+    """A fresh database as in production: (owner URL for migrations, URL of the service's role)."""
+    for owner in _pg_database(pg_admin_url):
+        yield owner, as_role(owner, PG_APP)
+
+
+def as_role(url: str, role: str) -> str:
+    """The same database URL, logged in as `role` (the test server trusts local connections)."""
+    from sqlalchemy import make_url
+
+    return make_url(url).set(username=role).render_as_string(hide_password=False)
+
+
 def _pg_database(admin_url: str):
+    """Create a database owned by the test owner role, closed to everyone else (as in production);
+    yield its owner's URL, then drop it."""
     import psycopg
 
     name = f"crm_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{PG_OWNER}"')
+        conn.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
     base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    yield f"{base}/{name}"
+    yield as_role(f"{base}/{name}", PG_OWNER)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -1,5 +1,6 @@
--- One database and one login role per service (design §2 and §4): a service owns its database and
--- cannot connect to another's. Run once by the postgres image on an empty data directory, as the
+-- One database and one owner role per service (design §2 and §4): the owner role owns the service's
+-- database and tables (`crm migrate` runs as it) and cannot connect to another's. The APIs and
+-- workers connect as the service's `<service>_app` role instead (02-app-roles.sql). Run once by the postgres image on an empty data directory, as the
 -- superuser, with ON_ERROR_STOP; the passwords come from the container's environment (psql \getenv),
 -- so none is written here. A missing password variable makes the init fail instead of creating a
 -- role without one.

@@ -67,7 +67,11 @@ def insert_rows(s: Session, model, rows: list[dict], json_cols: Iterable[str] = 
 def append_rows(s: Session, model, cols: Sequence[str], rows: list[tuple], json_cols: Iterable[str] = ()) -> None:
     """Insert rows given as tuples in the order of `cols`: by COPY on PostgreSQL from `BULK` rows on."""
     if rows and is_pg(s) and len(rows) >= BULK:
-        copy(s, model.__table__.name, cols, rows, json_cols)
+        # COPY cannot write into a table under row-level security: into a scratch table, then one INSERT
+        table, listed = model.__table__.name, ", ".join(cols)
+        tmp = _scratch(s, table, "append", list(cols))
+        copy(s, tmp, cols, rows, json_cols)
+        s.execute(text(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {tmp}"))
     elif rows:
         s.execute(insert(model), [dict(zip(cols, r, strict=True)) for r in rows])
 

@@ -140,6 +140,30 @@ def test_environment_is_production_and_each_service_sees_only_its_own_database(r
             assert settings.mode == "production" and not settings.embedded
 
 
+def test_apis_and_workers_connect_as_a_role_that_owns_nothing_and_only_migrate_as_the_owner(rendered):
+    """Row-level security holds only for a role that does not own the tables (docs/security.md)."""
+    from sqlalchemy import make_url
+
+    services = rendered["services"]
+    migrate = _env(services["migrate"])
+    for svc in config.SERVICES:
+        for role in ("api", "worker"):
+            url = make_url(_env(services[f"{svc}-{role}"])[f"{svc.upper()}_DATABASE_URL"])
+            assert (url.username, url.database) == (f"{svc}_app", svc), f"{svc}-{role} connects as {url.username}"
+        owner = make_url(migrate[f"{svc.upper()}_MIGRATE_DATABASE_URL"])
+        app = make_url(migrate[f"{svc.upper()}_DATABASE_URL"])
+        assert (owner.username, owner.database) == (svc, svc)  # the owner of 01-databases.sql
+        assert (app.username, app.database) == (f"{svc}_app", svc)  # the role `crm migrate` grants to
+        settings = config.load(svc, migrate)
+        assert settings.migrate_database_url == str(migrate[f"{svc.upper()}_MIGRATE_DATABASE_URL"])
+    sql = (DEPLOY / "postgres-init" / "02-app-roles.sql").read_text()
+    for svc in config.SERVICES:
+        assert re.search(rf"^CREATE ROLE {svc}_app LOGIN NOSUPERUSER NOBYPASSRLS\b.*PASSWORD :'{svc}_app_password';$",
+                         sql, re.MULTILINE), svc
+        assert re.search(rf"^\\getenv {svc}_app_password {svc.upper()}_APP_DB_PASSWORD$", sql, re.MULTILINE), svc
+    assert "OWNER" not in re.sub(r"--[^\n]*", "", sql)
+
+
 def test_postgres_creates_one_database_per_service():
     sql = (DEPLOY / "postgres-init" / "01-databases.sql").read_text()
     for svc in config.SERVICES:

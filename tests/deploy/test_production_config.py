@@ -78,3 +78,12 @@ def test_identity_needs_its_private_key():
 def test_unknown_mode_is_refused():
     with pytest.raises(ConfigError, match="CRM_MODE"):
         load("leads", production_env(CRM_MODE="prod"))
+
+
+def test_migrations_may_run_as_another_role_and_the_owner_role_is_refused_unless_allowed():
+    s = load("leads", production_env())
+    assert s.migrate_database_url is None and not s.allow_owner_role
+    owner = "postgresql+psycopg://leads:pw@postgres:5432/leads"
+    s = load("leads", production_env(LEADS_DATABASE_URL="postgresql+psycopg://leads_app:pw@postgres:5432/leads",
+                                     LEADS_MIGRATE_DATABASE_URL=owner, CRM_ALLOW_OWNER_ROLE="1"))
+    assert s.migrate_database_url == owner and s.allow_owner_role

@@ -1,5 +1,8 @@
 """The production topology: each service as its own gunicorn process and worker process, on the
-machine's PostgreSQL (a database per service) and RabbitMQ, driven over HTTP."""
+machine's PostgreSQL (a database per service) and RabbitMQ, driven over HTTP.
+
+As in deploy/docker-compose.yml, `crm migrate` runs as the owner of each database and the APIs and
+workers connect as a role that owns nothing, under forced row-level security."""
 from __future__ import annotations
 
 import os
@@ -16,7 +19,7 @@ import requests
 from shared.auth import ensure_keypair
 from shared.config import SERVICES
 from shared.phones import mask
-from tests.conftest import _pg_database, delete_namespace, store_id, wait_until
+from tests.conftest import PG_APP, _pg_database, as_role, delete_namespace, store_id, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.rabbitmq]
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,13 +67,15 @@ def stack(tmp_path_factory, pg_admin_url, amqp_url):
                JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
                LOG_LEVEL="WARNING")
     env.pop("CRM_VAR_DIR", None)
+    owners = {}
     for svc, gen in dbs.items():
-        env[f"{svc.upper()}_DATABASE_URL"] = next(gen)
+        owners[f"{svc.upper()}_MIGRATE_DATABASE_URL"] = owner = next(gen)
+        env[f"{svc.upper()}_DATABASE_URL"] = as_role(owner, PG_APP)
     procs: list[subprocess.Popen] = []
     logs = tmp / "logs"
     logs.mkdir()
     try:
-        subprocess.run([BIN / "crm", "migrate", "--all"], env=env, check=True, cwd=ROOT, timeout=180)
+        subprocess.run([BIN / "crm", "migrate", "--all"], env={**env, **owners}, check=True, cwd=ROOT, timeout=180)
         ports = {}
         for svc in SERVICES:
             ports[svc] = _port()
@@ -166,3 +171,18 @@ def test_the_cross_tenant_matrix_holds_on_postgresql(stack):
     for group in GROUPS:
         world.ids[group], world.markers[group] = build_group(api, group)
     assert_no_leak(run_matrix(api, world, "production topology, PostgreSQL"))
+def test_the_services_connect_as_a_role_that_owns_nothing(stack, pg_admin_url):
+    """Every API and worker holds its connections as the role that owns no table (forced row-level
+    security applies to it, and it cannot turn it off); only `crm migrate` used the owner."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    databases = {make_url(stack.env[f"{svc.upper()}_DATABASE_URL"]).database for svc in SERVICES}
+
+    def sessions():
+        with psycopg.connect(pg_admin_url) as conn:
+            rows = conn.execute("SELECT datname, usename FROM pg_stat_activity WHERE datname = ANY(%s)",
+                                (sorted(databases),)).fetchall()
+        return rows if {d for d, _ in rows} == databases else None
+
+    assert {user for _, user in wait_until(sessions, timeout=30)} == {PG_APP}

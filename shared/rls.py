@@ -1,0 +1,171 @@
+"""Row-level security: the database's own copy of the tenant rule (PostgreSQL), under the ORM hook.
+
+Every group-owned table (a model with `Scoped`) has forced row-level security and one policy,
+`tenant`, that lets a statement see and write only the rows of the group in the transaction-local
+setting `crm.group_id`; store-owned tables (`StoreScoped`) also only the stores in `crm.store_ids`
+(`*`: every store of the group). A session sets the three settings from its `Scope` at the start of
+every transaction (`install`, one round trip) and again when `widened` changes the scope mid-way, so
+a raw statement, a Core query the ORM hook does not see, or a forgotten filter still cannot reach
+another tenant's rows. With no setting, nothing is visible and nothing can be written.
+
+The operators' all-groups scope (`Scope.system(None)`: login by group code, the public survey link,
+seeding, migrations, cross-group jobs) sets `crm.all_groups = on`, which every policy honours. The
+services' database role may set it too: the policies guard against mistakes in the application,
+not against someone who can run arbitrary SQL as the service (the non-owner role keeps that someone
+from switching the policies off). The per-consultant rule (their own leads) and other finer rules
+stay in the ORM hook.
+
+    .venv/bin/python -m shared.rls                              # every protected table and its policy
+    .venv/bin/python -m shared.rls --update docs/security.md    # the list in the security document
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from sqlalchemy import MetaData, event, text
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shared.tenancy import Scope
+
+ALL_GROUPS, GROUP, STORES = "crm.all_groups", "crm.group_id", "crm.store_ids"
+
+# Each setting is read through a scalar sub-select: PostgreSQL evaluates it once per statement (an
+# InitPlan) instead of once per row, so a row costs a boolean and a comparison or two, and
+# `group_id = $1` can still drive an index scan.
+_ALL = f"(SELECT current_setting('{ALL_GROUPS}', true) = 'on')"
+_GROUP = f"group_id = (SELECT current_setting('{GROUP}', true))"
+_STORES = (f"((SELECT current_setting('{STORES}', true) = '*') OR "
+           f"store_id = ANY ((SELECT string_to_array(current_setting('{STORES}', true), ','))::text[]))")
+
+#: the USING (and WITH CHECK) expression of the `tenant` policy, by what owns the rows
+POLICIES = {
+    "group": f"{_ALL} OR {_GROUP}",
+    "store": f"{_ALL} OR ({_GROUP} AND {_STORES})",
+}
+POLICY_NAME = "tenant"
+
+_SET = (f"SELECT set_config('{ALL_GROUPS}', %s, true), set_config('{GROUP}', %s, true), "
+        f"set_config('{STORES}', %s, true)")
+
+
+def settings_for(scope: Scope | None) -> tuple[str, str, str]:
+    """(`crm.all_groups`, `crm.group_id`, `crm.store_ids`) for a session's scope; no scope sees nothing."""
+    if scope is None:
+        return "off", "", ""
+    if scope.all_groups:
+        return "on", "", "*"
+    if scope.store_ids is None:
+        return "off", scope.group_id or "", "*"
+    if any("," in s for s in scope.store_ids):
+        raise ValueError("a store id cannot contain a comma")
+    return "off", scope.group_id or "", ",".join(sorted(scope.store_ids))
+
+
+def apply(connection, scope: Scope | None) -> None:
+    """Set the transaction-local settings of `scope` on a connection inside its transaction."""
+    if connection.dialect.name != "postgresql":
+        return
+    # on the driver's own cursor: a third of the client time of `exec_driver_sql` for the same round
+    # trip (this runs once per transaction), and the driver prepares it after a few calls; its errors
+    # are raised as SQLAlchemy's, a lost connection invalidated, as `exec_driver_sql` would
+    values, dialect = settings_for(scope), connection.dialect
+    try:
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.execute(_SET, values)
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(_SET, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
+
+
+def install(factory) -> None:
+    """Every transaction of this session factory starts with the settings of its session's scope."""
+    event.listen(factory, "after_begin", set_scope)
+
+
+def set_scope(session: Session, _transaction, connection) -> None:
+    """`after_begin`: the settings of the session's scope, in the transaction just begun."""
+    apply(connection, session.info.get("scope"))
+
+
+def resync(session: Session) -> None:
+    """After the session's scope changed inside a transaction (`widened`), bring the settings along."""
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        apply(session.connection(), session.info.get("scope"))
+
+
+class UnsafeRole(RuntimeError):
+    """The service would run as a role the policies do not hold for, or that could switch them off."""
+
+
+def check_role(engine) -> None:
+    """Refuse a database role that is a superuser, bypasses row-level security or owns tables of the
+    service's schema (it could disable the policies): production APIs and workers call it at start."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        role, above = conn.execute(text("SELECT rolname, rolsuper OR rolbypassrls FROM pg_roles "
+                                        "WHERE rolname = current_user")).one()
+        owned = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                                  "AND tableowner = current_user ORDER BY tablename LIMIT 3")).all()
+    if above:
+        raise UnsafeRole(f"database role {role!r} is a superuser or bypasses row-level security")
+    if owned:
+        raise UnsafeRole(f"database role {role!r} owns tables ({', '.join(owned)}, …): connect as a role that "
+                         f"owns nothing and give the owner to `crm migrate` (<SERVICE>_MIGRATE_DATABASE_URL)")
+
+
+# ---- which tables, with which policy ----------------------------------------------------------------
+
+def protected_tables(metadata: MetaData) -> Iterator[tuple[str, str]]:
+    """(table, "group" | "store") for every group-owned table of one service's metadata (the tables
+    of `Scoped` and `StoreScoped` models are marked so)."""
+    for name, table in sorted(metadata.tables.items()):
+        if "owned_by" in table.info:
+            yield name, table.info["owned_by"]
+
+
+def markdown() -> str:
+    """The table of every service's protected tables and their policies, as docs/security.md lists it."""
+    from importlib import import_module
+
+    from shared.config import SERVICES
+
+    lines = ["| service | table | policy |", "|---|---|---|"]
+    for svc in SERVICES:
+        metadata = import_module(f"services.{svc}.models").Base.metadata
+        lines += [f"| {svc} | `{table}` | {kind} |" for table, kind in protected_tables(metadata)]
+    return "\n".join(lines) + "\n"
+
+
+BEGIN, END = "<!-- rls-tables:begin (python -m shared.rls --update docs/security.md) -->", "<!-- rls-tables:end -->"
+
+
+def update(path: str) -> bool:
+    """Rewrite the table between the markers of a document; True if it changed."""
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{path} has no {BEGIN} … {END} markers")
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    new = f"{head}{BEGIN}\n{markdown()}{END}{tail}"
+    if new != text:
+        doc.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["--update"]:
+        print("updated" if update(sys.argv[2]) else "up to date")
+    else:
+        print(markdown(), end="")
