@@ -27,10 +27,12 @@ from sqlalchemy import Boolean, Column, Connection, Engine, Integer, MetaData, S
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared import rls
 from shared.auth import Principal
 from shared.bus.consumer import EventHandlers
 from shared.db import UTCDateTime, utcnow
 from shared.events import Event
+from shared.tenancy import Scope
 
 CACHE_SECONDS = 1.0
 TABLE = "session_versions"
@@ -108,7 +110,8 @@ class SessionCheck:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, conn.begin():
+            rls.apply(conn, Scope.system(group_id))  # PostgreSQL: the token's own group, as row-level security asks
             state = self.read(conn, group_id, user_id)
         with self._lock:
             if len(self._cache) > 10_000:  # users come and go; drop what has expired

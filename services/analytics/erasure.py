@@ -1,7 +1,9 @@
 """Erasure on request (PIPL): analytics forgets a person in its copy of the events and keeps every figure.
 
 `customers.customer.erased` names the customer and the leads customers had matched to them, by id only.
-Every logged event about them — by `customer_id`, `lead_id`, or as either side of a merge — gets its
+Every logged event about them — by `customer_id`, `lead_id`, as either side of a merge, or by the
+call-center task made for them (a survey or complaint may carry only the task: the task was created
+from the delivery before the customer was matched) — gets its
 personal fields replaced (`shared.privacy.forget`: names by the person's pseudonym, phones, notes,
 answers and summaries emptied), and so do the event summaries the facts keep. No figure reads those
 fields (facts keep no personal data, `domain.facts.PII`), so every KPI stays as it was, and a rebuild
@@ -26,7 +28,7 @@ from .models import ErasedSubject, EventLog, Fact
 
 #: the payload keys that name a person's records
 CUSTOMER_KEYS = ("customer_id", "survivor_id", "merged_id", "restored_id")
-LEAD_KEYS = ("lead_id",)
+LEAD_KEYS = ("lead_id", "task_id")  # record ids tied to the person: their leads, and the tasks about them
 CHUNK = 500  # ids per IN list
 
 
@@ -34,6 +36,7 @@ def erase_person(s: Session, customer_id: str, lead_ids: Iterable[str], erasure_
     """Forget the person in the event log, the facts and the outbox; returns how many logged events changed."""
     customers = _merged_into(s, customer_id)
     leads = set(lead_ids) | _linked_leads(s, customers)
+    leads |= _tasks_about(s, customers, leads)
     _remember(s, customers, leads, customer_id, erasure_id)
     changed, facts = 0, set()
     for row in _events_about(s, customers, leads):
@@ -91,6 +94,17 @@ def _linked_leads(s: Session, customers: set[str]) -> set[str]:
         rows = s.scalars(select(EventLog.data).where(EventLog.type == "customers.relationship.linked",
                                                      EventLog.data["customer_id"].as_string().in_(chunk)))
         out |= {d["lead_id"] for d in rows if d.get("lead_id")}
+    return out
+
+
+def _tasks_about(s: Session, customers: set[str], leads: set[str]) -> set[str]:
+    """Call-center tasks made for these customers or leads (`callcenter.task.*` carries both ids)."""
+    out = set()
+    for keys, ids in ((("customer_id",), customers), (("lead_id",), leads)):
+        for chunk in _chunks(ids):
+            rows = s.scalars(select(EventLog.data).where(EventLog.type.like("callcenter.task.%"),
+                                                         or_(*[EventLog.data[k].as_string().in_(chunk) for k in keys])))
+            out |= {d["task_id"] for d in rows if d.get("task_id")}
     return out
 
 
