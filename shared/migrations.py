@@ -65,6 +65,29 @@ def create_known_groups(*sources: str) -> None:
         op.bulk_insert(table, [{"group_id": g, "known_at": now} for g in sorted(groups)])
 # ---- row-level security, in revisions -----------------------------------------------------------------
 
+def create_idempotency_keys() -> None:
+    """Migration step: the service's `idempotency_keys` (`shared.idempotency`), protected by group (the
+    answers it keeps hold personal data). The same in every service."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("group_id", sa.String(length=36), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=False),
+        sa.Column("path", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", "key", name=op.f("pk_idempotency_keys")),
+    )
+    protect(op, group=["idempotency_keys"])
+
+
 def protect(op, group: list[str] = (), store: list[str] = ()) -> None:
     """Force row-level security on tables owned by a group (`group`) or by a store (`store`), each with
     the `tenant` policy of `shared.rls.POLICIES`. PostgreSQL only; elsewhere nothing happens.

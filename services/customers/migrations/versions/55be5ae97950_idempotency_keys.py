@@ -1,12 +1,12 @@
-"""idempotency keys: a retried create gets its first answer (shared.idempotency)
+"""idempotency keys: a retried create gets its first answer (shared.idempotency), protected by group
 
 Revision ID: 55be5ae97950
 Revises: 28dab482191f
 Create Date: 2026-11-30 13:00:00
 """
 from alembic import op
-import sqlalchemy as sa
-import shared.db
+
+from shared.migrations import create_idempotency_keys, unprotect
 
 
 revision = '55be5ae97950'
@@ -16,19 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        'idempotency_keys',
-        sa.Column('user_id', sa.String(length=36), nullable=False),
-        sa.Column('key', sa.String(length=200), nullable=False),
-        sa.Column('group_id', sa.String(length=36), nullable=False),
-        sa.Column('method', sa.String(length=10), nullable=False),
-        sa.Column('path', sa.String(length=300), nullable=False),
-        sa.Column('status', sa.Integer(), nullable=True),
-        sa.Column('body', sa.Text(), nullable=True),
-        sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('user_id', 'key', name=op.f('pk_idempotency_keys')),
-    )
+    create_idempotency_keys()
 
 
 def downgrade() -> None:
+    unprotect(op, ["idempotency_keys"])
     op.drop_table('idempotency_keys')
