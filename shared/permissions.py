@@ -75,8 +75,8 @@ def can(role: str | None, action: str) -> bool:
     return role in roles_for(action)
 
 
-def require(action: str) -> Callable:
-    """Guard an API view: signed in (401) and allowed `action` (403)."""
+def _guard(action: str, signed_out: Callable[[], object]) -> Callable:
+    """A view decorator: `signed_out()` answers a caller without a session, 403 a role not allowed `action`."""
     roles = roles_for(action)
 
     def deco(fn):
@@ -84,7 +84,7 @@ def require(action: str) -> Callable:
         def wrapper(*a, **kw):
             p = g.get("principal")
             if p is None:
-                abort(401, "authentication required")
+                return signed_out()
             if p.role not in roles:
                 abort(403, f"role {p.role} may not do this ({action})")
             return fn(*a, **kw)
@@ -96,22 +96,11 @@ def require(action: str) -> Callable:
     return deco
 
 
+def require(action: str) -> Callable:
+    """Guard an API view: signed in (401) and allowed `action` (403)."""
+    return _guard(action, lambda: abort(401, "authentication required"))
+
+
 def page(action: str) -> Callable:
     """Guard a page: the login page when signed out, the 403 page for a role not allowed `action`."""
-    roles = roles_for(action)
-
-    def deco(fn):
-        @wraps(fn)
-        def wrapper(*a, **kw):
-            p = g.get("principal")
-            if p is None:
-                return redirect(f"/identity/login?next={quote(request.full_path.rstrip('?'))}")
-            if p.role not in roles:
-                abort(403)
-            return fn(*a, **kw)
-
-        wrapper.required_roles = roles  # type: ignore[attr-defined]
-        wrapper.action = action  # type: ignore[attr-defined]
-        return wrapper
-
-    return deco
+    return _guard(action, lambda: redirect(f"/identity/login?next={quote(request.full_path.rstrip('?'))}"))
