@@ -37,7 +37,7 @@ class DailyJobRelay(Relay):
     """The outbox relay that also runs its service's daily job once per local day, in a thread of its
     own; a failed run is tried again a minute later (daily jobs are idempotent)."""
 
-    def __init__(self, name: str, today: Callable[[], date], job: Callable[[date], None], *a, **kw):
+    def __init__(self, name: str, today: Callable[[], date], job: Callable[[date], object], *a, **kw):
         super().__init__(*a, **kw)
         self.name, self.today, self.job = name, today, job
         self.last_day: date | None = None
