@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Float, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import id_column, make_base, utcnow
+from shared.db import NAMING, UTCDateTime, id_column, utcnow
 from shared.tenancy import Scoped, StoreScoped
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    """The service's declarative base with its own metadata (a class, not `make_base()`, so mypy sees the models)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
 OUTBOX, INBOX = bus_tables(Base.metadata)
 S36 = String(36)
 

@@ -7,17 +7,25 @@ business (its relationships, leads, service visits) is `StoreScoped`.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text,
                         UniqueConstraint, exists, or_, select)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import id_column, make_base, utcnow
+from shared.db import NAMING, UTCDateTime, id_column, utcnow
 from shared.tenancy import Scope, Scoped, StoreScoped
 
-Base = make_base()
+
+class Base(DeclarativeBase):
+    """The service's declarative base with its own metadata (a class, not `make_base()`, so mypy sees the models)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
 OUTBOX, INBOX = bus_tables(Base.metadata)
 MONEY = Numeric(14, 2)
 
@@ -61,6 +69,9 @@ def related_to_scope(customer_id_col, scope: Scope):
 
 class CustomerOwned(Scoped):
     """Rows that belong to a customer: visible to a store only when the customer is."""
+
+    if TYPE_CHECKING:  # each table declares its own column; only the type checker needs to know here
+        customer_id: Mapped[str]
 
     @classmethod
     def scope_criteria(cls, scope: Scope):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from shared.auth import Principal
+from shared.auth import Principal, TokenSigner
 from shared.db import utcnow
 from shared.errors import DomainError, Invalid
 from shared.tenancy import Scope
@@ -77,14 +77,15 @@ class _Account:
 
 
 def principal_of(user: User, group: Group) -> Principal:
-    stores = None if user.role in domain.HQ_ROLES else frozenset({user.store_id})
+    stores = None if user.role in domain.HQ_ROLES else frozenset({user.store_id} if user.store_id else ())
     return Principal(user.id, user.username, group.id, group.code, user.role, stores, user.name, user.token_version)
 
 
 def signed(uow: UnitOfWork, user: User) -> LoginResult:
     """A token for `user` as they are now (their current role, store and token version)."""
-    p = principal_of(user, uow.session.get(Group, user.group_id))
-    return LoginResult(uow.signer.sign(p), p, uow.signer.ttl)  # tokens live in real time, as every service checks them
+    p = principal_of(user, uow.session.get_one(Group, user.group_id))
+    signer: TokenSigner = uow.extras["signer"]  # identity's runtime extra (app.build)
+    return LoginResult(signer.sign(p), p, signer.ttl)  # tokens live in real time, as every service checks them
 
 
 def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
@@ -106,8 +107,8 @@ def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
     with open_uow(Scope.system()) as uow:
         user = uow.session.get(User, found.user_id) if ok and found else None
         # still the same password and still active (an admin may have acted while the hash was checked)
-        ok = user is not None and user.active and user.password_hash == found.password_hash
-        if ok:
+        ok = user is not None and found is not None and user.active and user.password_hash == found.password_hash
+        if ok and user is not None:
             throttles.forget(uow.session, account)
             result = signed(uow, user)
         else:
