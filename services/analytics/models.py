@@ -7,15 +7,14 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, M
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import NAMING, UTCDateTime, id_column, utcnow
+from shared.db import NAMING, Conventions, id_column, utcnow
 from shared.tenancy import Scope, Scoped, StoreScoped
 
 
-class Base(DeclarativeBase):
-    """The service's declarative base with its own metadata (a class, not `make_base()`, so mypy sees the models)."""
+class Base(Conventions, DeclarativeBase):
+    """The service's declarative base: its own metadata, the shared conventions."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime()}
 
 
 OUTBOX, INBOX = bus_tables(Base.metadata)

@@ -1,21 +1,19 @@
 """The declarative base, the bus tables, group settings and the copies of identity's stores and users."""
 from __future__ import annotations
 
-from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import NAMING, UTCDateTime
+from shared.db import NAMING, Conventions
 from shared.tenancy import Scoped
 
 
-class Base(DeclarativeBase):
-    """The service's declarative base with its own metadata (a class, not `make_base()`, so mypy sees the models)."""
+class Base(Conventions, DeclarativeBase):
+    """The service's declarative base: its own metadata, the shared conventions."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime()}
 
 
 OUTBOX, INBOX = bus_tables(Base.metadata)
