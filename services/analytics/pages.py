@@ -106,6 +106,21 @@ def _hover(key: str) -> str:
     return hover(key, str(get_locale() or "en"))
 
 
+@bp.get("/reconciliation")
+@page("analytics.read")
+def reconciliation():
+    """Figures reconciled (指标核对): analytics beside the leads service's own counts per KPI, store and day.
+
+    The page asks leads for its counts and analytics for the comparison on the signed-in user's behalf
+    (reconciliation.js); the group admin can rebuild the rollups from the event log in one click."""
+    p = current_principal()
+    today = clock.now().astimezone(TZ).date()
+    with _db().session(p.scope) as s:
+        names = {st.id: st.name for st in Q.stores(s)}
+    return render_template("analytics/reconciliation.html", day_from=today.replace(day=1), day_to=today,
+                           names=names, kpi_labels=KPI_LABELS, can_rebuild=can(p.role, "analytics.admin"))
+
+
 @bp.get("/compliance")
 @page("analytics.read")
 def compliance():
