@@ -63,6 +63,7 @@ class Reconciliation(MethodView):
     @require("analytics.read")
     @blp.arguments(ReconcileIn)
     @blp.response(200, ReconcileOut)
+    @blp.doc(**{"x-read-only": True})  # a query with a large input: it changes nothing (the analyst may run it)
     def post(self, body):
         """Compare analytics' daily figures per KPI and store with the source's own counts (posted as the
         source answered them): every cell that differs, within the caller's stores."""
