@@ -7,7 +7,6 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shared.auth import current_principal
 from shared.fields import Date
 from shared.permissions import require
-from shared.tenancy import Scope
 
 from .api import _db, blp
 from .ingest import rebuild
@@ -82,5 +81,5 @@ class Rebuild(MethodView):
         """Rebuild the group's facts and rollups from the event log (the figures built as events arrived,
         again); what drifted because the rollups went wrong is gone after it."""
         p = current_principal()
-        with _db().session(Scope.system(p.group_id)) as s:
+        with _db().session(p.scope) as s:  # the group admin's scope: the whole group, and only it
             return {"events": rebuild(s)}
