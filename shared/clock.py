@@ -48,6 +48,15 @@ def advance(delta: timedelta) -> None:
         _offset += delta
 
 
+def is_frozen() -> bool:
+    return _frozen is not None
+
+
+def is_moved() -> bool:
+    """Whether "now" is not the run's own time (frozen, or moved since the run started)."""
+    return _frozen is not None or _offset != _base
+
+
 def reset() -> None:
     """Back to the run's own time: the real time, or the test run's starting offset."""
     global _offset, _frozen

@@ -96,18 +96,17 @@ _DAYS = fields.Dict(keys=fields.String(validate=validate.OneOf(OPEN_LEVELS)),
 class SettingsIn(Schema):
     probability = _PROB
     horizon_days = _DAYS
-    cadence_days = _DAYS
 
     @validates_schema
     def _something(self, data, **_):
         if not data:
-            raise ValidationError("give probability, horizon_days or cadence_days", "_schema")
+            raise ValidationError("give probability or horizon_days (the follow-up cadence is set in leads)",
+                                  "_schema")
 
 
 class SettingsOut(Schema):
     probability = fields.Dict()
     horizon_days = fields.Dict()
-    cadence_days = fields.Dict()
 
 
 # --- what the dashboards read: the shapes are documented, the figures inside stay open-ended ------
@@ -324,7 +323,7 @@ class Settings(MethodView):
     @require("analytics.read")
     @blp.response(200, SettingsOut)
     def get(self):
-        """The group's forecast probabilities, horizons and follow-up cadence."""
+        """The group's forecast probabilities and horizons (the follow-up cadence is set in leads)."""
         p = current_principal()
         with _db().session(p.scope) as s:
             return Q.settings(s, p.group_id).to_dict()

@@ -61,7 +61,7 @@ def delete_target(s: Session, target_id: str) -> None:
 
 
 def save_settings(s: Session, p: Principal, data: dict) -> GroupSettings:
-    """Replace the parts of the group's settings that are given (probabilities, horizons, cadence)."""
+    """Replace the parts of the group's settings that are given (probabilities, horizons)."""
     row = s.get(GroupSetting, p.group_id)
     current = GroupSettings.from_dict(row.data if row else None)
     now = current.to_dict()

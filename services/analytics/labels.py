@@ -12,6 +12,7 @@ KPI_LABELS = {
     "test_drives": _l("Test drives"),
     "test_drive_rate": _l("Test-drive rate"),
     "orders": _l("Orders"),
+    "orders_cancelled": _l("Orders cancelled"),
     "order_amount": _l("Order amount (¥)"),
     "close_rate": _l("Lead-to-order rate"),
     "deliveries": _l("Deliveries"),

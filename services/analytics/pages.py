@@ -5,7 +5,7 @@ from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from shared import clock
 from shared.auth import current_principal
@@ -14,6 +14,7 @@ from shared.permissions import can, page
 
 from . import exports as X, handlers, queries as Q, reports as R
 from .domain import kpis as K
+from .domain.definitions import hover
 from .domain.facts import OPEN_LEVELS, TZ
 from .labels import COMPLIANCE_LABELS, FAMILY_LABELS, FUNNEL_LABELS, KEY_LABELS, KPI_LABELS, LEVEL_LABELS, \
     SOURCE_LABELS, fmt, label
@@ -97,7 +98,28 @@ def dashboard():
         families=K.FAMILIES, family_labels=FAMILY_LABELS, kpi_labels=KPI_LABELS, level_labels=LEVEL_LABELS,
         key_labels=KEY_LABELS, source_labels=SOURCE_LABELS, funnel_labels=FUNNEL_LABELS, label=label,
         charts=_charts(d), query=query, rank_kpi=rank_kpi, all_kpis=K.KPIS, child_kpis=X.CHILD_KPIS,
-        node_url=_node_url, prev_month=K.shift_month(d["month"], -1), next_month=K.shift_month(d["month"], 1))
+        node_url=_node_url, prev_month=K.shift_month(d["month"], -1), next_month=K.shift_month(d["month"], 1),
+        kpi_hover=_hover)
+
+
+def _hover(key: str) -> str:
+    """A KPI's definition for its title attribute, in the page's language (domain/definitions.py)."""
+    return hover(key, str(get_locale() or "en"))
+
+
+@bp.get("/reconciliation")
+@page("analytics.read")
+def reconciliation():
+    """Figures reconciled (指标核对): analytics beside the leads service's own counts per KPI, store and day.
+
+    The page asks leads for its counts and analytics for the comparison on the signed-in user's behalf
+    (reconciliation.js); the group admin can rebuild the rollups from the event log in one click."""
+    p = current_principal()
+    today = clock.now().astimezone(TZ).date()
+    with _db().session(p.scope) as s:
+        names = {st.id: st.name for st in Q.stores(s)}
+    return render_template("analytics/reconciliation.html", day_from=today.replace(day=1), day_to=today,
+                           names=names, kpi_labels=KPI_LABELS, can_rebuild=can(p.role, "analytics.admin"))
 
 
 @bp.get("/compliance")
@@ -107,8 +129,7 @@ def compliance():
     p = current_principal()
     with _db().session(p.scope) as s:
         rows = Q.compliance(s, p.group_id, clock.now())
-        cfg = Q.settings(s, p.group_id)
-    return render_template("analytics/compliance.html", rows=rows, labels=COMPLIANCE_LABELS, cfg=cfg)
+    return render_template("analytics/compliance.html", rows=rows, labels=COMPLIANCE_LABELS)
 
 
 @bp.get("/forecast")
@@ -181,7 +202,7 @@ def delete_target(target_id):
 @bp.get("/settings")
 @page("analytics.read")
 def settings():
-    """Forecast probability and horizon per intent level, follow-up cadence (HQ admin edits)."""
+    """Forecast probability and horizon per intent level (HQ admin edits; the cadence is leads')."""
     p = current_principal()
     with _db().session(p.scope) as s:
         cfg = Q.settings(s, p.group_id)
@@ -192,13 +213,12 @@ def settings():
 @bp.post("/settings")
 @page("analytics.admin")
 def save_settings():
-    """Save the settings page's form (every level's probability in %, horizon and cadence in days)."""
+    """Save the settings page's form (every level's probability in %, horizon in days)."""
     p = current_principal()
-    data: dict = {"probability": {}, "horizon_days": {}, "cadence_days": {}}
+    data: dict = {"probability": {}, "horizon_days": {}}
     bad = []
     for lv in OPEN_LEVELS:
-        for key, cast, lo, hi in (("probability", float, 0, 1), ("horizon_days", int, 1, 365),
-                                  ("cadence_days", int, 1, 365)):
+        for key, cast, lo, hi in (("probability", float, 0, 1), ("horizon_days", int, 1, 365)):
             raw = request.form.get(f"{key}_{lv}", "").strip()
             try:
                 val = cast(float(raw) / 100) if key == "probability" else cast(raw)

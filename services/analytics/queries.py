@@ -19,7 +19,7 @@ from shared.tenancy import Scope
 
 from .domain import kpis as K
 from .domain.facts import TZ
-from .domain.planning import FORECAST_WINDOWS, GroupSettings, expected_deliveries, overdue_before, \
+from .domain.planning import FORECAST_WINDOWS, GroupSettings, expected_deliveries, \
     report_workdays, reports_missing
 from .models import DimBrand, DimStore, DimUser, Fact, ForecastSnapshot, GroupSetting, RollupCube, RollupFine, \
     RollupRunning, Target
@@ -350,7 +350,6 @@ def daily(s: Session, month: str, flt: Filters, metric: str) -> list[dict]:
 def compliance(s: Session, group_id: str, now: datetime, month: str | None = None) -> list[dict]:
     """Per store: overdue follow-ups, defeats awaiting approval, daily reports missing and late,
     callbacks past due; ranked worst first."""
-    cfg = settings(s, group_id)
     rows: dict[str, dict] = {st.id: {"store_id": st.id, "name": st.name, "overdue_followups": 0,
                                      "defeats_pending": 0, "reports_missing": 0, "reports_late": 0,
                                      "callbacks_past_due": 0} for st in stores(s)}
@@ -359,13 +358,10 @@ def compliance(s: Session, group_id: str, now: datetime, month: str | None = Non
         if store_id in rows:
             rows[store_id][field_] += int(n)
 
-    for level in cfg.cadence_days:
-        before = overdue_before(level, now, cfg)
-        stmt = select(Fact.store_id, func.count()).where(
-            Fact.kind == "lead", Fact.is_open.is_(True), Fact.level == level, Fact.last_contact_at < before
-        ).group_by(Fact.store_id)
-        for sid, n in s.execute(stmt):
-            bump(sid, "overdue_followups", n)
+    # overdue as leads decides it: each open lead's `overdue_at` as leads last published it (no cadence here)
+    for sid, n in s.execute(select(Fact.store_id, func.count()).where(
+            Fact.kind == "lead", Fact.is_open.is_(True), Fact.due_at <= now).group_by(Fact.store_id)):
+        bump(sid, "overdue_followups", n)
     for sid, n in s.execute(select(Fact.store_id, func.count()).where(Fact.kind == "lead", Fact.pending.is_(True))
                             .group_by(Fact.store_id)):
         bump(sid, "defeats_pending", n)

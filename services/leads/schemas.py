@@ -72,6 +72,7 @@ class LeadOut(Schema):
     last_contact_at = DT(allow_none=True)
     due_on = Date(allow_none=True)
     overdue_at = DT(allow_none=True)
+    planned_on = Day(allow_none=True, metadata={"description": "the next contact the consultant planned"})
     overdue = fields.Method("_overdue")
     expected_by = Date(allow_none=True)
     response_due_at = DT(allow_none=True)
@@ -225,6 +226,27 @@ class OrderOut(Schema):
     status = fields.String()
     vin = fields.String(allow_none=True)
     delivered_on = Date(allow_none=True)
+    store_id = fields.String()
+    consultant_id = fields.String(allow_none=True)
+    customer_kind = fields.String()
+    sale_type = fields.String()
+    created_at = DT(metadata={"description": "when the order was signed"})
+    cancelled_at = DT(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class OrderQuery(Schema):
+    status = fields.String(validate=validate.OneOf(("placed", "delivered", "cancelled")))
+    store_id = Id()
+    lead_id = Id()
+    signed_from = Day(metadata={"description": "signed on or after this local day"})
+    signed_to = Day(metadata={"description": "signed on or before this local day"})
+    page = Page()
+    per_page = PerPage()
+
+
+class CancelIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class DeliveryIn(Schema):

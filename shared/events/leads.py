@@ -27,10 +27,21 @@ class LeadCreatedV1(StorePayload):
     model = fields.String(allow_none=True, load_default=None)
     channel = fields.String(allow_none=True, load_default=None)
     at = _business_time()  # the arrival: a visit's time in when the lead came from the visitor log
+    due_on = _opt(fields.Date)  # the first contact is due on this local day (leads owns the cadence)
+    overdue_at = _opt(fields.AwareDateTime)  # the lead is overdue from this instant
 
 
+@payload("leads.lead.due_changed", 1)
+class LeadDueChangedV1(StorePayload):
+    """The lead's next contact is now due on another day (a contact, a grading, a planned contact, a cadence
+    change by HQ, a close). Leads owns the cadence: consumers take `overdue_at` as it is and never re-derive it.
+    The latest event (by `occurred_at`, then id) holds; null dates mean nothing is due (a closed lead)."""
 
-
+    lead_id = record_id(required=True)
+    due_on = _opt(fields.Date)
+    overdue_at = _opt(fields.AwareDateTime)
+    planned = fields.Boolean(load_default=False, dump_default=False)  # due on a contact the consultant planned
+    consultant_id = optional_id()
 @payload("leads.lead.updated", 1)
 class LeadUpdatedV1(StorePayload):
     lead_id = record_id(required=True)
@@ -140,6 +151,43 @@ class DefeatProposedV1(StorePayload):
     lead_id = record_id(required=True)
     reason = fields.String(required=True)
     consultant_id = optional_id()
+    defeat_id = optional_id()  # absent in events from before the proposal could be sent back by event
+
+
+@payload("leads.defeat.sent_back", 1)
+class DefeatSentBackV1(StorePayload):
+    """The manager sent the proposed defeat back: the lead stays open and is no longer awaiting approval."""
+
+    lead_id = record_id(required=True)
+    defeat_id = record_id(required=True)
+    reason = _opt(fields.String)  # the consultant's reason for the proposal
+    note = _opt(fields.String)  # the manager's note to the consultant
+    consultant_id = optional_id()
+
+
+@payload("leads.defeat.withdrawn", 1)
+class DefeatWithdrawnV1(StorePayload):
+    """A proposed defeat ended without the manager: the customer signed an order (`why` = order_signed)."""
+
+    lead_id = record_id(required=True)
+    defeat_id = record_id(required=True)
+    why = fields.String(required=True)
+    consultant_id = optional_id()
+
+
+@payload("leads.order.cancelled", 1)
+class OrderCancelledV1(StorePayload):
+    """A signed order is cancelled with a reason: it no longer counts as an order; the lead goes back to the
+    level it had before the order."""
+
+    lead_id = record_id(required=True)
+    order_id = record_id(required=True)
+    reason = fields.String(required=True)
+    model = _opt(fields.String)
+    price = fields.Decimal(load_default=0, dump_default=0, as_string=True)
+    consultant_id = optional_id()
+    placed_at = _opt(fields.AwareDateTime)  # when the order was signed
+    at = _business_time()  # when it was cancelled
 
 
 @payload("leads.report.submitted", 1)

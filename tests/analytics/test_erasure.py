@@ -43,13 +43,15 @@ def person(api, platform):
     clock.freeze(datetime.combine(today, time(10, 0), SH))  # stopped: figures read twice must not drift with "now"
     load_demo_history(platform, start=today - timedelta(days=30), days=30)
     phone = f"+86136{uuid.uuid4().int % 10**8:08d}"
+    delivered_on = today - timedelta(days=3)  # the delivery callback is due on day 3: today
+    clock.freeze(datetime.combine(delivered_on, time(10, 0), SH))  # signed and handed over that day, typed in now
     lead = api.post("/leads/api/v1/leads", as_=SALES, json={"name": NAME, "phone": phone, "source": "walk_in",
                                                             "model": "凯美瑞"})
     assert lead.status_code == 201, lead.json
     order = api.post(f"/leads/api/v1/leads/{lead.json['id']}/orders", as_=SALES, json={
         "model": "凯美瑞", "colour": "白", "price": "219800.00", "deposit": "5000", "payment_method": "cash"})
     assert order.status_code == 201, order.json
-    delivered_on = today - timedelta(days=3)  # the delivery callback is due on day 3: today
+    clock.freeze(datetime.combine(today, time(10, 0), SH))
     r = api.post(f"/leads/api/v1/orders/{order.json['id']}/delivery", as_=SALES,
                  json={"vin": "LVGBE40K8PG000777", "delivered_on": delivered_on.isoformat()})
     assert r.status_code == 200, r.json

@@ -61,9 +61,9 @@ def test_the_settings_page_opens_for_every_reader_in_both_languages(platform, us
 def test_the_hq_admin_saves_settings_from_the_page(platform):
     c = browser(platform, "hq.admin")
     form = {"csrf_token": _csrf(c.get("/analytics/settings").get_data(as_text=True))}
-    for lv, (pct, days, every) in {"N": (2, 180, 14), "C": (10, 180, 14), "B": (30, 90, 7), "A": (55, 30, 3),
-                                   "H": (80, 7, 1), "O": (95, 30, 7)}.items():
-        form |= {f"probability_{lv}": str(pct), f"horizon_days_{lv}": str(days), f"cadence_days_{lv}": str(every)}
+    for lv, (pct, days) in {"N": (2, 180), "C": (10, 180), "B": (30, 90), "A": (55, 30),
+                            "H": (80, 7), "O": (95, 30)}.items():
+        form |= {f"probability_{lv}": str(pct), f"horizon_days_{lv}": str(days)}
     r = c.post("/analytics/settings", data=form)
     assert r.status_code == 302
     assert _settings(platform)["probability"]["A"] == pytest.approx(0.55)

@@ -53,7 +53,9 @@ class Operation:
 
     @property
     def writes(self) -> bool:
-        return self.method != "get"
+        """Anything but a GET, unless the document marks a POST as a query (`x-read-only`: a comparison
+        whose input is too large for a query string changes nothing)."""
+        return self.method != "get" and not self.spec.get("x-read-only")
 
     def url(self, ids: dict[str, str] | None = None, query: str = "") -> str:
         path = self.path

@@ -18,6 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup, ServerError
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from shared import clock
 from shared.config import SERVICES
 
 from .openapi import OWN_SESSION, SUMMARY
@@ -52,6 +53,14 @@ def _run(op, strategy, headers: dict, counts: Counter, found: list[str]) -> None
                              f"    {str(failure.message)[:400]}")
 
     examples()
+
+
+@pytest.fixture(autouse=True)
+def _clock_put_back():
+    """`PUT /analytics/api/v1/clock` is one of the operations: whatever time it leaves, the next tests start
+    from the run's own."""
+    yield
+    clock.reset()
 
 
 @pytest.mark.timeout(max(300, 60 * EXAMPLES))

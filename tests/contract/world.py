@@ -15,10 +15,12 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from shared import clock
 from shared.bus.relay import wait_until
 
+SH = ZoneInfo("Asia/Shanghai")
 OWNER_STORE = "sh-toyota-pd"
 CONSULTANT = f"{OWNER_STORE}.sales1"
 MANAGER = f"{OWNER_STORE}.manager"
@@ -95,7 +97,7 @@ def build_group(api, group: str) -> tuple[dict[str, str], list[str]]:
     ids["order_id"] = order["id"]
     car = vin()
     call("POST", f"/leads/api/v1/orders/{order['id']}/delivery", CONSULTANT,
-         {"vin": car, "delivered_on": (today - timedelta(days=3)).isoformat()})
+         {"vin": car, "delivered_on": clock.now().astimezone(SH).date().isoformat()})  # the day it was signed
     lost = call("POST", "/leads/api/v1/leads", CONSULTANT, {"name": f"战败{tag}", "phone": mobile(),
                                                             "source": "phone_in"})
     ids["defeat_id"] = call("POST", f"/leads/api/v1/leads/{lost['id']}/defeat", CONSULTANT,

@@ -1,6 +1,9 @@
 """Visitor log, assignment, test drive, order, delivery and defeat, with the events they publish."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from shared import clock
 from tests.conftest import store_id
 from tests.leads.helpers import LEADS, events, new_lead, phone
 
@@ -42,8 +45,9 @@ def test_order_then_delivery_publishes_what_customers_and_callcenter_need(api, p
     bad = api.post(f"{LEADS}/orders/{r.json['id']}/delivery", as_=me,
                    json={"vin": "short", "delivered_on": "2026-12-20"})
     assert bad.status_code == 422 and "vin" in bad.json["errors"]
+    today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()  # not in the future
     d = api.post(f"{LEADS}/orders/{r.json['id']}/delivery", as_=me,
-                 json={"vin": "LSVAA4187E2123456", "delivered_on": "2026-12-20"})
+                 json={"vin": "LSVAA4187E2123456", "delivered_on": today})
     assert d.status_code == 200 and d.json["status"] == "delivered"
     assert api.get(f"{LEADS}/leads/{lead}", as_=me).json["level"] == "delivered"
     ev = [e for e in events(platform, "leads.vehicle.delivered") if e["data"]["lead_id"] == lead][0]

@@ -92,3 +92,30 @@ def test_a_delivered_customer_found_by_phone_has_a_vehicle(api):
     assert found.status_code == 200 and len(found.json) == 1
     view = api.get(f"/customers/api/v1/customers/{found.json[0]['id']}/360", as_="hq.admin")
     assert view.status_code == 200 and view.json["vehicles"], view.json.keys()
+
+
+def test_hq_figures_agree_with_the_stores_own_screens_after_two_months_of_activity(seeded, api):
+    """Issue 13: every analytics KPI leads feeds, per store and day, equals leads' own count; compliance's
+    overdue follow-ups and defeats awaiting approval equal each store's overdue list and board."""
+    pf = seeded[0]
+    pf.wait_until_consumed()
+    today = clock.now().astimezone(SH).date()
+    day_from = (today - timedelta(days=90)).isoformat()
+    counts = api.get("/leads/api/v1/stats/daily", as_="hq.admin", query_string={"from": day_from,
+                                                                              "to": today.isoformat()})
+    assert counts.status_code == 200 and len(counts.json) > 100, counts.json
+    r = api.post("/analytics/api/v1/reconciliation", as_="hq.admin",
+                 json={"from": day_from, "to": today.isoformat(), "counts": counts.json})
+    assert r.status_code == 200 and r.json["drift"] == [], r.json["drift"][:10]
+    clock.freeze(clock.now())
+    try:
+        rows = api.get("/analytics/api/v1/compliance", as_="hq.admin").json["items"]
+        for row in rows:
+            overdue = api.get("/leads/api/v1/leads", as_="hq.admin", query_string={
+                "overdue": "true", "store_id": row["store_id"], "per_page": 1})
+            board = api.get(f"/leads/api/v1/stores/{row['store_id']}/board", as_="hq.admin").json
+            assert (row["overdue_followups"], row["defeats_pending"]) == \
+                (int(overdue.headers["X-Total-Count"]), len(board["pending_defeats"])), row["name"]
+        assert sum(row["overdue_followups"] for row in rows) > 0
+    finally:
+        clock.reset()

@@ -216,9 +216,10 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
     reached: dict[str, str] = {}
     first_contact = None
     last_contact = None
-    test_drives, orders, deliveries = [], {}, {}
+    test_drives, orders, deliveries, cancelled = [], {}, {}, {}
     proposed = approved = None
     changed_after_proposal = False
+    overdue_at = None  # leads owns the cadence: the latest due date it published for this lead
     for e in evs:
         t, d, at = e["t"], e["d"], e["at"]
         if d.get("consultant_id"):
@@ -231,6 +232,9 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
             reached.setdefault("N", at)
             reached.setdefault(level, at)
             last_contact = max(last_contact or at, at)
+            overdue_at = d.get("overdue_at")
+        elif t == "leads.lead.due_changed":
+            overdue_at = d.get("overdue_at")
         elif t == "leads.lead.updated":
             ch = d.get("changes") or {}
             consultant = ch.get("consultant_id") or d.get("consultant_id") or consultant
@@ -258,12 +262,17 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
                 level, level_at = "O", at
             model = model or d.get("model") or ""
             source = source or d.get("source") or ""
+        elif t == "leads.order.cancelled":
+            cancelled[d["order_id"]] = e
         elif t == "leads.vehicle.delivered":
             deliveries[d["order_id"]] = e
             reached.setdefault("delivered", at)
             level, level_at = "delivered", at
         elif t == "leads.defeat.proposed":
             proposed, changed_after_proposal = e, False
+        elif t in ("leads.defeat.sent_back", "leads.defeat.withdrawn"):
+            if proposed is not None and proposed["d"].get("defeat_id") in (None, d.get("defeat_id")):
+                proposed = None  # the manager sent it back, or an order withdrew it: no longer awaiting
         elif t == "leads.defeat.approved":
             approved = e
             level, level_at = "defeated", at
@@ -292,7 +301,13 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
         out.append(Contribution(_day(td["at"]), "test_drives", "", 1, **{
             **dims, "consultant": td["d"].get("consultant_id") or consultant, "model": td["d"].get("model") or model}))
     expected_delivery = None
+    for c in cancelled.values():
+        cd = c["d"]
+        out.append(Contribution(_day(c["at"]), "orders_cancelled", "", 1, **{
+            **dims, "consultant": cd.get("consultant_id") or consultant, "model": cd.get("model") or model}))
     for oid, o in orders.items():
+        if oid in cancelled:  # a cancelled order is no order: taken out of its signing day too
+            continue
         od = o["d"]
         odims = {**dims, "consultant": od.get("consultant_id") or consultant, "model": od.get("model") or model}
         day = _day(o["at"])
@@ -318,13 +333,16 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
         if ad.get("competitor_brand"):
             comp = "/".join(x for x in (ad["competitor_brand"], ad.get("competitor_model")) if x)
             out.append(Contribution(day, "defeats_competitor", comp, 1, **adims))
-    pending = proposed is not None and approved is None and not changed_after_proposal
+    # events from before leads published a sent-back defeat (no defeat_id) fall back on "the lead moved on"
+    pending = proposed is not None and approved is None and not (
+        changed_after_proposal and not proposed["d"].get("defeat_id"))
     if pending and proposed is not None:
         out.append(Contribution(_day(proposed["at"]), "defeat_pending", "", 1, **dims))
     columns = {"consultant_id": consultant or None, "level": level if created is not None or level else None,
                "last_contact_at": parse_at(last_contact), "level_at": parse_at(level_at),
                "expected_delivery": date.fromisoformat(expected_delivery) if expected_delivery else None,
-               "due_at": None, "is_open": bool(level in OPEN_LEVELS), "pending": pending}
+               "due_at": parse_at(overdue_at) if level in OPEN_LEVELS else None,
+               "is_open": bool(level in OPEN_LEVELS), "pending": pending}
     return out, columns
 
 

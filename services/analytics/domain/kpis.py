@@ -107,6 +107,8 @@ KPIS: list[Kpi] = [
     Kpi("test_drives", "sales", "count", lambda f: f.tot("test_drives"), additive=True),
     Kpi("test_drive_rate", "sales", "pct", lambda f: ratio(f.tot("test_drives"), f.tot("visits", ("walk_in",)))),
     Kpi("orders", "sales", "count", lambda f: f.tot("orders"), additive=True),
+    Kpi("orders_cancelled", "sales", "count", lambda f: f.tot("orders_cancelled"), higher_is_better=False,
+        additive=True),
     Kpi("order_amount", "sales", "yuan", lambda f: f.tot("order_amount") / 100, additive=True),
     Kpi("close_rate", "sales", "pct", lambda f: ratio(f.tot("orders"), f.tot("leads"))),
     Kpi("deliveries", "sales", "count", lambda f: f.tot("deliveries"), additive=True),

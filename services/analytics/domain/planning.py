@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 #: probability that an open lead at this level ends in a delivery (group setting; seed 001's B2B
 #: pipeline E 0% D 10% C 25% B 50% A 90% S 100% mapped onto the showroom levels)
 DEFAULT_PROBABILITY = {"O": 0.9, "H": 0.7, "A": 0.5, "B": 0.25, "C": 0.1, "N": 0.05}
 #: expected purchase within N days (domain.md); an order without a delivery date is expected within 30
 DEFAULT_HORIZON = {"O": 30, "H": 7, "A": 30, "B": 90, "C": 180, "N": 180}
-#: contact at least every N days (domain.md defaults; the leads service uses the same ones)
-DEFAULT_CADENCE = {"N": 1, "H": 1, "A": 3, "B": 7, "C": 15, "O": 7}
 FORECAST_WINDOWS = (7, 30, 90)
 
 
@@ -18,19 +16,17 @@ FORECAST_WINDOWS = (7, 30, 90)
 class GroupSettings:
     probability: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PROBABILITY))
     horizon_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_HORIZON))
-    cadence_days: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
 
     @classmethod
     def from_dict(cls, data: dict | None) -> GroupSettings:
         base = cls()
         data = data or {}
         return cls({**base.probability, **(data.get("probability") or {})},
-                   {**base.horizon_days, **(data.get("horizon_days") or {})},
-                   {**base.cadence_days, **(data.get("cadence_days") or {})})
+                   {**base.horizon_days, **(data.get("horizon_days") or {})})
 
     def to_dict(self) -> dict:
-        return {"probability": dict(self.probability), "horizon_days": dict(self.horizon_days),
-                "cadence_days": dict(self.cadence_days)}
+        """The follow-up cadence is not here: leads owns it and publishes each lead's due date."""
+        return {"probability": dict(self.probability), "horizon_days": dict(self.horizon_days)}
 
 
 def expected_deliveries(pipeline: list[tuple[str, date | None, int]], today: date, window: int,
@@ -50,12 +46,6 @@ def expected_deliveries(pipeline: list[tuple[str, date | None, int]], today: dat
         horizon = max(1, settings.horizon_days.get(level, 180))
         total += p * count * min(window, horizon) / horizon
     return total
-
-
-def overdue_before(level: str, now: datetime, settings: GroupSettings) -> datetime | None:
-    """A lead at `level` last contacted before this moment is overdue (None: nothing is due)."""
-    days = settings.cadence_days.get(level)
-    return None if days is None else now - timedelta(days=days)
 
 
 def report_workdays(start: date, end: date) -> list[date]:

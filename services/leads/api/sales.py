@@ -1,8 +1,11 @@
 """Test drives, orders, deliveries, defeats and the daily activity reports."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import g
 from flask.views import MethodView
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.auth import current_principal
 from shared.errors import fail, not_found
@@ -12,11 +15,13 @@ from shared.permissions import require
 from .. import handlers
 from ..handlers import reports
 from ..handlers.common import get_lead
-from ..models import DailyReport, Defeat, StoreRef, TestDrive
+from ..domain_time import local_midnight
+from ..models import DailyReport, Defeat, Order, StoreRef, TestDrive
 from ..schemas import (
     AmendmentIn,
     AmendmentOut,
     BoardOut,
+    CancelIn,
     DefeatDecisionIn,
     DefeatIn,
     DefeatOut,
@@ -25,6 +30,7 @@ from ..schemas import (
     DraftQuery,
     OrderIn,
     OrderOut,
+    OrderQuery,
     ReportIn,
     ReportOut,
     ReportQuery,
@@ -80,6 +86,53 @@ class Orders(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             return handlers.place_order(s, p, lead_id, body)
+
+
+@blp.route("/orders")
+class OrderList(MethodView):
+    @require("leads.read")
+    @blp.arguments(OrderQuery, location="query")
+    @blp.response(200, OrderOut(many=True))
+    def get(self, q):
+        """Orders the caller may see (a consultant: their leads'; a manager: the store's; HQ: the group's),
+        newest first; by status, store, lead and signing day (the group's local days); paginated."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            stmt = select(Order)
+            for key in ("status", "store_id", "lead_id"):
+                if q.get(key):
+                    stmt = stmt.where(getattr(Order, key) == q[key])
+            if q.get("signed_from"):
+                stmt = stmt.where(Order.created_at >= local_midnight(q["signed_from"]))
+            if q.get("signed_to"):
+                stmt = stmt.where(Order.created_at < local_midnight(q["signed_to"] + timedelta(days=1)))
+            g.total_count = s.scalar(stmt.with_only_columns(func.count(Order.id))) or 0
+            return list(s.scalars(stmt.order_by(Order.created_at.desc(), Order.id)
+                                  .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"])))
+
+
+@blp.route("/orders/<order_id>")
+class OrderOne(MethodView):
+    @require("leads.read")
+    @blp.response(200, OrderOut)
+    def get(self, order_id):
+        """One order; 404 when it is outside the caller's scope."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.get_order(s, order_id)
+
+
+@blp.route("/orders/<order_id>/cancellation")
+class OrderCancel(MethodView):
+    @require("leads.work")
+    @idempotent
+    @blp.arguments(CancelIn)
+    @blp.response(200, OrderOut)
+    def post(self, body, order_id):
+        """Cancel a signed order with the reason; the lead goes back to its level before the order."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            return handlers.cancel_order(s, p, order_id, body["reason"])
 
 
 @blp.route("/orders/<order_id>/delivery")

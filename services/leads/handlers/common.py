@@ -14,7 +14,7 @@ from shared.events import Event
 from shared.permissions import CONSULTANT, can
 
 from ..domain import GroupRules, next_round_robin
-from ..domain_time import BusinessHours, next_follow_up_due
+from ..domain_time import BusinessHours, Due, due_from, next_follow_up_due
 from ..models import GroupSettings, Lead, StaffRef, StoreRef
 
 def now() -> datetime:
@@ -97,10 +97,49 @@ def check_may(p: Principal, action: str, message: str) -> None:
         raise Forbidden(message)
 
 
-def set_due(lead: Lead, rules: GroupRules, tz: str) -> None:
-    """Recompute the next follow-up due date from the last contact (or the arrival) and the level's cadence."""
-    due = next_follow_up_due(lead.last_contact_at or lead.created_at, rules.cadence_for(lead.level), tz)
+def set_due(s: Session, lead: Lead, rules: GroupRules, tz: str) -> None:
+    """Recompute the next follow-up due date from the last contact (or the arrival) and the level's cadence.
+
+    A contact the consultant planned (`planned_on`) survives grading and cadence changes: the lead is due
+    on the planned day, or earlier when the level's cadence asks for contact sooner ("at least every N
+    days"). A closed lead is due never. The change is published by `publish_due` at the end of the use case.
+    """
+    s.info.setdefault(DUE_BEFORE, {}).setdefault(lead, due_of(lead))
+    due = due_for(lead.last_contact_at or lead.created_at, lead.level, lead.planned_on, rules, tz)
     lead.due_on, lead.overdue_at = (due.due_on, due.overdue_at) if due else (None, None)
+
+
+def due_for(last_contact: datetime, level: str, planned_on, rules: GroupRules, tz: str) -> Due | None:
+    """The due date of a lead: the level's cadence from the last contact, or the planned day if sooner."""
+    due = next_follow_up_due(last_contact, rules.cadence_for(level), tz)
+    if due is not None and planned_on is not None and planned_on < due.due_on:
+        due = due_from(planned_on, tz)
+    return due
+
+
+DUE_BEFORE = "leads_due_before"  # session.info: lead → its (due_on, overdue_at) when the use case began
+
+
+def due_of(lead: Lead) -> tuple:
+    return lead.due_on, lead.overdue_at
+
+
+def publish_due(s: Session, actor: str | None) -> None:
+    """Publish `leads.lead.due_changed` for every lead whose due date this use case moved (once each)."""
+    for lead, before in s.info.pop(DUE_BEFORE, {}).items():
+        if due_of(lead) != before:
+            emit_for(s, "leads.lead.due_changed", lead, actor, due_payload(lead))
+
+
+def forget_due(s: Session, lead: Lead) -> None:
+    """The lead's due date is already in the event that announced it (a new lead's `created`)."""
+    s.info.get(DUE_BEFORE, {}).pop(lead, None)
+
+
+def due_payload(lead: Lead) -> dict:
+    return {"lead_id": lead.id, "due_on": lead.due_on, "overdue_at": lead.overdue_at,
+            "planned": lead.planned_on is not None and lead.planned_on == lead.due_on,
+            "consultant_id": lead.consultant_id}
 
 
 def lead_event(type_: str, lead: Lead, actor: str | None, data: dict) -> Event:

@@ -196,7 +196,8 @@ def _batch(db: Database, scope: Scope, job_id: str, ctx: _Context, batch: list, 
                                         "lead_id": r["id"], "name": r["name"], "phone": r["phone"],
                                         "source": r["source"], "level": "N", "consultant_id": r["consultant_id"],
                                         "campaign_id": r["campaign_id"], "model": r["model"],
-                                        "channel": channel_of(r["source"]), "at": r["created_at"]}))
+                                        "channel": channel_of(r["source"]), "at": r["created_at"],
+                                        "due_on": r["due_on"], "overdue_at": r["overdue_at"]}))
             emit_many(s, events)
         if errors:
             s.execute(insert(cast(Table, ImportRowError.__table__)), [
@@ -226,5 +227,5 @@ def _row(ctx: _Context, d: dict, at: datetime, actor: str | None, due: Due | Non
         "level_changed_at": None, "expected_by": None,
         "response_due_at": response_due if d["source"] in TIMED_SOURCES else None,
         "first_contact_at": None, "response_seconds": None, "within_sla": None, "audited_at": None,
-        "defeat_pending": False, "closed_at": None,
+        "defeat_pending": False, "closed_at": None, "planned_on": None,
     }

@@ -20,14 +20,12 @@ from shared.tenancy import widened
 
 from ..domain import CLOSED, LEVELS, TIMED_SOURCES, channel_of, check_grade, is_open
 from ..domain_time import (
-    due_from,
     expected_purchase_by,
     first_response,
     first_response_due,
     local_date,
-    next_follow_up_due,
 )
-from ..models import Assignment, Campaign, FollowUp, Lead, LevelChange, StoreRef, Visit
+from ..models import Assignment, Campaign, FollowUp, Lead, LevelChange, Order, StoreRef, Visit
 from .common import (
     consultant_of,
     emit_for,
@@ -36,6 +34,9 @@ from .common import (
     lead_event,
     now,
     on_duty_consultants,
+    publish_due,
+    forget_due,
+    due_for,
     resolve_consultant,
     resolve_store,
     round_robin,
@@ -62,7 +63,8 @@ def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> Non
 def created_payload(lead: Lead) -> dict:
     return {"lead_id": lead.id, "name": lead.name, "phone": lead.phone, "source": lead.source,
             "level": lead.level, "consultant_id": lead.consultant_id, "campaign_id": lead.campaign_id,
-            "model": lead.model, "channel": channel_of(lead.source), "at": lead.created_at}
+            "model": lead.model, "channel": channel_of(lead.source), "at": lead.created_at,
+            "due_on": lead.due_on, "overdue_at": lead.overdue_at}
 
 
 def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | None = None,
@@ -89,7 +91,7 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
     )
     if lead.source in TIMED_SOURCES:
         lead.response_due_at = first_response_due(at, hours_of(rules, store), rules.sla_minutes)
-    set_due(lead, rules, store.timezone)
+    set_due(s, lead, rules, store.timezone)
     s.add(lead)
     try:
         s.flush()
@@ -99,6 +101,7 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
         raise Conflict("this Idempotency-Key was already used for a lead you cannot see now; send a new key",
                        "idempotency_key_used") from exc
     emit_for(s, "leads.lead.created", lead, p.user_id, created_payload(lead))
+    forget_due(s, lead)
     return lead, True
 
 
@@ -108,6 +111,7 @@ def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: Sto
     store = store or s.get_one(StoreRef, lead.store_id)
     if lead.last_contact_at is None or at > lead.last_contact_at:
         lead.last_contact_at = at
+        lead.planned_on = None  # a newer contact fulfils the planned one (a new plan comes after it)
     out: dict = {"first_contact": False}
     if lead.first_contact_at is None:
         lead.first_contact_at = at
@@ -116,7 +120,7 @@ def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: Sto
             fr = first_response(lead.created_at, at, hours_of(rules, store), rules.sla_minutes)
             lead.response_seconds, lead.within_sla = fr.seconds, fr.within_sla
             out.update(response_seconds=fr.seconds, within_sla=fr.within_sla)
-    set_due(lead, rules, store.timezone)
+    set_due(s, lead, rules, store.timezone)
     return out
 
 
@@ -162,6 +166,7 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
           "source": visit.source, "at": visit.time_in}
     emit(s, Event(type="leads.visit.logged", group_id=p.group_id, brand_id=store.brand_id, store_id=store.id,
                   actor=p.user_id, data=ev))
+    publish_due(s, p.user_id)
     return visit, lead, foreign
 
 
@@ -174,6 +179,7 @@ def grade(s: Session, p: Principal, lead_id: str, level: str, signals: list[str]
         error = Conflict if lead.level in CLOSED else Invalid
         raise error("; ".join(problems), "invalid_grade", errors={"level": problems})
     _change_level(s, p.user_id, lead, level, signals, reason)
+    publish_due(s, p.user_id)
     return lead
 
 
@@ -190,7 +196,8 @@ def _change_level(s: Session, actor: str | None, lead: Lead, level: str, signals
     lead.expected_by = expected_purchase_by(local_date(at, store.timezone), rules.horizon_days.get(level))
     if not is_open(level):
         lead.closed_at = at
-    set_due(lead, rules, store.timezone)
+        lead.planned_on = None
+    set_due(s, lead, rules, store.timezone)
     if prev != level:
         emit_for(s, "leads.lead.level_changed", lead, actor, {
             "lead_id": lead.id, "from_level": prev, "to_level": level, "reason": reason, "signals": list(signals),
@@ -211,12 +218,10 @@ def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowU
     extra: dict = {"first_contact": False}
     if data["outcome"] != "no_answer":
         extra = _contact(s, lead, at, p.user_id)
-    if fu.next_planned_at is not None:
+    if fu.next_planned_at is not None:  # kept on the lead: a re-grading or a cadence change does not lose it
         store = s.get_one(StoreRef, lead.store_id)
-        planned = local_date(fu.next_planned_at, store.timezone)
-        if lead.due_on is None or planned < lead.due_on:  # a planned contact can only bring the date forward
-            due = due_from(planned, store.timezone)
-            lead.due_on, lead.overdue_at = due.due_on, due.overdue_at
+        lead.planned_on = local_date(fu.next_planned_at, store.timezone)
+        set_due(s, lead, rules_of(s, lead.group_id), store.timezone)
     fu.first_contact = extra["first_contact"]
     s.add(fu)
     s.flush()
@@ -227,6 +232,7 @@ def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowU
         "source": lead.source, "at": fu.at})
     if data.get("level") and data["level"] != lead.level:
         grade(s, p, lead.id, data["level"], data.get("signals") or [], data.get("note"))
+    publish_due(s, p.user_id)
     return fu
 
 
@@ -236,6 +242,8 @@ def _move(s: Session, p: Principal, lead: Lead, to: str | None, why: str) -> Non
     s.add(Assignment(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id,
                      from_consultant=lead.consultant_id, to_consultant=to, why=why, actor=p.user_id))
     lead.consultant_id = to
+    for order in s.scalars(select(Order).where(Order.lead_id == lead.id, Order.status == "placed")):
+        order.consultant_id = to  # the open order follows its lead (who delivers it, who sees it)
 
 
 def assign(s: Session, p: Principal, lead_id: str, consultant_id: str, why: str = "manual") -> Lead:
@@ -288,19 +296,30 @@ def audit(s: Session, p: Principal, lead_ids: list[str], action: str, level: str
     return done
 
 
-def recompute_due_dates(s: Session, group_id: str) -> int:
-    """After a cadence change: every open lead of the group gets its due date again (in batches)."""
+def recompute_due_dates(s: Session, group_id: str, actor: str | None = None) -> int:
+    """After a cadence change: every open lead of the group gets its due date again (in batches), planned
+    contacts kept; each lead whose date moved is published (`leads.lead.due_changed`)."""
     rules = rules_of(s, group_id)
     tzs = {st.id: st.timezone for st in s.scalars(select(StoreRef))}
-    rows = s.execute(select(Lead.id, Lead.level, Lead.store_id, Lead.last_contact_at, Lead.created_at)
+    rows = s.execute(select(Lead.id, Lead.level, Lead.store_id, Lead.brand_id, Lead.consultant_id,
+                            Lead.last_contact_at, Lead.created_at, Lead.planned_on, Lead.due_on, Lead.overdue_at)
                      .where(Lead.level.in_(LEVELS))).all()
-    params = []
+    params, events = [], []
     for r in rows:
-        due = next_follow_up_due(r.last_contact_at or r.created_at, rules.cadence_for(r.level),
-                                 tzs.get(r.store_id, "Asia/Shanghai"))
-        params.append({"b_id": r.id, "b_due": due.due_on if due else None, "b_over": due.overdue_at if due else None})
+        due = due_for(r.last_contact_at or r.created_at, r.level, r.planned_on, rules,
+                      tzs.get(r.store_id, "Asia/Shanghai"))
+        new = (due.due_on, due.overdue_at) if due else (None, None)
+        if new == (r.due_on, r.overdue_at):
+            continue
+        params.append({"b_id": r.id, "b_due": new[0], "b_over": new[1]})
+        events.append(Event(type="leads.lead.due_changed", group_id=group_id, brand_id=r.brand_id,
+                            store_id=r.store_id, actor=actor, data={
+                                "lead_id": r.id, "due_on": new[0], "overdue_at": new[1],
+                                "planned": r.planned_on is not None and r.planned_on == new[0],
+                                "consultant_id": r.consultant_id}))
     table = cast(Table, Lead.__table__)  # a mapped class's table (typed as any FromClause)
     if params:
         s.execute(update(table).where(table.c.id == bindparam("b_id"))
                   .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")), params)
+        emit_many(s, events)
     return len(params)

@@ -32,7 +32,7 @@ def update_rules(s: Session, p: Principal, changes: dict) -> GroupRules:
     s.add(row)
     s.flush()
     if rules.cadence_days != before.cadence_days:
-        recompute_due_dates(s, p.group_id)
+        recompute_due_dates(s, p.group_id, p.user_id)
     return rules
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, Index, Numeric, String
+from sqlalchemy import JSON, Boolean, Date, Index, Numeric, String, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import id_column, utcnow
-from shared.tenancy import StoreScoped
+from shared.tenancy import Scope, StoreScoped
 
 from .base import Base
 
@@ -80,7 +80,10 @@ class TestDrive(StoreScoped, Base):
 
 
 class Order(StoreScoped, Base):
-    """A signed order (订单); delivery adds the VIN and the date."""
+    """A signed order (订单); delivery adds the VIN and the date; a cancellation its reason.
+
+    A consultant sees the orders of their own leads (the order follows the lead when it moves).
+    """
 
     __tablename__ = "orders"
     id: Mapped[str] = id_column()
@@ -99,6 +102,18 @@ class Order(StoreScoped, Base):
     delivered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     consultant_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the lead's level before the order, where a cancellation puts it back
+    from_level: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        crit = super().scope_criteria(scope)
+        if scope.personal:
+            crit = and_(crit, cls.consultant_id == scope.user_id)  # a consultant sees their own leads' orders
+        return crit
 
 
 class Defeat(StoreScoped, Base):
@@ -112,7 +127,7 @@ class Defeat(StoreScoped, Base):
     competitor_model: Mapped[str | None] = mapped_column(String(80), nullable=True)
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     from_level: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(12), default="proposed")  # proposed approved sent_back
+    status: Mapped[str] = mapped_column(String(12), default="proposed")  # proposed approved sent_back withdrawn
     proposed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)

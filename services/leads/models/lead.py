@@ -48,6 +48,8 @@ class Lead(StoreScoped, Base):
     last_contact_at: Mapped[datetime | None] = mapped_column(nullable=True)
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     overdue_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the next contact the consultant planned (local day): grading and cadence changes keep it
+    planned_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     level_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     expected_by: Mapped[date | None] = mapped_column(Date, nullable=True)
     # first response (phone-in and online leads)

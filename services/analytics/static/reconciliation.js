@@ -1,0 +1,66 @@
+// Figures reconciled: ask leads for its own daily counts and analytics for the comparison, as the
+// signed-in user (session cookie; the POSTs carry the page's CSRF token); show every drifting cell.
+(function () {
+  "use strict";
+  const form = document.getElementById("reconcile");
+  if (!form) return;
+  const status = document.getElementById("reconcile-status");
+  const table = document.getElementById("drift");
+  const rebuild = document.getElementById("rebuild");
+  const labels = JSON.parse(document.getElementById("reconcile-labels").textContent);
+  const post = (url, body) => fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": form.dataset.csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+  function cell(text, num) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (num) td.className = "num";
+    return td;
+  }
+
+  function show(result) {
+    const body = table.querySelector("tbody");
+    body.replaceChildren();
+    for (const r of result.drift) {
+      const tr = document.createElement("tr");
+      tr.dataset.drift = `${r.kpi}|${r.store_id}|${r.day}`;
+      tr.append(cell(labels.kpis[r.kpi] || r.kpi), cell(labels.stores[r.store_id] || r.store_id), cell(r.day),
+                cell(r.source, true), cell(r.analytics, true), cell(r.diff > 0 ? `+${r.diff}` : r.diff, true));
+      body.append(tr);
+    }
+    table.hidden = result.drift.length === 0;
+    if (rebuild) rebuild.hidden = result.drift.length === 0;
+    status.dataset.state = result.drift.length ? "drift" : "ok";
+    status.textContent = `${result.drift.length ? status.dataset.drift : status.dataset.ok} (${result.checked} ${status.dataset.checked})`;
+  }
+
+  async function reconcile() {
+    const from = form.elements.from.value, to = form.elements.to.value;
+    status.dataset.state = "checking";
+    status.textContent = status.dataset.checking;
+    try {
+      const counts = await fetch(`/leads/api/v1/stats/daily?from=${from}&to=${to}`, { credentials: "same-origin" });
+      if (!counts.ok) throw new Error(`leads ${counts.status}`);
+      const r = await post("/analytics/api/v1/reconciliation", { from, to, counts: await counts.json() });
+      if (!r.ok) throw new Error(`analytics ${r.status}`);
+      show(await r.json());
+    } catch (e) {
+      status.dataset.state = "failed";
+      status.textContent = `${status.dataset.failed} (${e.message})`;
+    }
+  }
+
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); reconcile(); });
+  if (rebuild) {
+    rebuild.addEventListener("click", async () => {
+      rebuild.disabled = true;
+      const r = await post("/analytics/api/v1/reconciliation/rebuild");
+      rebuild.disabled = false;
+      if (r.ok) await reconcile();
+    });
+  }
+  reconcile();
+})();
