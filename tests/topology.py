@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,6 +96,7 @@ class Topology:
         self.env, self.ports, self.apis, self.workers, self.logs = env, ports, apis, workers, logs
         self.http = requests.Session()
         self.password = ""
+        self.started_in = 0.0  # s, from the first migration to seeded
 
     @property
     def namespace(self) -> str:
@@ -152,6 +154,7 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
                JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
                LOG_LEVEL="WARNING")
     env.pop("CRM_VAR_DIR", None)
+    t0 = time.monotonic()
     owners = {}
     for svc, gen in dbs.items():
         owners[f"{svc.upper()}_MIGRATE_DATABASE_URL"] = owner = next(gen)
@@ -174,6 +177,7 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
         if seed:
             topo.password = secrets.token_urlsafe(16)
             topo.crm("seed", f"--password={topo.password}", check=True)
+        topo.started_in = time.monotonic() - t0
         yield topo
     finally:
         for proc in [*apis.values(), *workers.values()]:
