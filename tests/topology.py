@@ -142,10 +142,14 @@ class Topology:
 
 
 @contextmanager
-def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: str = "e2e", api_workers: int = 2,
-                        seed: bool = True, report_tracebacks: bool = True) -> Iterator[Topology]:
+def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: str = "e2e",
+                        api_workers: int | dict[str, int] = 2, seed: bool = True,
+                        report_tracebacks: bool = True) -> Iterator[Topology]:
     """Start every service's API and worker on fresh databases and a fresh bus namespace; seed the demo
-    group (its users get a random password, `Topology.password`); stop and drop it all afterwards."""
+    group (its users get a random password, `Topology.password`); stop and drop it all afterwards.
+
+    `api_workers`: gunicorn workers per API, for every service or by service (default 2)."""
+    per_service = api_workers if isinstance(api_workers, dict) else dict.fromkeys(SERVICES, api_workers)
     ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
     ns = f"{prefix}{uuid.uuid4().hex[:8]}"
     dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
@@ -168,7 +172,7 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
         subprocess.run([BIN / "crm", "migrate", "--all"], env={**env, **owners}, check=True, cwd=ROOT, timeout=300)
         ports = {svc: free_port() for svc in SERVICES}
         for svc in SERVICES:
-            apis[svc] = Proc(f"{svc}-api", [BIN / "gunicorn", "-w", str(api_workers), "-b", f"127.0.0.1:{ports[svc]}",
+            apis[svc] = Proc(f"{svc}-api", [BIN / "gunicorn", "-w", str(per_service.get(svc, 2)), "-b", f"127.0.0.1:{ports[svc]}",
                                              f"services.{svc}.app:create_app()"], env, logs / f"{svc}-api.log").start()
             workers[svc] = Proc(f"{svc}-worker", [BIN / "crm", "worker", svc], env,
                                 logs / f"{svc}-worker.log").start()

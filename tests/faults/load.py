@@ -47,7 +47,7 @@ class Ledger:
 class Load:
     """`start()` the consultants, `stop()` them: each finishes (and resolves) the create it is in."""
 
-    def __init__(self, topo, ledger: Ledger, consultants=CONSULTANTS, deliver_every: int = 3, pause: float = 0.05):
+    def __init__(self, topo, ledger: Ledger, consultants=CONSULTANTS, deliver_every: int = 3, pause: float = 0.2):
         self.topo, self.ledger = topo, ledger
         self.consultants, self.deliver_every, self.pause = consultants, deliver_every, pause
         self.stopping = threading.Event()
