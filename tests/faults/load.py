@@ -1,10 +1,11 @@
-"""A steady load: a few consultants, each in a thread, registering leads, signing orders and handing
-cars over through the HTTP API, as a showroom app would — including its retries.
+"""A steady load: a few consultants, each in a thread, registering leads (and reading each one back),
+signing orders and handing cars over through the HTTP API, as a showroom app would — with its retries.
 
 Every create carries an Idempotency-Key, and a request that gets no answer (connection reset by a
 killed worker) or a 503 (database unavailable) or 409 `idempotency_in_progress` is sent again with
 the same key until it is answered: so the client knows exactly which leads were accepted, and the
-server must not create one twice. `Ledger` keeps what was accepted and every answer seen.
+server must not create one twice. A read is not retried on a 503: it must answer 200. `Ledger` keeps
+what was accepted and every answer seen.
 """
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ class Load:
                 with self._lock:
                     self.created += 1
                 n += 1
+                self._read(http, f"/leads/api/v1/leads/{lead['id']}", headers)
                 if n % self.deliver_every == 0:
                     self._sell(http, headers, lead["id"])
             self.stopping.wait(self.pause)
@@ -103,6 +105,22 @@ class Load:
             with self.ledger.lock:
                 self.ledger.deliveries.add(order["id"])
 
+    def _read(self, http, path: str, headers: dict) -> None:
+        """GET what was just created: 200, whatever the database went through (the server tries a read
+        once more on a fresh connection). Only a lost connection (a killed gunicorn worker) is retried."""
+        for _ in range(10):
+            try:
+                r = http.get(self.topo.url(path), headers=headers, timeout=30)
+            except requests.RequestException:
+                self.ledger.note("GET connection error")
+                time.sleep(0.2)
+                continue
+            self.ledger.note(f"GET {r.status_code}")
+            if r.status_code != 200:
+                with self.ledger.lock:
+                    self.ledger.unexpected.append(f"GET {path}: {r.status_code} {r.text[:300]}")
+            return
+
     def _create(self, http, path: str, headers: dict, body: dict, ok: tuple[int, ...]) -> dict | None:
         """POST until answered: the same Idempotency-Key on every try. None if it never succeeds."""
         key = {"Idempotency-Key": uuid.uuid4().hex}
@@ -112,10 +130,10 @@ class Load:
             try:
                 r = http.post(self.topo.url(path), json=body, headers={**headers, **key}, timeout=30)
             except requests.RequestException:
-                self.ledger.note("connection error")
+                self.ledger.note("POST connection error")
                 time.sleep(0.2)
                 continue
-            self.ledger.note(str(r.status_code))
+            self.ledger.note(f"POST {r.status_code}")
             if r.status_code in ok:
                 return r.json()
             if r.status_code == 409 and r.json().get("code") == "idempotency_in_progress":
