@@ -302,8 +302,6 @@ def _database_unavailable(exc: Exception):
 
 
 def _http(status: int, message: str) -> HTTPException:
-    from shared.errors import ApiError
-
     return ApiError(status, message)
 
 

@@ -67,7 +67,10 @@ def leads(pg_roles, tmp_path):
                          st.jwt_audience, 3600)
     manager = Principal(user_id=str(uuid.uuid4()), username="m", group_id=GROUP, group_code="r", role="store_manager",
                         store_ids=frozenset({STORE}))
+    consultant = Principal(user_id=str(uuid.uuid4()), username="c", group_id=GROUP, group_code="r",
+                           role="sales_consultant", store_ids=frozenset({STORE}))
     rt.auth = {"Authorization": f"Bearer {signer.sign(manager)}"}
+    rt.consultant = {"Authorization": f"Bearer {signer.sign(consultant)}"}
     rt.client = create_app(runtime=rt).test_client()
     yield rt
     rt.db.engine.dispose()
@@ -145,3 +148,19 @@ def test_a_write_while_the_database_refuses_connections_answers_503_and_saves_no
     assert stored(leads, phone) == (0, 0)
     # the database is back: the pool connects afresh, no restart needed
     assert wait_until(lambda: leads.client.get(LEADS, headers=leads.auth).status_code == 200, timeout=30, interval=0.2)
+
+
+def test_a_create_committed_whose_stored_answer_is_lost_still_answers_201(leads, pg_admin_url):
+    """The connection dies after the order's commit, while the idempotency layer stores the answer: the
+    order exists, so the client is told 201 (not a 503 saying it was not completed)."""
+    lead = leads.client.post(LEADS, json={"name": "订单客户", "phone": "+8613900000004", "source": "walk_in"},
+                             headers=leads.consultant).json
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    cut = Terminator(leads.db.engine, pg_admin_url, lambda sql: re.match(r"\s*UPDATE idempotency_keys\b", sql) is not None)
+    r = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key},
+                          json={"model": "凯美瑞", "price": 189800, "payment_method": "cash"})
+    cut.remove()
+    assert cut.fired == 1
+    assert r.status_code == 201, r.get_data(as_text=True)
+    with leads.db.session(Scope.system(GROUP)) as s:
+        assert s.scalar(text("SELECT count(*) FROM orders WHERE lead_id = :l"), {"l": lead["id"]}) == 1
