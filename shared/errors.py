@@ -6,6 +6,11 @@ HTTP in them, so a consumer or a command can call a handler too. The edge maps t
   the exception's `status`; a page that shows the message itself catches `UserError`;
 - the consumers (`shared.bus.consumer`): a domain error is permanent, so the event is dead-lettered
   with its message instead of being retried.
+The edge also answers for the database itself (`database_unavailable`): a server that is down or
+refuses connections, or a connection that died under a request, is 503 `database_unavailable` with
+`Retry-After`, not 500: the request's transaction did not commit, and the same request may succeed
+seconds later. A read-only request whose connection was lost is first tried once more
+(`connection_lost`; `shared.web`).
 `ApiError`/`fail()` remain for the entrypoints themselves (a request the web layer refuses).
 """
 from __future__ import annotations
@@ -77,6 +82,31 @@ class Forbidden(DomainError):
 
     status, default_code = 403, "forbidden"
 
+
+
+#: seconds a client is asked to wait after a 503 `database_unavailable` (the pool reconnects on the
+#: next request; a database restarting takes a few seconds)
+DATABASE_RETRY_AFTER = 3
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database connection died under the statement (terminated, server restarted, network cut).
+
+    SQLAlchemy then invalidates that connection and every pooled one opened before it, so the next
+    checkout connects afresh (and `pool_pre_ping` tests a connection before handing it out).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A failure of the database rather than of the request: no connection could be made (server
+    down, not accepting connections), the connection was lost, or the server gave up on the
+    statement for a transient reason (SQLite busy, a statement timeout, a serialization failure)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return connection_lost(exc) or isinstance(exc, OperationalError | InterfaceError)
 
 
 def as_http(exc: DomainError) -> ApiError:

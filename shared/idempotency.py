@@ -14,6 +14,7 @@ second order. So, for a view decorated with `@idempotent` and a request carrying
 """
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import Response, current_app, g, has_request_context, request
@@ -22,7 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.db import UTCDateTime, utcnow
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, database_unavailable
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 _PENDING = "idempotency_pending"  # g: (user, key, method, path, group) of the running request
@@ -97,9 +100,16 @@ def idempotent(view):
                                "idempotency_in_progress") from exc
             raise
         if g.get(_WRITTEN) and isinstance(response, Response) and response.status_code < 300:
-            with runtime.db.session(principal.scope) as s:
-                s.execute(update(table).where(table.c.user_id == principal.user_id, table.c.key == raw)
-                          .values(status=response.status_code, body=response.get_data(as_text=True)))
+            try:
+                with runtime.db.session(principal.scope) as s:
+                    s.execute(update(table).where(table.c.user_id == principal.user_id, table.c.key == raw)
+                              .values(status=response.status_code, body=response.get_data(as_text=True)))
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                # the create is committed: answer it (a 503 would say it was not); a retry is then told
+                # 409 idempotency_in_progress, as after a crash at this point
+                log.warning("idempotency: the answer to %s %s was not stored: %s", method, path, exc)
         return response
 
     return wrapper

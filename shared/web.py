@@ -16,7 +16,16 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.auth import InvalidToken, Principal, TokenVerifier, current_principal
-from shared.errors import DomainError, ErrorBody, as_http, error_body
+from shared.errors import (
+    DATABASE_RETRY_AFTER,
+    ApiError,
+    DomainError,
+    ErrorBody,
+    as_http,
+    connection_lost,
+    database_unavailable,
+    error_body,
+)
 from shared.input_guard import check_request
 from shared.nav import nav_for, role_label
 from shared.redirects import same_site_path
@@ -27,6 +36,37 @@ SHARED_DIR = Path(__file__).resolve().parent
 LANGUAGES = ("zh_CN", "en")
 COOKIE = "crm_token"
 UPLOAD_TYPES = ("multipart/form-data", "text/csv")
+READ_ONLY = ("GET", "HEAD")
+
+
+class CrmFlask(Flask):
+    """Flask, plus one more try of a read-only request whose database connection was lost.
+
+    A connection terminated under a request (`pg_terminate_backend`, a database restart, a network
+    cut) fails that request's statement; SQLAlchemy then drops the pool's older connections, so a
+    second try connects afresh. Only GET and HEAD are tried again: they change nothing, so running
+    them twice is harmless. A write is never repeated here: its transaction was rolled back, and the
+    edge answers 503 with Retry-After (`database_unavailable`), so the client decides to send it again
+    (with its Idempotency-Key).
+    """
+
+    def preprocess_request(self):
+        return _once_more_if_connection_lost(super().preprocess_request)
+
+    def dispatch_request(self):
+        return _once_more_if_connection_lost(super().dispatch_request)
+
+
+def _once_more_if_connection_lost(step):
+    try:
+        return step()
+    except Exception as exc:
+        if request.method not in READ_ONLY or g.get("db_retried") or not connection_lost(exc):
+            raise
+        g.db_retried = True
+        log.warning("%s %s: database connection lost (%s); trying once more", request.method, request.path,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return step()
 
 
 class CrmApi(Api):
@@ -103,7 +143,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     runtime.refuse_unsafe_role()
     name = s.service
     prefix = f"/{name}"
-    app = Flask(name, static_folder=None)
+    app = CrmFlask(name, static_folder=None)
     if s.proxy_hops:  # behind the gateway: the client's address is the one it puts in X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
@@ -217,6 +257,8 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     def _crash(exc):
         if isinstance(exc, HTTPException):
             return render_error(exc)
+        if database_unavailable(exc):
+            return _database_unavailable(exc)
         log.exception("unhandled error")
         return render_error(InternalServerError("internal error; nothing was saved"))
 
@@ -247,9 +289,19 @@ def _domain_error(exc: DomainError):
     return resp
 
 
-def _http(status: int, message: str) -> HTTPException:
-    from shared.errors import ApiError
+def _database_unavailable(exc: Exception):
+    """503 with Retry-After: the database is down, or the connection died before the request could finish
+    (its transaction was rolled back by the server)."""
+    log.warning("%s %s: database unavailable: %s", request.method, request.path,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    resp = make_response(render_error(ApiError(
+        503, f"the database is unavailable, the request was not completed; try again in {DATABASE_RETRY_AFTER} s "
+             "(a create sent again with the same Idempotency-Key is applied at most once)", "database_unavailable")))
+    resp.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return resp
 
+
+def _http(status: int, message: str) -> HTTPException:
     return ApiError(status, message)
 
 

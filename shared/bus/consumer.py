@@ -3,6 +3,12 @@
 A handler is `fn(session, event)`; it runs in one transaction with the inbox row, so an event
 applied and then redelivered (consumer killed before its ack) is recognised and skipped.
 
+A failure that is the database's, not the message's (`shared.errors.database_unavailable`: no
+connection, a connection lost, SQLite busy) is not counted against the message: the consumer keeps
+trying with backoff (up to 5 s apart) until the database answers, for up to `db_outage` (10 min),
+instead of parking good events in the DLQ after its few retries. Any other error is retried
+`retries` times, then dead-lettered.
+
 Nothing is applied that breaks the contract, in any service: the message must parse as an envelope
 whose payload passes its versioned schema (`Event.from_message`: ids of at most 36 characters, a
 group, the store of anything a store owns), and it must pass the tenant rule below. Either failure
@@ -49,7 +55,7 @@ from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
 from shared.bus.tables import known_groups_of
 from shared.bus.topology import ConsumerSpec, connect, dead_letter_exchange, declare, is_amqp
 from shared.db import Database, utcnow
-from shared.errors import DomainError
+from shared.errors import DomainError, database_unavailable
 from shared.events import Event
 from shared.tenancy import Scope
 
@@ -265,12 +271,14 @@ class EventConsumer(ConsumerMixin):
         prefetch: int = 100,
         batch: int = 100,
         linger: float = 0.005,
+        db_outage: float = 600.0,
     ):
         self.url = url
         self.connection: Connection = connect(url)
         self.applier = applier
         self.spec = applier.handlers.spec
         self.retries, self.backoff, self.prefetch = retries, backoff, prefetch
+        self.db_outage = db_outage  # s: how long the database may be unavailable before a message is parked
         self.dead_publisher = Publisher(url, exchange=dead_letter_exchange())
         self.batch, self.linger = max(1, min(batch, prefetch)), linger
         self.pending: list[tuple[Any, Message]] = []
@@ -339,7 +347,8 @@ class EventConsumer(ConsumerMixin):
             self.dead_letter(message, f"invalid event: {json.dumps(exc.messages, ensure_ascii=False)}")
             return
         last: Exception | None = None
-        for attempt in range(self.retries + 1):
+        attempt, outage_since = 0, None
+        while True:
             try:
                 if self.applier.apply(ev):
                     self.applied += 1
@@ -351,12 +360,31 @@ class EventConsumer(ConsumerMixin):
             except Exception as exc:  # transient (database busy, deadlock...): back off and retry
                 last = exc
                 log.warning("%s: %s failed (attempt %d): %s", self.spec.name, ev.type, attempt + 1, exc)
-                time.sleep(self.backoff * (2**attempt))
+                if database_unavailable(exc):  # not the message's fault: wait for the database, don't park it
+                    outage_since = outage_since or time.monotonic()
+                    if time.monotonic() - outage_since > self.db_outage:
+                        break
+                elif attempt >= self.retries:
+                    break
+                if not self._pause(min(self.backoff * (2**attempt), 5.0)):
+                    return  # stopping: left unacked, the broker gives it to the next consumer
+                attempt += 1
         if last is not None:
             self.dead_letter(message, f"{type(last).__name__}: {last}")
             return
         _fault_exit_before_ack()
         message.ack()
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep between tries while keeping the broker connection's heartbeat; False when stopping."""
+        deadline = time.monotonic() + seconds
+        while not self.should_stop and time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            try:
+                self.connection.heartbeat_check()
+            except Exception:  # noqa: BLE001 (a lost broker connection shows on the ack; kombu reconnects)
+                pass
+        return not self.should_stop
 
     def dead_letter(self, message, reason: str) -> None:
         """Park the raw message in this consumer's DLQ with the reason, then ack the original.

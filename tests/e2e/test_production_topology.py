@@ -5,113 +5,23 @@ As in deploy/docker-compose.yml, `crm migrate` runs as the owner of each databas
 workers connect as a role that owns nothing, under forced row-level security."""
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
-import requests
 
-from shared.auth import ensure_keypair
 from shared.config import SERVICES
 from shared.phones import mask
-from tests.conftest import PG_APP, _pg_database, as_role, delete_namespace, store_id, wait_until
+from tests.conftest import PG_APP, store_id, wait_until
+from tests.topology import BIN, ROOT, production_topology
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.rabbitmq]
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Stack:
-    """Routes `/<service>/...` to that service's gunicorn, as the nginx gateway does."""
-
-    def __init__(self, ports: dict[str, int]):
-        self.ports = ports
-        self.http = requests.Session()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.ports[path.split('/')[1]]}{path}"
-
-    def login(self, username: str, password: str, group: str = "demo") -> dict:
-        r = self.http.post(self.url("/identity/api/v1/auth/login"),
-                           json={"group": group, "username": username, "password": password}, timeout=10)
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    def get(self, path, headers):
-        return self.http.get(self.url(path), headers=headers, timeout=10)
-
-    def post(self, path, headers, json):
-        return self.http.post(self.url(path), headers=headers, json=json, timeout=10)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, pg_admin_url, amqp_url):
-    tmp = tmp_path_factory.mktemp("prod")
-    ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
-    ns = f"e2e{uuid.uuid4().hex[:8]}"
-    dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
-    password = secrets.token_urlsafe(16)
-    env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1", CRM_ALLOW_TEST_CLOCK="1",
-               SECRET_KEY=secrets.token_urlsafe(48), JWT_PUBLIC_KEY_FILE=str(tmp / "jwt-public.pem"),
-               JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
-               LOG_LEVEL="WARNING")
-    env.pop("CRM_VAR_DIR", None)
-    owners = {}
-    for svc, gen in dbs.items():
-        owners[f"{svc.upper()}_MIGRATE_DATABASE_URL"] = owner = next(gen)
-        env[f"{svc.upper()}_DATABASE_URL"] = as_role(owner, PG_APP)
-    procs: list[subprocess.Popen] = []
-    logs = tmp / "logs"
-    logs.mkdir()
-    try:
-        subprocess.run([BIN / "crm", "migrate", "--all"], env={**env, **owners}, check=True, cwd=ROOT, timeout=180)
-        ports = {}
-        for svc in SERVICES:
-            ports[svc] = _port()
-            procs.append(subprocess.Popen(
-                [BIN / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{ports[svc]}", f"services.{svc}.app:create_app()"],
-                env=env, cwd=ROOT, stdout=open(logs / f"{svc}-api.log", "w"), stderr=subprocess.STDOUT))
-            procs.append(subprocess.Popen([BIN / "crm", "worker", svc], env=env, cwd=ROOT,
-                                          stdout=open(logs / f"{svc}-worker.log", "w"), stderr=subprocess.STDOUT))
-        st = Stack(ports)
-        st.env = env
-
-        def healthy():
-            try:
-                return all(st.http.get(st.url(f"/{s}/healthz"), timeout=2).status_code == 200 for s in SERVICES)
-            except requests.RequestException:
-                return False
-
-        wait_until(healthy, timeout=120, interval=0.5)
-        subprocess.run([BIN / "crm", "seed", f"--password={password}"], env=env, check=True, cwd=ROOT, timeout=120)
-        st.password = password
-        yield st
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for gen in dbs.values():
-            next(gen, None)
-        delete_namespace(amqp_url, ns)
-        for f in sorted(logs.glob("*.log")):
-            text = f.read_text()
-            if "Traceback" in text:
-                print(f"--- {f.name}\n{text[-3000:]}")
+    with production_topology(tmp_path_factory.mktemp("prod"), pg_admin_url, amqp_url) as topo:
+        yield topo
 
 
 def test_the_skeleton_chain_runs_across_separate_processes(stack):

@@ -228,3 +228,32 @@ def test_one_poison_event_in_a_batch_is_dead_lettered_and_the_rest_applied_once(
     dead = wait_until(lambda: deadletters.list_dead(rt), 10)
     assert len(dead) == 1 and "cannot apply poison" in dead[0]["reason"]
     assert set(rig.applied().values()) == {1}
+
+
+def test_a_consumer_waits_out_a_database_that_refuses_connections_instead_of_dead_lettering(rig, pg_url, amqp_url,
+                                                                                           pg_admin_url, caplog):
+    """The database down is not the message's fault: the consumer keeps trying (with backoff, past its
+    usual retries) and applies the events once the database is back; nothing goes to the DLQ."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    from shared.bus.topology import connect, declare
+
+    with connect(amqp_url) as conn:
+        declare(conn, [handlers.spec])  # the queue exists before the events are published
+    for name in ("a", "b", "c"):
+        rig.write(name)
+    assert rig.relay.run_once() == 3
+    database = make_url(pg_url).database
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        try:
+            admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = %s", (database,))
+            rig.start_consumer()
+            tries = lambda: sum("failed (attempt" in r.getMessage() for r in caplog.records)  # noqa: E731
+            wait_until(lambda: tries() > 6, timeout=60)  # well past the 3 retries that park a failing message
+        finally:
+            admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+    assert wait_until(lambda: rig.applied() == {"a": 1, "b": 1, "c": 1}, timeout=60, interval=0.2)
+    rt = SimpleNamespace(handlers=handlers, settings=SimpleNamespace(bus_url=amqp_url), name="test")
+    assert deadletters.list_dead(rt) == []
