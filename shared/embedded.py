@@ -1,12 +1,20 @@
 """Embedded mode: every service, its relay and its consumer in one process at one address.
 
 Like the all-in-one modes of Jaeger or Loki: the same code as production, with SQLite files under
-var/ and the kombu filesystem transport instead of PostgreSQL and RabbitMQ.
+var/ and the kombu filesystem transport instead of PostgreSQL and RabbitMQ. `crm serve` serves from a
+few processes on one socket (`default_processes`): one Python process runs one thread at a time.
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 from flask import Flask
 from werkzeug.wrappers import Response
@@ -104,9 +112,24 @@ class Platform:
         return dispatch
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+#: request threads per process (each process's engines pool 5 + 10 SQLite connections per service)
+THREADS = 8
+
+
+def default_processes() -> int:
+    """Processes that serve requests: one more than the cores, at most four. One Python process runs one
+    thread at a time (the GIL), so one process uses at most one core; and on a busy machine the kernel
+    shares the cores between runnable processes, so one process would get a share of one core."""
+    return min(4, (os.cpu_count() or 1) + 1)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
+    """Embedded mode: the first process migrates, seeds, runs every relay and consumer and serves; the
+    others (`processes - 1`) serve on the same listening socket, each with the relays of its own
+    commits (an in-process wake-up; the SQLite write lock keeps two relays from sending a row twice)."""
     from waitress import serve as waitress_serve
 
+    processes = processes or default_processes()
     platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
     platform.wait_until_consumed(timeout=120)
     if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
@@ -120,9 +143,52 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         else:
             print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
                   f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
-    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026)",
-          flush=True)
+    sock = socket.create_server((host, port), backlog=1024)
+    children = [subprocess.Popen([sys.executable, "-m", "shared.embedded", str(sock.fileno())],
+                                 pass_fds=[sock.fileno()]) for _ in range(processes - 1)]
+    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
+          f" {processes} processes)", flush=True)
     try:
-        waitress_serve(platform.wsgi(), host=host, port=port, threads=16, ident="dealer-crm")
+        waitress_serve(platform.wsgi(), sockets=[sock], threads=THREADS, ident="dealer-crm")
     finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
         platform.stop()
+
+
+def serve_more(fd: int) -> None:
+    """Another serving process of `serve`: the five apps and their relays, on the listening socket `fd`;
+    it ends when the first process does."""
+    from waitress import serve as waitress_serve
+
+    from shared.bus.publisher import Publisher
+    from shared.bus.relay import Relay
+
+    platform = Platform()  # the first process has migrated and seeded
+    relays = [Relay(rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url)) for rt in platform.runtimes.values()]
+    for relay in relays:
+        threading.Thread(target=relay.run_forever, name="relay", daemon=True).start()
+    parent = os.getppid()
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, name="orphaned", daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        waitress_serve(platform.wsgi(), sockets=[socket.socket(fileno=fd)], threads=THREADS, ident="dealer-crm")
+    finally:
+        for relay in relays:
+            relay.stop()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    serve_more(int(sys.argv[1]))
