@@ -36,6 +36,7 @@ STORES = ["sh-toyota-pd", "sh-toyota-mh", "hz-toyota-xs", "nj-toyota-jn", "sh-le
           "hz-lexus-bj", "sz-lexus-yq", "hz-vw-xh", "sh-vw-jd", "nb-vw-yz", "wx-vw-bh"]
 AGENTS = ["cc.agent1", "cc.agent2", "cc.sup"]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+PREFIXES = ["135", "136", "138", "139", "150", "158", "186", "188"]  # mobile prefixes in use
 LOGIN_P99, OTHER_P99 = 2.0, 0.5
 
 
@@ -117,7 +118,7 @@ class User(threading.Thread):
     def act_consultant(self) -> None:
         r = self.rnd.random()
         if r < 0.4:
-            phone = f"1{self.rnd.choice('35789')}{self.rnd.randrange(10**9):09d}"
+            phone = f"{self.rnd.choice(PREFIXES)}{self.rnd.randrange(10**8):08d}"
             status, _ = self.call("lead create", "POST", "/leads/api/v1/leads", {
                 "name": f"{self.rnd.choice(SURNAMES)}先生", "phone": phone, "source": "walk_in", "model": "RAV4"})
             if status == 201:
@@ -255,6 +256,8 @@ def main() -> int:
     ap.add_argument("--hogs", type=int, default=0, help="busy-loop processes to run beside the server")
     ap.add_argument("--processes", type=int, help="pass --processes to `crm serve` (default: its own)")
     ap.add_argument("--keep", action="store_true", help="keep the var dir (its path is printed)")
+    ap.add_argument("--seeded", type=Path, help="start from a copy of this var dir (kept by an earlier --keep run)"
+                    " instead of seeding a fresh one")
     args = ap.parse_args()
 
     proc = log = None
@@ -263,6 +266,8 @@ def main() -> int:
         base = args.url.rstrip("/")
     else:
         var_dir = Path(tempfile.mkdtemp(prefix="crm-bench-concurrency-"))
+        if args.seeded:
+            shutil.copytree(args.seeded, var_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("serve.log"))
         base = f"http://127.0.0.1:{args.port}"
         proc, log = start_server(args.port, var_dir, args.processes)
         print(f"crm serve on {base}, var dir {var_dir}; waiting for the demo to be seeded…", flush=True)
