@@ -20,6 +20,7 @@ from flask import Flask
 from werkzeug.wrappers import Response
 
 from shared import config
+from shared.db import read_only
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ class Platform:
         from shared.bus.relay import wait_until
 
         def settled() -> bool:
+            with read_only():  # polled often: reads that take no write lock
+                return _settled()
+
+        def _settled() -> bool:
             published: list[tuple[str, str]] = []
             for rt in self.runtimes.values():
                 with rt.db.engine.connect() as c:
