@@ -110,3 +110,33 @@ def test_a_read_that_writes_runs_again_as_a_writer_and_logs_once(platform, api):
     r = api.get(f"/customers/api/v1/customers/{found[0]['id']}/360", as_="sh-lexus-xh.manager")
     assert r.status_code == 200, r.get_data(as_text=True)
     assert logged() == before + 1
+
+
+def test_a_get_that_writes_is_answered_by_its_second_run_which_writes_once(tmp_path):
+    from flask import Flask
+
+    from shared.db import ReadsFirst
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE seen (n INTEGER)"))
+    app = Flask(__name__)
+    runs: list[int] = []
+
+    @app.route("/count", methods=["GET", "POST"])
+    def count():
+        with engine.begin() as c:
+            n = c.scalar(text("SELECT count(*) FROM seen"))
+            runs.append(n)
+            c.execute(text("INSERT INTO seen VALUES (:n)"), {"n": n})
+        return {"seen_before": n}
+
+    app.wsgi_app = ReadsFirst(app.wsgi_app)
+    r = app.test_client().get("/count")
+    assert r.status_code == 200 and r.json == {"seen_before": 0}
+    assert runs == [0, 0]  # the first run was refused its write, the second made it
+    with engine.connect() as c:
+        assert c.scalar(text("SELECT count(*) FROM seen")) == 1
+    assert app.test_client().post("/count").json == {"seen_before": 1}
+    assert runs == [0, 0, 1]  # a POST writes from the start: one run
+    engine.dispose()
