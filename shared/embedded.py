@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -149,8 +150,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
             print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
                   f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
     sock = socket.create_server((host, port), backlog=1024)
-    children = [subprocess.Popen([sys.executable, "-m", "shared.embedded", str(sock.fileno())],
-                                 pass_fds=[sock.fileno()]) for _ in range(processes - 1)]
+    children = [_wait_ready(*started) for started in [_start_more(sock) for _ in range(processes - 1)]]
     print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
           f" {processes} processes)", flush=True)
     try:
@@ -166,19 +166,29 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
         platform.stop()
 
 
-def serve_more(fd: int) -> None:
+def _start_more(sock: socket.socket) -> tuple[subprocess.Popen, int]:
+    """Start a `serve_more` process on `sock`; returns it and the pipe it says it is ready on."""
+    ready_r, ready_w = os.pipe()
+    child = subprocess.Popen([sys.executable, "-m", "shared.embedded", str(sock.fileno()), str(os.getpid()),
+                              str(ready_w)], pass_fds=[sock.fileno(), ready_w])
+    os.close(ready_w)
+    return child, ready_r
+
+
+def _wait_ready(child: subprocess.Popen, ready_r: int, timeout: float = 300) -> subprocess.Popen:
+    with os.fdopen(ready_r, "rb") as ready:
+        if not select.select([ready], [], [], timeout)[0] or ready.read(1) != b"1":
+            log.warning("a serving process did not start within %s s (exit code %s)", timeout, child.poll())
+    return child
+
+
+def serve_more(fd: int, parent: int, ready_fd: int) -> None:
     """Another serving process of `serve`: the five apps and their relays, on the listening socket `fd`;
-    it ends when the first process does."""
+    it says it is ready on `ready_fd`, and ends when the first process (`parent`) does."""
     from waitress import serve as waitress_serve
 
     from shared.bus.publisher import Publisher
     from shared.bus.relay import Relay
-
-    platform = Platform()  # the first process has migrated and seeded
-    relays = [Relay(rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url)) for rt in platform.runtimes.values()]
-    for relay in relays:
-        threading.Thread(target=relay.run_forever, name="relay", daemon=True).start()
-    parent = os.getppid()
 
     def orphaned() -> None:
         while os.getppid() == parent:
@@ -187,6 +197,12 @@ def serve_more(fd: int) -> None:
 
     threading.Thread(target=orphaned, name="orphaned", daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    platform = Platform()  # the first process has migrated and seeded
+    relays = [Relay(rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url)) for rt in platform.runtimes.values()]
+    for relay in relays:
+        threading.Thread(target=relay.run_forever, name="relay", daemon=True).start()
+    with os.fdopen(ready_fd, "wb") as ready:
+        ready.write(b"1")
     try:
         waitress_serve(platform.wsgi(), sockets=[socket.socket(fileno=fd)], threads=THREADS, ident="dealer-crm")
     finally:
@@ -196,4 +212,4 @@ def serve_more(fd: int) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    serve_more(int(sys.argv[1]))
+    serve_more(*(int(a) for a in sys.argv[1:4]))

@@ -47,7 +47,7 @@ def served(tmp_path_factory):
         assert proc.poll() is None, (var / "serve.log").read_text()
         try:
             return requests.get(f"{base}/identity/healthz", timeout=5).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or not serving yet
             return False
 
     try:
