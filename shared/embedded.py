@@ -149,8 +149,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
         else:
             print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
                   f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
-    sock = socket.create_server((host, port), backlog=1024)
-    children = [_wait_ready(*started) for started in [_start_more(sock) for _ in range(processes - 1)]]
+    # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
+    # them, where processes accepting from one shared socket take connections unevenly (and a browser's
+    # keep-alive connection stays with the process that took it)
+    socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
+    children = [_wait_ready(*started) for started in [_start_more(host, port) for _ in range(processes - 1)]]
     print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
           f" {processes} processes)", flush=True)
     try:
@@ -166,11 +170,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
         platform.stop()
 
 
-def _start_more(sock: socket.socket) -> tuple[subprocess.Popen, int]:
-    """Start a `serve_more` process on `sock`; returns it and the pipe it says it is ready on."""
+def _start_more(host: str, port: int) -> tuple[subprocess.Popen, int]:
+    """Start a `serve_more` process on `host:port`; returns it and the pipe it says it is ready on."""
     ready_r, ready_w = os.pipe()
-    child = subprocess.Popen([sys.executable, "-m", "shared.embedded", str(sock.fileno()), str(os.getpid()),
-                              str(ready_w)], pass_fds=[sock.fileno(), ready_w])
+    child = subprocess.Popen([sys.executable, "-m", "shared.embedded", host, str(port), str(os.getpid()),
+                              str(ready_w)], pass_fds=[ready_w])
     os.close(ready_w)
     return child, ready_r
 
@@ -182,9 +186,9 @@ def _wait_ready(child: subprocess.Popen, ready_r: int, timeout: float = 300) -> 
     return child
 
 
-def serve_more(fd: int, parent: int, ready_fd: int) -> None:
-    """Another serving process of `serve`: the five apps and their relays, on the listening socket `fd`;
-    it says it is ready on `ready_fd`, and ends when the first process (`parent`) does."""
+def serve_more(host: str, port: int, parent: int, ready_fd: int) -> None:
+    """Another serving process of `serve`: the five apps and their relays, on a socket of its own on the
+    same port; it says it is ready on `ready_fd`, and ends when the first process (`parent`) does."""
     from waitress import serve as waitress_serve
 
     from shared.bus.publisher import Publisher
@@ -201,10 +205,11 @@ def serve_more(fd: int, parent: int, ready_fd: int) -> None:
     relays = [Relay(rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url)) for rt in platform.runtimes.values()]
     for relay in relays:
         threading.Thread(target=relay.run_forever, name="relay", daemon=True).start()
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)  # only now: ready to serve
     with os.fdopen(ready_fd, "wb") as ready:
         ready.write(b"1")
     try:
-        waitress_serve(platform.wsgi(), sockets=[socket.socket(fileno=fd)], threads=THREADS, ident="dealer-crm")
+        waitress_serve(platform.wsgi(), sockets=[sock], threads=THREADS, ident="dealer-crm")
     finally:
         for relay in relays:
             relay.stop()
@@ -212,4 +217,4 @@ def serve_more(fd: int, parent: int, ready_fd: int) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    serve_more(*(int(a) for a in sys.argv[1:4]))
+    serve_more(sys.argv[1], *(int(a) for a in sys.argv[2:5]))
