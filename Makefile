@@ -34,8 +34,10 @@ test-fast: deps  ## everything but the separate-process, RabbitMQ and browser te
 browser-deps:
 	@bash scripts/ensure-browser.sh
 
-lint: deps
-	$(VENV)/bin/ruff check shared services tests bench
+lint: deps  ## ruff (with the complexity ceiling), the import contracts, mypy; settings in pyproject.toml
+	$(VENV)/bin/ruff check shared services crm tests bench
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 bench: deps
 	$(PY) bench/bus.py

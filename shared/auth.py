@@ -71,7 +71,10 @@ class Principal:
 
 class TokenSigner:
     def __init__(self, private_pem: bytes, public_pem: bytes, issuer: str, audience: str, ttl: int):
-        self._private = serialization.load_pem_private_key(private_pem, password=None)
+        private = serialization.load_pem_private_key(private_pem, password=None)
+        if not isinstance(private, rsa.RSAPrivateKey):  # tokens are RS256
+            raise ValueError("the token signing key must be an RSA private key")
+        self._private = private
         self.kid = key_id(public_pem)
         self.issuer, self.audience, self.ttl = issuer, audience, ttl
 
@@ -102,7 +105,10 @@ class InvalidToken(Exception):
 class TokenVerifier:
     def __init__(self, public_pem: bytes, issuer: str, audience: str):
         self.public_pem = public_pem
-        self._key = serialization.load_pem_public_key(public_pem)
+        key = serialization.load_pem_public_key(public_pem)
+        if not isinstance(key, rsa.RSAPublicKey):  # tokens are RS256
+            raise ValueError("the token verifying key must be an RSA public key")
+        self._key = key
         self.kid = key_id(public_pem)
         self.issuer, self.audience = issuer, audience
 
@@ -157,7 +163,7 @@ def require_roles(*roles: str):
                 abort(403, f"role {p.role} may not do this")
             return fn(*a, **kw)
 
-        wrapper.required_roles = roles  # type: ignore[attr-defined]
+        wrapper.required_roles = roles
         return wrapper
 
     return deco

@@ -6,7 +6,6 @@ import importlib
 import logging
 import os
 import signal
-import sys
 import tempfile
 
 from shared.config import SERVICES
@@ -156,4 +155,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -64,7 +64,7 @@ def load(service: str, env: dict | None = None) -> Settings:
         db_url = env.get(key) or f"sqlite:///{vd / (service + '.sqlite')}"
         bus_url = env.get("BUS_URL") or f"filesystem://{vd / 'bus'}"
         secret = env.get("SECRET_KEY") or DEFAULT_SECRET
-        priv = Path(env.get("JWT_PRIVATE_KEY_FILE") or vd / "keys" / "jwt-private.pem")
+        priv: Path | None = Path(env.get("JWT_PRIVATE_KEY_FILE") or vd / "keys" / "jwt-private.pem")
         pub = Path(env.get("JWT_PUBLIC_KEY_FILE") or vd / "keys" / "jwt-public.pem")
     else:
         missing = [k for k in (key, "BUS_URL", "SECRET_KEY", "JWT_PUBLIC_KEY_FILE") if not env.get(k)]

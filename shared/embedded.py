@@ -88,7 +88,7 @@ class Platform:
                     continue
                 wanted = sum(1 for _, key in published if any(_topic_match(p, key) for p in rt.handlers.spec.patterns))
                 with rt.db.engine.connect() as c:
-                    done = c.scalar(select(func.count()).select_from(rt.inbox))
+                    done = c.scalar(select(func.count()).select_from(rt.inbox)) or 0
                 if done < wanted:
                     return False
             return True
@@ -139,7 +139,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
     platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
     platform.wait_until_consumed(timeout=120)
     if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
-        from shared.demo_activity import seed_activity
+        from crm.demo import seed_activity
 
         print("seeding demo activity…", flush=True)
         try:

@@ -10,7 +10,7 @@ HTTP in them, so a consumer or a command can call a handler too. The edge maps t
 """
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, default_exceptions
@@ -89,7 +89,7 @@ class ApiError(HTTPException):
     def __init__(self, status: int, message: str, code: str | None = None, errors: dict | None = None):
         super().__init__(description=message)
         self.code = status
-        self.data = {"code": code or SLUGS.get(status, "error"), "message": message, "errors": errors or {}}
+        self.data: dict[str, Any] = {"code": code or SLUGS.get(status, "error"), "message": message, "errors": errors or {}}
 
 
 def fail(status: int, message: str, code: str | None = None, errors: dict | None = None) -> NoReturn:
@@ -132,4 +132,4 @@ class ErrorBody(Schema):
 
 
 #: what a page catches to show the reason beside its form instead of an error page
-UserError: tuple[type[Exception], ...] = (ApiError, DomainError)
+UserError = (ApiError, DomainError)  # the exact types, so that `except UserError as exc` knows `exc.data`

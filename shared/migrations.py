@@ -7,6 +7,8 @@ service's own role (which owns nothing) read and write those tables, under the p
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from alembic import context
 from alembic.autogenerate import renderers
 from alembic.operations import MigrateOperation, ops
@@ -26,7 +28,10 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
         return
     if connection is None:
-        engine = create_engine(cfg.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+        url = cfg.get_main_option("sqlalchemy.url")
+        if not url:
+            raise RuntimeError("alembic: give a connection or set sqlalchemy.url")
+        engine = create_engine(url, poolclass=pool.NullPool)
         with engine.connect() as conn:
             _run(conn, metadata)
         return
@@ -88,7 +93,7 @@ def create_idempotency_keys() -> None:
     protect(op, group=["idempotency_keys"])
 
 
-def protect(op, group: list[str] = (), store: list[str] = ()) -> None:
+def protect(op, group: Sequence[str] = (), store: Sequence[str] = ()) -> None:
     """Force row-level security on tables owned by a group (`group`) or by a store (`store`), each with
     the `tenant` policy of `shared.rls.POLICIES`. PostgreSQL only; elsewhere nothing happens.
 

@@ -89,8 +89,8 @@ def _guard(action: str, signed_out: Callable[[], object]) -> Callable:
                 abort(403, f"role {p.role} may not do this ({action})")
             return fn(*a, **kw)
 
-        wrapper.required_roles = roles  # type: ignore[attr-defined]
-        wrapper.action = action  # type: ignore[attr-defined]
+        wrapper.required_roles = roles
+        wrapper.action = action
         return wrapper
 
     return deco

@@ -37,7 +37,7 @@ class DailyJobRelay(Relay):
     """The outbox relay that also runs its service's daily job once per local day, in a thread of its
     own; a failed run is tried again a minute later (daily jobs are idempotent)."""
 
-    def __init__(self, name: str, today: Callable[[], date], job: Callable[[date], None], *a, **kw):
+    def __init__(self, name: str, today: Callable[[], date], job: Callable[[date], object], *a, **kw):
         super().__init__(*a, **kw)
         self.name, self.today, self.job = name, today, job
         self.last_day: date | None = None
@@ -94,7 +94,7 @@ class ServiceRuntime:
             session_state = stored_state(self.session_versions)
             handlers = with_session_copy(handlers, self.name, self.session_versions)
         self.handlers = handlers
-        if settings.embedded:
+        if settings.embedded and settings.jwt_private_key_file is not None:  # embedded mode always sets it
             ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
         models = [m.class_ for m in base.registry.mappers]
         self.db = Database(settings.database_url, models)
@@ -145,7 +145,7 @@ class ServiceRuntime:
                 cfg = self.alembic_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
-                if owner_url is not None and conn.dialect.name == "postgresql" \
+                if owner_url is not None and app_role is not None and conn.dialect.name == "postgresql" \
                         and app_role != make_url(owner_url).username:
                     grant_app_role(conn, app_role)
         finally:

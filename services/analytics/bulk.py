@@ -39,6 +39,7 @@ def copy(s: Session, table: str, cols: Sequence[str], rows: Iterable[Sequence], 
     """PostgreSQL: COPY the rows (values in the order of `cols`) in, as the INSERT would write them."""
     as_json = [i for i, c in enumerate(cols) if c in set(json_cols)]
     raw = s.connection().connection.driver_connection
+    assert raw is not None  # an open connection (the caller's transaction) has its driver connection
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
         if not as_json:
             for r in rows:

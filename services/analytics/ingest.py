@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import CursorResult, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.events import Event, payload_schema
@@ -24,7 +25,7 @@ from .models import DimBrand, DimStore, DimUser, EventLog, Fact, RollupCube, Rol
 CUBE_DIMS = ("consultant", "model", "source", "channel")
 #: a fine cell: group, store, brand, day, metric, key, consultant, model, source, channel (a plain tuple:
 #: hashed in C, which matters with ~100k of them per bulk batch)
-Cell = tuple[str, str, str, date, str, str, str, str, str, str]
+Cell = tuple[str | None, str, str, date, str, str, str, str, str, str]  # group_id: every admitted event has one
 Delta = dict[Cell, int]
 FINE_COLS = ("group_id", "store_id", "brand_id", "day", "metric", "key", "consultant_id", "model", "source", "channel",
              "value")
@@ -64,7 +65,7 @@ def ingest(s: Session, events: Iterable[Envelope], log: bool = True) -> int:
     return len(events)
 
 
-def _cell(group_id: str, store: str, brand: str, c: Contribution) -> Cell:
+def _cell(group_id: str | None, store: str, brand: str, c: Contribution) -> Cell:
     return (group_id, store, brand, c.day, c.metric, c.key, c.consultant, c.model, c.source, c.channel)
 
 
@@ -145,7 +146,7 @@ def compact_fine(s: Session, until: date, since: date | None = None) -> tuple[in
     days = [F.day < until] + ([] if since is None else [F.day >= since])
     if bulk.is_pg(s):
         # one Core statement (the ORM does not scope a data-modifying CTE): the model's own scope criteria
-        t, cell = F.__table__, FINE_COLS[:-1]
+        t, cell = cast(Table, F.__table__), FINE_COLS[:-1]  # a mapped class's table (typed as any FromClause)
         gone = delete(t).where(*days, F.scope_criteria(s.info["scope"])) \
             .returning(*(t.c[c] for c in cell), t.c.value).cte("gone")
         summed = select(*(gone.c[c] for c in cell), func.sum(gone.c.value)).group_by(*(gone.c[c] for c in cell)) \
@@ -157,20 +158,23 @@ def compact_fine(s: Session, until: date, since: date | None = None) -> tuple[in
     by = [getattr(F, c) for c in FINE_COLS[:-1]]
     cells = s.execute(select(*by, func.sum(F.value)).where(*days).group_by(*by)
                       .having(func.sum(F.value) != 0)).all()
-    before = s.execute(delete(F).where(*days)).rowcount
+    before = cast("CursorResult[Any]", s.execute(delete(F).where(*days))).rowcount  # a DELETE gives a CursorResult
     bulk.append_rows(s, F, FINE_COLS, [tuple(r) for r in cells])
     return before, len(cells)
+
+
+_LABELS: dict[str, type[DimBrand] | type[DimStore] | type[DimUser]] = {
+    "identity.brand.created": DimBrand, "identity.store.created": DimStore, "identity.store.updated": DimStore,
+    "identity.user.created": DimUser, "identity.user.updated": DimUser}
 
 
 def _apply_label(s: Session, ev: Envelope) -> None:
     """Keep the newest label per brand, store and user (an older event arriving late changes nothing)."""
     d = ev.data
-    model = {"identity.brand.created": DimBrand, "identity.store.created": DimStore,
-             "identity.store.updated": DimStore, "identity.user.created": DimUser,
-             "identity.user.updated": DimUser}.get(ev.type)
+    model = _LABELS.get(ev.type)
     if model is None:
         return
-    row = s.get(model, d["id"])
+    row = cast("DimBrand | DimStore | DimUser | None", s.get(model, d["id"]))  # get() of a union types as Base
     if row is not None and row.as_of > ev.occurred_at:
         return
     if row is None:
@@ -178,9 +182,9 @@ def _apply_label(s: Session, ev: Envelope) -> None:
         s.add(row)
     row.as_of = ev.occurred_at
     row.name = d["name"]
-    if model is DimBrand:
+    if isinstance(row, DimBrand):
         row.code = d["code"]
-    elif model is DimStore:
+    elif isinstance(row, DimStore):
         row.store_id, row.code, row.brand_id = d["id"], d["code"], d["brand_id"]
         row.city, row.active = d.get("city") or "", d.get("active", True)
     else:

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, UniqueConstraint, and_
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, MetaData, String, UniqueConstraint, and_
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import id_column, make_base, utcnow
+from shared.db import NAMING, Conventions, id_column, utcnow
 from shared.tenancy import Scope, Scoped, StoreScoped
 
-Base = make_base()
+
+class Base(Conventions, DeclarativeBase):
+    """The service's declarative base: its own metadata, the shared conventions."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
 OUTBOX, INBOX = bus_tables(Base.metadata)
 BIGINT = BigInteger().with_variant(Integer, "sqlite")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -39,7 +40,7 @@ def _dashboard_data(p, args: dict, rank_kpi: str):
 
 def _node_url(level: str, node_id: str, month: str) -> str:
     key = {"brand": "brand_id", "store": "store_id", "consultant": "consultant_id"}.get(level)
-    params = {"month": month}
+    params: dict[str, Any] = {"month": month}
     if key:
         params[key] = node_id
     elif level == "model":

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
@@ -170,7 +171,7 @@ def _from_fine(s: Session, month: str, flt: Filters, by: str | None) -> dict[str
             where.append(col == getattr(flt, attr))
     group_col = {None: None, "brand": F.brand_id, "store": F.store_id, "consultant": F.consultant_id,
                  "model": F.model, "source": F.source, "channel": F.channel, "day": F.day}[by]
-    cols = [F.metric, F.key] + ([group_col] if group_col is not None else [])
+    cols: list[Any] = [F.metric, F.key] + ([group_col] if group_col is not None else [])
     start, end = K.month_days(month)
     out: dict[str, K.Figures] = defaultdict(K.Figures)
     for row in s.execute(select(*cols, func.sum(F.value)).where(*where, F.day >= start, F.day <= end).group_by(*cols)):
@@ -204,7 +205,8 @@ def node_kpis(s: Session, month: str, flt: Filters) -> dict[str, float | None]:
 
 # ---- labels --------------------------------------------------------------------------------------
 
-LABELLED = {"brand": DimBrand, "store": DimStore, "consultant": DimUser}
+LABELLED: dict[str, type[DimBrand] | type[DimStore] | type[DimUser]] = {"brand": DimBrand, "store": DimStore,
+                                                                       "consultant": DimUser}
 
 
 def labels(s: Session) -> dict[str, dict[str, str]]:
@@ -375,10 +377,10 @@ def compliance(s: Session, group_id: str, now: datetime, month: str | None = Non
     start, end = K.month_days(month)
     cutoff = local.date() if local.hour >= 18 else local.date() - timedelta(days=1)
     days = [d for d in report_workdays(start, min(end, cutoff))]
-    staff: dict[str, int] = defaultdict(int)
-    for sid, n in s.execute(select(DimUser.store_id, func.count()).where(
+    staff: dict[str | None, int] = defaultdict(int)
+    for consultants_store, n in s.execute(select(DimUser.store_id, func.count()).where(
             DimUser.role == "sales_consultant", DimUser.active.is_(True)).group_by(DimUser.store_id)):
-        staff[sid] = n
+        staff[consultants_store] = n
     submitted: dict[str, int] = defaultdict(int)
     if days:
         C = RollupCube

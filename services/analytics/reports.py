@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,8 @@ def resolve(s: Session, p: Principal, args: dict) -> View:
         store_id = store_id or (None if consultant_id else p.home_store)
     crumbs = [{"level": "group", "id": "", "name": ""}] if p.is_hq else []
     level, node_id, name = "group", "", ""
+    user: DimUser | None = None
+    st: DimStore | None = None
     if consultant_id:
         user = s.get(DimUser, consultant_id)
         if user is None or not user.store_id:
@@ -69,10 +72,10 @@ def resolve(s: Session, p: Principal, args: dict) -> View:
         if p.is_hq:
             crumbs.append({"level": "brand", "id": b.id, "name": b.name})
         level, node_id, name = "brand", b.id, b.name
-    if flt.store_id:
+    if flt.store_id and st is not None:
         crumbs.append({"level": "store", "id": st.id, "name": st.name})
         level, node_id, name = "store", st.id, st.name
-    if flt.consultant_id:
+    if flt.consultant_id and user is not None:
         crumbs.append({"level": "consultant", "id": user.id, "name": user.name})
         level, node_id, name = "consultant", user.id, user.name
     return View(month, level, node_id, name, flt, crumbs)
@@ -98,7 +101,7 @@ def dashboard(s: Session, p: Principal, v: View, rank_kpi: str = "orders") -> di
     showroom = _merge([f for c, f in by_channel.items() if c not in CALLCENTER_CHANNELS])
     callcenter = _merge([f for c, f in by_channel.items() if c in CALLCENTER_CHANNELS])
     by_source = Q.figures(s, month, flt, "source")
-    out = {
+    out: dict[str, Any] = {
         "month": month, "level": v.level, "node": {"id": v.node_id, "name": v.name}, "crumbs": v.crumbs,
         "kpis": Q.kpi_rows(s, month, flt, v.level, v.node_id),
         "children": {"by": child, "rows": Q.children(s, month, flt, child)},

@@ -129,7 +129,7 @@ def relationship_linked(s: Session, ev: Event) -> None:
 
 def _local_day(s: Session, ev: Event):
     """The group's local date of the event (defeats are verified within days of the approval)."""
-    return ev.occurred_at.astimezone(ZoneInfo(group_timezone(settings_for(s, ev.group_id)))).date()
+    return ev.occurred_at.astimezone(ZoneInfo(group_timezone(settings_for(s, ev.group)))).date()
 
 
 def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:
@@ -148,7 +148,7 @@ def vehicle_delivered(s: Session, ev: Event) -> None:
     store_id, brand_id = _store_brand(s, ev, None)
     if not store_id:
         return
-    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type="delivery_callback",
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="delivery_callback",
                  anchor=d["delivered_on"], subject=d["order_id"], lead_id=d["lead_id"], name=d["customer_name"],
                  phone=d["phone"], detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
                                            "consultant_id": d.get("consultant_id")},
@@ -162,7 +162,7 @@ def defeat_approved(s: Session, ev: Event) -> None:
     store_id, brand_id = _store_brand(s, ev, None)
     if not store_id:
         return
-    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type="defeat_verification",
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="defeat_verification",
                  anchor=_local_day(s, ev), subject=d["lead_id"], lead_id=d["lead_id"], name=d["customer_name"],
                  phone=d["phone"], detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model",
                                                                   "consultant_id")},
@@ -174,7 +174,9 @@ def service_recorded(s: Session, ev: Event) -> None:
     """Post-service callback (维修保养回访) two days after the visit."""
     d = ev.data
     store_id, brand_id = _store_brand(s, ev, d["store_id"])
-    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type="service_callback",
+    if not store_id:
+        return
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="service_callback",
                  anchor=d["visit_date"], subject=d["visit_id"], customer_id=d["customer_id"],
                  detail={"vin": d.get("vin"), "kind": d["kind"], "visit_id": d["visit_id"]},
                  source_event_id=str(ev.id), actor=ev.actor)
@@ -192,7 +194,7 @@ def schedule_due(s: Session, ev: Event) -> None:
     store_id, brand_id = _store_brand(s, ev, store_id)
     if task_type is None or not store_id:
         return
-    create_tasks(s, group_id=ev.group_id, store_id=store_id, brand_id=brand_id, task_type=task_type,
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type=task_type,
                  anchor=d["due_on"], subject=d["schedule_id"], customer_id=d["customer_id"],
                  detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
                                                  if isinstance(v, str | int | float | bool)}},

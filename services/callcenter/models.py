@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Float, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import id_column, make_base, utcnow
+from shared.db import NAMING, Conventions, id_column, utcnow
 from shared.tenancy import Scoped, StoreScoped
 
-Base = make_base()
+
+class Base(Conventions, DeclarativeBase):
+    """The service's declarative base: its own metadata, the shared conventions."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
 OUTBOX, INBOX = bus_tables(Base.metadata)
 S36 = String(36)
 

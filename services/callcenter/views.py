@@ -7,8 +7,10 @@ center's copy, `Contact.store_ids`; and the store whose own lead the task comes 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -133,7 +135,7 @@ def contact_view(s: Session, p: Principal, customer_id: str) -> dict | None:
 def workbench(s: Session, p: Principal, held: Task | None) -> dict:
     """The agent's page: the queue by type, their promised call-backs, and the task they hold."""
     now = utcnow()
-    ctx = {"task": held, "now": now,
+    ctx: dict[str, Any] = {"task": held, "now": now,
            "stores": {st.id: st for st in s.scalars(select(StoreRef).order_by(StoreRef.code))},
            "due": dict(s.execute(select(Task.task_type, func.count(Task.id))
                                  .where(Task.status == "open", Task.available_at <= now, Task.expires_at > now)
@@ -159,7 +161,8 @@ def history(s: Session, task: Task) -> dict:
     else:
         return {"tasks": [], "surveys": [], "complaints": []}
     tasks = s.scalars(select(Task).where(same, Task.id != task.id).order_by(Task.created_at.desc()).limit(8)).all()
-    surveys, complaints = [], []
+    surveys: Sequence[SurveyResponse] = []
+    complaints: Sequence[Complaint] = []
     if task.customer_id:
         surveys = s.scalars(select(SurveyResponse).where(SurveyResponse.customer_id == task.customer_id)
                             .order_by(SurveyResponse.created_at.desc()).limit(5)).all()
@@ -216,7 +219,7 @@ def staff(s: Session, ids) -> dict[str, StaffRef]:
 
 # --- questionnaires, answers, spot checks -----------------------------------------------------------
 
-def questionnaires(s: Session) -> list[tuple[Questionnaire, QuestionnaireVersion]]:
+def questionnaires(s: Session) -> list[tuple[Questionnaire, QuestionnaireVersion | None]]:
     """Every questionnaire with its current version."""
     return [(q, version_of(s, q.id, q.current_version))
             for q in s.scalars(select(Questionnaire).order_by(Questionnaire.task_type, Questionnaire.brand_id))]

@@ -7,17 +7,24 @@ business (its relationships, leads, service visits) is `StoreScoped`.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text,
                         UniqueConstraint, exists, or_, select)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import id_column, make_base, utcnow
+from shared.db import NAMING, Conventions, id_column, utcnow
 from shared.tenancy import Scope, Scoped, StoreScoped
 
-Base = make_base()
+
+class Base(Conventions, DeclarativeBase):
+    """The service's declarative base: its own metadata, the shared conventions."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
 OUTBOX, INBOX = bus_tables(Base.metadata)
 MONEY = Numeric(14, 2)
 
@@ -61,6 +68,9 @@ def related_to_scope(customer_id_col, scope: Scope):
 
 class CustomerOwned(Scoped):
     """Rows that belong to a customer: visible to a store only when the customer is."""
+
+    if TYPE_CHECKING:  # each table declares its own column; only the type checker needs to know here
+        customer_id: Mapped[str]
 
     @classmethod
     def scope_criteria(cls, scope: Scope):

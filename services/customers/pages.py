@@ -87,7 +87,7 @@ def _render_360(customer_id: str, revealed: dict | None = None):
         rels = view.relationships_of(s, [c.id])[c.id] if c is not None else []
         may_reveal = c is not None and privacy.may_reveal(p, rels)
         if revealed is not None:
-            if not may_reveal:
+            if not may_reveal or c is None:
                 raise NotFound("customer")
             revealed = privacy.reveal(s, p, c, revealed["field"], revealed["reason"])
         uow.commit()

@@ -1,6 +1,8 @@
 """Request and response schemas of the customers API (the DMS rows double as CSV import rows)."""
 from __future__ import annotations
 
+from typing import Any
+
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -10,7 +12,7 @@ from shared.phones import InvalidPhone, normalize
 from .domain import CHANNELS, CLASSES, ERASURE_GROUNDS, KINDS, TIERS, VISIT_KINDS, RuleError, normalize_id_number, \
     normalize_plate, normalize_vin
 
-_opt_str = dict(load_default=None, allow_none=True)
+_opt_str: dict[str, Any] = dict(load_default=None, allow_none=True)
 
 
 def _blank_to_none(data: dict) -> dict:
@@ -20,7 +22,7 @@ def _blank_to_none(data: dict) -> dict:
 class RowSchema(Schema):
     """Blank CSV cells count as missing."""
 
-    def load(self, data, *a, **kw):  # type: ignore[override]
+    def load(self, data, *a, **kw):
         if isinstance(data, dict):
             data = _blank_to_none(data)
         return super().load(data, *a, **kw)

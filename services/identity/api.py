@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -45,7 +46,7 @@ def _token(res: auth.LoginResult) -> dict:
     return {"access_token": res.token, "token_type": "Bearer", "expires_in": res.expires_in}
 
 
-def _user_out(u, locked: set[str] = frozenset()) -> dict:
+def _user_out(u, locked: Set[str] = frozenset()) -> dict:
     return {**users.user_data(u), "locked": u.username in locked}
 
 

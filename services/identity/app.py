@@ -19,6 +19,8 @@ SERVICE_DIR = Path(__file__).resolve().parent
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
     """The runtime: tokens are checked against the users table itself, and units of work carry the signer."""
     settings = settings or config.load("identity")
+    if settings.jwt_private_key_file is None:  # config.load requires it for identity in production
+        raise config.ConfigError("identity signs tokens: set JWT_PRIVATE_KEY_FILE")
     if settings.embedded:
         ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
     signer = TokenSigner(

@@ -11,7 +11,7 @@ from .models import Brand, Group, Store
 def org_tree(uow: UnitOfWork, group_id: str) -> dict:
     """The group with its brands and stores, by code (plain values: they outlive the unit of work)."""
     s = uow.session
-    g = s.get(Group, group_id)
+    g = s.get_one(Group, group_id)
     return {
         "group": {"id": g.id, "code": g.code, "name": g.name, "timezone": g.timezone},
         "brands": [{"id": b.id, "code": b.code, "name": b.name} for b in s.scalars(select(Brand).order_by(Brand.code))],

@@ -34,8 +34,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import Any
 
 from kombu import Connection
+from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 from sqlalchemy import Table, bindparam, insert, select, text
@@ -128,8 +130,8 @@ class EventHandlers:
 
     def apply(self, s: Session, events: list[Event]) -> None:
         """Run the handlers over `events` in order; a run of one batch-handled type goes in one call."""
-        for event_type, run in groupby(events, key=lambda ev: ev.type):
-            run = list(run)
+        for event_type, same_type in groupby(events, key=lambda ev: ev.type):
+            run = list(same_type)
             batch_fn = self.batch_for(event_type)
             if batch_fn is not None:
                 batch_fn(s, run)
@@ -146,7 +148,7 @@ class Applier:
     def __init__(self, db: Database, inbox: Table, handlers: EventHandlers):
         self.db, self.inbox, self.handlers = db, inbox, handlers
         self.known_groups = known_groups_of(inbox)
-        self._known: set[str] = set()  # groups found known (a group is never forgotten)
+        self._known: set[str | None] = set()  # groups found known (a group is never forgotten)
 
     def admit(self, s: Session, events: list[Event]) -> None:
         """The tenant rule (see the module's docstring) for events of one group, in order: raises
@@ -237,10 +239,11 @@ def _record_in_inbox(s: Session, inbox: Table, consumer: str, events: list[Event
                     ).bindparams(bindparam("now", type_=inbox.c.handled_at.type))
         return set(s.execute(stmt, {"consumer": consumer, "now": now, "ids": [str(ev.id) for ev in events],
                                     "types": [ev.type for ev in events]}).scalars())
-    rows = [{"consumer": consumer, "event_id": str(ev.id), "event_type": ev.type, "handled_at": now} for ev in events]
+    rows: list[dict[str, Any]] = [{"consumer": consumer, "event_id": str(ev.id), "event_type": ev.type, "handled_at": now}
+                                  for ev in events]
     if dialect == "sqlite":
-        stmt = sqlite_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-        return set(s.execute(stmt).scalars())
+        returning = sqlite_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+        return set(s.execute(returning).scalars())
     ids = [r["event_id"] for r in rows]
     seen = set(s.execute(select(inbox.c.event_id).where(inbox.c.consumer == consumer,
                                                         inbox.c.event_id.in_(ids))).scalars())
@@ -270,7 +273,7 @@ class EventConsumer(ConsumerMixin):
         self.retries, self.backoff, self.prefetch = retries, backoff, prefetch
         self.dead_publisher = Publisher(url, exchange=dead_letter_exchange())
         self.batch, self.linger = max(1, min(batch, prefetch)), linger
-        self.pending: list[tuple[object, object]] = []
+        self.pending: list[tuple[Any, Message]] = []
         self.applied = 0
         self.ready = threading.Event()
 

@@ -1,8 +1,10 @@
 """Local copies of another service's records, kept from its events (no service reads another's database)."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 
 from shared.events import Event
 
@@ -13,7 +15,8 @@ def keep_copy(s: Session, model: type, ev: Event, key: str = "id"):
     Used for the org tree and staff that identity publishes: each service declares the columns it
     needs (e.g. a `StoreRef` with brand and time zone) and this fills exactly those.
     """
-    columns = {c.key for c in inspect(model).column_attrs} - {"id", "group_id"}
+    mapper: Mapper[Any] = inspect(model)
+    columns = {c.key for c in mapper.column_attrs} - {"id", "group_id"}
     row = s.get(model, ev.data[key]) or model(id=ev.data[key], group_id=ev.group_id)
     for name, value in ev.data.items():
         if name in columns:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from kombu import Exchange
+from kombu.message import Message
 
 from shared.bus.publisher import OutgoingMessage, Publisher
 from shared.bus.topology import connect, declare
@@ -16,7 +17,7 @@ def _drain(rt, limit: int = 10_000):
     declare(conn, [spec])
     ch = conn.channel()
     queue = spec.dead_letter_queue()(ch)
-    messages = []
+    messages: list[Message] = []
     while len(messages) < limit:
         m = queue.get(no_ack=False, accept=None)
         if m is None:

@@ -110,6 +110,9 @@ class Publisher:
 
     def _wait_for_confirms(self) -> None:
         deadline = time.monotonic() + self.confirm_timeout
+        conn = self._conn
+        if conn is None:  # publish() connects first; closed meanwhile means the confirms are lost
+            raise PublishNotConfirmed("the connection closed before the broker confirmed")
         while self._acked < self._published:
             if self._nacked:
                 raise PublishNotConfirmed("broker nacked a message")
@@ -117,7 +120,7 @@ class Publisher:
             if left <= 0:
                 raise PublishNotConfirmed("timed out waiting for publisher confirms")
             try:
-                self._conn.drain_events(timeout=min(left, 1.0))
+                conn.drain_events(timeout=min(left, 1.0))
             except TimeoutError:
                 continue
         if self._nacked:

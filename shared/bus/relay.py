@@ -14,12 +14,16 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, Table, select, update
 
 from shared.bus.outbox import NOTIFY_CHANNEL, stop_waking, wake_on_commit
 from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
 from shared.db import utcnow
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 FALLBACK_POLL = 5.0
@@ -33,7 +37,7 @@ class _Listener:
     def __init__(self, engine: Engine):
         url = engine.url.set(drivername="postgresql")
         self.conninfo = url.render_as_string(hide_password=False)
-        self.conn = None
+        self.conn: psycopg.Connection | None = None
 
     def wait(self, timeout: float, stopping: threading.Event) -> bool:
         """Block until a notification (True) or `timeout` (False); checks `stopping` every second."""

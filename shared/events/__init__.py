@@ -147,6 +147,20 @@ class Event:
     id: str = field(default_factory=lambda: str(uuid7()))  # time-ordered: the inbox and outbox indexes grow at one end
     occurred_at: datetime = field(default_factory=lambda: clock.now())
 
+    @property
+    def group(self) -> str:
+        """The group id of an event that has one: every event a consumer admits (see `shared.bus.consumer`)."""
+        if not self.group_id:
+            raise ValueError(f"{self.type} names no group")
+        return self.group_id
+
+    @property
+    def store(self) -> str:
+        """The store id of an event about a store's record (a lead, an order): one that must name its store."""
+        if not self.store_id:
+            raise ValueError(f"{self.type} names no store")
+        return self.store_id
+
     def to_message(self) -> dict[str, Any]:
         """Serialise, validating the payload against its registered schema first."""
         s = payload_schema(self.type, self.version)

@@ -14,7 +14,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    from shared.demo_activity import seed_activity
+    from crm.demo import seed_activity
     from shared.embedded import Platform
 
     var = tmp_path_factory.mktemp("var")

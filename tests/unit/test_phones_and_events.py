@@ -88,3 +88,12 @@ def test_hash_also_matches_zero_words():
     assert _topic_match("leads.#", "leads")
     assert _topic_match("#.created", "leads.lead.created")
     assert not _topic_match("leads.*.created", "leads.created")
+
+
+def test_a_handler_that_needs_the_group_or_store_of_an_event_gets_it_or_a_clear_error():
+    ev = Event(type="leads.lead.created", data={}, group_id="g1", store_id="s1")
+    assert (ev.group, ev.store) == ("g1", "s1")
+    with pytest.raises(ValueError, match="names no group"):
+        _ = Event(type="leads.lead.created", data={}, group_id=None).group
+    with pytest.raises(ValueError, match="names no store"):
+        _ = Event(type="leads.lead.created", data={}, group_id="g1").store

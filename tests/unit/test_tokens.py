@@ -100,3 +100,16 @@ def test_a_token_with_a_malformed_version_is_rejected(keys, signer, verifier):
                             algorithm="RS256", headers={"kid": verifier.kid})
         with pytest.raises(InvalidToken):
             verifier.verify(forged)
+
+
+def test_a_signing_key_that_is_not_rsa_is_refused_when_loaded():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    with pytest.raises(ValueError, match="RSA"):
+        TokenSigner(private, public, "crm-identity", "crm", 3600)
+    with pytest.raises(ValueError, match="RSA"):
+        TokenVerifier(public, "crm-identity", "crm")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -70,6 +71,10 @@ def fen(amount) -> int:
     return int(round(float(amount or 0) * 100))
 
 
+@overload
+def parse_at(value: str | datetime) -> datetime: ...
+@overload
+def parse_at(value: None) -> None: ...
 def parse_at(value: str | datetime | None) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -314,7 +319,7 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
             comp = "/".join(x for x in (ad["competitor_brand"], ad.get("competitor_model")) if x)
             out.append(Contribution(day, "defeats_competitor", comp, 1, **adims))
     pending = proposed is not None and approved is None and not changed_after_proposal
-    if pending:
+    if pending and proposed is not None:
         out.append(Contribution(_day(proposed["at"]), "defeat_pending", "", 1, **dims))
     columns = {"consultant_id": consultant or None, "level": level if created is not None or level else None,
                "last_contact_at": parse_at(last_contact), "level_at": parse_at(level_at),

@@ -30,40 +30,58 @@ def validate_questions(questions: list[dict]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not questions:
         return {"questions": ["add at least one question"]}
-    seen = set()
+    seen: set = set()
     for i, q in enumerate(questions):
-        where = f"questions.{i}"
-        problems = []
-        if not KEY_RE.match(str(q.get("key", ""))):
-            problems.append("key: lower-case letters, digits and _ (e.g. overall)")
-        elif q["key"] in seen:
-            problems.append(f"key {q['key']} is used twice")
-        seen.add(q.get("key"))
-        if not str(q.get("text", "")).strip():
-            problems.append("text is empty")
-        if q.get("type") not in QUESTION_TYPES:
-            problems.append(f"type must be one of {', '.join(QUESTION_TYPES)}")
-        elif q["type"] in ("single", "multi"):
-            opts = q.get("options") or []
-            if len(opts) < 2:
-                problems.append("a choice question needs at least two options")
-            values = [str(o.get("value", "")) for o in opts]
-            if len(set(values)) != len(values) or any(not v for v in values):
-                problems.append("option values must be unique and not empty")
-            if any(not 0 <= float(o.get("score", 0)) <= 100 for o in opts):
-                problems.append("option scores are between 0 and 100")
-        try:
-            if float(q.get("weight", 1)) < 0:
-                problems.append("weight cannot be negative")
-        except (TypeError, ValueError):
-            problems.append("weight is a number")
-        if q.get("measure") not in (None, "", *MEASURES):
-            problems.append(f"measure must be one of {', '.join(MEASURES)}")
-        if q.get("alert_below") not in (None, "") and not 0 <= float(q["alert_below"]) <= 100:
-            problems.append("alert_below is a score between 0 and 100")
+        problems = _key_problems(q, seen) + _type_problems(q) + _number_problems(q)
         if problems:
-            errors[where] = problems
+            errors[f"questions.{i}"] = problems
     return errors
+
+
+def _key_problems(q: dict, seen: set) -> list[str]:
+    """The key is a lower-case identifier, once per questionnaire (adds it to `seen`)."""
+    problems = []
+    if not KEY_RE.match(str(q.get("key", ""))):
+        problems.append("key: lower-case letters, digits and _ (e.g. overall)")
+    elif q["key"] in seen:
+        problems.append(f"key {q['key']} is used twice")
+    seen.add(q.get("key"))
+    if not str(q.get("text", "")).strip():
+        problems.append("text is empty")
+    return problems
+
+
+def _type_problems(q: dict) -> list[str]:
+    """A known type; a choice question has at least two options with unique values and 0–100 scores."""
+    if q.get("type") not in QUESTION_TYPES:
+        return [f"type must be one of {', '.join(QUESTION_TYPES)}"]
+    if q["type"] not in ("single", "multi"):
+        return []
+    problems = []
+    opts = q.get("options") or []
+    if len(opts) < 2:
+        problems.append("a choice question needs at least two options")
+    values = [str(o.get("value", "")) for o in opts]
+    if len(set(values)) != len(values) or any(not v for v in values):
+        problems.append("option values must be unique and not empty")
+    if any(not 0 <= float(o.get("score", 0)) <= 100 for o in opts):
+        problems.append("option scores are between 0 and 100")
+    return problems
+
+
+def _number_problems(q: dict) -> list[str]:
+    """Weight not negative, a known measure, an alert threshold between 0 and 100."""
+    problems = []
+    try:
+        if float(q.get("weight", 1)) < 0:
+            problems.append("weight cannot be negative")
+    except (TypeError, ValueError):
+        problems.append("weight is a number")
+    if q.get("measure") not in (None, "", *MEASURES):
+        problems.append(f"measure must be one of {', '.join(MEASURES)}")
+    if q.get("alert_below") not in (None, "") and not 0 <= float(q["alert_below"]) <= 100:
+        problems.append("alert_below is a score between 0 and 100")
+    return problems
 
 
 @dataclass

@@ -18,7 +18,7 @@ def disagreements(reported_reached: bool, reported_satisfaction: int | None,
     out = []
     if reported_reached and called is False:
         out.append("not_called")  # the store says it reached the customer, who says nobody called
-    both = reported_satisfaction is not None and satisfaction is not None
-    if both and abs(reported_satisfaction - satisfaction) >= 2:
+    if reported_satisfaction is not None and satisfaction is not None \
+            and abs(reported_satisfaction - satisfaction) >= 2:
         out.append("satisfaction")  # two or more levels apart
     return out

@@ -46,12 +46,15 @@ def agent_pace(s: Session, since: datetime) -> list[dict]:
     """Per agent: calls, tasks closed, and calls per active hour (hours with at least one call)."""
     rows = s.execute(select(Attempt.agent_id, Attempt.created_at, Attempt.outcome)
                      .where(Attempt.created_at >= since)).all()
-    calls, hours, reached = defaultdict(int), defaultdict(set), defaultdict(int)
+    calls: defaultdict[str | None, int] = defaultdict(int)
+    hours: defaultdict[str | None, set[datetime]] = defaultdict(set)
+    reached: defaultdict[str | None, int] = defaultdict(int)
     for agent, at, outcome in rows:
         calls[agent] += 1
         hours[agent].add(at.replace(minute=0, second=0, microsecond=0))
         reached[agent] += outcome == "reached"
-    names = {u.id: u.name for u in s.scalars(select(StaffRef).where(StaffRef.id.in_(list(calls))))} if calls else {}
+    names: dict[str | None, str | None] = {
+        u.id: u.name for u in s.scalars(select(StaffRef).where(StaffRef.id.in_(list(calls))))} if calls else {}
     return sorted(({"agent_id": a, "name": names.get(a, a), "calls": n, "reached": reached[a],
                     "active_hours": len(hours[a]), "calls_per_hour": round(n / max(1, len(hours[a])), 1)}
                    for a, n in calls.items()), key=lambda x: -x["calls"])

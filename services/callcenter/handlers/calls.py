@@ -89,7 +89,7 @@ def _already_logged(s: Session, p: Principal, task_id: str, key: str | None) -> 
     if done.task_id != task_id:
         raise Conflict("This Idempotency-Key was already used for a call on another task; send a new key.",
                        "idempotency_key_reused")
-    return AttemptResult(s.get(Task, done.task_id), done)
+    return AttemptResult(s.get_one(Task, done.task_id), done)
 
 
 def _check(call: Call, now: datetime, window: CallingWindow, tz: str, cfg: GroupSettings) -> None:

@@ -5,6 +5,8 @@ Confirming a resolution with the customer is the call center's or HQ's word, nev
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -104,7 +106,7 @@ def _move(uow: UnitOfWork, c: Complaint, action: str, note: str, actor: str | No
     c.history = [*c.history, {"at": now.isoformat(), "by": actor, "action": action, "status": c.status,
                               "note": note.strip()[:2000]}]
     base = {"complaint_id": c.id, "customer_id": c.customer_id or "", "severity": c.severity}
-    where = {"group_id": c.group_id, "brand_id": c.brand_id, "store_id": c.store_id, "actor": actor}
+    where: dict[str, Any] = {"group_id": c.group_id, "brand_id": c.brand_id, "store_id": c.store_id, "actor": actor}
     if action == "resolve":
         c.resolved_at, c.resolution = now, note.strip()[:4000]
         uow.emit(Event(type="callcenter.complaint.resolved", **where,
@@ -128,7 +130,7 @@ def _move(uow: UnitOfWork, c: Complaint, action: str, note: str, actor: str | No
 def open_on_low_score(uow: UnitOfWork, ev: SurveyAnswered) -> None:
     """A low score (or an alert answer) on a callback opens a complaint for the store's manager."""
     s = uow.session
-    r, t = s.get(SurveyResponse, ev.response_id), s.get(Task, ev.task_id)
+    r, t = s.get_one(SurveyResponse, ev.response_id), s.get_one(Task, ev.task_id)
     if not r.low_score or t.task_type in CHECKS:
         return
     reasons = "; ".join(r.alerts) or f"score {r.score:g}"
@@ -143,11 +145,11 @@ def settle_on_follow_up(uow: UnitOfWork, ev: SurveyAnswered) -> None:
 
     A complaint someone already moved on (confirmed by HQ meanwhile) is left as it is: the answer is kept."""
     s = uow.session
-    t = s.get(Task, ev.task_id)
+    t = s.get_one(Task, ev.task_id)
     complaint_id = t.detail.get("complaint_id")
     if t.task_type != "complaint_followup" or not complaint_id:
         return
-    values = {a["key"]: a["value"] for a in s.get(SurveyResponse, ev.response_id).answers}
+    values = {a["key"]: a["value"] for a in s.get_one(SurveyResponse, ev.response_id).answers}
     if "resolved_ok" not in values:
         return
     action = "confirm" if values["resolved_ok"] == "yes" else "reopen"

@@ -80,11 +80,11 @@ def _own_customer(s: Session, store_id: str, customer_id: str | None, typed: str
 def compare_on_spot_check(uow: UnitOfWork, ev: SurveyAnswered) -> None:
     """HQ's call of a sampled callback: compare the customer's answer with the store's record."""
     s = uow.session
-    t = s.get(Task, ev.task_id)
+    t = s.get_one(Task, ev.task_id)
     callback_id = t.detail.get("store_callback_id")
     if t.task_type != "spot_check" or not callback_id:
         return
-    r = s.get(SurveyResponse, ev.response_id)
+    r = s.get_one(SurveyResponse, ev.response_id)
     cb = s.get(StoreCallback, callback_id)
     if cb is None:
         return

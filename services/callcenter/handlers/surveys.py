@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any, Literal, cast, overload
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,12 @@ from ..models import Complaint, Questionnaire, QuestionnaireVersion, SurveyLink,
 from .config import settings_for
 
 
+@overload
+def questionnaire_for(s: Session, group_id: str, task_type: str, brand_id: str | None,
+                      create: Literal[True] = True) -> tuple[Questionnaire, QuestionnaireVersion]: ...
+@overload
+def questionnaire_for(s: Session, group_id: str, task_type: str, brand_id: str | None,
+                      create: bool) -> tuple[Questionnaire, QuestionnaireVersion] | None: ...
 def questionnaire_for(s: Session, group_id: str, task_type: str, brand_id: str | None,
                       create: bool = True) -> tuple[Questionnaire, QuestionnaireVersion] | None:
     """The questionnaire of a task type for a brand (the brand's own, else the group's), made on first use."""
@@ -42,10 +49,10 @@ def questionnaire_for(s: Session, group_id: str, task_type: str, brand_id: str |
                                            script=script, questions=questions, low_score_threshold=threshold))
                 s.flush()
         except IntegrityError:  # another agent opened the first task of this type at the same moment
-            q = s.scalar(select(Questionnaire).where(Questionnaire.task_type == task_type,
-                                                     Questionnaire.brand_id == ""))
-    v = s.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == q.id,
-                                                    QuestionnaireVersion.version == q.current_version))
+            q = s.scalars(select(Questionnaire).where(Questionnaire.task_type == task_type,
+                                                      Questionnaire.brand_id == "")).one()
+    v = s.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == q.id,
+                                                     QuestionnaireVersion.version == q.current_version)).one()
     return q, v
 
 
@@ -154,7 +161,12 @@ def open_link(s: Session, token: str) -> tuple[SurveyLink, Task, QuestionnaireVe
         raise LinkUnusable("used")
     if link.expires_at <= utcnow():
         raise LinkUnusable("expired")
-    return link, s.get(Task, link.task_id), s.get(QuestionnaireVersion, link.version_id)
+    return link, s.get_one(Task, link.task_id), s.get_one(QuestionnaireVersion, link.version_id)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched: `Session.execute` is typed as returning `Result`, an UPDATE gives a `CursorResult`."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def submit_link(uow: UnitOfWork, token: str, answers: dict) -> SurveyResponse:
@@ -162,8 +174,8 @@ def submit_link(uow: UnitOfWork, token: str, answers: dict) -> SurveyResponse:
     s = uow.session
     link, t, v = open_link(s, token)
     now = utcnow()
-    won = s.execute(update(SurveyLink).where(SurveyLink.id == link.id, SurveyLink.used_at.is_(None))
-                    .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    won = _rowcount(s.execute(update(SurveyLink).where(SurveyLink.id == link.id, SurveyLink.used_at.is_(None))
+                              .values(used_at=now).execution_options(synchronize_session=False)))
     if not won:
         raise LinkUnusable("used")
     r = answer(uow, t, answers, channel="web", agent_id=None, version=v)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,7 +68,7 @@ def create_tasks(s: Session, *, group_id: str, store_id: str, brand_id: str | No
 
 def plan_complaint_follow_up(uow: UnitOfWork, ev: ComplaintResolved) -> None:
     """A resolved complaint is confirmed with the customer by a follow-up call (one per resolution)."""
-    c = uow.session.get(Complaint, ev.complaint_id)
+    c = uow.session.get_one(Complaint, ev.complaint_id)
     create_tasks(uow.session, group_id=c.group_id, store_id=c.store_id, brand_id=c.brand_id,
                  task_type="complaint_followup", anchor=utcnow().date(), subject=f"{c.id}/{ev.resolutions}",
                  customer_id=c.customer_id, name=c.customer_name,
@@ -78,7 +78,7 @@ def plan_complaint_follow_up(uow: UnitOfWork, ev: ComplaintResolved) -> None:
 def plan_spot_check(uow: UnitOfWork, ev: StoreCallbackSampled) -> None:
     """HQ re-calls the customer of a sampled store callback."""
     s = uow.session
-    cb = s.get(StoreCallback, ev.callback_id)
+    cb = s.get_one(StoreCallback, ev.callback_id)
     contact = s.get(Contact, cb.customer_id)
     tasks = create_tasks(s, group_id=cb.group_id, store_id=cb.store_id, brand_id=cb.brand_id, task_type="spot_check",
                          anchor=utcnow().date(), subject=cb.id, customer_id=cb.customer_id,
@@ -106,7 +106,7 @@ def _claim_statement(by_store: bool, by_type: bool, by_brand: bool, in_window_st
     stmt = _CLAIMS.get(key)
     if stmt is not None:
         return stmt
-    now = bindparam("p_now")
+    now: BindParameter[datetime] = bindparam("p_now")
 
     def candidate(own_callbacks: bool):
         q = (select(Task.id).outerjoin(Contact, Contact.id == Task.customer_id)

@@ -2,6 +2,8 @@
 page where a store logs the callbacks it made itself."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -147,8 +149,8 @@ def questionnaire_save(task_type: str):
         flash(exc.data["message"], "error")
         return _designer(task_type, brand_id, draft, exc.data.get("errors", {}))
     flash(_("Published version %(v)s. Answers given earlier keep their version.", v=v.version), "ok")
-    return redirect(url_for("callcenter_pages.questionnaire_edit", task_type=task_type,
-                            **({"brand_id": brand_id} if brand_id else {})))
+    extra: dict[str, Any] = {"brand_id": brand_id} if brand_id else {}
+    return redirect(url_for("callcenter_pages.questionnaire_edit", task_type=task_type, **extra))
 
 
 def _ints(text: str) -> list[int]:

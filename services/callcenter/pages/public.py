@@ -14,7 +14,7 @@ from .workbench import _answers, choices
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def public_survey(token: str):
     """Show the questionnaire to the customer; accept one set of answers."""
-    status, errors = 200, {}
+    status, errors = 200, dict[str, list[str]]()
     with rt().uow(Scope.system()) as uow:  # the customer is not signed in: the token names the task
         try:
             _link, _task, version = h.open_link(uow.session, token)

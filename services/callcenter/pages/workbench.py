@@ -148,8 +148,10 @@ def renew(task_id: str):
         with work() as uow:
             t = h.renew_lease(uow, g.principal, task_id)
             uow.commit()
-            left = int((t.lease_until - utcnow()).total_seconds())
-            return jsonify({"lease_until": t.lease_until.isoformat(), "seconds_left": left})
+            until = t.lease_until
+            assert until is not None  # renew_lease has just set it
+            left = int((until - utcnow()).total_seconds())
+            return jsonify({"lease_until": until.isoformat(), "seconds_left": left})
     except UserError as exc:
         return jsonify(exc.data), exc.status if hasattr(exc, "status") else exc.code
 

@@ -12,7 +12,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
-from ..models import ServiceVisit, StoreRef
+from ..models import InsurancePolicy, ServiceVisit, StoreRef, Vehicle
 from ..schemas import InsuranceIn, ServiceVisitIn, VehicleIn
 from .identity import Person
 from .matching import policy_by_number, resolve, sees
@@ -55,6 +55,7 @@ def record(uow: UnitOfWork, p: Principal, kind: str, row: dict) -> dict:
     if found.claim:  # another store's customer or car: the store's claim waits for review, nothing recorded
         return out
     by_store = None if p.is_hq else store_id
+    rec: Vehicle | ServiceVisit | InsurancePolicy
     if kind == "vehicles":
         rec, created = register_vehicle(s, c, row["vin"], p.user_id, plate=row.get("plate"),
                                         brand_id=row.get("brand_id"), model=row.get("model"),
@@ -63,6 +64,7 @@ def record(uow: UnitOfWork, p: Principal, kind: str, row: dict) -> dict:
         if store_id:
             touch(s, c, store_id, p.user_id, owner_kind="self_sold", last_visit_on=row.get("purchase_date"))
     elif kind == "service-visits":
+        assert store_id is not None  # _store_of requires the store of a service visit
         rec, created = record_service_visit(
             s, c, store_id, p.user_id, repair_order=row["repair_order"], visit_date=row["visit_date"],
             kind=row["kind"], vin=row.get("vin"), mileage=row.get("mileage"), amount=row.get("amount"),
@@ -84,7 +86,7 @@ def _store_of(s: Session, p: Principal, kind: str, row: dict) -> str | None:
 
 def _on_file(s: Session, p: Principal, kind: str, row: dict, store_id: str | None) -> dict | None:
     """The answer for a record already on file (a repeat), before anyone is matched for it."""
-    rec = None
+    rec: ServiceVisit | InsurancePolicy | None = None
     if kind == "service-visits":  # a repair order number is the store's own
         rec = s.scalar(select(ServiceVisit).where(ServiceVisit.store_id == store_id,
                                                   ServiceVisit.repair_order == row["repair_order"]))

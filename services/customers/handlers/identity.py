@@ -188,7 +188,7 @@ def propose_likely_many(s: Session, customers: list[Customer]) -> None:
     rows = [*(s.execute(cols.where(tuple_(Customer.name_key, Customer.phone_last4).in_(people))) if people else ()),
             *(s.execute(cols.where(Customer.name_key.in_(companies), Customer.kind != "individual"))
               if companies else ())]
-    same_tail: dict[tuple[str, str], list[str]] = defaultdict(list)
+    same_tail: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     same_company: dict[str, list[str]] = defaultdict(list)
     for r in {r.id: r for r in [*rows, *wanted]}.values():
         same_tail[(r.name_key, r.phone_last4)].append(r.id)
@@ -201,7 +201,8 @@ def propose_likely_many(s: Session, customers: list[Customer]) -> None:
         else:
             others, reason = same_company[c.name_key], "company_name"
         for other in [o for o in others if o != c.id][:20]:
-            pairs.setdefault(tuple(sorted((c.id, other))), reason)
+            first, second = sorted((c.id, other))
+            pairs.setdefault((first, second), reason)
     if not pairs:
         return
     known = set(s.execute(select(MatchCandidate.customer_a, MatchCandidate.customer_b)

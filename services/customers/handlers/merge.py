@@ -71,7 +71,7 @@ def merge(s: Session, survivor: Customer, absorbed: Customer, actor: str | None,
     snap: dict = {"survivor": fields_of(survivor), "merged": fields_of(absorbed), "moved": {},
                   "survivor_relationships": {}, "kept_relationships": []}
     for key, model in MOVABLE.items():
-        ids = list(s.scalars(select(_pk(model)).where(model.customer_id == absorbed.id)))
+        ids = list(s.scalars(select(_pk(model)).where(model.__table__.c.customer_id == absorbed.id)))
         snap["moved"][key] = ids
         if ids:
             s.execute(update(model).where(_pk(model).in_(ids)).values(customer_id=survivor.id),

@@ -32,7 +32,7 @@ def register_vehicle(s: Session, c: Customer, vin: str, actor: str | None, *, pl
     """
     v = vehicle_by_vin(s, vin)
     created = v is None
-    if created:
+    if v is None:
         v = Vehicle(group_id=c.group_id, customer_id=c.id, vin=vin, price=Decimal("0"))
         s.add(v)
     elif v.customer_id != c.id:  # the car changed hands (used-car sale): it follows its new owner

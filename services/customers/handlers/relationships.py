@@ -48,9 +48,11 @@ def touch(s: Session, c: Customer, store_id: str, actor: str | None, *, brand_id
     unknown = set(facts) - set(FACTS)
     if unknown:
         raise TypeError(f"unknown relationship facts: {unknown}")
-    rel = rels.get((c.id, store_id)) if rels is not None else relationship(s, c, store_id)
-    created = rel is None
-    if created:
+    found = rels.get((c.id, store_id)) if rels is not None else relationship(s, c, store_id)
+    created = found is None
+    if found is not None:
+        rel = found
+    else:
         rel = StoreRelationship(group_id=c.group_id, customer_id=c.id, store_id=store_id,
                                 brand_id=brand_id or store_brand(s, store_id) or "", customer_class="potential",
                                 defeated=False, churned=False)

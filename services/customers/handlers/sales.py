@@ -1,6 +1,8 @@
 """What the showroom tells us (leads events): intent levels, orders, deliveries and defeats per store."""
 from __future__ import annotations
 
+from typing import cast
+
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -26,7 +28,7 @@ def _customer_for(s: Session, ev: Event, name: str | None = None, phone: str | N
     c = active(s, lead.customer_id) if lead else None
     if c is not None or not phone:
         return c, False, lead
-    c, new = match_or_create(s, ev.group_id, Person(name=name or d.get("name") or "", phone=phone, kind=kind),
+    c, new = match_or_create(s, ev.group, Person(name=name or d.get("name") or "", phone=phone, kind=kind),
                              ev.actor)
     if not new and _known_elsewhere(c, ev.store_id):
         log_cross_store_match(s, c, f"{ev.type} by phone", actor=ev.actor, store_id=ev.store_id)
@@ -64,7 +66,7 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
         live = active_many(s, (lead.customer_id for lead in leads.values()))
         customers: list[Customer | None] = [live.get(leads[i].customer_id) if i in leads else None for i in ids]
         unknown = [n for n, c in enumerate(customers) if c is None]
-        matched = match_or_create_by_phone(s, events[0].group_id, [
+        matched = match_or_create_by_phone(s, events[0].group, [
             (Person(name=events[n].data["name"], phone=events[n].data["phone"]), events[n].actor) for n in unknown])
         new = set()
         for n, (c, created) in zip(unknown, matched, strict=True):
@@ -73,19 +75,20 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
                 new.add(n)
             if ids[n] in leads:  # a lead we knew, whose customer was erased: it follows the phone now
                 leads[ids[n]].customer_id = c.id
-        rels = relationships_of(s, {(c.id, ev.store_id) for c, ev in zip(customers, events, strict=True)})
-        for n, (ev, c) in enumerate(zip(events, customers, strict=True)):
+        found = cast(list[Customer], customers)  # every gap was filled by the phone match above
+        rels = relationships_of(s, {(c.id, ev.store) for c, ev in zip(found, events, strict=True)})
+        for n, (ev, c) in enumerate(zip(events, found, strict=True)):
             d = ev.data
             if n not in new and (c.id, ev.store_id) not in rels and _known_elsewhere(c, ev.store_id):
                 log_cross_store_match(s, c, "leads.lead.created by phone", actor=ev.actor, store_id=ev.store_id)
             lead = leads[d["lead_id"]] = _lead_row(s, ev, c, leads.get(d["lead_id"]))
             lead.source, lead.level, lead.model, lead.consultant_id = d["source"], d.get("level"), d.get("model"), \
                 d.get("consultant_id")
-            touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, lead_id=d["lead_id"], new_customer=n in new,
+            touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, lead_id=d["lead_id"], new_customer=n in new,
                   level=d.get("level") or "N", consultant_id=d.get("consultant_id"), rels=rels)
             add_activity(s, c, "lead", {"source": d["source"], "level": d.get("level"), "model": d.get("model")},
                          store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)
-    return customers
+    return found
 
 
 def level_changed(s: Session, ev: Event) -> None:
@@ -98,10 +101,10 @@ def level_changed(s: Session, ev: Event) -> None:
     to = d["to_level"]
     if to in ACTIVE_LEVELS:
         lead.level = to
-        touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level=to)
+        touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, level=to)
     elif to == "invalid":
         lead.level, lead.outcome = None, "invalid"
-        touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level=None)
+        touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, level=None)
     add_activity(s, c, "level", {"from": d["from_level"], "to": to, "reason": d.get("reason")},
                  store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)
 
@@ -109,11 +112,13 @@ def level_changed(s: Session, ev: Event) -> None:
 def order_placed(s: Session, ev: Event) -> None:
     d = ev.data
     c, _, lead = _customer_for(s, ev, d["customer_name"], d["phone"], d.get("customer_kind") or "individual")
+    if c is None:  # a lead we never saw created and no phone to match: nothing to attach it to
+        return
     lead = _lead_row(s, ev, c, lead)
     lead.level, lead.order_id, lead.order_price, lead.model = "O", d["order_id"], Decimal(str(d["price"])), d["model"]
     if d.get("customer_kind") and d["customer_kind"] != "individual" and c.kind == "individual":
         c.kind = d["customer_kind"]
-    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level="O", consultant_id=d.get("consultant_id"))
+    touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, level="O", consultant_id=d.get("consultant_id"))
     add_activity(s, c, "order", {"model": d["model"], "price": str(d["price"]), "payment": d["payment_method"],
                                  "sale_type": d.get("sale_type")},
                  store_id=ev.store_id, ref_id=d["order_id"], actor=ev.actor, at=ev.occurred_at)
@@ -123,12 +128,14 @@ def vehicle_delivered(s: Session, ev: Event) -> None:
     """A delivery makes a self-sold owner (自销保有客户) and registers the car."""
     d = ev.data
     c, _, lead = _customer_for(s, ev, d["customer_name"], d["phone"], d.get("customer_kind") or "individual")
+    if c is None:  # a lead we never saw created and no phone to match: nothing to attach it to
+        return
     lead = _lead_row(s, ev, c, lead)
     lead.level, lead.outcome = None, "delivered"
     price = Decimal(str(d.get("price") or 0)) or (lead.order_price or Decimal("0"))
     register_vehicle(s, c, d["vin"], ev.actor, brand_id=ev.brand_id, model=d["model"],
                      purchase_date=d["delivered_on"], selling_store_id=ev.store_id, price=price, quiet=True)
-    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, owner_kind="self_sold", level=None, churned=False,
+    touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, owner_kind="self_sold", level=None, churned=False,
           defeated=False, last_visit_on=d["delivered_on"], consultant_id=d.get("consultant_id"))
     add_spend(s, c, price, ev.actor)
     add_activity(s, c, "delivery", {"vin": d["vin"], "model": d["model"], "price": str(price)},
@@ -139,9 +146,11 @@ def defeat_approved(s: Session, ev: Event) -> None:
     """An approved defeat (战败): the store's intent customer becomes defeated (an owner stays an owner)."""
     d = ev.data
     c, _, lead = _customer_for(s, ev, d["customer_name"], d["phone"])
+    if c is None:  # a lead we never saw created and no phone to match: nothing to attach it to
+        return
     lead = _lead_row(s, ev, c, lead)
     lead.level, lead.outcome = None, "defeated"
-    touch(s, c, ev.store_id, ev.actor, brand_id=ev.brand_id, level=None, defeated=True)
+    touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, level=None, defeated=True)
     add_activity(s, c, "defeat", {"reason": d["reason"], "competitor_brand": d.get("competitor_brand"),
                                   "competitor_model": d.get("competitor_model")},
                  store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)

@@ -156,7 +156,7 @@ def _churn(s: Session, gid: str, today: date, cfg) -> list[Due]:
     out = []
     for r in rows:
         stage = churn_stage(r.last_visit_on, today, cfg)
-        if stage is None:
+        if stage is None or r.last_visit_on is None:
             continue
         out.append(Due("churned", schedule_id("churned", gid, r.id, r.last_visit_on, stage), r.customer_id,
                        today, store_id=r.store_id, brand_id=r.brand_id,

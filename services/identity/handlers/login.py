@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from shared.auth import Principal
+from shared.auth import Principal, TokenSigner
 from shared.db import read_only, utcnow
 from shared.errors import DomainError, Invalid
 from shared.tenancy import Scope
@@ -78,14 +78,15 @@ class _Account:
 
 
 def principal_of(user: User, group: Group) -> Principal:
-    stores = None if user.role in domain.HQ_ROLES else frozenset({user.store_id})
+    stores = None if user.role in domain.HQ_ROLES else frozenset({user.store_id} if user.store_id else ())
     return Principal(user.id, user.username, group.id, group.code, user.role, stores, user.name, user.token_version)
 
 
 def signed(uow: UnitOfWork, user: User) -> LoginResult:
     """A token for `user` as they are now (their current role, store and token version)."""
-    p = principal_of(user, uow.session.get(Group, user.group_id))
-    return LoginResult(uow.signer.sign(p), p, uow.signer.ttl)  # tokens live in real time, as every service checks them
+    p = principal_of(user, uow.session.get_one(Group, user.group_id))
+    signer: TokenSigner = uow.extras["signer"]  # identity's runtime extra (app.build)
+    return LoginResult(signer.sign(p), p, signer.ttl)  # tokens live in real time, as every service checks them
 
 
 def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:

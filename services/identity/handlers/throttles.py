@@ -31,7 +31,7 @@ def count_failure(s: Session, key: str, throttle: domain.Throttle, now: datetime
     """One more failure against `key`, counted under a row lock (parallel failures all count)."""
     dialect = {"postgresql": postgresql, "sqlite": sqlite}[s.get_bind().dialect.name]
     s.execute(dialect.insert(LoginThrottle).values(key=key, failures=0).on_conflict_do_nothing())
-    row = s.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+    row = s.get_one(LoginThrottle, key, with_for_update=True, populate_existing=True)
     t = domain.after_failure(throttle, domain.Tally(row.failures, row.window_start, row.locked_until), now)
     row.failures, row.window_start, row.locked_until = t.failures, t.window_start, t.locked_until
 

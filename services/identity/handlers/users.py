@@ -27,7 +27,7 @@ def user_data(u: User) -> dict:
 
 def _changed(uow: UnitOfWork, actor: Principal | None, u: User) -> None:
     uow.session.flush()
-    brand = uow.session.get(Store, u.store_id).brand_id if u.store_id else None
+    brand = uow.session.get_one(Store, u.store_id).brand_id if u.store_id else None
     emit(uow, "user.updated", user_data(u), actor, u.group_id, store_id=u.store_id, brand_id=brand)
 
 
@@ -52,7 +52,7 @@ def create_user(uow: UnitOfWork, actor: Principal | None, group_id: str, usernam
              password_hash=password_hash, token_version=0)
     s.add(u)
     s.flush()
-    brand = s.get(Store, store_id).brand_id if store_id else None
+    brand = s.get_one(Store, store_id).brand_id if store_id else None
     emit(uow, "user.created", user_data(u), actor, group_id, store_id=store_id, brand_id=brand)
     return u
 
@@ -103,7 +103,7 @@ def reset_password(uow: UnitOfWork, actor: Principal, user_id: str, password: st
 
 
 def _unlock(uow: UnitOfWork, u: User) -> None:
-    code = uow.session.get(Group, u.group_id).code
+    code = uow.session.get_one(Group, u.group_id).code
     uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key(code, u.username)))
 
 
@@ -139,7 +139,7 @@ def find_users(uow: UnitOfWork, f: UserFilter) -> list[User]:
 
 def locked_usernames(uow: UnitOfWork, group_id: str) -> set[str]:
     """Usernames of the group whose account name is locked now (the admin may unlock them)."""
-    code = uow.session.get(Group, group_id).code
+    code = uow.session.get_one(Group, group_id).code
     prefix = account_key(code, "")
     keys = uow.session.scalars(select(LoginThrottle.key).where(LoginThrottle.key.startswith(prefix, autoescape=True),
                                                                 LoginThrottle.locked_until > utcnow()))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,7 +105,7 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
 def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: StoreRef | None = None) -> dict:
     """A real contact: move the cadence on and, the first time, measure the response time."""
     rules = rules_of(s, lead.group_id)
-    store = store or s.get(StoreRef, lead.store_id)
+    store = store or s.get_one(StoreRef, lead.store_id)
     if lead.last_contact_at is None or at > lead.last_contact_at:
         lead.last_contact_at = at
     out: dict = {"first_contact": False}
@@ -178,7 +180,7 @@ def grade(s: Session, p: Principal, lead_id: str, level: str, signals: list[str]
 def _change_level(s: Session, actor: str | None, lead: Lead, level: str, signals: list[str],
                   reason: str | None) -> None:
     rules = rules_of(s, lead.group_id)
-    store = s.get(StoreRef, lead.store_id)
+    store = s.get_one(StoreRef, lead.store_id)
     at = now()
     prev = lead.level
     s.add(LevelChange(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, from_level=prev,
@@ -210,7 +212,7 @@ def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowU
     if data["outcome"] != "no_answer":
         extra = _contact(s, lead, at, p.user_id)
     if fu.next_planned_at is not None:
-        store = s.get(StoreRef, lead.store_id)
+        store = s.get_one(StoreRef, lead.store_id)
         planned = local_date(fu.next_planned_at, store.timezone)
         if lead.due_on is None or planned < lead.due_on:  # a planned contact can only bring the date forward
             due = due_from(planned, store.timezone)
@@ -240,7 +242,7 @@ def assign(s: Session, p: Principal, lead_id: str, consultant_id: str, why: str 
     """The store manager gives a lead to a consultant of the store."""
     check_may(p, "leads.manage", "only the store manager assigns leads")
     lead = get_lead(s, lead_id)
-    store = s.get(StoreRef, lead.store_id)
+    store = s.get_one(StoreRef, lead.store_id)
     to = consultant_of(s, store, consultant_id).id
     if lead.consultant_id != to:
         _move(s, p, lead, to, why)
@@ -297,7 +299,7 @@ def recompute_due_dates(s: Session, group_id: str) -> int:
         due = next_follow_up_due(r.last_contact_at or r.created_at, rules.cadence_for(r.level),
                                  tzs.get(r.store_id, "Asia/Shanghai"))
         params.append({"b_id": r.id, "b_due": due.due_on if due else None, "b_over": due.overdue_at if due else None})
-    table = Lead.__table__
+    table = cast(Table, Lead.__table__)  # a mapped class's table (typed as any FromClause)
     if params:
         s.execute(update(table).where(table.c.id == bindparam("b_id"))
                   .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")), params)

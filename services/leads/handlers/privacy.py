@@ -28,18 +28,18 @@ def forget_customer(s: Session, customer_id: str, lead_ids: list[str]) -> int:
     for lead in leads:
         lead.name, lead.phone, lead.note = pseudonym(customer_id), "", None
     if ids:
-        for row in s.scalars(select(Visit).where(Visit.lead_id.in_(ids), Visit.note.is_not(None))):
-            row.note = None
-        for row in s.scalars(select(FollowUp).where(FollowUp.lead_id.in_(ids), FollowUp.note.is_not(None))):
-            row.note = None
-        for row in s.scalars(select(LevelChange).where(LevelChange.lead_id.in_(ids),
-                                                       LevelChange.reason.is_not(None))):
-            row.reason = None
-        for row in s.scalars(select(Defeat).where(Defeat.lead_id.in_(ids))):
-            row.note = row.decision_note = None
+        for visit in s.scalars(select(Visit).where(Visit.lead_id.in_(ids), Visit.note.is_not(None))):
+            visit.note = None
+        for fu in s.scalars(select(FollowUp).where(FollowUp.lead_id.in_(ids), FollowUp.note.is_not(None))):
+            fu.note = None
+        for change in s.scalars(select(LevelChange).where(LevelChange.lead_id.in_(ids),
+                                                          LevelChange.reason.is_not(None))):
+            change.reason = None
+        for defeat in s.scalars(select(Defeat).where(Defeat.lead_id.in_(ids))):
+            defeat.note = defeat.decision_note = None
     for phone in phones:
-        for row in s.scalars(select(ImportRowError).where(ImportRowError.reason.contains(phone, autoescape=True))):
-            row.reason = row.reason.replace(phone, "—")
+        for bad in s.scalars(select(ImportRowError).where(ImportRowError.reason.contains(phone, autoescape=True))):
+            bad.reason = bad.reason.replace(phone, "—")
     scrub(s, {customer_id, *lead_ids}, customer_id)
     _forget_level_reasons(s, ids)
     return len(leads)

@@ -118,7 +118,7 @@ def amend(s: Session, p: Principal, report_id: str, changes: dict[str, int], rea
                         at=now())
     s.add(a)
     s.flush()
-    store = s.get(StoreRef, r.store_id)
+    store = s.get_one(StoreRef, r.store_id)
     _emit(s, p, store, r, amended(current, [changed]), amendment=True,
           late=is_late(r.day, a.at, store.timezone))
     return a

@@ -1,6 +1,8 @@
 """Sales use cases: test drives, orders, deliveries and defeats (战败)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
@@ -52,7 +54,7 @@ def place_order(s: Session, p: Principal, lead_id: str, data: dict) -> Order:
     order = Order(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, consultant_id=lead.consultant_id,
                   **{k: data.get(k) for k in ("model", "colour", "price", "deposit", "payment_method", "trade_in",
                                               "expected_delivery", "customer_kind", "sale_type")})
-    order.deposit = order.deposit or 0
+    order.deposit = order.deposit or Decimal(0)
     s.add(order)
     s.flush()
     _contact(s, lead, now(), p.user_id)

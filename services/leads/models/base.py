@@ -1,14 +1,21 @@
 """The declarative base, the bus tables, group settings and the copies of identity's stores and users."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+
+from sqlalchemy import JSON, Boolean, MetaData, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import make_base
+from shared.db import NAMING, Conventions
 from shared.tenancy import Scoped
 
-Base = make_base()
+
+class Base(Conventions, DeclarativeBase):
+    """The service's declarative base: its own metadata, the shared conventions."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
 OUTBOX, INBOX = bus_tables(Base.metadata)
 
 

@@ -65,8 +65,10 @@ def form_errors(exc: ValidationError | Exception) -> None:
     if isinstance(exc, UserError):
         msg = exc.data["message"]
         errs = exc.data.get("errors") or {}
-    else:
+    elif isinstance(exc, ValidationError):
         msg, errs = "", exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+    else:
+        msg, errs = str(exc), {}
     parts = [f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errs.items()]
     flash("; ".join([m for m in [msg, *parts] if m]), "error")
 
@@ -86,7 +88,7 @@ def _vocab():
             "phone_of": _phone_of, "sees_phone": _sees_phone}
 
 
-def _phone_of(lead) -> str:
+def _phone_of(lead) -> str | None:
     """A lead's number as the signed-in viewer may see it (whole or masked, shared.privacy)."""
     return shown_phone(g.get("principal"), lead.phone, lead.holder)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
@@ -26,7 +27,7 @@ def _filters() -> dict:
     try:
         q: dict = {"page": PageQuery().load({"page": a.get("page") or 1})["page"], "per_page": 50}
     except ValidationError as exc:
-        abort(422, "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.messages.items()))
+        abort(422, "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.normalized_messages().items()))
     if a.get("level") in LEVELS + ("delivered", "defeated", "invalid"):
         q["level"] = a["level"]
     else:
@@ -134,6 +135,7 @@ ACTIONS = {
 
 def _form_body(kind: str) -> dict:
     f = request.form
+    body: dict[str, Any]
     if kind == "follow_up":
         body = {"kind": f.get("kind"), "outcome": f.get("outcome"), "note": f.get("note") or None,
                 "next_planned_at": _local_dt(f.get("next_day"), f.get("next_time") or None)}
@@ -170,9 +172,9 @@ def lead_action(lead_id: str, kind: str):
             elif kind == "assign":
                 handlers.assign(s, p, lead_id, request.form.get("consultant_id", ""))
             else:
-                schema, fn = ACTIONS.get(kind, (None, None))
-                if schema is None:
+                if kind not in ACTIONS:
                     abort(404)
+                schema, fn = ACTIONS[kind]
                 fn(s, p, lead_id, schema().load(_form_body(kind)))
         flash(_("Saved."), "ok")
     except NotFound:

@@ -1,0 +1,203 @@
+"""Believable activity for the demo group (design §7), through the services' public HTTP APIs only.
+
+`serve()` runs it once, right after the demo group was created, so that a demo user who logs in
+finds leads at every level, a call-center queue with work due now and dashboards with numbers.
+
+Everything goes through `werkzeug.test.Client(platform.wsgi())` as the demo users. Older activity
+is dated by moving the platform clock (`shared.clock.travel_to`) before each step: the tokens are
+obtained first, at the real time, and the services verify them against the real time, so they stay
+valid while the clock is in the past. Deliveries are dated with the API's own `delivered_on`.
+Deterministic for a given seed (random.Random(seed), Faker('zh_CN') seeded).
+
+The steps of one lead are in `crm.demo_story`; this module plans the stores' other activity (visitors
+without a phone, service visits, daily reports), the call-center sessions and the month's targets.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import timedelta
+from functools import partial
+from typing import Any, Protocol
+
+from faker import Faker
+
+from crm.demo_story import CONSULTANTS, MODELS, TZ, DemoSeedError, Http, Run, local, plan_lead
+from shared import clock
+
+__all__ = ["DemoSeedError", "seed_activity"]
+
+
+class Platform(Protocol):
+    """What the demo needs of a running platform (`shared.embedded.Platform`)."""
+
+    def wsgi(self) -> Any: ...
+
+    def wait_until_consumed(self, timeout: float = ...) -> Any: ...
+
+
+def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_per_store: int = 20) -> dict:
+    """Create `days` days of activity for the demo group; returns counts of what was created."""
+    started = time.monotonic()
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    real_now = clock.now()  # the run's own time: the real time except in a test run started at a given instant
+    run = Run(http=Http(platform.wsgi()), rng=random.Random(seed), fake=fake,
+              today=real_now.astimezone(TZ).date(), limit=real_now - timedelta(minutes=2))
+
+    stores = _log_in(run)  # at the real time: tokens must verify against the real clock
+    for st in stores:
+        _plan_store(run, st, days, leads_per_store)
+    for n, off in enumerate(range(days - 4, 3, -4)):  # a call-center session every 4 days; the last 3 days stay open
+        run.add(local(run.day_of(off), 10, 15), partial(cc_session, run, platform, n))
+
+    run.plan.sort(key=lambda x: (x[0], x[1]))
+    try:
+        for when, _, step in run.plan:
+            clock.travel_to(when)
+            step()
+    finally:
+        clock.reset()
+
+    _set_targets(run, stores, per_day=leads_per_store / days)
+    platform.wait_until_consumed(timeout=120)
+    out: dict[str, Any] = dict(sorted(run.counts.items()))
+    out.update(requests=run.http.calls, errors=len(run.http.errors), error_samples=run.http.errors[:5],
+               seconds=round(time.monotonic() - started, 1))
+    return out
+
+
+def _log_in(run: Run) -> list[dict]:
+    """Reads the stores (as hq.admin) and logs every demo user in; the stores by code."""
+    http = run.http
+    http.login_all(["hq.admin"])
+    org = http.call("GET", "/identity/api/v1/org", "hq.admin")
+    if org is None:
+        raise DemoSeedError("cannot read the org tree: " + "; ".join(http.errors))
+    brand_code = {b["id"]: b["code"] for b in org["brands"]}
+    stores = [{"id": s["id"], "code": s["code"], "brand": brand_code.get(s["brand_id"], "toyota")}
+              for s in sorted(org["stores"], key=lambda s: s["code"])]
+    users = ["cc.agent1", "cc.agent2"]
+    for st in stores:
+        users += [f"{st['code']}.manager"] + [f"{st['code']}.sales{i}" for i in range(1, CONSULTANTS + 1)]
+    http.login_all(users)
+    return stores
+
+
+def _plan_store(run: Run, st: dict, days: int, leads_per_store: int) -> None:
+    """A store's leads, passers-by, service visits and daily reports."""
+    rng = run.rng
+    for k in range(leads_per_store):
+        if k < 2:  # deliveries 3-6 days ago: their day-3 callbacks are due now
+            plan_lead(run, st, age=rng.randint(16, 40), fate="delivered", delivery_ago=rng.randint(3, 6))
+        else:
+            plan_lead(run, st, age=rng.randint(0, days - 1))
+    manager = f"{st['code']}.manager"
+    for _ in range(2):  # visitor-log lines without a phone (passers-by who left no number)
+        model = rng.choice(MODELS[st["brand"]])[0]
+        off = rng.randint(0, days - 1)
+        run.add(local(run.day_of(off), rng.randint(10, 17), 15), partial(passer_by, run, manager, model))
+    for j in range(2):  # DMS: owners of older cars come in for service
+        model = rng.choice(MODELS[st["brand"]])[0]
+        owner = {"customer_name": run.fake.name(), "phone": run.phone(), "vin": run.vin(st["brand"]), "model": model,
+                 "plate": rng.choice(("沪", "浙", "苏")) + rng.choice("ABCDEFG") + f"{rng.randrange(10**5):05d}"}
+        bought = run.today - timedelta(days=rng.randint(400, 1400))
+        visit_ago = rng.randint(2, 5) if j == 0 else rng.randint(6, days - 1)
+        when = local(run.day_of(visit_ago), rng.randint(9, 15), 30)
+        run.add(when, partial(service_visit, run, st, owner, bought.isoformat(), when))
+    for off in (2, 1):  # daily reports: sales1 for the last two days, the manager's store report for yesterday
+        run.add(local(run.day_of(off), 17, 40), partial(daily_report, run, f"{st['code']}.sales1", off, "consultant"))
+    run.add(local(run.day_of(1), 17, 50), partial(daily_report, run, manager, 1, "store"))
+
+
+def passer_by(run: Run, manager: str, model: str) -> None:
+    if run.http.call("POST", "/leads/api/v1/visits", manager,
+                     {"kind": "walk_in", "model": model, "party_size": 1, "note": "看车未留电话"}):
+        run.counts["visits"] += 1
+
+
+def service_visit(run: Run, st: dict, owner: dict, bought: str, when: Any) -> None:
+    """The DMS feed: the owner's vehicle, then its service visit."""
+    rng, manager = run.rng, f"{st['code']}.manager"
+    if run.http.call("POST", "/customers/api/v1/vehicles", manager, {
+            **owner, "purchase_date": bought, "selling_store_id": st["id"], "mileage": rng.randint(8000, 90000)}):
+        run.counts["vehicles"] += 1
+    if run.http.call("POST", "/customers/api/v1/service-visits", manager, {
+            **owner, "repair_order": f"RO{when:%y%m%d}{rng.randrange(10**4):04d}",
+            "visit_date": when.astimezone(TZ).date().isoformat(),
+            "kind": rng.choice(("maintenance", "maintenance", "repair")),
+            "mileage": rng.randint(8000, 90000), "amount": str(rng.randint(4, 40) * 100)}):
+        run.counts["service_visits"] += 1
+
+
+def daily_report(run: Run, user: str, off: int, kind: str) -> None:
+    negotiations = run.rng.randint(0, 4) if kind == "consultant" else run.rng.randint(2, 9)
+    if run.http.call("POST", "/leads/api/v1/reports", user, {
+            "day": run.day_of(off).isoformat(), "kind": kind, "figures": {"negotiations": negotiations}}):
+        run.counts["daily_reports"] += 1
+
+
+def survey_answers(rng: random.Random, task_type: str) -> dict[str, str]:
+    """What a reached customer answers to the questionnaire of `task_type`."""
+    if task_type == "delivery_callback":
+        return {
+            "overall": str(rng.choices((5, 4, 3, 2), [6, 3, 1, 0.4])[0]),
+            "explained": "yes" if rng.random() < 0.9 else "no", "on_time": "yes" if rng.random() < 0.85 else "no",
+            "recommend": str(rng.choices(range(11), [0.2, 0.1, 0.2, 0.2, 0.3, 0.5, 0.7, 1, 2, 3, 3])[0]),
+            "repurchase": rng.choices(("high", "medium", "low"), [5, 3, 1])[0], "comments": ""}
+    if task_type == "service_callback":
+        return {
+            "overall": str(rng.choices((5, 4, 3, 2), [5, 3, 1, 0.5])[0]),
+            "fixed": "yes" if rng.random() < 0.9 else "no",
+            "waiting": rng.choice(("short", "ok", "ok", "long")),
+            "recommend": str(rng.randint(6, 10)), "comments": ""}
+    return {  # defeat_verification
+        "bought_elsewhere": "yes" if rng.random() < 0.6 else "no",
+        "reason": rng.choice(("price", "competitor", "financing", "postponed", "other")),
+        "overall": str(rng.choice((3, 4, 4, 5)))}
+
+
+def cc_session(run: Run, platform: Platform, session_no: int) -> None:
+    """An agent works the due callbacks of each kind, up to a cap."""
+    platform.wait_until_consumed(timeout=60)  # the tasks of the events so far exist
+    agent = ("cc.agent1", "cc.agent2")[session_no % 2]
+    for task_type, cap in (("defeat_verification", 6), ("delivery_callback", 12), ("service_callback", 4)):
+        for _ in range(cap):
+            if not _call_next(run, agent, task_type):
+                break
+
+
+def _call_next(run: Run, agent: str, task_type: str) -> bool:
+    """Claims and calls the next task of `task_type`; False when there is none."""
+    r = run.http.call("POST", "/callcenter/api/v1/tasks/next", agent, {"task_type": task_type})
+    task = r and r.get("task")
+    if not task:
+        return False
+    outcome = run.rng.choices(("reached", "no_answer", "busy"), [8, 1.5, 0.5])[0]
+    body: dict[str, Any] = {"outcome": outcome, "note": "客户满意" if outcome == "reached" else ""}
+    if outcome == "reached":
+        body["answers"] = survey_answers(run.rng, task_type)
+    res = run.http.call("POST", f"/callcenter/api/v1/tasks/{task['id']}/attempts", agent, body)
+    if res:
+        run.counts["callback_attempts"] += 1
+        if res.get("response_id"):
+            run.counts["surveys_answered"] += 1
+    return True
+
+
+def _set_targets(run: Run, stores: list[dict], per_day: float) -> None:
+    """This month's targets per store and for the group, so that achievement rates show."""
+    rng, month = run.rng, f"{run.today:%Y-%m}"
+    group_targets: Counter = Counter()
+    for st in stores:
+        for kpi, value in (("leads", round(per_day * 30 * rng.uniform(0.9, 1.3))), ("orders", rng.randint(3, 6)),
+                           ("deliveries", rng.randint(2, 5)), ("test_drives", rng.randint(4, 8))):
+            group_targets[kpi] += value
+            if run.http.call("PUT", "/analytics/api/v1/targets", "hq.admin",
+                             {"month": month, "level": "store", "node_id": st["id"], "kpi": kpi, "value": value}):
+                run.counts["targets"] += 1
+    for kpi, value in group_targets.items():
+        if run.http.call("PUT", "/analytics/api/v1/targets", "hq.admin",
+                         {"month": month, "level": "group", "kpi": kpi, "value": value}):
+            run.counts["targets"] += 1
