@@ -2,7 +2,7 @@
 
 Like the all-in-one modes of Jaeger or Loki: the same code as production, with SQLite files under
 var/ and the kombu filesystem transport instead of PostgreSQL and RabbitMQ. `crm serve` serves from a
-few processes on one socket (`default_processes`): one Python process runs one thread at a time.
+few processes on one port (`default_processes`): one Python process runs one thread at a time.
 """
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def default_processes() -> int:
 
 def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
     """Embedded mode: the first process migrates, seeds, runs every relay and consumer and serves; the
-    others (`processes - 1`) serve on the same listening socket, each with the relays of its own
+    others (`processes - 1`) serve on the same port, each with the relays of its own
     commits (an in-process wake-up; the SQLite write lock keeps two relays from sending a row twice)."""
     from waitress import serve as waitress_serve
 
