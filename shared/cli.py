@@ -94,7 +94,7 @@ def cmd_run_schedules(args) -> None:
 def cmd_serve(args) -> None:
     from shared.embedded import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, processes=args.processes)
 
 
 def cmd_seed(args) -> None:
@@ -113,9 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     ap = argparse.ArgumentParser(prog="crm", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("serve", help="embedded mode: every service and consumer in one process")
+    p = sub.add_parser("serve", help="embedded mode: every service and consumer at one address")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--processes", type=int, help="processes serving requests (default: cores + 1, at most 4)")
     p.set_defaults(fn=cmd_serve)
     p = sub.add_parser("migrate", help="upgrade a service's database and declare its queues")
     p.add_argument("service", nargs="?", choices=SERVICES)

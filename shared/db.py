@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -77,8 +78,44 @@ def id_column() -> Mapped[str]:
     return mapped_column(String(36), primary_key=True, default=new_id)
 
 
+#: the read-only stretch this thread is in, if any (`read_only`, `ReadsFirst`); None: transactions write
+_READING: ContextVar[ReadOnly | None] = ContextVar("sqlite_reading", default=None)
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "UPSERT", "CREATE", "DROP", "ALTER"})
+
+
+class ReadOnly:
+    """A stretch of work that only reads: its SQLite transactions begin deferred, so they take no
+    write lock and never wait for a writer (WAL readers see the last commit). `wrote` becomes True
+    when a statement tried to write in it anyway (`WroteInReadOnly` was raised)."""
+
+    def __init__(self) -> None:
+        self.wrote = False
+
+
+class WroteInReadOnly(RuntimeError):
+    """A statement that writes ran in a transaction begun as read-only. A deferred SQLite transaction
+    that has read cannot safely become a writer (another writer may have committed since its snapshot,
+    and then it fails with `database is locked` whatever the busy timeout), so the write is refused
+    before it runs; `ReadsFirst` then runs the request again as a writer."""
+
+
+@contextmanager
+def read_only() -> Iterator[ReadOnly]:
+    """SQLite transactions begun in this block read only (deferred BEGIN, no write lock); a write in
+    them raises `WroteInReadOnly`. Elsewhere every transaction is `BEGIN IMMEDIATE`."""
+    mark = ReadOnly()
+    token = _READING.set(mark)
+    try:
+        yield mark
+    finally:
+        _READING.reset(token)
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
-    """WAL, a busy timeout and BEGIN IMMEDIATE: SQLite serialises writers instead of failing them."""
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for every transaction that may write: SQLite serialises
+    writers instead of failing them (a deferred transaction that reads, then writes, fails when another
+    writer committed meanwhile). Inside `read_only` a transaction begins deferred instead: readers never
+    wait for the write lock, and a write there is refused before it runs (`WroteInReadOnly`)."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record):
@@ -92,7 +129,58 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = _READING.get()
+        conn.info["reading"] = reading
+        conn.exec_driver_sql("BEGIN" if reading is not None else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_in_reads(conn, _cursor, statement, _params, _context, _executemany):
+        reading = conn.info.get("reading")
+        if reading is not None and conn.in_transaction() and _writes(statement):
+            reading.wrote = True
+            raise WroteInReadOnly(f"a write in a read-only transaction: {statement[:80]}")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(conn):
+        conn.info.pop("reading", None)
+
+
+def _writes(statement: str) -> bool:
+    words = statement.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in _WRITES
+
+
+class ReadsFirst:
+    """WSGI middleware for a service on SQLite: a GET or HEAD request runs `read_only` (its reads take
+    no write lock and never queue behind writers). If it turns out to write (a read that logs access,
+    say), its answer is dropped and it runs once more from the start with writing transactions; the
+    first run saved nothing, since its transaction was refused before the write. A response streamed
+    after its first byte cannot be taken back: a streamed GET that writes late must not be served so."""
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") not in self.SAFE:
+            return self.app(environ, start_response)
+        dropped = []
+
+        def first_start_response(status, headers, exc_info=None):
+            if mark.wrote:  # this answer is the refused write's: run again instead
+                dropped.append(status)
+                return lambda _data: None
+            return start_response(status, headers, exc_info)
+
+        with read_only() as mark:
+            body = self.app(environ, first_start_response)
+        if not dropped:
+            return body
+        if hasattr(body, "close"):
+            body.close()
+        return self.app(environ, start_response)
 
 
 def make_engine(url: str, **kw) -> Engine:

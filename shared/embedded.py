@@ -1,17 +1,27 @@
 """Embedded mode: every service, its relay and its consumer in one process at one address.
 
 Like the all-in-one modes of Jaeger or Loki: the same code as production, with SQLite files under
-var/ and the kombu filesystem transport instead of PostgreSQL and RabbitMQ.
+var/ and the kombu filesystem transport instead of PostgreSQL and RabbitMQ. `crm serve` serves from a
+few processes on one port (`default_processes`): one Python process runs one thread at a time.
 """
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 from flask import Flask
 from werkzeug.wrappers import Response
 
 from shared import config
+from shared.db import read_only
 from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
@@ -64,6 +74,10 @@ class Platform:
         from shared.bus.relay import wait_until
 
         def settled() -> bool:
+            with read_only():  # polled often: reads that take no write lock
+                return _settled()
+
+        def _settled() -> bool:
             published: list[tuple[str, str]] = []
             for rt in self.runtimes.values():
                 with rt.db.engine.connect() as c:
@@ -104,9 +118,24 @@ class Platform:
         return dispatch
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+#: request threads per process (each process's engines pool 5 + 10 SQLite connections per service)
+THREADS = 8
+
+
+def default_processes() -> int:
+    """Processes that serve requests: one more than the cores, at most four. One Python process runs one
+    thread at a time (the GIL), so one process uses at most one core; and on a busy machine the kernel
+    shares the cores between runnable processes, so one process would get a share of one core."""
+    return min(4, (os.cpu_count() or 1) + 1)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
+    """Embedded mode: the first process migrates, seeds, runs every relay and consumer and serves; the
+    others (`processes - 1`) serve on the same port, each with the relays of its own
+    commits (an in-process wake-up; the SQLite write lock keeps two relays from sending a row twice)."""
     from waitress import serve as waitress_serve
 
+    processes = processes or default_processes()
     platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
     platform.wait_until_consumed(timeout=120)
     if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
@@ -120,9 +149,72 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         else:
             print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
                   f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
-    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026)",
-          flush=True)
+    # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
+    # them, where processes accepting from one shared socket take connections unevenly (and a browser's
+    # keep-alive connection stays with the process that took it)
+    socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
+    children = [_wait_ready(*started) for started in [_start_more(host, port) for _ in range(processes - 1)]]
+    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
+          f" {processes} processes)", flush=True)
     try:
-        waitress_serve(platform.wsgi(), host=host, port=port, threads=16, ident="dealer-crm")
+        waitress_serve(platform.wsgi(), sockets=[sock], threads=THREADS, ident="dealer-crm")
     finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
         platform.stop()
+
+
+def _start_more(host: str, port: int) -> tuple[subprocess.Popen, int]:
+    """Start a `serve_more` process on `host:port`; returns it and the pipe it says it is ready on."""
+    ready_r, ready_w = os.pipe()
+    child = subprocess.Popen([sys.executable, "-m", "shared.embedded", host, str(port), str(os.getpid()),
+                              str(ready_w)], pass_fds=[ready_w])
+    os.close(ready_w)
+    return child, ready_r
+
+
+def _wait_ready(child: subprocess.Popen, ready_r: int, timeout: float = 300) -> subprocess.Popen:
+    with os.fdopen(ready_r, "rb") as ready:
+        if not select.select([ready], [], [], timeout)[0] or ready.read(1) != b"1":
+            log.warning("a serving process did not start within %s s (exit code %s)", timeout, child.poll())
+    return child
+
+
+def serve_more(host: str, port: int, parent: int, ready_fd: int) -> None:
+    """Another serving process of `serve`: the five apps and their relays, on a socket of its own on the
+    same port; it says it is ready on `ready_fd`, and ends when the first process (`parent`) does."""
+    from waitress import serve as waitress_serve
+
+    from shared.bus.publisher import Publisher
+    from shared.bus.relay import Relay
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, name="orphaned", daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    platform = Platform()  # the first process has migrated and seeded
+    relays = [Relay(rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url)) for rt in platform.runtimes.values()]
+    for relay in relays:
+        threading.Thread(target=relay.run_forever, name="relay", daemon=True).start()
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)  # only now: ready to serve
+    with os.fdopen(ready_fd, "wb") as ready:
+        ready.write(b"1")
+    try:
+        waitress_serve(platform.wsgi(), sockets=[sock], threads=THREADS, ident="dealer-crm")
+    finally:
+        for relay in relays:
+            relay.stop()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    serve_more(sys.argv[1], *(int(a) for a in sys.argv[2:5]))

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.auth import InvalidToken, Principal, TokenVerifier, current_principal
+from shared.db import ReadsFirst, WroteInReadOnly
 from shared.errors import (
     DATABASE_RETRY_AFTER,
     ApiError,
@@ -144,6 +145,8 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     name = s.service
     prefix = f"/{name}"
     app = CrmFlask(name, static_folder=None)
+    if runtime.db.is_sqlite:  # GETs read without SQLite's write lock; one that writes runs again as a writer
+        app.wsgi_app = ReadsFirst(app.wsgi_app)  # type: ignore[method-assign]
     if s.proxy_hops:  # behind the gateway: the client's address is the one it puts in X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s.proxy_hops)  # type: ignore[method-assign]
     app.config.update(
@@ -252,6 +255,12 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     app.register_error_handler(ScopeViolation, lambda e: render_error(_http(404, "not found")))
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(CSRFError, lambda e: render_error(_http(400, f"CSRF check failed: {e.description}")))
+
+    @app.errorhandler(WroteInReadOnly)
+    def _wrote_in_read(exc):
+        if request.method not in ReadsFirst.SAFE:  # a `read_only` block that writes: a bug
+            log.exception("a write in a read-only block")
+        return render_error(InternalServerError("internal error; nothing was saved"))  # a GET: run again
 
     @app.errorhandler(Exception)
     def _crash(exc):

@@ -14,7 +14,11 @@ from shared.tenancy import HQ_ROLES, ROLES
 
 STORE_ROLES = ROLES - HQ_ROLES
 MIN_PASSWORD = 10
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+#: argon2id at OWASP's documented minimum (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1): about a
+#: sixth of the library's default (64 MiB, t=3, p=4) in CPU, which made 50 logins at once queue for
+#: seconds on a 2-core machine (docs/performance.md). Hashes made with other parameters still verify:
+#: the parameters are stored in each hash.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY = _hasher.hash("timing-equaliser")
 
 

@@ -2,8 +2,8 @@
 
 The password is checked (argon2id, deliberately slow) outside any transaction: a short one reads the
 account and the throttles, the check runs with no lock held, and another short one records the
-outcome. (On SQLite every transaction takes the write lock; holding it through the check made parallel
-logins fail with `database is locked`.)
+outcome. (On SQLite a writing transaction takes the write lock; holding it through the check made
+parallel logins fail with `database is locked`. The first read is `read_only`: it takes no lock.)
 
 Answers do not tell which accounts exist: a wrong password, an unknown user or group and an inactive
 user all get the same 401 after the same work (an unknown account is checked against a dummy hash);
@@ -14,12 +14,13 @@ it reaches its limit (`domain.ADDRESS`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from shared.auth import Principal, TokenSigner
-from shared.db import utcnow
+from shared.db import read_only, utcnow
 from shared.errors import DomainError, Invalid
 from shared.tenancy import Scope
 from shared.uow import UnitOfWork
@@ -93,7 +94,7 @@ def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
     now = utcnow()
     account = throttles.account_key(attempt.group, attempt.username)
     address = throttles.address_key(attempt.address)
-    with open_uow(Scope.system()) as uow:  # the user is not known yet; a short read
+    with read_only(), open_uow(Scope.system()) as uow:  # the user is not known yet; a read, no write lock
         found = _account(uow, attempt)
         by_account, by_address = throttles.tally(uow.session, account), throttles.tally(uow.session, address)
     wait = domain.retry_after(by_address, now)
@@ -104,20 +105,29 @@ def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
         domain.verify_password(None, attempt.password)  # the same work whether or not the account exists
         raise TooManyAttempts(wait)
     ok = domain.verify_password(found.password_hash if found else None, attempt.password)
-    with open_uow(Scope.system()) as uow:
-        user = uow.session.get(User, found.user_id) if ok and found else None
-        # still the same password and still active (an admin may have acted while the hash was checked)
-        ok = user is not None and found is not None and user.active and user.password_hash == found.password_hash
-        if ok and user is not None:
-            throttles.forget(uow.session, account)
-            result = signed(uow, user)
-        else:
+    result = _signed_if_unchanged(open_uow, found, account if by_account else None) if ok and found else None
+    if result is None:
+        with open_uow(Scope.system()) as uow:
             throttles.prune(uow.session, now)
             throttles.count_failure(uow.session, account, domain.ACCOUNT, now)
             throttles.count_failure(uow.session, address, domain.ADDRESS, now)
-        uow.commit()
-    if not ok:
+            uow.commit()
         raise LoginRefused()
+    return result
+
+
+def _signed_if_unchanged(open_uow: OpenUow, found: _Account, forget: str | None) -> LoginResult | None:
+    """A token, if the user still has the password just checked and is still active (an admin may have
+    acted meanwhile); the account's failures, if it had any, are forgotten. Without any to forget this
+    only reads (no write lock on SQLite)."""
+    with nullcontext() if forget else read_only(), open_uow(Scope.system()) as uow:
+        user = uow.session.get(User, found.user_id)
+        if user is None or not user.active or user.password_hash != found.password_hash:
+            return None
+        if forget:
+            throttles.forget(uow.session, forget)
+        result = signed(uow, user)
+        uow.commit()
     return result
 
 

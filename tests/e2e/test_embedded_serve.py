@@ -1,0 +1,96 @@
+"""`crm serve` (what `make run` starts) as a real server in several processes: parallel logins all
+answer, and what any of its processes saves reaches the other services."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from services.identity.seed import CONSULTANTS_PER_STORE, STORES
+from tests.conftest import DEMO_PASSWORD, embedded_env, wait_until
+
+pytestmark = [pytest.mark.e2e]
+BIN = Path(sys.executable).parent
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`crm serve --processes 3` on a var dir where the demo group exists already (so that it does not
+    spend minutes playing the demo activity); its address."""
+    from shared.embedded import Platform
+
+    var = tmp_path_factory.mktemp("var")
+    env = embedded_env(var)
+    pf = Platform(env).prepare(seed=True)
+    for rt in pf.runtimes.values():
+        rt.db.engine.dispose()
+    port = _port()
+    log = (var / "serve.log").open("wb")
+    proc = subprocess.Popen([str(BIN / "crm"), "serve", "--port", str(port), "--processes", "3"],
+                            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert proc.poll() is None, (var / "serve.log").read_text()
+        try:
+            return requests.get(f"{base}/identity/healthz", timeout=5).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or not serving yet
+            return False
+
+    try:
+        wait_until(up, timeout=180, interval=0.5)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _login(base: str, username: str) -> requests.Response:
+    return requests.post(f"{base}/identity/api/v1/auth/login", timeout=120,
+                         json={"group": "demo", "username": username, "password": DEMO_PASSWORD})
+
+
+def test_it_serves_from_three_processes(served):
+    port = served.rsplit(":", 1)[1]
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    assert out.count("pid=") == 3, out
+
+
+def test_thirty_parallel_logins_all_answer_200(served):
+    users = [f"{code}.sales{i}" for code, *_ in STORES for i in range(1, CONSULTANTS_PER_STORE + 1)][:30]
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(lambda u: _login(served, u).status_code, users))
+    assert answers == [200] * 30
+
+
+def test_leads_saved_by_any_process_reach_the_customers_service(served):
+    token = _login(served, "sh-vw-jd.sales1").json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    phones = [f"1367700{n:04d}" for n in range(9)]
+    with ThreadPoolExecutor(max_workers=9) as pool:  # spread over the processes by the kernel
+        created = list(pool.map(lambda p: requests.post(f"{served}/leads/api/v1/leads", headers=auth, timeout=60, json={
+            "name": "吴先生", "phone": p, "source": "walk_in"}).status_code, phones))
+    assert created == [201] * 9
+
+    def all_known() -> bool:
+        return all(requests.get(f"{served}/customers/api/v1/customers", params={"phone": p}, headers=auth,
+                                timeout=60).json() for p in phones)
+
+    assert wait_until(all_known, timeout=60, interval=0.5)
