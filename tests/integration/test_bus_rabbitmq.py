@@ -66,7 +66,7 @@ def test_consumer_killed_before_ack_gets_the_event_again_and_applies_it_once(rig
         wait_until(lambda: _queue_exists(amqp_url, handlers.spec.queue_name()), 20)
         rig.write("once")
         rig.relay.run_once()
-        assert proc.wait(timeout=30) == 17  # applied and committed, then died before the ack
+        assert proc.wait(timeout=180) == 17  # applied and committed, then died before the ack
         assert not flag.exists()
         assert rig.applied() == {"once": 1}
         rig.start_consumer()  # the broker redelivers the unacked message
