@@ -8,18 +8,18 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from shared.errors import NotFound, UserError
+from shared.errors import Invalid, NotFound, UserError
 from shared.fields import in_range
 from shared.permissions import CONSULTANT, MANAGER, page
 
 from .. import handlers
-from ..domain import LEVELS
+from ..domain import LEVELS, SIGNALS
 from ..domain_funnel import REPORT_FIELDS
 from ..handlers import queries, reports
 from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
 from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
 from . import TZ, bp, db, form_errors, store_page, today_local
-from .labels import label
+from .labels import label, level_reason
 
 def _filters() -> dict:
     a = request.args
@@ -67,7 +67,7 @@ def _timeline(s, lead: Lead, names: dict) -> list[dict]:
             + (f" · {v.model}" if v.model else "")})
     for c in s.scalars(select(LevelChange).where(LevelChange.lead_id == lead.id)):
         items.append({"at": c.at, "icon": "level", "who": c.actor, "level": c.to_level, "from_level": c.from_level,
-                      "text": c.reason or "", "signals": c.signals})
+                      "text": level_reason(c.reason), "signals": c.signals})
     for f in s.scalars(select(FollowUp).where(FollowUp.lead_id == lead.id)):
         items.append({"at": f.at, "icon": "followup", "who": f.consultant_id, "kind": f.kind, "outcome": f.outcome,
                       "text": f.note or "", "next": f.next_planned_at})
@@ -81,7 +81,7 @@ def _timeline(s, lead: Lead, names: dict) -> list[dict]:
     for d in s.scalars(select(Defeat).where(Defeat.lead_id == lead.id)):
         items.append({"at": d.proposed_at, "icon": "defeat", "who": d.proposed_by, "text": _(
             "Defeat proposed: %(r)s %(b)s %(m)s", r=handlers_label("defeat", d.reason), b=d.competitor_brand or "",
-            m=d.competitor_model or "") + (f" — {d.status}" if d.status != "proposed" else "")})
+            m=d.competitor_model or "") + (f" — {label('defeat_status', d.status)}" if d.status != "proposed" else "")})
     for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead.id)):
         items.append({"at": a.at, "icon": "assign", "who": a.actor, "text": _(
             "Now with %(to)s (%(why)s)", to=names.get(a.to_consultant or "", "—"), why=handlers_label("why", a.why))})
@@ -140,8 +140,12 @@ def _form_body(kind: str) -> dict:
         if f.get("level"):
             body["level"] = f["level"]
         return body
-    if kind == "grade":
-        return {"level": f.get("level"), "signals": f.getlist("signals"), "reason": f.get("reason") or None}
+    if kind == "grade":  # no level chosen: the highest level the ticked signals belong to
+        signals = f.getlist("signals")
+        level = f.get("level") or next((lv for lv in ("H", "A", "B", "C") if set(SIGNALS[lv]) & set(signals)), None)
+        if level is None:
+            raise Invalid(_("Choose a level, or tick what the customer showed."), errors={})
+        return {"level": level, "signals": signals, "reason": f.get("reason") or None}
     if kind == "test_drive":
         return {"model": f.get("model"), "booked_for": _local_dt(f.get("day"), f.get("time") or None)}
     if kind == "order":

@@ -5,6 +5,23 @@
     document.querySelectorAll(".ld-pick").forEach((el) => { el.checked = all.checked; });
   });
 
+  // Grading: the ticked signals choose the highest level they belong to (the consultant may still change it)
+  const grade = document.getElementById("ld-grade");
+  if (grade) {
+    const note = document.getElementById("ld-suggest");
+    const text = note.textContent;
+    grade.addEventListener("change", (e) => {
+      if (!e.target.matches("input[name=signals]")) return;
+      const ticked = Array.from(grade.querySelectorAll("input[name=signals]:checked")).map((i) => i.dataset.level);
+      const level = ["H", "A", "B", "C"].find((lv) => ticked.includes(lv));
+      note.hidden = !level;
+      if (!level) return;
+      const radio = grade.querySelector(`input[name=level][value="${level}"]`);
+      if (radio) radio.checked = true;
+      note.textContent = text.replace("__LEVEL__", level);
+    });
+  }
+
   const form = document.getElementById("ld-import");
   if (!form) return;
   const t = document.getElementById("ld-i18n").dataset;
