@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import Babel, get_locale
+from flask_compress import Compress
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -132,6 +133,10 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         loaders.insert(0, FileSystemLoader(str(service_dir / "templates")))
     app.jinja_loader = ChoiceLoader(loaders)
     Babel(app, locale_selector=select_locale)
+    # gzip or brotli where the client accepts it: pages, JSON, scripts (the dashboard's chart library
+    # goes from 1.3 MB to about 400 kB); streamed exports stay streamed, compressed chunk by chunk
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    Compress(app)
     csrf = CSRFProtect(app)
     verifier = TokenVerifier(s.jwt_public_key_file.read_bytes(), s.jwt_issuer, s.jwt_audience)
     app.extensions["crm_verifier"] = verifier
