@@ -164,3 +164,41 @@ def test_the_lead_timeline_speaks_chinese_after_an_order(live_server, page):
     timeline = page.inner_text("ul.timeline")
     assert "order placed" not in timeline and "已下订单" in timeline
     screenshot(page, "defect-lead-timeline-order")
+
+
+def _in_force(page, figure_label: str) -> str:
+    row = page.locator("table.table tr", has=page.locator(f"td:text-is('{figure_label}')"))
+    return row.locator("td.num").nth(1).inner_text()
+
+
+def test_a_submitted_report_changes_only_when_the_manager_approves(live_server, browser, page):
+    me = f"{PD}.sales2"
+    login(page, live_server.url, me)
+    page.goto(f"{live_server.url}/leads/reports")
+    page.fill("input[name=calls]", "1")
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+    assert _in_force(page, "电话拨打") == "1"
+    # the consultant asks for 1 → 5 calls: the figure in force stays 1 until the manager says yes
+    page.fill("form input[name=calls]", "5")
+    page.fill("input[name=reason]", "下午的电话用的是展厅座机")
+    page.click("text=申请经理修改")
+    page.wait_for_load_state("networkidle")
+    assert _in_force(page, "电话拨打") == "1"
+    assert "等待经理审批" in page.inner_text("#ld-amendments")
+    screenshot(page, "defect-report-amendment-pending")
+
+    manager = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
+    login(manager, live_server.url, f"{PD}.manager")
+    manager.goto(f"{live_server.url}/leads/reports")
+    request = manager.locator("#ld-requests .ld-request", has_text="下午的电话用的是展厅座机")
+    assert "1 → 5" in request.inner_text()
+    screenshot(manager, "defect-report-amendment-to-approve")
+    request.locator("button[value=approve]").click()
+    manager.wait_for_load_state("networkidle")
+    assert "没有待您审批的修改申请" in manager.inner_text("#ld-requests")
+    manager.context.close()
+
+    page.reload()
+    assert _in_force(page, "电话拨打").startswith("5")
+    assert "已批准" in page.inner_text("#ld-amendments")

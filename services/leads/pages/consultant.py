@@ -238,7 +238,10 @@ def my_report():
         f = request.form
         try:
             with db().session(p.scope) as s:
-                if f.get("report_id"):
+                if f.get("amendment_id"):  # the manager decides on a consultant's request
+                    reports.decide_amendment(s, p, f["amendment_id"], f.get("decision") == "approve",
+                                             f.get("note") or None)
+                elif f.get("report_id"):
                     changes = {k: int(f[k]) for k in REPORT_FIELDS if f.get(k, "").strip() != ""}
                     reports.amend(s, p, f["report_id"], changes, f.get("reason", ""))
                 else:
@@ -258,13 +261,14 @@ def my_report():
         effective = reports.effective(s, report) if report else None
         amendments = reports.amendments_of(s, report) if report else []
         names = queries.staff_names(s, store.id)
-        team = []
+        team, requests = [], []
         if kind == "store":
+            requests = reports.pending_amendments(s, store.id)
             done = {r.owner: r for r in s.scalars(select(reports.DailyReport).where(
                 reports.DailyReport.store_id == store.id, reports.DailyReport.day == day))}
             team = [(c, done.get(c.id)) for c in queries.consultants(s, store.id)]
     from ..domain_time import report_deadline
 
     return render_template("leads/report.html", day=day, kind=kind, report=report, auto=auto, effective=effective,
-                           amendments=amendments, fields=REPORT_FIELDS, names=names, team=team,
+                           amendments=amendments, fields=REPORT_FIELDS, names=names, team=team, requests=requests,
                            deadline=report_deadline(day), today=today_local())

@@ -52,12 +52,14 @@ DEFEAT_STATUS = {"proposed": _l("waiting for the manager"), "approved": _l("appr
                  "sent_back": _l("sent back by the manager")}
 #: the reasons the system writes on a level change (handlers/sales.py)
 LEVEL_REASON = {"order placed": _l("Order placed"), "vehicle delivered": _l("Vehicle delivered")}
+AMENDMENT_STATUS = {"pending": _l("waiting for the manager"), "approved": _l("approved"), "rejected": _l("rejected")}
 IMPORT_STATUS = {"queued": _l("queued"), "running": _l("running"), "done": _l("finished"), "failed": _l("failed"),
                  "interrupted": _l("interrupted")}
 
 ALL = {"level": LEVEL, "source": SOURCE, "kind": KIND, "outcome": OUTCOME, "defeat": DEFEAT, "payment": PAYMENT,
        "signal": SIGNAL, "figure": FIGURE, "step": STEP, "why": ASSIGN_WHY,
-       "defeat_status": DEFEAT_STATUS, "level_reason": LEVEL_REASON, "import_status": IMPORT_STATUS}
+       "defeat_status": DEFEAT_STATUS, "level_reason": LEVEL_REASON, "import_status": IMPORT_STATUS,
+       "amendment_status": AMENDMENT_STATUS}
 
 
 def label(group: str, key: str | None):
