@@ -194,10 +194,13 @@ def visit_new():
     p = g.principal
     if request.method == "POST":
         f = request.form
+        today = today_local().isoformat()
         body = {"kind": f.get("kind") or "walk_in", "party_size": f.get("party_size") or 1,
                 "name": f.get("name") or None, "phone": f.get("phone") or None, "model": f.get("model") or None,
                 "source": f.get("source") or None, "first_visit": f.get("first_visit") != "0",
-                "note": f.get("note") or None}
+                "note": f.get("note") or None, "consultant_id": f.get("consultant_id") or None,
+                "time_in": _local_dt(today, f["time_in"]) if f.get("time_in") else None,  # blank: now
+                "time_out": _local_dt(today, f["time_out"]) if f.get("time_out") else None}
         try:
             with db().session(p.scope) as s:
                 visit, lead, foreign = handlers.log_visit(s, p, VisitIn().load(body))
@@ -211,15 +214,34 @@ def visit_new():
                 flash(_("Visit logged."), "ok")
         except (ValidationError, *UserError) as exc:
             form_errors(exc)
-            return render_template("leads/visit.html", form=f, recent=_recent(p)), 422
+            return render_template("leads/visit.html", form=f, **_today(p)), 422
         return redirect("/leads/visits/new")
-    return render_template("leads/visit.html", form={}, recent=_recent(p))
+    return render_template("leads/visit.html", form={}, **_today(p))
 
 
-def _recent(p) -> list[Visit]:
+@bp.post("/visits/<visit_id>/out")
+@page("leads.work")
+def visit_out(visit_id: str):
+    """The visitor left: their time out is now (one tap on the visitor log)."""
+    p = g.principal
+    try:
+        with db().session(p.scope) as s:
+            handlers.record_departure(s, p, visit_id)
+    except NotFound:
+        abort(404)
+    except UserError as exc:
+        form_errors(exc)
+    return redirect("/leads/visits/new")
+
+
+def _today(p) -> dict:
+    """Today's visitor log (newest first), the consultants who receive visitors, and their names."""
     start = datetime.combine(today_local(), time(0), TZ)
     with db().session(p.scope) as s:
-        return list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
+        recent = list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
+        names = queries.staff_names(s)
+        team = queries.consultants(s, p.home_store) if p.role == MANAGER else []
+    return {"recent": recent, "names": names, "team": team}
 
 
 @bp.route("/reports", methods=["GET", "POST"])
