@@ -24,6 +24,7 @@ ALLOWED = {
     "VIN", "CSV", "XLSX", "SLA", "NPS", "TACT", "DMS", "DM", "DH", "SMS", "PIPL",  # terms of the trade, as used
     "CRM", "Excel", "UTF-8", "GBK", "km",  # names and units a Chinese page writes in Latin letters too
     "Toyota", "Lexus", "Volkswagen", "Model",  # brand and model names as their makers write them (Model Y)
+    "ES", "NX", "RX", "UX", "LM", "LX", "GX",  # Lexus model names (ES 300h)
 }
 #: two letters or more (the level letters N C B A H O stand alone); a token with a digit in capitals is a
 #: plate, a VIN or a model (RAV4, ES300h, ID.4): data, not words
