@@ -202,3 +202,19 @@ def test_a_submitted_report_changes_only_when_the_manager_approves(live_server, 
     page.reload()
     assert _in_force(page, "电话拨打").startswith("5")
     assert "已批准" in page.inner_text("#ld-amendments")
+
+
+def test_import_row_problems_read_in_chinese(live_server, page, tmp_path):
+    login(page, live_server.url, f"{PD}.manager")
+    page.goto(f"{live_server.url}/leads/import")
+    csv_file = tmp_path / "leads.csv"
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    csv_file.write_text(f"name,phone,source\n赵先生,{phone},walk_in\n,13800000000,walk_in\n钱女士,{phone},walk_in\n"
+                        "孙先生,12345,walk_in\n", encoding="utf-8")
+    page.set_input_files("input[name=file]", str(csv_file))
+    page.click("#ld-import button.primary")
+    page.wait_for_selector("#ld-errors tr")
+    problems = page.inner_text("#ld-errors")
+    assert "缺少姓名" in problems and "重复" in problems and "手机号无效" in problems, problems
+    assert "duplicate" not in problems and "missing" not in problems
+    screenshot(page, "defect-import-row-problems")

@@ -30,6 +30,15 @@
   const status = document.getElementById("ld-status");
   const errors = document.getElementById("ld-errors");
   const fmt = (s, vals) => s.replace(/%\((\w+)\)s/g, (_, k) => vals[k]);
+  const reasons = JSON.parse(document.getElementById("ld-reasons").textContent)
+    .map(([re, words]) => [new RegExp(re), words]);
+  const inWords = (reason) => {
+    for (const [re, words] of reasons) {
+      const m = reason.match(re);
+      if (m) return words.replace("{1}", m[1] || "");
+    }
+    return reason;
+  };
 
   const show = (job) => {
     bar.value = job.size_bytes ? Math.round((100 * job.bytes_read) / job.size_bytes) : 0;
@@ -42,7 +51,7 @@
     errors.replaceChildren(...job.errors.map((e) => {
       const tr = document.createElement("tr");
       const a = document.createElement("td"); a.className = "num"; a.textContent = e.row;
-      const b = document.createElement("td"); b.textContent = e.reason;
+      const b = document.createElement("td"); b.textContent = inWords(e.reason);
       tr.append(a, b); return tr;
     }));
     return true;
