@@ -22,6 +22,8 @@ $(STAMP): pyproject.toml
 PLOTLY_NPM := plotly.js-finance-dist-min@4.1.0
 PLOTLY_JS := services/analytics/static/vendor/plotly-finance.min.js
 $(PLOTLY_JS): Makefile
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq npm >/dev/null; } \
+	  || { echo "npm is needed for the chart library: apt-get install npm" >&2; exit 1; }
 	rm -rf var/npm && mkdir -p var/npm $(dir $@)
 	npm install --no-save --no-audit --no-fund --silent --prefix var/npm $(PLOTLY_NPM)
 	cp var/npm/node_modules/plotly.js-finance-dist-min/plotly-finance.min.js $@

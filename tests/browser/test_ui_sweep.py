@@ -8,15 +8,23 @@ screenshot under test-artifacts/sweep/<role>/ (git-ignored) to look at.
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
+from shared.permissions import roles_for
 from tests.browser_fixtures import ARTIFACTS, login
 
 pytestmark = pytest.mark.browser
 
 ROLES = ("hq.admin", "hq.analyst", "cc.sup", "cc.agent1", "sh-toyota-pd.manager", "sh-toyota-pd.sales1")
+ROLE_OF = {"hq.admin": "group_admin", "hq.analyst": "hq_analyst", "cc.sup": "cc_supervisor", "cc.agent1": "cc_agent",
+           "sh-toyota-pd.manager": "store_manager", "sh-toyota-pd.sales1": "sales_consultant"}
+
+
+def role_of(username: str) -> str:
+    return ROLE_OF[username]
 
 #: Latin words that belong on a Chinese page
 ALLOWED = {
@@ -43,11 +51,29 @@ SKIP = re.compile(r"/api/|/export|/lang/|\.csv|\.xlsx|/healthz|/logout|/_shared/
 
 @pytest.fixture(scope="module")
 def demo(live_server):
-    """The live platform with a few days of demo activity: leads, orders, callbacks, complaints, reports."""
+    """The live platform with a few days of demo activity (leads, orders, callbacks, reports), and one record
+    of each kind a detail page shows, whatever the hour the activity was seeded at: a lead of sales1's, its
+    customer, a complaint about the store. Yields the platform and the detail pages by the action they need."""
     from shared.demo_activity import seed_activity
+    from tests.conftest import Api, store_id
 
-    seed_activity(live_server.platform, days=8, leads_per_store=3)
-    live_server.platform.wait_until_consumed()
+    pf = live_server.platform
+    counts = seed_activity(pf, days=8, leads_per_store=3)
+    assert counts["errors"] == 0, counts["error_samples"]
+    api = Api(pf.wsgi())
+    phone = f"138{uuid.uuid4().int % 10**8:08d}"
+    lead = api.post("/leads/api/v1/leads", as_="sh-toyota-pd.sales1",
+                    json={"name": "王建国", "phone": phone, "source": "owner_referral", "model": "凯美瑞"})
+    assert lead.status_code == 201, lead.json
+    pf.wait_until_consumed()
+    found = api.get("/customers/api/v1/customers", as_="hq.admin", query_string={"phone": phone}).json
+    complaint = api.post("/callcenter/api/v1/complaints", as_="cc.agent1",
+                         json={"store_id": store_id("sh-toyota-pd"), "customer_id": found[0]["id"],
+                               "severity": "medium", "summary": "交车时间比约定晚了两天"})
+    assert complaint.status_code == 201, complaint.json
+    pf.wait_until_consumed()
+    live_server.details = {"leads.read": f"/leads/{lead.json['id']}", "customers.read": f"/customers/{found[0]['id']}",
+                           "callcenter.complaints.read": f"/callcenter/complaints/{complaint.json['id']}"}
     return live_server
 
 
@@ -107,7 +133,9 @@ def test_every_page_of_every_role_is_chinese_and_whole(demo, browser, role):
         assert menu, f"{role} has no menu"
         problems: list[str] = []
         shapes: set[str] = set()
-        queue = list(dict.fromkeys(menu))  # the menu as linked, then every new kind of page it leads to
+        details = [url for action, url in demo.details.items() if role_of(role) in roles_for(action)]
+        queue = list(dict.fromkeys(menu)) + details  # the menu as linked, one record of each kind it shows, then
+        menu += details  # every new kind of page they lead to
         while queue:
             href = queue.pop(0)
             path = href if href in menu else urlsplit(href).path
