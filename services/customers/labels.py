@@ -43,7 +43,12 @@ OUTCOME = {"reached": _l("Reached"), "no_answer": _l("No answer"), "busy": _l("B
 IMPORT_KIND = {"vehicles": _l("Vehicles"), "service-visits": _l("Service visits (repair orders)"),
                "insurance-policies": _l("Insurance policies")}
 SOURCE = {"walk_in": _l("Walk-in"), "phone_in": _l("Phone-in"), "referral": _l("Owner referral"),
-          "online": _l("Online"), "event": _l("Event"), "service": _l("Service customer")}
+          "online": _l("Online"), "event": _l("Event"), "service": _l("Service customer"),
+          # the leads service's sources (a lead's source as its event names it)
+          "owner_replacement": _l("Owner replacement / add-on"), "owner_referral": _l("Owner referral"),
+          "internal_referral": _l("Internal referral"), "informant": _l("Informant"),
+          "targeted_prospecting": _l("Targeted prospecting"), "area_canvassing": _l("Area canvassing / roadshow"),
+          "advertising": _l("Advertising"), "service_customer": _l("Service customer")}
 OUTCOME_LEAD = {"delivered": _l("Delivered"), "defeated": _l("Defeated"), "invalid": _l("Invalid")}
 SEVERITY = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
 TASK_TYPE = {
