@@ -8,6 +8,7 @@ screenshot under test-artifacts/sweep/<role>/ (git-ignored) to look at.
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from urllib.parse import urlsplit
 
@@ -123,6 +124,7 @@ def _visit(page, watch: _Watch, base: str, path: str, role: str, n: int) -> tupl
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_of_every_role_is_chinese_and_whole(demo, browser, role):
+    shutil.rmtree(ARTIFACTS / "sweep" / role, ignore_errors=True)  # this run's screenshots only
     ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     page = ctx.new_page()
     page.set_default_timeout(30_000)

@@ -33,9 +33,9 @@
   const f = data.funnels;
   draw("chart-funnel", [
     { type: "funnel", name: L.showroom, y: f.showroom.map((r) => r.level), x: f.showroom.map((r) => r.count),
-      textinfo: "value+percent initial", textposition: "outside" },
+      texttemplate: "%{value} · %{percentInitial:.0%}", textposition: "inside" },
     { type: "funnel", name: L.callcenter, y: f.callcenter.map((r) => r.level), x: f.callcenter.map((r) => r.count),
-      textinfo: "value+percent initial", textposition: "outside" },
+      texttemplate: "%{value} · %{percentInitial:.0%}", textposition: "inside" },
   ], { margin: { l: 80, r: 20, t: 10, b: 40 },
        // plotly shrinks the text to fit each bar (about 7 px on the narrow ones): keep it readable
        uniformtext: { minsize: 12, mode: "show" } });
