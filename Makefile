@@ -17,7 +17,19 @@ $(STAMP): pyproject.toml
 %.mo: %.po $(STAMP)
 	$(VENV)/bin/pybabel compile -f -i $< -o $@ >/dev/null
 
-deps: $(STAMP) $(MO)
+# The dashboard's charts: plotly.js's partial "finance" bundle (scatter, bar, pie, funnel; 1.3 MB instead of
+# the full 4.8 MB), a pinned npm package copied into a git-ignored folder that analytics serves (no CDN).
+PLOTLY_NPM := plotly.js-finance-dist-min@4.1.0
+PLOTLY_JS := services/analytics/static/vendor/plotly-finance.min.js
+$(PLOTLY_JS): Makefile
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq npm >/dev/null; } \
+	  || { echo "npm is needed for the chart library: apt-get install npm" >&2; exit 1; }
+	rm -rf var/npm && mkdir -p var/npm $(dir $@)
+	npm install --no-save --no-audit --no-fund --silent --prefix var/npm $(PLOTLY_NPM)
+	cp var/npm/node_modules/plotly.js-finance-dist-min/plotly-finance.min.js $@
+	cp var/npm/node_modules/plotly.js-finance-dist-min/LICENSE $(dir $@)plotly-LICENSE
+
+deps: $(STAMP) $(MO) $(PLOTLY_JS)
 
 run: deps  ## start every service on the embedded default at http://127.0.0.1:8000
 	$(VENV)/bin/crm serve

@@ -1,7 +1,7 @@
 """Analytics pages: HQ and store dashboards (drillable charts), compliance, forecast, targets, exports."""
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -298,9 +298,13 @@ def monthly_report():
                     headers={"Content-Disposition": f'attachment; filename="hq-report-{month}.xlsx"'})
 
 
+VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
+
+
 @bp.get("/vendor/plotly.min.js")
 def plotly_js():
-    """The charting library, served from the pinned `plotly` package (no CDN)."""
-    path = resources.files("plotly") / "package_data" / "plotly.min.js"
-    resp = send_file(str(path), mimetype="application/javascript", max_age=7 * 86400)
-    return resp
+    """The charting library: plotly.js's partial finance bundle, put there by `make deps` from npm (no CDN)."""
+    path = VENDOR / "plotly-finance.min.js"
+    if not path.exists():
+        abort(404, "the chart library is missing: run `make deps`")
+    return send_file(str(path), mimetype="application/javascript", max_age=7 * 86400)

@@ -41,3 +41,9 @@ REASONS = {"outside_window": _l("No calls now: we are outside the calling window
            "empty": _l("No task is waiting in this queue right now.")}
 DISAGREEMENTS = {"not_called": _l("Customer says nobody called"),
                  "satisfaction": _l("Satisfaction differs by two levels or more")}
+#: codes a task's detail carries from the event that made it (a defeat's reason, a service visit's kind)
+DETAIL_VALUES = {
+    "reason": {"price": _l("Price"), "competitor": _l("Bought a competitor"), "financing": _l("Financing"),
+               "postponed": _l("Postponed"), "other": _l("Other")},
+    "kind": {"maintenance": _l("Maintenance"), "repair": _l("Repair"), "accident": _l("Accident repair")},
+}

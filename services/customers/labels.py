@@ -43,5 +43,26 @@ OUTCOME = {"reached": _l("Reached"), "no_answer": _l("No answer"), "busy": _l("B
 IMPORT_KIND = {"vehicles": _l("Vehicles"), "service-visits": _l("Service visits (repair orders)"),
                "insurance-policies": _l("Insurance policies")}
 SOURCE = {"walk_in": _l("Walk-in"), "phone_in": _l("Phone-in"), "referral": _l("Owner referral"),
-          "online": _l("Online"), "event": _l("Event"), "service": _l("Service customer")}
+          "online": _l("Online"), "event": _l("Event"), "service": _l("Service customer"),
+          # the leads service's sources (a lead's source as its event names it)
+          "owner_replacement": _l("Owner replacement / add-on"), "owner_referral": _l("Owner referral"),
+          "internal_referral": _l("Internal referral"), "informant": _l("Informant"),
+          "targeted_prospecting": _l("Targeted prospecting"), "area_canvassing": _l("Area canvassing / roadshow"),
+          "advertising": _l("Advertising"), "service_customer": _l("Service customer")}
 OUTCOME_LEAD = {"delivered": _l("Delivered"), "defeated": _l("Defeated"), "invalid": _l("Invalid")}
+SEVERITY = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
+TASK_TYPE = {
+    "delivery_callback": _l("Delivery callback"), "service_callback": _l("Post-service callback"),
+    "defeat_verification": _l("Defeat verification"), "maintenance_reminder": _l("Maintenance reminder"),
+    "insurance_renewal": _l("Insurance renewal"), "birthday_care": _l("Birthday care"),
+    "churn_winback": _l("Churn win-back"), "lapsed_insurance_winback": _l("Lapsed-insurance win-back"),
+    "complaint_followup": _l("Complaint follow-up"), "spot_check": _l("HQ spot check"),
+}
+DEFEAT_REASON = {"price": _l("Price"), "competitor": _l("Bought a competitor"), "financing": _l("Financing"),
+                 "postponed": _l("Postponed"), "other": _l("Other")}
+#: the reasons the leads service writes on a level change by itself
+LEVEL_REASON = {"order placed": _l("Order placed"), "vehicle delivered": _l("Vehicle delivered")}
+FIELD = {"name": _l("Name"), "kind": _l("Type"), "phones": _l("Phone"), "id_number": _l("ID number"),
+         "wechat": _l("WeChat"), "email": _l("Email"), "address": _l("Address"), "birthday": _l("Birthday"),
+         "preferred_store_id": _l("Preferred store"), "preferred_consultant_id": _l("Preferred consultant"),
+         "tags": _l("Tags")}

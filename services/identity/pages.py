@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from shared.errors import DomainError, Invalid, UserError
 from shared.nav import home_for
@@ -28,8 +29,14 @@ def _with_cookie(resp, res: auth.LoginResult):
     return resp
 
 
+#: the rules' refusals by code, in the reader's language (the API keeps the rule's own English words)
+MESSAGES = {"duplicate": _l("This code or username is already used in this group."),
+            "forbidden": _l("Your role may not do this.")}
+
+
 def _message(exc: Exception) -> str:
-    return exc.data["message"]  # type: ignore[attr-defined]
+    data = exc.data  # type: ignore[attr-defined]
+    return str(MESSAGES[data["code"]]) if data.get("code") in MESSAGES else _(data["message"])
 
 
 @bp.get("/")

@@ -317,6 +317,11 @@ class AmendmentIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class AmendmentDecisionIn(Schema):
+    approve = fields.Boolean(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
 class AmendmentOut(Schema):
     id = fields.String()
     changes = fields.Dict()
@@ -324,6 +329,10 @@ class AmendmentOut(Schema):
     reason = fields.String()
     author = fields.String(allow_none=True)
     at = DT()
+    status = fields.String(metadata={"description": "pending (waits for the store manager), approved, rejected"})
+    decided_by = fields.String(allow_none=True)
+    decided_at = DT(allow_none=True)
+    decision_note = fields.String(allow_none=True)
 
 
 class ReportOut(Schema):

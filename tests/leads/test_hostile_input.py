@@ -93,5 +93,5 @@ def test_a_page_form_with_a_date_out_of_time_says_so_and_saves_nothing(api, next
     r = api.post(f"/leads/{lead}/act/follow_up", as_=ME,
                  data={"kind": "call", "outcome": "reached", "next_day": next_day})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/leads/{lead}")
-    assert "next_planned_at" in api.get(f"/leads/{lead}", as_=ME).get_data(as_text=True)
+    assert "下次联系日期" in api.get(f"/leads/{lead}", as_=ME).get_data(as_text=True)  # the field, as the form names it
     assert api.get(f"{LEADS}/leads/{lead}/follow-ups", as_=ME).json == []

@@ -99,4 +99,4 @@ def test_an_import_cut_off_by_a_restart_says_so_instead_of_running_forever(api, 
     assert job["status"] == "interrupted" and job["finished_at"]
     assert "Upload the file again" in job["message"]
     page = api.get("/leads/import", as_=MGR)
-    assert page.status_code == 200 and ">interrupted<" in page.get_data(as_text=True)
+    assert page.status_code == 200 and ">已中断<" in page.get_data(as_text=True)  # the status in the reader's words

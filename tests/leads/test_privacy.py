@@ -38,7 +38,7 @@ def _xlsx(api, as_, **params) -> list[list]:
 
 def _phone_in(rows: list[list], lead_id: str):
     header, *body = rows
-    return next(row for row in body if row[0] == lead_id)[header.index("phone")]
+    return next(row for row in body if row[0] == lead_id)[header.index("电话")]
 
 
 @pytest.mark.parametrize("user", [OWNER, MANAGER])
@@ -132,3 +132,12 @@ def test_a_retry_after_the_lead_moved_to_a_colleague_is_a_conflict_not_a_crash(a
                    json={"consultant_id": colleague}).status_code == 200
     retry = api.post(f"{LEADS}/leads", as_=OWNER, headers=key, json=body)
     assert retry.status_code == 409 and retry.json["code"] == "idempotency_key_used", retry.get_data(as_text=True)
+
+
+def test_the_export_speaks_the_readers_language_not_codes(api):
+    made = new_lead(api, OWNER, name="转介绍客户", source="owner_referral")
+    for rows in (_csv(api, MANAGER), _xlsx(api, MANAGER)):
+        header, *body = rows
+        assert header[:7] == ["ID", "门店", "销售顾问", "客户", "电话", "来源", "级别"], header
+        row = next(r for r in body if r[0] == made["id"])
+        assert row[header.index("来源")] == "保有客户介绍" and "owner_referral" not in row

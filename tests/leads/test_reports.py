@@ -28,11 +28,28 @@ def test_submitted_report_is_locked_amendment_kept_beside_it(api, frozen_clock, 
     frozen_clock.travel_to(sh(2026, 11, 20, 19, 0))
     r = api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=me,
                  json={"changes": {"calls": 3}, "reason": "one call from the showroom phone was not logged"})
-    assert r.status_code == 201
+    assert r.status_code == 201 and r.json["status"] == "pending"
+    # submitted figures are final: the consultant's change waits for the store manager
+    got = api.get(f"{LEADS}/reports/{rep['id']}", as_=me).json
+    assert got["figures"]["calls"] == 2 and got["effective"]["calls"] == 2
+    assert api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=me,
+                    json={"changes": {"calls": 5}, "reason": "and another"}).status_code == 409  # one at a time
+    decision = f"{LEADS}/reports/{rep['id']}/amendments/{r.json['id']}/decision"
+    assert api.post(decision, as_=me, json={"approve": True}).status_code == 403  # not the consultant's to decide
+    d = api.post(decision, as_=f"{PD}.manager", json={"approve": True, "note": "checked the phone log"})
+    assert d.status_code == 200 and d.json["status"] == "approved" and d.json["decided_by"]
+    assert api.post(decision, as_=f"{PD}.manager", json={"approve": False, "note": "x"}).status_code == 409
     got = api.get(f"{LEADS}/reports/{rep['id']}", as_=me).json
     assert got["figures"]["calls"] == 2 and got["effective"]["calls"] == 3
     assert got["amendments"][0]["previous"] == {"calls": 2} and got["amendments"][0]["author"]
     assert got["amendments"][0]["reason"].startswith("one call")
+    # a rejected request changes nothing
+    r = api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=me, json={"changes": {"calls": 9}, "reason": "typo"})
+    decision = f"{LEADS}/reports/{rep['id']}/amendments/{r.json['id']}/decision"
+    assert api.post(decision, as_=f"{PD}.manager", json={"approve": False}).status_code == 422  # say why
+    assert api.post(decision, as_=f"{PD}.manager", json={"approve": False, "note": "9 calls were not made"}).json[
+        "status"] == "rejected"
+    assert api.get(f"{LEADS}/reports/{rep['id']}", as_=me).json["effective"]["calls"] == 3
     assert api.get(f"{LEADS}/reports/{rep['id']}", as_=f"{PD}.sales2").status_code == 404
     assert api.post(f"{LEADS}/reports/{rep['id']}/amendments", as_=f"{PD}.sales2",
                     json={"changes": {"calls": 9}, "reason": "not mine"}).status_code == 404

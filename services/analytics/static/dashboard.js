@@ -28,15 +28,17 @@
     { x: months, y: data.trend.map((r) => r.leads), name: L.leads, type: "scatter", mode: "lines+markers" },
     { x: months, y: data.trend.map((r) => r.orders), name: L.orders, type: "scatter", mode: "lines+markers" },
     { x: months, y: data.trend.map((r) => r.deliveries), name: L.deliveries, type: "scatter", mode: "lines+markers" },
-  ]);
+  ], { xaxis: { type: "category" } });  // "2026-03" as written, not "Mar 2026" in English
 
   const f = data.funnels;
   draw("chart-funnel", [
     { type: "funnel", name: L.showroom, y: f.showroom.map((r) => r.level), x: f.showroom.map((r) => r.count),
-      textinfo: "value+percent initial" },
+      texttemplate: "%{value} · %{percentInitial:.0%}", textposition: "inside" },
     { type: "funnel", name: L.callcenter, y: f.callcenter.map((r) => r.level), x: f.callcenter.map((r) => r.count),
-      textinfo: "value+percent initial" },
-  ], { margin: { l: 80, r: 20, t: 10, b: 40 } });
+      texttemplate: "%{value} · %{percentInitial:.0%}", textposition: "inside" },
+  ], { margin: { l: 80, r: 20, t: 10, b: 40 },
+       // plotly shrinks the text to fit each bar (about 7 px on the narrow ones): keep it readable
+       uniformtext: { minsize: 12, mode: "show" } });
 
   const ch = data.children;
   const urls = ch.map((r) => r.url);

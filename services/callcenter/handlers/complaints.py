@@ -19,7 +19,7 @@ from shared.uow import UnitOfWork
 
 from ..domain.complaints import SEVERITIES, TRANSITIONS, TransitionRefused, next_state, severity_for_score, sla_due
 from ..domain.events import ComplaintResolved, SurveyAnswered
-from ..models import Complaint, Contact, StaffRef, StoreRef, SurveyResponse, Task
+from ..models import Complaint, Contact, QuestionnaireVersion, StaffRef, StoreRef, SurveyResponse, Task
 from .config import settings_for, sla_hours
 
 #: task types whose answers are about something else than the store's service (no complaint on a low score)
@@ -133,10 +133,12 @@ def open_on_low_score(uow: UnitOfWork, ev: SurveyAnswered) -> None:
     r, t = s.get_one(SurveyResponse, ev.response_id), s.get_one(Task, ev.task_id)
     if not r.low_score or t.task_type in CHECKS:
         return
-    reasons = "; ".join(r.alerts) or f"score {r.score:g}"
+    # the store reads this summary as written (in Chinese, like the questionnaire it quotes)
+    reasons = "；".join(r.alerts) or f"得分 {r.score:g}"
+    version = s.get(QuestionnaireVersion, r.version_id)
     open_complaint(uow, actor_id=ev.actor_id, store_id=t.store_id, brand_id=t.brand_id, customer_id=t.customer_id,
                    customer_name=t.customer_name, severity=severity_for_score(r.score), source="survey",
-                   group_id=t.group_id, summary=f"Low survey score on {t.task_type}: {reasons}", task_id=t.id,
+                   group_id=t.group_id, summary=f"{version.name if version else '回访'}低分：{reasons}", task_id=t.id,
                    response_id=r.id)
 
 

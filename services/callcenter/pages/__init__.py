@@ -54,10 +54,12 @@ def tz() -> ZoneInfo:
 
 
 @bp.app_template_filter("local")
-def local_time(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
-    """A UTC time in the group's time zone."""
+def local_time(value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A UTC time (or its ISO text, as a complaint's history keeps it) in the group's time zone."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.astimezone(tz()).strftime(fmt)
 
 

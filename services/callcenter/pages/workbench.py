@@ -20,6 +20,7 @@ from ..domain.scoring import options_of
 from ..handlers import calls, surveys
 from ..handlers import complaints as complaints_h
 from ..handlers import tasks as h
+from ..models import Contact
 from . import bp, reason, tz, work
 
 HOME = "/callcenter/workbench"
@@ -154,6 +155,20 @@ def renew(task_id: str):
             return jsonify({"lease_until": until.isoformat(), "seconds_left": left})
     except UserError as exc:
         return jsonify(exc.data), exc.status if hasattr(exc, "status") else exc.code
+
+
+@bp.get("/workbench/<task_id>/status")
+@page("callcenter.work")
+def status(task_id: str):
+    """Whether the agent still holds the task and may call the customer (the open page polls it: a
+    do-not-call set meanwhile takes the number away at once)."""
+    with work() as uow:
+        s = uow.session
+        task = h.held_task(s, g.principal.user_id)
+        if task is None or task.id != task_id:
+            return jsonify({"held": False, "callable": False})
+        contact = s.get(Contact, task.customer_id) if task.customer_id else None
+        return jsonify({"held": True, "callable": contact is None or bool(contact.callable)})
 
 
 @bp.post("/workbench/<task_id>/link")

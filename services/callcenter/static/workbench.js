@@ -19,23 +19,43 @@
       hit.focus();
       return true;
     };
+    // One key on question q: pick the answer it names and move on (NPS takes "10" as two keys).
+    const answerKey = (q, key) => {
+      const next = questions.indexOf(q) + 1;
+      clearTimeout(timer);
+      if (q.dataset.type === "nps" && /[0-9]/.test(key)) {
+        buffer = (buffer + key).slice(-2);
+        if (buffer === "10") { pick(q, "10"); buffer = ""; focusQuestion(next); return true; }
+        if (!pick(q, key)) return false;
+        if (key === "1") { timer = setTimeout(() => { buffer = ""; focusQuestion(next); }, 700); return true; }
+        buffer = ""; focusQuestion(next); return true;
+      }
+      if (!pick(q, key.toLowerCase())) return false;
+      if (q.dataset.type !== "multi") focusQuestion(next);
+      return true;
+    };
     form.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); if (reached) reached.click(); return; }
       const q = e.target.closest("fieldset.cc-q");
       if (!q || e.target.tagName === "TEXTAREA" || e.ctrlKey || e.altKey || e.metaKey || e.key.length !== 1) return;
       e.preventDefault();
-      const next = questions.indexOf(q) + 1;
-      clearTimeout(timer);
-      if (q.dataset.type === "nps" && /[0-9]/.test(e.key)) {
-        buffer = (buffer + e.key).slice(-2);
-        if (buffer === "10") { pick(q, "10"); buffer = ""; focusQuestion(next); return; }
-        pick(q, e.key);
-        if (e.key === "1") { timer = setTimeout(() => { buffer = ""; focusQuestion(next); }, 700); return; }
-        buffer = ""; focusQuestion(next); return;
-      }
-      if (pick(q, e.key.toLowerCase()) && q.dataset.type !== "multi") focusQuestion(next);
+      answerKey(q, e.key);
     });
-    if (questions.length) focusQuestion(0);
+    // The page opens with no answer field focused: N (the Next-task key, pressed by habit or twice) must not
+    // answer question 1 with "no". It says the agent already holds a task and puts the focus on question 1,
+    // where a second N does answer "no". Any other key of question 1 answers it straight away.
+    const holding = document.getElementById("holding-note");
+    document.addEventListener("keydown", (e) => {
+      if (e.target !== document.body || e.ctrlKey || e.altKey || e.metaKey || e.key.length !== 1) return;
+      if (e.key.toLowerCase() === "n") {
+        e.preventDefault();
+        if (holding) holding.hidden = false;
+        focusQuestion(0);
+        return;
+      }
+      const q = questions[0];
+      if (q && !q.querySelector("input:checked") && answerKey(q, e.key)) e.preventDefault();
+    });
   }
   // Esc leaves a field, so that the letter shortcuts of the page (R, A, B, ...) work again
   document.addEventListener("keydown", (e) => {
@@ -47,7 +67,7 @@
   // (counted from the seconds the server says are left: the browser's clock may differ from the server's)
   const lease = document.getElementById("lease");
   let until = lease ? Date.now() + 1000 * Number(lease.dataset.secondsLeft) : NaN;
-  const holdGone = () => {
+  const noNumber = () => {
     const dial = document.querySelector("a.cc-phone");
     if (dial) {
       const shown = document.createElement("span");
@@ -55,9 +75,29 @@
       shown.textContent = dial.dataset.masked || "";
       dial.replaceWith(shown);
     }
+  };
+  const holdGone = () => {
+    noNumber();
     const note = document.getElementById("hold-gone");
     if (note) note.hidden = false;
   };
+  // do-not-call may be set while the agent holds the task: the number goes as soon as the server says so
+  const status = document.getElementById("status-url");
+  if (status) {
+    const check = setInterval(() => {
+      fetch(status.dataset.url, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => {
+          if (!body) return;
+          if (!body.held) { clearInterval(check); holdGone(); return; }
+          if (!body.callable) {
+            clearInterval(check); noNumber();
+            document.getElementById("do-not-call").hidden = false;
+          }
+        })
+        .catch(() => {});
+    }, 10 * 1000);
+  }
   if (!Number.isNaN(until)) {
     const watch = setInterval(() => { if (Date.now() >= until) { clearInterval(watch); holdGone(); } }, 5000);
   }

@@ -7,6 +7,7 @@ import threading
 
 from flask import Response, current_app, request
 from flask.views import MethodView
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from shared.auth import current_principal
@@ -18,6 +19,7 @@ from .. import handlers
 from ..handlers import exports, importer, queries
 from ..handlers.common import store_of
 from ..models import Campaign, ImportJob, ImportRowError, StoreRef
+from ..pages.labels import label
 from ..schemas import (
     CampaignIn,
     CampaignOut,
@@ -135,7 +137,8 @@ class Export(MethodView):
         stamp = at.strftime("%Y%m%d-%H%M")
         if q["format"] == "xlsx":
             with db().session(p.scope) as s:
-                data = exports.xlsx_bytes(s, p, queries.lead_query(q, at, p), at)
+                data = exports.xlsx_bytes(s, p, queries.lead_query(q, at, p), at, header=_export_header(),
+                                          words=_export_words)
             return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             headers={"Content-Disposition": f"attachment; filename=leads-{stamp}.xlsx"})
 
@@ -143,7 +146,8 @@ class Export(MethodView):
         # download), then streamed: memory stays flat for large exports
         spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
         with db().session(p.scope) as s:
-            for chunk in exports.csv_chunks(s, p, queries.lead_query(q, at, p), at):
+            for chunk in exports.csv_chunks(s, p, queries.lead_query(q, at, p), at, header=_export_header(),
+                                            words=_export_words):
                 spool.write(chunk.encode("utf-8"))
         spool.seek(0)
 
@@ -249,3 +253,19 @@ class Stores(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             return [st for st in s.scalars(select(StoreRef).order_by(StoreRef.code)) if p.scope.sees_store(st.id)]
+
+
+#: the export's column titles, in the reader's language (Accept-Language, else Chinese)
+EXPORT_HEADER = {"id": "ID", "store": _l("Store"), "consultant": _l("Consultant"), "name": _l("Customer"),
+                 "phone": _l("Phone"), "source": _l("Source"), "level": _l("Level"), "model": _l("Model"),
+                 "created_at": _l("Registered"), "last_contact_at": _l("Last contact"),
+                 "due_on": _l("Next contact due"), "overdue": _l("Overdue")}
+
+
+def _export_header() -> list[str]:
+    return [str(EXPORT_HEADER[c]) for c in exports.COLUMNS]
+
+
+def _export_words(group: str, key: str) -> str:
+    """A source or a level as the lead page shows it (保有客户介绍, not owner_referral)."""
+    return str(label(group, key))

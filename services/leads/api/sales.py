@@ -18,6 +18,7 @@ from ..handlers.common import get_lead
 from ..domain_time import local_midnight
 from ..models import DailyReport, Defeat, Order, StoreRef, TestDrive
 from ..schemas import (
+    AmendmentDecisionIn,
     AmendmentIn,
     AmendmentOut,
     BoardOut,
@@ -259,10 +260,28 @@ class Amendments(MethodView):
     @blp.arguments(AmendmentIn)
     @blp.response(201, AmendmentOut)
     def post(self, body, report_id):
-        """Amend a submitted report: the original stays; the change is kept beside it with who, when and why."""
+        """Amend a submitted report: the original stays; the change is kept beside it with who, when and why.
+
+        A consultant's amendment waits for the store manager (`status: pending`); the manager's own amendment
+        of the store's statistics is in force at once."""
         p = current_principal()
         with db().session(p.scope) as s:
             return reports.amend(s, p, report_id, body["changes"], body["reason"])
+
+
+@blp.route("/reports/<report_id>/amendments/<amendment_id>/decision")
+class AmendmentDecision(MethodView):
+    @require("leads.manage")
+    @blp.arguments(AmendmentDecisionIn)
+    @blp.response(200, AmendmentOut)
+    def post(self, body, report_id, amendment_id):
+        """The store manager approves a consultant's amendment (then in force) or rejects it, with a note."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            a = s.get(reports.ReportAmendment, amendment_id)
+            if a is None or a.report_id != report_id:
+                not_found("amendment")
+            return reports.decide_amendment(s, p, amendment_id, body["approve"], body["note"])
 
 
 @blp.route("/stores/<store_id>/board")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,15 @@ def check_allowed(s: Session, p: Principal) -> None:
             raise Forbidden("exports are off for consultants at this store; ask the store manager", "export_off")
 
 
-def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str) -> Iterator[list]:
+#: how the file names a code (source, level) for its reader; the default keeps the code
+Words = Callable[[str, str], str]
+
+
+def _code(_group: str, key: str) -> str:
+    return key
+
+
+def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str, words: Words = _code) -> Iterator[list]:
     names = staff_names(s)
     stores = dict(s.execute(select(StoreRef.id, StoreRef.name)).tuples().all())
     z = ZoneInfo(tz)
@@ -44,18 +52,21 @@ def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str) -> Iter
     for lead in s.scalars(stmt.execution_options(yield_per=2000)):
         yield safe_row([
             lead.id, stores.get(lead.store_id, lead.store_id), names.get(lead.consultant_id or "", ""), lead.name,
-            shown_phone(p, lead.phone, lead.holder), lead.source, lead.level, lead.model or "",
+            shown_phone(p, lead.phone, lead.holder), words("source", lead.source), words("level", lead.level),
+            lead.model or "",
             local(lead.created_at), local(lead.last_contact_at), lead.due_on.isoformat() if lead.due_on else "",
             "1" if lead.overdue_at and lead.overdue_at <= at else ""])
 
 
-def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> Iterator[str]:
-    """UTF-8 with BOM so that Excel opens Chinese text correctly; numbers masked as `p` sees them."""
+def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai",
+               header: list[str] | None = None, words: Words = _code) -> Iterator[str]:
+    """UTF-8 with BOM so that Excel opens Chinese text correctly; numbers masked as `p` sees them; the
+    header and the codes in the reader's words when the caller gives them."""
     buf = io.StringIO()
     w = csv.writer(buf)
     buf.write("\ufeff")
-    w.writerow(COLUMNS)
-    for i, row in enumerate(_rows(s, p, stmt, at, tz), 1):
+    w.writerow(header or COLUMNS)
+    for i, row in enumerate(_rows(s, p, stmt, at, tz, words), 1):
         w.writerow(row)
         if i % 1000 == 0:
             yield buf.getvalue()
@@ -64,13 +75,14 @@ def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "
     yield buf.getvalue()
 
 
-def xlsx_bytes(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai") -> bytes:
+def xlsx_bytes(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai",
+               header: list[str] | None = None, words: Words = _code) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("leads")
-    ws.append(list(COLUMNS))
-    for row in _rows(s, p, stmt, at, tz):
+    ws.append(list(header or COLUMNS))
+    for row in _rows(s, p, stmt, at, tz, words):
         ws.append(row)
     out = io.BytesIO()
     wb.save(out)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.bus import emit
 from shared.bus.outbox import emit_many
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events import Event
 from shared.permissions import CONSULTANT
 from shared.phones import normalize
@@ -122,6 +122,17 @@ def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: Sto
             out.update(response_seconds=fr.seconds, within_sla=fr.within_sla)
     set_due(s, lead, rules, store.timezone)
     return out
+
+
+def record_departure(s: Session, p: Principal, visit_id: str) -> Visit:
+    """The visitor left the showroom now (离店时间), unless their time out is already logged."""
+    visit = s.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound("visit")
+    if visit.time_out is not None:
+        raise Conflict("this visitor's time out is already logged", "already_left")
+    visit.time_out = max(now(), visit.time_in)
+    return visit
 
 
 def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None, bool]:

@@ -103,25 +103,67 @@ def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entere
 
 
 def amend(s: Session, p: Principal, report_id: str, changes: dict[str, int], reason: str) -> ReportAmendment:
-    """Change a submitted report: the original stays, the amendment is kept beside it with author, time and why."""
+    """Ask to change a submitted report: the original stays, the amendment is kept beside it with author, time
+    and why. A consultant's figures are final once submitted: the change waits for the store manager
+    (`decide_amendment`); the manager's own change to the store's statistics is in force at once."""
     r = s.get(DailyReport, report_id)
     if r is None or (r.owner == "store" and p.role != MANAGER):
         raise NotFound("report")
     if not reason or not reason.strip():
         raise Invalid("say why the report changes", errors={"reason": ["required"]})
+    if any(a.status == "pending" for a in amendments_of(s, r)):
+        raise Conflict("an amendment of this report is already waiting for the manager", "amendment_pending")
     current = effective(s, r)
     changed = {k: int(v) for k, v in changes.items() if current.get(k) != int(v)}
     if not changed:
         raise Invalid("nothing changes", errors={"changes": ["same as the figures in force"]})
+    at = now()
+    direct = p.role == MANAGER
     a = ReportAmendment(group_id=r.group_id, store_id=r.store_id, report_id=r.id, changes=changed,
                         previous={k: current.get(k, 0) for k in changed}, reason=reason.strip(), author=p.user_id,
-                        at=now())
+                        at=at, status="approved" if direct else "pending", decided_by=p.user_id if direct else None,
+                        decided_at=at if direct else None)
     s.add(a)
     s.flush()
-    store = s.get_one(StoreRef, r.store_id)
-    _emit(s, p, store, r, amended(current, [changed]), amendment=True,
-          late=is_late(r.day, a.at, store.timezone))
+    if direct:
+        _apply(s, p, r, a, current)
     return a
+
+
+def decide_amendment(s: Session, p: Principal, amendment_id: str, approve: bool, note: str | None) -> ReportAmendment:
+    """The store manager approves a consultant's amendment (its figures are then in force) or rejects it."""
+    if p.role != MANAGER:
+        raise Forbidden("only the store manager decides on amendments")
+    a = s.get(ReportAmendment, amendment_id)
+    r = s.get(DailyReport, a.report_id) if a is not None else None
+    if a is None or r is None:
+        raise NotFound("amendment")
+    if a.status != "pending":
+        raise Conflict(f"this amendment is already {a.status}", "decided")
+    if not approve and not (note or "").strip():
+        raise Invalid("say why the amendment is rejected", errors={"note": ["required"]})
+    current = effective(s, r)
+    a.status, a.decided_by, a.decided_at = ("approved" if approve else "rejected"), p.user_id, now()
+    a.decision_note = (note or "").strip()[:500] or None
+    if approve:
+        a.previous = {k: current.get(k, 0) for k in a.changes}  # what it changes now, at approval
+        s.flush()
+        _apply(s, p, r, a, current)
+    return a
+
+
+def pending_amendments(s: Session, store_id: str) -> list[tuple[ReportAmendment, DailyReport]]:
+    """The amendment requests of a store's consultants waiting for the manager, oldest first."""
+    return list(s.execute(select(ReportAmendment, DailyReport)
+                          .join(DailyReport, DailyReport.id == ReportAmendment.report_id)
+                          .where(ReportAmendment.store_id == store_id, ReportAmendment.status == "pending")
+                          .order_by(ReportAmendment.at)).tuples())
+
+
+def _apply(s: Session, p: Principal, r: DailyReport, a: ReportAmendment, current: dict[str, int]) -> None:
+    store = s.get_one(StoreRef, r.store_id)
+    _emit(s, p, store, r, amended(current, [a.changes]), amendment=True,
+          late=is_late(r.day, a.at, store.timezone))
 
 
 def amendments_of(s: Session, r: DailyReport) -> list[ReportAmendment]:
@@ -130,7 +172,8 @@ def amendments_of(s: Session, r: DailyReport) -> list[ReportAmendment]:
 
 
 def effective(s: Session, r: DailyReport) -> dict[str, int]:
-    return amended(r.figures, [a.changes for a in amendments_of(s, r)])
+    """The figures in force: the submitted ones with the approved amendments applied in order."""
+    return amended(r.figures, [a.changes for a in amendments_of(s, r) if a.status == "approved"])
 
 
 def _emit(s: Session, p: Principal, store: StoreRef, r: DailyReport, figures: dict, amendment: bool,

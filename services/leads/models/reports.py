@@ -40,7 +40,11 @@ class DailyReport(StoreScoped, Base):
 
 
 class ReportAmendment(StoreScoped, Base):
-    """A change to a submitted report: the fields changed, their old values, who, when and why."""
+    """A change to a submitted report: the fields changed, their old values, who, when and why.
+
+    A consultant's amendment is a request (`pending`) until the store manager approves it (then it is in
+    force) or rejects it; the manager's own amendments to the store's statistics are in force at once.
+    """
 
     __tablename__ = "report_amendments"
     id: Mapped[str] = id_column()
@@ -50,6 +54,10 @@ class ReportAmendment(StoreScoped, Base):
     reason: Mapped[str] = mapped_column(String(500))
     author: Mapped[str | None] = mapped_column(String(36), nullable=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="approved", server_default="approved")  # pending approved rejected
+    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class ImportJob(StoreScoped, Base):

@@ -6,6 +6,8 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from shared.db import utcnow
@@ -60,8 +62,17 @@ def today_local():
     return utcnow().astimezone(TZ).date()
 
 
+#: the form fields a reason may name, as the page calls them
+FIELD_NAMES = {"vin": "VIN", "reason": _l("Reason"), "note": _l("Note"), "price": _l("Price (¥)"),
+               "deposit": _l("Deposit (¥)"), "model": _l("Model"), "phone": _l("Mobile"), "name": _l("Name"),
+               "level": _l("Level"), "delivered_on": _l("Delivered on"), "booked_for": _l("Date"),
+               "next_planned_at": _l("Next contact (date)"), "expected_delivery": _l("Expected delivery"),
+               "changes": _l("Figure"), "day": _l("Day"), "competitor_brand": _l("Competitor brand")}
+
+
 def form_errors(exc: ValidationError | Exception) -> None:
-    """Flash a failed form's reasons (field errors of the schema, or the message of a `UserError`)."""
+    """Flash a failed form's reasons (field errors of the schema, or the message of a `UserError`), in the
+    reader's language where the catalog has the reason (the rules speak English to API clients)."""
     if isinstance(exc, UserError):
         msg = exc.data["message"]
         errs = exc.data.get("errors") or {}
@@ -69,8 +80,12 @@ def form_errors(exc: ValidationError | Exception) -> None:
         msg, errs = "", exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
     else:
         msg, errs = str(exc), {}
-    parts = [f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in errs.items()]
-    flash("; ".join([m for m in [msg, *parts] if m]), "error")
+
+    def said(v) -> str:
+        return "；".join(gettext(str(x)) for x in v) if isinstance(v, list) else gettext(str(v))
+
+    parts = [f"{FIELD_NAMES.get(k, k)}: {said(v)}" if k else said(v) for k, v in errs.items()]
+    flash("; ".join([m for m in [gettext(msg) if msg else "", *parts] if m]), "error")
 
 
 @bp.app_template_filter("local")

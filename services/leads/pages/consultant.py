@@ -9,18 +9,18 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from shared.errors import NotFound, UserError
+from shared.errors import Invalid, NotFound, UserError
 from shared.fields import in_range
 from shared.permissions import CONSULTANT, MANAGER, page
 
 from .. import handlers
-from ..domain import LEVELS
+from ..domain import LEVELS, SIGNALS
 from ..domain_funnel import REPORT_FIELDS
 from ..handlers import queries, reports
 from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
 from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
 from . import TZ, bp, db, form_errors, store_page, today_local
-from .labels import label
+from .labels import label, level_reason
 
 def _filters() -> dict:
     a = request.args
@@ -68,7 +68,7 @@ def _timeline(s, lead: Lead, names: dict) -> list[dict]:
             + (f" · {v.model}" if v.model else "")})
     for c in s.scalars(select(LevelChange).where(LevelChange.lead_id == lead.id)):
         items.append({"at": c.at, "icon": "level", "who": c.actor, "level": c.to_level, "from_level": c.from_level,
-                      "text": c.reason or "", "signals": c.signals})
+                      "text": level_reason(c.reason), "signals": c.signals})
     for f in s.scalars(select(FollowUp).where(FollowUp.lead_id == lead.id)):
         items.append({"at": f.at, "icon": "followup", "who": f.consultant_id, "kind": f.kind, "outcome": f.outcome,
                       "text": f.note or "", "next": f.next_planned_at})
@@ -82,7 +82,7 @@ def _timeline(s, lead: Lead, names: dict) -> list[dict]:
     for d in s.scalars(select(Defeat).where(Defeat.lead_id == lead.id)):
         items.append({"at": d.proposed_at, "icon": "defeat", "who": d.proposed_by, "text": _(
             "Defeat proposed: %(r)s %(b)s %(m)s", r=handlers_label("defeat", d.reason), b=d.competitor_brand or "",
-            m=d.competitor_model or "") + (f" — {d.status}" if d.status != "proposed" else "")})
+            m=d.competitor_model or "") + (f" — {label('defeat_status', d.status)}" if d.status != "proposed" else "")})
     for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead.id)):
         items.append({"at": a.at, "icon": "assign", "who": a.actor, "text": _(
             "Now with %(to)s (%(why)s)", to=names.get(a.to_consultant or "", "—"), why=handlers_label("why", a.why))})
@@ -142,8 +142,12 @@ def _form_body(kind: str) -> dict:
         if f.get("level"):
             body["level"] = f["level"]
         return body
-    if kind == "grade":
-        return {"level": f.get("level"), "signals": f.getlist("signals"), "reason": f.get("reason") or None}
+    if kind == "grade":  # no level chosen: the highest level the ticked signals belong to
+        signals = f.getlist("signals")
+        level = f.get("level") or next((lv for lv in ("H", "A", "B", "C") if set(SIGNALS[lv]) & set(signals)), None)
+        if level is None:
+            raise Invalid(_("Choose a level, or tick what the customer showed."), errors={})
+        return {"level": level, "signals": signals, "reason": f.get("reason") or None}
     if kind == "test_drive":
         return {"model": f.get("model"), "booked_for": _local_dt(f.get("day"), f.get("time") or None)}
     if kind == "order":
@@ -192,10 +196,13 @@ def visit_new():
     p = g.principal
     if request.method == "POST":
         f = request.form
+        today = today_local().isoformat()
         body = {"kind": f.get("kind") or "walk_in", "party_size": f.get("party_size") or 1,
                 "name": f.get("name") or None, "phone": f.get("phone") or None, "model": f.get("model") or None,
                 "source": f.get("source") or None, "first_visit": f.get("first_visit") != "0",
-                "note": f.get("note") or None}
+                "note": f.get("note") or None, "consultant_id": f.get("consultant_id") or None,
+                "time_in": _local_dt(today, f["time_in"]) if f.get("time_in") else None,  # blank: now
+                "time_out": _local_dt(today, f["time_out"]) if f.get("time_out") else None}
         try:
             with db().session(p.scope) as s:
                 visit, lead, foreign = handlers.log_visit(s, p, VisitIn().load(body))
@@ -209,15 +216,34 @@ def visit_new():
                 flash(_("Visit logged."), "ok")
         except (ValidationError, *UserError) as exc:
             form_errors(exc)
-            return render_template("leads/visit.html", form=f, recent=_recent(p)), 422
+            return render_template("leads/visit.html", form=f, **_today(p)), 422
         return redirect("/leads/visits/new")
-    return render_template("leads/visit.html", form={}, recent=_recent(p))
+    return render_template("leads/visit.html", form={}, **_today(p))
 
 
-def _recent(p) -> list[Visit]:
+@bp.post("/visits/<visit_id>/out")
+@page("leads.work")
+def visit_out(visit_id: str):
+    """The visitor left: their time out is now (one tap on the visitor log)."""
+    p = g.principal
+    try:
+        with db().session(p.scope) as s:
+            handlers.record_departure(s, p, visit_id)
+    except NotFound:
+        abort(404)
+    except UserError as exc:
+        form_errors(exc)
+    return redirect("/leads/visits/new")
+
+
+def _today(p) -> dict:
+    """Today's visitor log (newest first), the consultants who receive visitors, and their names."""
     start = datetime.combine(today_local(), time(0), TZ)
     with db().session(p.scope) as s:
-        return list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
+        recent = list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
+        names = queries.staff_names(s)
+        team = queries.consultants(s, p.home_store) if p.role == MANAGER else []
+    return {"recent": recent, "names": names, "team": team}
 
 
 @bp.route("/reports", methods=["GET", "POST"])
@@ -236,7 +262,10 @@ def my_report():
         f = request.form
         try:
             with db().session(p.scope) as s:
-                if f.get("report_id"):
+                if f.get("amendment_id"):  # the manager decides on a consultant's request
+                    reports.decide_amendment(s, p, f["amendment_id"], f.get("decision") == "approve",
+                                             f.get("note") or None)
+                elif f.get("report_id"):
                     changes = {k: int(f[k]) for k in REPORT_FIELDS if f.get(k, "").strip() != ""}
                     reports.amend(s, p, f["report_id"], changes, f.get("reason", ""))
                 else:
@@ -256,13 +285,14 @@ def my_report():
         effective = reports.effective(s, report) if report else None
         amendments = reports.amendments_of(s, report) if report else []
         names = queries.staff_names(s, store.id)
-        team = []
+        team, requests = [], []
         if kind == "store":
+            requests = reports.pending_amendments(s, store.id)
             done = {r.owner: r for r in s.scalars(select(reports.DailyReport).where(
                 reports.DailyReport.store_id == store.id, reports.DailyReport.day == day))}
             team = [(c, done.get(c.id)) for c in queries.consultants(s, store.id)]
     from ..domain_time import report_deadline
 
     return render_template("leads/report.html", day=day, kind=kind, report=report, auto=auto, effective=effective,
-                           amendments=amendments, fields=REPORT_FIELDS, names=names, team=team,
+                           amendments=amendments, fields=REPORT_FIELDS, names=names, team=team, requests=requests,
                            deadline=report_deadline(day), today=today_local())

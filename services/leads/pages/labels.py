@@ -48,11 +48,30 @@ STEP = {"new_leads": _l("New leads"), "test_drives": _l("Test drives"), "orders"
 ASSIGN_WHY = {"manual": _l("assigned by the manager"), "round_robin": _l("round-robin"),
               "departure": _l("consultant left"), "sla_breach": _l("SLA breached")}
 
+DEFEAT_STATUS = {"proposed": _l("waiting for the manager"), "approved": _l("approved by the manager"),
+                 "sent_back": _l("sent back by the manager")}
+#: the reasons the system writes on a level change (handlers/sales.py)
+LEVEL_REASON = {"order placed": _l("Order placed"), "vehicle delivered": _l("Vehicle delivered")}
+AMENDMENT_STATUS = {"pending": _l("waiting for the manager"), "approved": _l("approved"), "rejected": _l("rejected")}
+IMPORT_STATUS = {"queued": _l("queued"), "running": _l("running"), "done": _l("finished"), "failed": _l("failed"),
+                 "interrupted": _l("interrupted")}
+
 ALL = {"level": LEVEL, "source": SOURCE, "kind": KIND, "outcome": OUTCOME, "defeat": DEFEAT, "payment": PAYMENT,
-       "signal": SIGNAL, "figure": FIGURE, "step": STEP, "why": ASSIGN_WHY}
+       "signal": SIGNAL, "figure": FIGURE, "step": STEP, "why": ASSIGN_WHY,
+       "defeat_status": DEFEAT_STATUS, "level_reason": LEVEL_REASON, "import_status": IMPORT_STATUS,
+       "amendment_status": AMENDMENT_STATUS}
 
 
 def label(group: str, key: str | None):
     if key is None:
         return ""
     return ALL[group].get(key, key)
+
+
+def level_reason(text: str | None) -> str:
+    """A level change's reason as the timeline shows it: the system's own reasons in the reader's language."""
+    if not text:
+        return ""
+    if text.startswith("defeat: "):
+        return f"{LEVEL['defeated']}: {label('defeat', text.removeprefix('defeat: '))}"
+    return str(LEVEL_REASON.get(text, text))

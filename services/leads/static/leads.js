@@ -5,6 +5,23 @@
     document.querySelectorAll(".ld-pick").forEach((el) => { el.checked = all.checked; });
   });
 
+  // Grading: the ticked signals choose the highest level they belong to (the consultant may still change it)
+  const grade = document.getElementById("ld-grade");
+  if (grade) {
+    const note = document.getElementById("ld-suggest");
+    const text = note.textContent;
+    grade.addEventListener("change", (e) => {
+      if (!e.target.matches("input[name=signals]")) return;
+      const ticked = Array.from(grade.querySelectorAll("input[name=signals]:checked")).map((i) => i.dataset.level);
+      const level = ["H", "A", "B", "C"].find((lv) => ticked.includes(lv));
+      note.hidden = !level;
+      if (!level) return;
+      const radio = grade.querySelector(`input[name=level][value="${level}"]`);
+      if (radio) radio.checked = true;
+      note.textContent = text.replace("__LEVEL__", level);
+    });
+  }
+
   const form = document.getElementById("ld-import");
   if (!form) return;
   const t = document.getElementById("ld-i18n").dataset;
@@ -13,6 +30,15 @@
   const status = document.getElementById("ld-status");
   const errors = document.getElementById("ld-errors");
   const fmt = (s, vals) => s.replace(/%\((\w+)\)s/g, (_, k) => vals[k]);
+  const reasons = JSON.parse(document.getElementById("ld-reasons").textContent)
+    .map(([re, words]) => [new RegExp(re), words]);
+  const inWords = (reason) => {
+    for (const [re, words] of reasons) {
+      const m = reason.match(re);
+      if (m) return words.replace("{1}", m[1] || "");
+    }
+    return reason;
+  };
 
   const show = (job) => {
     bar.value = job.size_bytes ? Math.round((100 * job.bytes_read) / job.size_bytes) : 0;
@@ -25,7 +51,7 @@
     errors.replaceChildren(...job.errors.map((e) => {
       const tr = document.createElement("tr");
       const a = document.createElement("td"); a.className = "num"; a.textContent = e.row;
-      const b = document.createElement("td"); b.textContent = e.reason;
+      const b = document.createElement("td"); b.textContent = inWords(e.reason);
       tr.append(a, b); return tr;
     }));
     return true;
