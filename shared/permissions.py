@@ -61,6 +61,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     # --- analytics --------------------------------------------------------------------------------
     "analytics.read": (ADMIN, ANALYST, SUPERVISOR, MANAGER),
     "analytics.admin": (ADMIN,),                    # targets and settings
+    "analytics.reconcile": (MANAGER, ADMIN, ANALYST),  # figures reconciled: beside leads' own counts (leads.oversee)
 }
 
 

@@ -30,6 +30,7 @@ from shared.errors import (
 )
 from shared.input_guard import check_request
 from shared.nav import nav_for, role_label
+from shared.permissions import can
 from shared.redirects import same_site_path
 from shared.tenancy import Scope, ScopeViolation
 
@@ -252,7 +253,8 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         p = g.get("principal")
         return {"principal": p, "nav_items": nav_for(p.role if p else None), "service": name,
                 "get_locale": get_locale, "role_label": role_label,
-                "current_path": request.path, "languages": LANGUAGES}
+                "current_path": request.path, "languages": LANGUAGES,
+                "can": lambda action: bool(p and can(p.role, action))}  # what the page may offer this user
 
     api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."},
                                    "security": [{"bearer": []}]})  # a public operation says `security: []`

@@ -108,7 +108,7 @@ def _hover(key: str) -> str:
 
 
 @bp.get("/reconciliation")
-@page("analytics.read")
+@page("analytics.reconcile")
 def reconciliation():
     """Figures reconciled (指标核对): analytics beside the leads service's own counts per KPI, store and day.
 

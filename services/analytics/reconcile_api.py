@@ -59,7 +59,7 @@ class RebuildOut(Schema):
 
 @blp.route("/reconciliation")
 class Reconciliation(MethodView):
-    @require("analytics.read")
+    @require("analytics.reconcile")
     @blp.arguments(ReconcileIn)
     @blp.response(200, ReconcileOut)
     @blp.doc(**{"x-read-only": True})  # a query with a large input: it changes nothing (the analyst may run it)

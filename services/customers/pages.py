@@ -53,8 +53,7 @@ def _phone(value: str) -> str:
 @bp.app_context_processor
 def _vocab():
     p = g.get("principal")
-    return {"LB": labels, "can": lambda action: bool(p and can(p.role, action)),
-            "can_review": bool(p and can(p.role, "customers.review"))}
+    return {"LB": labels, "can_review": bool(p and can(p.role, "customers.review"))}
 
 
 @bp.get("/")

@@ -55,7 +55,7 @@ def demo(live_server):
     """The live platform with a few days of demo activity (leads, orders, callbacks, reports), and one record
     of each kind a detail page shows, whatever the hour the activity was seeded at: a lead of sales1's, its
     customer, a complaint about the store. Yields the platform and the detail pages by the action they need."""
-    from shared.demo_activity import seed_activity
+    from crm.demo import seed_activity
     from tests.conftest import Api, store_id
 
     pf = live_server.platform
