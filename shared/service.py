@@ -49,7 +49,6 @@ class DailyJobRelay(Relay):
         today = self.today()
         busy = self.thread is not None and self.thread.is_alive()
         if today != self.last_day and not busy and time.monotonic() >= self.next_try:
-            self.next_try = time.monotonic() + 60
             self.thread = threading.Thread(target=self._daily, args=(today,), name=f"{self.name}-daily", daemon=True)
             self.thread.start()
         return n
@@ -58,7 +57,8 @@ class DailyJobRelay(Relay):
         try:
             self.job(today)
             self.last_day = today
-        except Exception:  # the next tick a minute later tries again
+        except Exception:  # a tick a minute later tries again
+            self.next_try = time.monotonic() + 60
             log.exception("%s: daily job failed", self.name)
 
 
