@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=10)
     args = ap.parse_args()
     from services.identity.seed import DEMO_PASSWORD, stable_id
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     with tempfile.TemporaryDirectory() as var:
         env = {"CRM_MODE": "embedded", "CRM_VAR_DIR": var, "PATH": os.environ.get("PATH", "")}

@@ -30,7 +30,7 @@ __all__ = ["DemoSeedError", "seed_activity"]
 
 
 class Platform(Protocol):
-    """What the demo needs of a running platform (`shared.embedded.Platform`)."""
+    """What the demo needs of a running platform (`crm.embedded.Platform`)."""
 
     def wsgi(self) -> Any: ...
 

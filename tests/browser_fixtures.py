@@ -23,7 +23,7 @@ def live_server(tmp_path_factory):
     """The embedded platform served over HTTP on 127.0.0.1 (a port the OS picks); yields its base URL."""
     from werkzeug.serving import make_server
 
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
     pf.wait_until_consumed()

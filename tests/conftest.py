@@ -129,7 +129,7 @@ class Api:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """The embedded platform with the demo group, shared by the tests of one module."""
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
     pf.wait_until_consumed()

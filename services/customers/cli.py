@@ -14,6 +14,15 @@ from .app import build
 from .handlers.schedules import run_schedules
 
 
+def register(sub: argparse._SubParsersAction) -> None:
+    """The customers' commands on the `crm` command line."""
+    p = sub.add_parser("run-schedules", help="publish the customers' care schedules due on a date (idempotent)")
+    p.add_argument("--date", help="local date YYYY-MM-DD (default today)")
+    p.add_argument("--group", help="only this group id")
+    p.set_defaults(fn=lambda args: main(["run-schedules"] + (["--date", args.date] if args.date else [])
+                                        + (["--group", args.group] if args.group else [])))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m services.customers.cli", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)

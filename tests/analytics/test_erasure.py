@@ -142,7 +142,7 @@ def test_erasure_forgets_the_person_in_analytics_and_keeps_every_figure(api, pla
     for k, v in embedded_env(rt.settings.jwt_public_key_file.parent.parent).items():  # the platform's var/
         monkeypatch.setenv(k, v)
     assert config.load("analytics").database_url == rt.settings.database_url
-    from shared import cli
+    from crm import cli
 
     cli.main(["rebuild-analytics"])
     assert figures(api, person["months"]) == erased

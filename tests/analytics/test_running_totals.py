@@ -14,7 +14,8 @@ from services.analytics.domain import kpis as K
 from services.analytics.domain.facts import Envelope
 from services.analytics.models import Fact, RollupFine, RollupRunning
 from services.analytics.running import months_from
-from shared import cli, clock, config
+from crm import cli
+from shared import clock, config
 from shared.tenancy import Scope
 from tests.conftest import embedded_env
 

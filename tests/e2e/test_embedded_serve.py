@@ -30,7 +30,7 @@ def _port() -> int:
 def served(tmp_path_factory):
     """`crm serve --processes 3` on a var dir where the demo group exists already (so that it does not
     spend minutes playing the demo activity); its address."""
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     var = tmp_path_factory.mktemp("var")
     env = embedded_env(var)

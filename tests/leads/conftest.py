@@ -10,7 +10,7 @@ import importlib
 import pytest
 
 from shared import clock, config
-from shared.embedded import Platform
+from crm.embedded import Platform
 from services.identity.seed import CONSULTANTS_PER_STORE, STORES
 from shared.tenancy import Scope
 from tests.conftest import FrozenClock, embedded_env, wait_until

@@ -26,7 +26,7 @@ NAME, NOTE = "抹去女士", "住在徐汇区天钥桥路 88 号, 丈夫手机 1
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """The whole platform: customers must match the leads to one person and erase them."""
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
     pf.wait_until_consumed()

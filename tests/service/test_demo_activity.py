@@ -15,7 +15,7 @@ SH = ZoneInfo("Asia/Shanghai")
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     from crm.demo import seed_activity
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     var = tmp_path_factory.mktemp("var")
     pf = Platform(embedded_env(var)).prepare(seed=True).start()
@@ -42,7 +42,7 @@ def test_it_creates_a_believable_mix_without_errors(seeded):
 
 
 def test_a_second_start_does_not_seed_again(seeded):
-    from shared.embedded import Platform
+    from crm.embedded import Platform
 
     *_, var = seeded
     assert Platform(embedded_env(var)).prepare(seed=True).created_demo is False

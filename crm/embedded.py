@@ -177,7 +177,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
 def _start_more(host: str, port: int) -> tuple[subprocess.Popen, int]:
     """Start a `serve_more` process on `host:port`; returns it and the pipe it says it is ready on."""
     ready_r, ready_w = os.pipe()
-    child = subprocess.Popen([sys.executable, "-m", "shared.embedded", host, str(port), str(os.getpid()),
+    child = subprocess.Popen([sys.executable, "-m", "crm.embedded", host, str(port), str(os.getpid()),
                               str(ready_w)], pass_fds=[ready_w])
     os.close(ready_w)
     return child, ready_r

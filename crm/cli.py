@@ -1,4 +1,4 @@
-"""`crm` command: run, migrate, worker, seed, dead letters, new migrations."""
+"""`crm` command: serve, migrate, worker, dead letters, new migrations, and each service's own commands."""
 from __future__ import annotations
 
 import argparse
@@ -72,41 +72,10 @@ def cmd_dead_letters(args) -> None:
         print(f"replayed {n} message(s)")
 
 
-def cmd_rebuild_analytics(args) -> None:
-    from services.analytics.rebuild import main as rebuild_main
-
-    rebuild_main(["--group", args.group] if args.group else [])
-
-
-def cmd_compact_analytics(args) -> None:
-    from services.analytics.rebuild import main as rebuild_main
-
-    rebuild_main(["--compact", *(["--group", args.group] if args.group else [])])
-
-
-def cmd_run_schedules(args) -> None:
-    from services.customers.cli import main as customers_main
-
-    customers_main(["run-schedules"] + (["--date", args.date] if args.date else [])
-                   + (["--group", args.group] if args.group else []))
-
-
 def cmd_serve(args) -> None:
-    from shared.embedded import serve
+    from crm.embedded import serve
 
     serve(host=args.host, port=args.port, processes=args.processes)
-
-
-def cmd_seed(args) -> None:
-    """Create the demo group; outside embedded mode only with an explicit, non-default password."""
-    from services.identity.seed import DEMO_PASSWORD, seed_group
-
-    rt = runtime_of("identity")
-    password = args.password or DEMO_PASSWORD
-    if not rt.settings.embedded and (not args.password or args.password == DEMO_PASSWORD):
-        raise SystemExit("production mode: give the demo users a real password with --password")
-    gid = seed_group(rt, code=args.group, password=password)
-    print(f"group {args.group}: " + ("created" if gid else "already present"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -125,25 +94,19 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("worker", help="run a service's outbox relay and event consumer")
     p.add_argument("service", choices=SERVICES)
     p.set_defaults(fn=cmd_worker)
-    p = sub.add_parser("seed", help="create the demo group (idempotent)")
-    p.add_argument("--group", default="demo")
-    p.add_argument("--password", help="password of every demo user (required outside embedded mode)")
-    p.set_defaults(fn=cmd_seed)
     p = sub.add_parser("dead-letters", help="list or replay a consumer's dead letters")
     p.add_argument("action", choices=("list", "replay"))
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--id", help="replay only the message with this event id")
     p.set_defaults(fn=cmd_dead_letters)
-    p = sub.add_parser("rebuild-analytics", help="recompute every analytics rollup from the stored event log")
-    p.add_argument("--group", help="only this group id")
-    p.set_defaults(fn=cmd_rebuild_analytics)
-    p = sub.add_parser("compact-analytics", help="fold the fine rollup's rows older than two days (run nightly)")
-    p.add_argument("--group", help="only this group id")
-    p.set_defaults(fn=cmd_compact_analytics)
-    p = sub.add_parser("run-schedules", help="publish the customers' care schedules due on a date (idempotent)")
-    p.add_argument("--date", help="local date YYYY-MM-DD (default today)")
-    p.add_argument("--group", help="only this group id")
-    p.set_defaults(fn=cmd_run_schedules)
+    for svc in SERVICES:  # each service registers its own commands
+        try:
+            commands = importlib.import_module(f"services.{svc}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"services.{svc}.cli":
+                raise
+            continue
+        commands.register(sub)
     p = sub.add_parser("make-migration", help="autogenerate an Alembic revision for a service")
     p.add_argument("service", choices=SERVICES)
     p.add_argument("-m", "--message", required=True)
