@@ -26,6 +26,7 @@ from ..domain import TIMED_SOURCES, channel_of, next_round_robin
 from ..domain_import import FileProblem, detect_encoding, header_map, parse_row, read_rows
 from ..domain_time import Due, first_response_due, next_follow_up_due
 from ..models import Campaign, ImportJob, ImportRowError, Lead, StaffRef, StoreRef
+from . import catalogue
 from .common import check_may, hours_of, now, resolve_store, rules_of
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class _Context:
         self.by_username = {u: i for u, i, _ in staff}
         self.on_duty = sorted(i for _, i, d in staff if d)
         self.campaigns = set(s.scalars(select(Campaign.id).where(Campaign.store_id == store_id)))
+        self.models = catalogue.resolver(s, self.store.brand_id)
         self.last = self.store.last_assigned_id
         self.seen: set[str] = set()
 
@@ -163,6 +165,8 @@ def _batch(db: Database, scope: Scope, job_id: str, ctx: _Context, batch: list, 
         elif parsed["campaign_id"] and parsed["campaign_id"] not in ctx.campaigns:
             errors.append({"row": raw.row, "reason": f"unknown campaign: {parsed['campaign_id']!r}",
                            "duplicate": False})
+        elif problem := model_problem(ctx, parsed):
+            errors.append({"row": raw.row, "reason": problem, "duplicate": False})
         else:
             good.append((raw.row, parsed))
     at = now()
@@ -196,6 +200,7 @@ def _batch(db: Database, scope: Scope, job_id: str, ctx: _Context, batch: list, 
                                         "lead_id": r["id"], "name": r["name"], "phone": r["phone"],
                                         "source": r["source"], "level": "N", "consultant_id": r["consultant_id"],
                                         "campaign_id": r["campaign_id"], "model": r["model"],
+                                        "model_id": r["model_id"],
                                         "channel": channel_of(r["source"]), "at": r["created_at"],
                                         "due_on": r["due_on"], "overdue_at": r["overdue_at"]}))
             emit_many(s, events)
@@ -212,6 +217,14 @@ def _batch(db: Database, scope: Scope, job_id: str, ctx: _Context, batch: list, 
         job.progressed_at = now()
 
 
+def model_problem(ctx: _Context, parsed: dict) -> str | None:
+    """A row's model name mapped to the brand's catalogue entry (the catalogue's name and id), or why not."""
+    entry, problem = ctx.models.resolve(parsed["model"])
+    if entry is not None:
+        parsed["model"], parsed["model_id"] = entry.name, entry.id
+    return problem
+
+
 def _row(ctx: _Context, d: dict, at: datetime, actor: str | None, due: Due | None, response_due: datetime) -> dict:
     store = ctx.store
     consultant = ctx.by_username.get(d["consultant"]) if d["consultant"] else None
@@ -221,7 +234,8 @@ def _row(ctx: _Context, d: dict, at: datetime, actor: str | None, due: Due | Non
     return {
         "id": new_id(), "group_id": store.group_id, "store_id": store.id, "brand_id": store.brand_id,
         "consultant_id": consultant, "name": d["name"], "phone": d["phone"], "source": d["source"],
-        "campaign_id": d["campaign_id"], "level": "N", "model": d["model"], "note": d["note"],
+        "campaign_id": d["campaign_id"], "level": "N", "model": d["model"], "model_id": d.get("model_id"),
+        "note": d["note"],
         "created_by": actor, "created_at": at, "idempotency_key": None, "last_contact_at": None,
         "due_on": due.due_on if due else None, "overdue_at": due.overdue_at if due else None,
         "level_changed_at": None, "expected_by": None,

@@ -1,6 +1,7 @@
 """Leads tables, plus local copies of the stores and users that identity publishes."""
 from .activity import Assignment, Defeat, FollowUp, LevelChange, Order, TestDrive, Visit
 from .base import INBOX, OUTBOX, Base, GroupSettings, StaffRef, StoreRef
+from .catalogue import BrandRef, Competitor, VehicleModel
 from .lead import Campaign, Lead
 from .reports import DailyReport, ImportJob, ImportRowError, ReportAmendment
 
@@ -9,7 +10,9 @@ __all__ = [
     "OUTBOX",
     "Assignment",
     "Base",
+    "BrandRef",
     "Campaign",
+    "Competitor",
     "DailyReport",
     "Defeat",
     "FollowUp",
@@ -23,5 +26,6 @@ __all__ = [
     "StaffRef",
     "StoreRef",
     "TestDrive",
+    "VehicleModel",
     "Visit",
 ]
