@@ -35,7 +35,7 @@ def canonical_model(s: Session, brand_id: str, name: str | None, field: str = "m
     catalogue; Invalid naming the field when the catalogue does not know it."""
     entry, problem = resolver(s, brand_id).resolve(name)
     if problem:
-        raise Invalid(problem, errors={field: ["not in the brand's model catalogue"]})
+        raise Invalid("unknown model", "unknown_model", errors={field: ["not in the brand's model catalogue"]})
     if entry is None:
         return (name.strip() if name and name.strip() else None), None
     return entry.name, entry.id
@@ -108,7 +108,7 @@ def add_model(s: Session, p: Principal, brand_id: str, data: dict) -> VehicleMod
            "aliases": [a.strip() for a in data.get("aliases") or [] if a.strip()], "guide_price": data.get("guide_price")}
     clash = _clashes({k: v for k, v in existing.items() if k != model_key(row["name"])}, [row])
     if clash:
-        raise Invalid(clash[0]["reason"], errors={"aliases": [clash[0]["reason"]]})
+        raise Invalid(clash[0]["reason"], "alias_taken", errors={"aliases": ["already the name of another model"]})
     _keep(s, p, brand_id, existing, row)
     s.flush()
     return existing[model_key(row["name"])]
@@ -148,13 +148,17 @@ def import_models(s: Session, p: Principal, brand_id: str, filename: str, raw: b
     return result
 
 
-def load_starter(s: Session, p: Principal, brand_id: str) -> int:
-    """Fill a brand's catalogue from the starter list of its brand code (models already kept stay as they are)."""
+def load_starter(s: Session, p: Principal, brand_id: str | None) -> int:
+    """Fill a brand's catalogue from the starter list of its brand code (models already kept stay as they are);
+    with no brand, every brand that has a starter list, and the starter competitor list. How many were added."""
     check_may(p, "leads.catalogue", "only HQ keeps the model catalogue")
+    if brand_id is None:
+        known = [b.id for b in brands(s) if b.code.lower() in STARTER]
+        return sum(load_starter(s, p, b) for b in known) + load_starter_competitors(s, p)
     brand = _brand(s, brand_id)
     starter = STARTER.get(brand.code.lower())
     if not starter:
-        raise Invalid(f"there is no starter catalogue for the brand {brand.code}", errors={}, code="no_starter")
+        raise Invalid("there is no starter catalogue for this brand", code="no_starter")
     existing = {model_key(m.name): m for m in models_of(s, brand_id)}
     added = 0
     for series, name, aliases, price in starter:
@@ -178,8 +182,9 @@ def check_competitor(s: Session, brand: str | None, model: str | None) -> None:
     """A defeat's competitor must be on the group's list when the group keeps one."""
     problem = competitor_problem([(c.brand, c.model) for c in competitors(s)], brand, model)
     if problem:
-        field = "competitor_model" if "for" in problem else "competitor_brand"
-        raise Invalid(problem, errors={field: ["not on the competitor list"]})
+        field = "competitor_model" if " for " in problem else "competitor_brand"
+        raise Invalid("the competitor is not on the list HQ keeps", "unknown_competitor",
+                      errors={field: ["not on the competitor list"]})
 
 
 def add_competitor(s: Session, p: Principal, brand: str, model: str | None) -> Competitor:
