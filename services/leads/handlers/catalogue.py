@@ -108,7 +108,8 @@ def add_model(s: Session, p: Principal, brand_id: str, data: dict) -> VehicleMod
            "aliases": [a.strip() for a in data.get("aliases") or [] if a.strip()], "guide_price": data.get("guide_price")}
     clash = _clashes({k: v for k, v in existing.items() if k != model_key(row["name"])}, [row])
     if clash:
-        raise Invalid(clash[0]["reason"], "alias_taken", errors={"aliases": ["already the name of another model"]})
+        raise Invalid("an other name is already the name of another model", "alias_taken",
+                      errors={"aliases": ["already the name of another model"]})
     _keep(s, p, brand_id, existing, row)
     s.flush()
     return existing[model_key(row["name"])]
