@@ -2,6 +2,8 @@
 and the checks every other use case makes against them."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -136,7 +138,7 @@ def import_models(s: Session, p: Principal, brand_id: str, filename: str, raw: b
         raise Invalid(str(exc), errors={"file": [str(exc)]}) from exc
     existing = {model_key(m.name): m for m in models_of(s, brand_id)}
     errors += _clashes(existing, rows)
-    result = {"rows": len(rows) + len({e["row"] for e in errors} - {r["row"] for r in rows}), "added": 0,
+    result: dict[str, Any] = {"rows": len(rows) + len({e["row"] for e in errors} - {r["row"] for r in rows}), "added": 0,
               "updated": 0, "errors": sorted(errors, key=lambda e: e["row"] or 0), "dry_run": dry_run}
     if errors:
         result["saved"] = False

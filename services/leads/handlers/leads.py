@@ -341,4 +341,7 @@ def recompute_due_dates(s: Session, group_id: str, actor: str | None = None) -> 
 
 def relink_customer(s: Session, merged_id: str, survivor_id: str) -> int:
     """Leads that linked to a customer record merged into another link to the one that stayed."""
-    return s.execute(update(Lead).where(Lead.customer_id == merged_id).values(customer_id=survivor_id)).rowcount or 0
+    leads = list(s.scalars(select(Lead).where(Lead.customer_id == merged_id)))
+    for lead in leads:
+        lead.customer_id = survivor_id
+    return len(leads)

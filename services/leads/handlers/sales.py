@@ -66,7 +66,7 @@ def place_order(s: Session, p: Principal, lead_id: str, data: dict) -> Order:
                   from_level=lead.level,
                   **{k: data.get(k) for k in ("model", "colour", "price", "deposit", "payment_method", "trade_in",
                                               "expected_delivery", "customer_kind", "sale_type")})
-    order.model, order.model_id = model, model_id
+    order.model, order.model_id = model or data["model"], model_id
     order.deposit = order.deposit or Decimal(0)
     s.add(order)
     s.flush()

@@ -17,7 +17,7 @@ from .. import handlers
 from ..domain import LEVELS, SIGNALS, allowed_actions
 from ..domain_funnel import REPORT_FIELDS
 from ..handlers import catalogue, queries, reports
-from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
+from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, StoreRef, TestDrive, Visit)
 from ..schemas import CancelIn, DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
 from . import TZ, bp, db, form_errors, store_page, today_local
 from .labels import label, level_reason
