@@ -191,3 +191,25 @@ def test_the_lead_page_offers_only_what_the_leads_state_allows(platform, api, to
     assert "/callcenter/tasks?lead_id=" not in html  # a consultant does not read call-center tasks
     manager_view = browser(platform, MGR).get(f"/leads/{lead}").get_data(as_text=True)
     assert f"/callcenter/tasks?lead_id={lead}" in manager_view
+
+
+def test_the_lead_page_links_to_the_customer_customers_matched_it_to(platform, api):
+    import uuid
+
+    from shared.bus.consumer import Applier
+    from shared.events import Event
+
+    rt = platform.runtimes["leads"]
+    lead = new_lead(api, ME)["id"]
+    group = stable_id("group", "demo")
+    customer, survivor = str(uuid.uuid4()), str(uuid.uuid4())
+    Applier(rt.db, rt.inbox, rt.handlers).apply(Event(
+        type="customers.relationship.linked", group_id=group, store_id=store_id(PD), brand_id=TOYOTA,
+        data={"customer_id": customer, "store_id": store_id(PD), "brand_id": TOYOTA, "customer_class": "intent",
+              "lead_id": lead, "new_customer": True}))
+    web = browser(platform, ME)
+    assert f'href="/customers/{customer}"' in web.get(f"/leads/{lead}").get_data(as_text=True)
+    Applier(rt.db, rt.inbox, rt.handlers).apply(Event(
+        type="customers.customer.merged", group_id=group,
+        data={"survivor_id": survivor, "merged_id": customer, "merge_id": str(uuid.uuid4())}))
+    assert f'href="/customers/{survivor}"' in web.get(f"/leads/{lead}").get_data(as_text=True)
