@@ -11,6 +11,7 @@ import pytest
 from werkzeug.test import Client
 
 from services.identity.seed import stable_id
+from services.leads.domain import allowed_actions, check_grade
 from tests.conftest import DEMO_PASSWORD, store_id, wait_until
 from tests.leads.helpers import LEADS, events, new_lead
 
@@ -153,6 +154,13 @@ def test_defeats_name_a_competitor_from_the_list_hq_keeps(api, toyota_catalogue)
     assert [(c["brand"], c["model"]) for c in api.get(f"{LEADS}/competitors", as_=ME).json] == [("本田", "雅阁")]
 
 
+def test_what_a_leads_state_allows_is_one_rule():
+    assert allowed_actions("O") == {"follow_up", "test_drive", "deliver", "cancel_order", "assign"}
+    assert allowed_actions("B", defeat_pending=True) == {"follow_up", "grade", "test_drive", "order", "assign"}
+    assert allowed_actions("delivered") == allowed_actions("defeated") == allowed_actions("invalid") == set()
+    assert check_grade("O", "invalid", []) != []  # a signed order is cancelled first, not left on a closed lead
+
+
 def test_the_lead_page_offers_only_what_the_leads_state_allows(platform, api, toyota_catalogue):
     lead = new_lead(api, ME, model="凯美瑞")["id"]
     web = browser(platform, ME)
@@ -167,7 +175,7 @@ def test_the_lead_page_offers_only_what_the_leads_state_allows(platform, api, to
         assert f"/leads/{lead}/{gone}" not in html, gone
     assert "5,000" in html and "贷款" in html and "2030-01-15" in html and "act/cancel_order" in html
     # what is not offered is refused too
-    assert api.post(f"{LEADS}/leads/{lead}/grade", as_=ME, json={"level": "invalid"}).status_code in (409, 422)
+    assert api.post(f"{LEADS}/leads/{lead}/grade", as_=ME, json={"level": "invalid"}).status_code == 422
     assert api.post(f"{LEADS}/leads/{lead}/orders", as_=ME, json={"model": "凯美瑞", "price": "1",
                                                                   "payment_method": "cash"}).status_code == 409
     # cancelled from the page with the customer's reason: the lead is open again, the reason in its timeline
