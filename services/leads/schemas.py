@@ -67,6 +67,9 @@ class LeadOut(Schema):
     campaign_id = fields.String(allow_none=True)
     level = fields.String()
     model = fields.String(allow_none=True)
+    model_id = fields.String(allow_none=True, metadata={"description": "the model's catalogue entry, if kept"})
+    customer_id = fields.String(allow_none=True, metadata={
+        "description": "the customer customers matched the lead to (their 360 view: /customers/<id>)"})
     note = fields.String(allow_none=True)
     created_at = DT()
     last_contact_at = DT(allow_none=True)
