@@ -221,3 +221,24 @@ def test_the_lead_page_links_to_the_customer_customers_matched_it_to(platform, a
         type="customers.customer.merged", group_id=group,
         data={"survivor_id": survivor, "merged_id": customer, "merge_id": str(uuid.uuid4())}))
     assert f'href="/customers/{survivor}"' in web.get(f"/leads/{lead}").get_data(as_text=True)
+
+
+def test_an_xlsx_catalogue_is_read_like_a_csv_and_its_bad_rows_named(platform, api):
+    from openpyxl import Workbook
+
+    assert wait_until(lambda: api.post(f"{LEADS}/catalogue/starter", as_="hq.admin",
+                                       json={"brand_id": stable_id("brand", "demo/vw")}).status_code == 200, 30)
+    book = Workbook()
+    sheet = book.active
+    for row in (["车系", "车型", "别名", "指导价"], ["ID.", "ID.6 CROZZ", "ID6", 259900], ["途观", "途观L", "途观", "x"]):
+        sheet.append(row)
+    raw = io.BytesIO()
+    book.save(raw)
+    web = browser(platform, "hq.admin")
+    vw = stable_id("brand", "demo/vw")
+    page = web.get(f"/leads/catalogue?brand_id={vw}").get_data(as_text=True)
+    r = web.post("/leads/catalogue/import", content_type="multipart/form-data", data={
+        "csrf_token": _csrf(page), "brand_id": vw, "file": (io.BytesIO(raw.getvalue()), "models.xlsx")})
+    assert r.status_code == 422 and re.search(r'<td class="num">3</td><td>指导价', r.get_data(as_text=True))
+    assert "ID.6 CROZZ" not in {m["name"] for m in api.get(f"{LEADS}/catalogue", as_=ME,
+                                                            query_string={"brand_id": vw}).json}
