@@ -242,3 +242,24 @@ def test_an_xlsx_catalogue_is_read_like_a_csv_and_its_bad_rows_named(platform, a
     assert r.status_code == 422 and re.search(r'<td class="num">3</td><td>指导价', r.get_data(as_text=True))
     assert "ID.6 CROZZ" not in {m["name"] for m in api.get(f"{LEADS}/catalogue", as_=ME,
                                                             query_string={"brand_id": vw}).json}
+
+
+def test_a_groups_catalogue_and_competitors_are_its_own(platform, api, toyota_catalogue):
+    from services.identity.seed import seed_group
+
+    seed_group(platform.runtimes["identity"], "north", "华北汽车集团")
+    north_toyota, north = stable_id("brand", "north/toyota"), {"group": "north"}
+    assert wait_until(lambda: api.post(f"{LEADS}/catalogue", as_="hq.admin", **north, json={
+        "brand_id": north_toyota, "series": "皇冠", "name": "皇冠陆放"}).status_code == 201, 30)
+    theirs = api.get(f"{LEADS}/catalogue", as_="hq.admin", **north).json
+    assert [m["name"] for m in theirs] == ["皇冠陆放"]  # none of demo's models
+    assert api.get(f"{LEADS}/catalogue", as_="hq.admin", **north, query_string={"brand_id": TOYOTA}).json == []
+    for path, body in ((f"{LEADS}/catalogue", {"brand_id": TOYOTA, "name": "X1"}),
+                       (f"{LEADS}/catalogue/starter", {"brand_id": TOYOTA})):
+        assert api.post(path, as_="hq.admin", **north, json=body).status_code == 404  # demo's brand: not theirs
+    assert "皇冠陆放" not in {m["name"] for m in api.get(f"{LEADS}/catalogue", as_="hq.admin").json}
+    # north's own catalogue holds at north's stores, demo's does not
+    seller = api.post(f"{LEADS}/leads", as_=f"{PD}.sales1", **north, json={
+        "name": "北方客户", "phone": "13977770001", "source": "walk_in", "model": "凯美瑞"})
+    assert seller.status_code == 422 and "model" in seller.json["errors"], seller.json
+    assert new_lead(api, ME, model="凯美瑞")["model"] == "凯美瑞"
