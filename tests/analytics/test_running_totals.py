@@ -16,6 +16,7 @@ from services.analytics.models import Fact, RollupFine, RollupRunning
 from services.analytics.running import months_from
 from crm import cli
 from shared import clock, config
+from shared.service import Scheduler
 from shared.tenancy import Scope
 from tests.conftest import embedded_env
 
@@ -214,13 +215,10 @@ def test_the_analytics_worker_folds_the_ledger_once_a_local_day(messages, tmp_pa
     rows, _ = fine_rows(rt, date(2026, 10, 1))
     clock.travel_to(datetime(2026, 10, 5, 4, tzinfo=UTC))  # noon in Shanghai: folds 29 Aug … 2 Oct
     try:
-        relay = rt.relay()  # what `crm worker analytics` runs
-        relay.run_once()
-        relay.thread.join(30)
-        assert relay.last_day == date(2026, 10, 5)
-        started = relay.thread
-        relay.run_once()  # the same day: not again
-        assert relay.thread is started
+        scheduler = Scheduler(rt.daily_jobs)  # what `crm worker analytics` runs in a thread of its own
+        assert scheduler.run_once() == 1
+        assert [job.last_day for job in scheduler.jobs] == [date(2026, 10, 5)]
+        assert scheduler.run_once() == 0  # the same day: not again
     finally:
         clock.reset()
     with rt.db.session(Scope.system()) as s:

@@ -2,7 +2,7 @@
 from .activity import Assignment, Defeat, FollowUp, LevelChange, Order, TestDrive, Visit
 from .base import INBOX, OUTBOX, Base, GroupSettings, StaffRef, StoreRef
 from .lead import Campaign, Lead
-from .reports import DailyReport, ImportJob, ImportRowError, ReportAmendment
+from .reports import DailyReport, ImportFileChunk, ImportJob, ImportRowError, ReportAmendment
 
 __all__ = [
     "INBOX",
@@ -14,6 +14,7 @@ __all__ = [
     "Defeat",
     "FollowUp",
     "GroupSettings",
+    "ImportFileChunk",
     "ImportJob",
     "ImportRowError",
     "Lead",
