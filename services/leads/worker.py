@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.db import Database, new_id
+from shared.db import Database, new_id, read_only
 from shared.tenancy import Scope
 
 from .handlers import importer
@@ -27,6 +27,10 @@ class ImportQueue:
     def run_once(self) -> bool:
         """One chunk of one import; False if there was nothing to do."""
         held = self.run.job_id if self.run is not None else None
+        with read_only(), self.db.session(Scope.system()) as s:  # an idle poll takes no SQLite write lock
+            if importer.next_job(s, self.worker_id) is None:
+                self.run = None
+                return False
         with self.db.session(Scope.system()) as s:  # the queue spans every group's jobs
             taken = importer.claim(s, self.worker_id, self.lease, held)
             if taken is None and held is not None:  # another worker took it over

@@ -66,23 +66,33 @@ def submit(s: Session, p: Principal, store_id: str | None, filename: str, dry_ru
     return job
 
 
-def claim(s: Session, worker: str, lease: timedelta = LEASE, job_id: str | None = None) -> tuple[str, str] | None:
-    """Take a queued job, or one whose worker's lease ran out (or `job_id`, to go on with it): returns
-    (job id, group id), or None if there is none to take. Two workers cannot both take one job: the
-    conditional UPDATE succeeds for one of them."""
-    at = now()
-    free = or_(ImportJob.claimed_by.is_(None), ImportJob.claimed_by == worker, ImportJob.lease_until < at)
-    q = select(ImportJob.id, ImportJob.group_id).where(ImportJob.status.in_(("queued", "running")), free)
+def _free(worker: str, at: datetime):
+    return or_(ImportJob.claimed_by.is_(None), ImportJob.claimed_by == worker, ImportJob.lease_until < at)
+
+
+def next_job(s: Session, worker: str, job_id: str | None = None) -> tuple[str, str] | None:
+    """The (job id, group id) `worker` would take: queued, its own, or one whose worker's lease ran out."""
+    q = select(ImportJob.id, ImportJob.group_id).where(ImportJob.status.in_(("queued", "running")),
+                                                       _free(worker, now()))
     if job_id is not None:
         q = q.where(ImportJob.id == job_id)
     row = s.execute(q.order_by(ImportJob.created_at).limit(1)).first()
-    if row is None:
+    return None if row is None else (row.id, row.group_id)
+
+
+def claim(s: Session, worker: str, lease: timedelta = LEASE, job_id: str | None = None) -> tuple[str, str] | None:
+    """Take the next job (`next_job`; or `job_id`, to go on with it) for `lease`: returns (job id,
+    group id), or None if there is none to take. Two workers cannot both take one job: the
+    conditional UPDATE succeeds for one of them."""
+    found = next_job(s, worker, job_id)
+    if found is None:
         return None
+    at = now()
     taken = cast("CursorResult[Any]", s.execute(
-        update(ImportJob).where(ImportJob.id == row.id, free)
+        update(ImportJob).where(ImportJob.id == found[0], _free(worker, at))
         .values(claimed_by=worker, lease_until=at + lease, status="running")
         .execution_options(synchronize_session=False)))
-    return (row.id, row.group_id) if taken.rowcount == 1 else None
+    return found if taken.rowcount == 1 else None
 
 
 class LostClaim(Exception):
