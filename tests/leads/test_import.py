@@ -93,7 +93,10 @@ def test_consultants_cannot_import(api):
 
 def test_an_import_cut_off_after_a_chunk_is_resumed_by_the_next_worker_without_a_row_twice_or_lost(
         api, platform, frozen_clock):
+    from sqlalchemy import func, select
+
     from services.leads.handlers import importer
+    from services.leads.models import ImportFileChunk
     from services.leads.worker import ImportQueue
 
     rt = platform.runtimes["leads"]
@@ -116,6 +119,8 @@ def test_an_import_cut_off_after_a_chunk_is_resumed_by_the_next_worker_without_a
     frozen_clock.advance(importer.LEASE + timedelta(seconds=1))  # the lease runs out: the platform's worker takes over
     job = finished(api, job_id)
     assert (job["status"], job["rows"], job["imported"], job["duplicates"]) == ("done", 10, 10, 0)
+    with rt.db.session(principal.scope) as s:  # the stored file goes when the job ends
+        assert s.scalar(select(func.count()).select_from(ImportFileChunk).where(ImportFileChunk.job_id == job_id)) == 0
     assert total(api) == before + 10
     for ph in phones:  # each row once
         assert api.get(f"{LEADS}/leads", as_=MGR, query_string={"q": ph}).headers["X-Total-Count"] == "1"

@@ -198,6 +198,7 @@ def _finish(db: Database, scope: Scope, job_id: str, status: str, message: str |
     with db.session(scope) as s:
         job = s.get_one(ImportJob, job_id)
         job.status, job.message, job.finished_at, job.claimed_by = status, message, now(), None
+        s.execute(delete(ImportFileChunk).where(ImportFileChunk.job_id == job_id))  # an ended job needs no file
 
 
 class _Context:
@@ -277,6 +278,7 @@ def _batch(db: Database, run: Run, batch: list[RawRow], worker: str, lease: time
         if last:
             job.status, job.finished_at, job.claimed_by = "done", now(), None
             job.bytes_read = job.size_bytes or run.lines.read
+            s.execute(delete(ImportFileChunk).where(ImportFileChunk.job_id == run.job_id))
 
 
 def _created(store: StoreRef, r: dict, actor: str | None) -> Event:

@@ -89,7 +89,8 @@ class ImportJob(StoreScoped, Base):
 
 
 class ImportFileChunk(StoreScoped, Base):
-    """The uploaded file of an import, in pieces of up to a megabyte (kept: a worker reads it again to resume)."""
+    """The uploaded file of an import, in pieces of up to a megabyte, kept until the job ends (a
+    worker that takes a job over reads it again)."""
 
     __tablename__ = "import_file_chunks"
     id: Mapped[str] = id_column()
