@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import MetaData, StaticPool
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.auth import Principal
 from shared.bus.outbox import PENDING, emit_many
 from shared.db import make_engine
 from shared.events import Event
@@ -79,3 +80,26 @@ class FakeDatabase:
 
     def types(self) -> list[str]:
         return [e["type"] for e in self.emitted]
+
+
+GROUP = "g-unit"
+
+
+def person(user: str, role: str, store: str | None = None, group: str = GROUP) -> Principal:
+    """A caller as a token would name them: of one store, or of the whole group (`store=None`)."""
+    return Principal(user_id=user, username=user, group_id=group, group_code="unit", role=role,
+                     store_ids=frozenset({store}) if store else None)
+
+
+def seed_stores(db: FakeDatabase, store_ref: type, staff_ref: type, stores: tuple[str, ...], consultants: int = 0,
+                group: str = GROUP) -> None:
+    """The service's copies of identity's stores (brand `b1`) with a manager `<store>.mgr` and
+    consultants `<store>.s1`…, committed in the test's transaction."""
+    with db.uow(Scope.system(group)) as uow:
+        for store in stores:
+            uow.session.add(store_ref(id=store, group_id=group, brand_id="b1", code=store, name=store))
+            staff = [(f"{store}.mgr", "store_manager")] + [(f"{store}.s{i}", "sales_consultant")
+                                                          for i in range(1, consultants + 1)]
+            for user, role in staff:
+                uow.session.add(staff_ref(id=user, group_id=group, store_id=store, username=user, name=user, role=role))
+        uow.commit()

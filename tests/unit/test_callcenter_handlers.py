@@ -6,12 +6,11 @@ from sqlalchemy import select
 
 from services.callcenter.handlers import complaints, message_bus
 from services.callcenter.models import Base, Complaint, StaffRef, StoreRef, Task
-from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.tenancy import Scope
-from tests.fake_uow import FakeDatabase
+from tests.fake_uow import GROUP, FakeDatabase, person, seed_stores
 
-G, STORE, OTHER = "g-unit", "store-pd", "store-xh"
+G, STORE, OTHER = GROUP, "store-pd", "store-xh"
 
 
 @pytest.fixture(scope="module")
@@ -22,18 +21,8 @@ def fake_db() -> FakeDatabase:
 @pytest.fixture
 def db(fake_db):
     with fake_db.test_transaction() as db:
-        with db.uow(Scope.system(G)) as uow:
-            for store in (STORE, OTHER):
-                uow.session.add(StoreRef(id=store, group_id=G, brand_id="b1", code=store, name=store))
-                uow.session.add(StaffRef(id=f"{store}.mgr", group_id=G, store_id=store, username=f"{store}.mgr",
-                                         name="mgr", role="store_manager"))
-            uow.commit()
+        seed_stores(db, StoreRef, StaffRef, (STORE, OTHER))
         yield db
-
-
-def person(user: str, role: str, store: str | None = None) -> Principal:
-    return Principal(user_id=user, username=user, group_id=G, group_code="unit", role=role,
-                     store_ids=frozenset({store}) if store else None)
 
 
 AGENT, MGR, OTHER_MGR = (person("agent1", "cc_agent"), person(f"{STORE}.mgr", "store_manager", STORE),

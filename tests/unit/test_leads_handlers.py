@@ -15,9 +15,9 @@ from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.tenancy import Scope
 
-from tests.fake_uow import FakeDatabase
+from tests.fake_uow import GROUP, FakeDatabase, person, seed_stores
 
-G = "g-unit"
+G = GROUP
 PD, XH = "store-pd", "store-xh"
 
 
@@ -29,21 +29,8 @@ def fake_db() -> FakeDatabase:
 @pytest.fixture
 def db(fake_db):
     with fake_db.test_transaction() as db:
-        with db.uow(Scope.system(G)) as uow:
-            for store in (PD, XH):
-                uow.session.add(StoreRef(id=store, group_id=G, brand_id="b1", code=store, name=store))
-                uow.session.add(StaffRef(id=f"{store}.mgr", group_id=G, store_id=store, username=f"{store}.mgr",
-                                         name="mgr", role="store_manager"))
-                for i in (1, 2):
-                    uow.session.add(StaffRef(id=f"{store}.s{i}", group_id=G, store_id=store, username=f"{store}.s{i}",
-                                             name=f"s{i}", role="sales_consultant"))
-            uow.commit()
+        seed_stores(db, StoreRef, StaffRef, (PD, XH), consultants=2)
         yield db
-
-
-def person(user: str, role: str, store: str | None) -> Principal:
-    return Principal(user_id=user, username=user, group_id=G, group_code="unit", role=role,
-                     store_ids=frozenset({store}) if store else None)
 
 
 MGR, SALES, OTHER_MGR = (person(f"{PD}.mgr", "store_manager", PD), person(f"{PD}.s1", "sales_consultant", PD),
