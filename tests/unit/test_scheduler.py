@@ -44,3 +44,46 @@ def test_a_failed_daily_job_is_tried_again_a_minute_later_and_others_still_run(m
     assert scheduler.run_once() == 0 and len(calls) == 1  # not before a minute has passed
     moment[0] += 31
     assert scheduler.run_once() == 1 and len(calls) == 2 and not scheduler.pending()
+
+
+def test_the_services_worker_runs_its_daily_jobs_and_queued_commands_in_threads_of_their_own():
+    import threading
+    from types import SimpleNamespace
+
+    from shared.service import Worker
+    from tests.conftest import wait_until
+
+    class IdleRelay:
+        def __init__(self):
+            self.stopped = threading.Event()
+
+        def run_forever(self):
+            self.stopped.wait()
+
+        def stop(self):
+            self.stopped.set()
+
+    class Queue:
+        def __init__(self, jobs: int):
+            self.left, self.done = jobs, 0
+
+        def run_once(self) -> bool:
+            if not self.left:
+                return False
+            self.left, self.done = self.left - 1, self.done + 1
+            return True
+
+    today, ran, queue = Day(date(2026, 11, 30)), [], Queue(3)
+    runtime = SimpleNamespace(name="test", relay=IdleRelay, consumer=lambda: None,
+                              daily_jobs=[DailyJob("test", today, ran.append)], queues=[queue])
+    worker = Worker(runtime).start()
+    try:
+        assert {t.name for t in worker.threads} == {"test-relay", "test-scheduler", "test-commands"}
+        assert wait_until(lambda: ran == [date(2026, 11, 30)] and queue.done == 3, 10)
+        today.day += timedelta(days=1)  # midnight: the next day's run follows at once
+        assert wait_until(lambda: ran == [date(2026, 11, 30), date(2026, 12, 1)], 10)
+        queue.left = 2  # a command queued later is taken without a restart
+        assert wait_until(lambda: queue.done == 5, 10)
+    finally:
+        worker.stop()
+    assert not any(t.is_alive() for t in worker.threads)
