@@ -55,8 +55,11 @@ class Scheduler:
     """The worker's loop over its service's daily jobs (a tiny loop: a library would add nothing).
 
     A job runs as soon as its local day changes, once per day; a failed run is tried again a minute
-    later; a worker started after a downtime runs today's at once (each job covers what it missed:
-    the care run publishes what is due and not yet sent, the compaction folds a 35-day window)."""
+    later; a worker started after a downtime runs today's at once, and each job covers the days it
+    missed within its own windows (the care run publishes what is due and not yet sent: maintenance
+    60 days back, lapsed policies, birthdays within their notice days; the compaction folds 35 days).
+    The last run day is kept in memory, not in the database: a restart runs today's again (the jobs
+    are idempotent), and a day missed beyond those windows is not run on its own."""
 
     RETRY = 60.0
 
