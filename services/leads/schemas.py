@@ -413,7 +413,6 @@ class ImportQuery(Schema):
     store_id = Id(load_default=None)
     dry_run = fields.Boolean(load_default=False)
     filename = fields.String(load_default="upload.csv", validate=validate.Length(max=200))
-    sync = fields.Boolean(load_default=False, metadata={"description": "run inline and answer when done"})
 
 
 class ImportErrorOut(Schema):

@@ -105,7 +105,7 @@ def build_group(api, group: str) -> tuple[dict[str, str], list[str]]:
     report = call("POST", "/leads/api/v1/reports", CONSULTANT,
                   {"day": (today - timedelta(days=1)).isoformat(), "figures": {"calls": 3}}, expect=(201,))
     ids["report_id"] = report["id"]
-    job = call("POST", "/leads/api/v1/imports?sync=true", MANAGER, expect=(202,),
+    job = call("POST", "/leads/api/v1/imports", MANAGER, expect=(202,),
                data=f"name,phone,source\n导入{tag},{mobile()},walk_in\n".encode(), content_type="text/csv")
     ids["job_id"] = job["id"]
 

@@ -3,7 +3,7 @@ from .activity import Assignment, Defeat, FollowUp, LevelChange, Order, TestDriv
 from .base import INBOX, OUTBOX, Base, GroupSettings, StaffRef, StoreRef
 from .catalogue import BrandRef, Competitor, VehicleModel
 from .lead import Campaign, Lead
-from .reports import DailyReport, ImportJob, ImportRowError, ReportAmendment
+from .reports import DailyReport, ImportFileChunk, ImportJob, ImportRowError, ReportAmendment
 
 __all__ = [
     "INBOX",
@@ -17,6 +17,7 @@ __all__ = [
     "Defeat",
     "FollowUp",
     "GroupSettings",
+    "ImportFileChunk",
     "ImportJob",
     "ImportRowError",
     "Lead",
