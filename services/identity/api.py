@@ -239,7 +239,7 @@ def _item_out(item) -> dict:
     from flask_babel import gettext
 
     title, detail = describe(item.kind, item.data or {}, gettext)
-    return {"id": item.id, "kind": item.kind, "title": title, "detail": detail, "link": item.link,
+    return {"id": item.id, "kind": item.kind, "ref": item.ref, "title": title, "detail": detail, "link": item.link,
             "store_id": item.store_id, "data": item.data or {}, "show_from": item.show_from,
             "created_at": item.created_at, "read": item.read_at is not None, "done": item.done_at is not None,
             "closes_by_work": item.kind not in inbox.ACKNOWLEDGED}

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 CLAIM_TIMEOUT = timedelta(minutes=5)
 SEND_TIMEOUT = 15  # seconds for one SMTP or HTTP exchange
+WECOM_TEXT_LIMIT = 2048  # a robot's text message: at most 2048 bytes of UTF-8
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
@@ -71,6 +72,7 @@ def send_email(ch: GroupChannels, to: str, subject: str, body: str) -> None:
 def send_wecom(webhook: str, content: str) -> None:
     """A WeCom group robot message (text): POST {"msgtype": "text", "text": {"content": ...}}; the robot
     answers {"errcode": 0, "errmsg": "ok"} when it took it."""
+    content = content.encode()[:WECOM_TEXT_LIMIT].decode(errors="ignore")
     try:
         r = requests.post(webhook, json={"msgtype": "text", "text": {"content": content}}, timeout=SEND_TIMEOUT)
         answer = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}

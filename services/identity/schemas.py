@@ -137,6 +137,7 @@ class InboxCountOut(Schema):
 class InboxItemOut(Schema):
     id = fields.String()
     kind = fields.String()
+    ref = fields.String()  # the record the work is on: a lead, a complaint, a task, a report
     title = fields.String()
     detail = fields.String()
     link = fields.String()
