@@ -17,10 +17,11 @@ import time
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any, cast
 
 import requests
 from babel.support import Translations
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from shared.bus.relay import Relay
 from shared.db import Database, utcnow
@@ -122,10 +123,10 @@ def deliver_due(db: Database, limit: int = 50) -> int:
     sent = 0
     for d_id, group_id in due:
         with db.session(Scope.system(group_id)) as s:  # claim: only one worker turns it to "sending"
-            claimed = s.execute(update(Delivery).where(
+            claimed = cast("CursorResult[Any]", s.execute(update(Delivery).where(
                 Delivery.id == d_id, or_(Delivery.status == "pending",
                                          (Delivery.status == "sending") & (Delivery.next_at <= now - CLAIM_TIMEOUT)))
-                .values(status="sending", next_at=now, attempts=Delivery.attempts + 1)).rowcount
+                .values(status="sending", next_at=now, attempts=Delivery.attempts + 1))).rowcount
         if not claimed:
             continue
         try:

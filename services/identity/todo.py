@@ -49,12 +49,12 @@ def lead_link(lead_id: str) -> str:
     return f"/leads/{lead_id}"
 
 
-def _group_tz(s: Session, group_id: str) -> ZoneInfo:
-    g = s.get(Group, group_id)
+def _group_tz(s: Session, group_id: str | None) -> ZoneInfo:
+    g = s.get(Group, group_id) if group_id else None
     return ZoneInfo(g.timezone if g is not None else "Asia/Shanghai")
 
 
-def day_start(s: Session, store_id: str | None, group_id: str, day: date) -> datetime:
+def day_start(s: Session, store_id: str | None, group_id: str | None, day: date) -> datetime:
     """The first instant of a local day in the store's time zone (else the group's)."""
     st = s.get(Store, store_id) if store_id else None
     tz = ZoneInfo(st.timezone) if st is not None else _group_tz(s, group_id)
@@ -74,7 +74,7 @@ def overseers(s: Session) -> list[str]:
                           .order_by(User.id)))
 
 
-def open_item(s: Session, group_id: str, user_id: str | None, kind: str, ref: str, link: str, data: dict,
+def open_item(s: Session, group_id: str | None, user_id: str | None, kind: str, ref: str, link: str, data: dict,
               store_id: str | None = None, show_from: datetime | None = None) -> TodoItem | None:
     """Open (or refresh, or reopen) the user's item of this kind for this record."""
     if not user_id or s.get(User, user_id) is None:
