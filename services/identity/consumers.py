@@ -137,13 +137,30 @@ def defeat_sent_back(s: Session, ev: Event) -> None:
 
 @handlers.on("leads.report.submitted")
 def report_submitted(s: Session, ev: Event) -> None:
+    """A consultant's daily report submitted after its deadline (an approved amendment is no news)."""
     d = ev.data
-    kind = "report_amendment" if d.get("amendment") else "report_late" if d.get("late") else None
-    if kind is None or d.get("consultant_id") is None:
+    if d.get("amendment") or not d.get("late") or d.get("consultant_id") is None:
         return
     for m in managers_of(s, ev.store_id):
-        open_item(s, ev.group_id, m, kind, d["report_id"], "/leads/reports",
+        open_item(s, ev.group_id, m, "report_late", d["report_id"], "/leads/reports",
                   {"day": _iso(d.get("day")), "consultant_id": d.get("consultant_id")}, store_id=ev.store_id)
+
+
+@handlers.on("leads.report.amendment_requested")
+def amendment_requested(s: Session, ev: Event) -> None:
+    d = ev.data
+    for m in managers_of(s, ev.store_id):
+        open_item(s, ev.group_id, m, "report_amendment", d["amendment_id"], "/leads/reports",
+                  {"day": _iso(d.get("day")), "reason": d.get("reason")}, store_id=ev.store_id)
+
+
+@handlers.on("leads.report.amendment_decided")
+def amendment_decided(s: Session, ev: Event) -> None:
+    """The manager decided: their item goes, the consultant is told the answer (with the note)."""
+    d = ev.data
+    close_items(s, d["amendment_id"], ("report_amendment",))
+    open_item(s, ev.group_id, d.get("consultant_id"), "amendment_decided", d["amendment_id"], "/leads/reports",
+              {"day": _iso(d.get("day")), "approved": d["approved"], "note": d.get("note")}, store_id=ev.store_id)
 
 
 def _complaint_link(cid: str) -> str:

@@ -30,6 +30,8 @@ DETAILS = {
     "complaint": ("summary", "%(value)s"),
     "complaint_sla": ("summary", "%(value)s"),
     "lead_due": ("overdue_at", "Overdue from %(value)s"),
+    "report_amendment": ("reason", "Reason: %(value)s"),
+    "amendment_decided": ("note", "Manager's note: %(value)s"),
 }
 #: a stored code shown in a title, by field (its words are translated too)
 SOURCES_UNKNOWN = "—"
@@ -52,7 +54,10 @@ def describe(kind: str, data: dict, gettext: Callable[[str], str]) -> tuple[str,
     params.setdefault("name", SOURCES_UNKNOWN)
     if "callback_at" in data:
         params["callback_at"] = _when(data.get("callback_at"))
-    title = gettext(TITLES.get(kind, kind))
+    if kind == "amendment_decided":  # the answer is the news
+        title = gettext("Amendment approved (%(day)s)" if data.get("approved") else "Amendment rejected (%(day)s)")
+    else:
+        title = gettext(TITLES.get(kind, kind))
     try:
         title = title % params
     except (KeyError, ValueError, TypeError):

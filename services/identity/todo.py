@@ -28,6 +28,7 @@ KINDS = {
     "lead_due": "consultant",
     "defeat_sent_back": "consultant",
     "defeat_approved": "consultant",
+    "amendment_decided": "consultant",
     "lead_unassigned": "manager",
     "defeat_decide": "manager",
     "first_response_breach": "manager",
@@ -38,7 +39,7 @@ KINDS = {
     "complaint_sla": "oversight",
 }
 #: items that tell something: done when their reader says so (no later event closes them)
-ACKNOWLEDGED = frozenset({"defeat_approved", "first_response_breach", "report_late", "report_amendment",
+ACKNOWLEDGED = frozenset({"defeat_approved", "amendment_decided", "first_response_breach", "report_late",
                           "defeat_sent_back", "lead_reassigned"})
 #: a promised call-back shows this long before the promised time
 CALLBACK_LEAD_TIME = timedelta(minutes=10)

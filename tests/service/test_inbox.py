@@ -102,6 +102,29 @@ def test_a_defeat_waits_for_the_manager_and_one_sent_back_returns_to_the_consult
     assert gone(api, SALES, back["id"])
 
 
+def test_a_late_report_and_an_amendment_reach_the_manager_and_the_decision_the_consultant(api):
+    day = (clock.now().astimezone(SH) - timedelta(days=3)).date().isoformat()
+    r = api.post("/leads/api/v1/reports", as_=SALES, json={"day": day, "figures": {"calls": 1}})
+    assert r.status_code == 201, r.json
+    report = r.json
+    late = item_for(api, MANAGER, "report_late", report["id"])
+    assert day in late["title"] and late["link"] == "/leads/reports"
+
+    r = api.post(f"/leads/api/v1/reports/{report['id']}/amendments", as_=SALES,
+                 json={"changes": {"calls": 5}, "reason": "漏记了四个电话"})
+    assert r.status_code == 201, r.json
+    amendment = r.json
+    ask = item_for(api, MANAGER, "report_amendment", amendment["id"])
+    assert "漏记了四个电话" in ask["detail"] and ask["closes_by_work"]
+
+    r = api.post(f"/leads/api/v1/reports/{report['id']}/amendments/{amendment['id']}/decision", as_=MANAGER,
+                 json={"approve": True, "note": "已核实"})
+    assert r.status_code == 200, r.json
+    wait_until(lambda: gone(api, MANAGER, ask["id"]), 20)
+    told = item_for(api, SALES, "amendment_decided", amendment["id"])
+    assert "已核实" in told["detail"] and not told["closes_by_work"]
+
+
 def _emit(platform, service: str, type_: str, data: dict, store: str = STORE) -> None:
     rt = platform.runtimes[service]
     gid = me_group(platform)
