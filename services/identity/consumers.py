@@ -110,29 +110,20 @@ def defeat_proposed(s: Session, ev: Event) -> None:
                   {"reason": d.get("reason"), "consultant_id": d.get("consultant_id")}, store_id=ev.store_id)
 
 
-def _defeat_decided(s: Session, ev: Event) -> None:
-    close_items(s, ev.data["lead_id"], ("defeat_decide",))
-
-
 @handlers.on("leads.defeat.withdrawn")
-def defeat_withdrawn(s: Session, ev: Event) -> None:
-    _defeat_decided(s, ev)
-
-
 @handlers.on("leads.defeat.approved")
-def defeat_approved(s: Session, ev: Event) -> None:
-    d = ev.data
-    _defeat_decided(s, ev)
-    open_item(s, ev.group_id, d.get("consultant_id"), "defeat_approved", d["lead_id"], lead_link(d["lead_id"]),
-              {"reason": d.get("reason"), "name": d.get("customer_name")}, store_id=ev.store_id)
-
-
 @handlers.on("leads.defeat.sent_back")
-def defeat_sent_back(s: Session, ev: Event) -> None:
+def defeat_decided(s: Session, ev: Event) -> None:
+    """The manager's item goes; the consultant is told an approval, or a sending back with the note."""
     d = ev.data
-    _defeat_decided(s, ev)
-    open_item(s, ev.group_id, d.get("consultant_id"), "defeat_sent_back", d["lead_id"], lead_link(d["lead_id"]),
-              {"reason": d.get("reason"), "note": d.get("note")}, store_id=ev.store_id)
+    close_items(s, d["lead_id"], ("defeat_decide",))
+    if ev.type == "leads.defeat.withdrawn":
+        return
+    sent_back = ev.type == "leads.defeat.sent_back"
+    open_item(s, ev.group_id, d.get("consultant_id"), "defeat_sent_back" if sent_back else "defeat_approved",
+              d["lead_id"], lead_link(d["lead_id"]),
+              {"reason": d.get("reason"), "note": d.get("note") if sent_back else None, "name": d.get("customer_name")},
+              store_id=ev.store_id)
 
 
 @handlers.on("leads.report.submitted")

@@ -9,13 +9,12 @@
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
 from tests.browser_fixtures import login, screenshot
-from tests.conftest import Api
+from tests.conftest import Api, wait_until
 from tests.notify_servers import SmtpInbox, WeComRobot
 
 pytestmark = pytest.mark.browser
@@ -23,16 +22,12 @@ PD = "sh-toyota-pd"
 SALES, MANAGER, ADMIN = f"{PD}.sales1", f"{PD}.manager", "hq.admin"
 
 
-def _until(check, seconds: float = 45.0, what: str = "condition"):
-    """Poll `check` until it is truthy (a loaded 2-core machine may take a while); fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
+def _until(check, what: str):
+    """Poll `check` with a generous deadline (a loaded 2-core machine may take a while)."""
+    try:
+        return wait_until(check, 45, 0.3)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 @pytest.fixture(scope="module")
