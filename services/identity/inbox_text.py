@@ -12,7 +12,7 @@ from datetime import datetime
 TITLES = {
     "lead_new": "New lead: %(name)s",
     "lead_reassigned": "A lead was given to you",
-    "lead_due": "Lead due for contact on %(due_on)s",
+    "lead_due": "Contact due on %(due_on)s: %(name)s",
     "lead_unassigned": "New lead without a consultant: %(name)s",
     "defeat_sent_back": "Your defeat proposal was sent back",
     "defeat_approved": "Defeat approved: %(name)s",
@@ -47,6 +47,14 @@ def _when(value: str | None) -> str:
         return datetime.fromisoformat(value).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return value
+
+
+def overdue(data: dict, now: datetime) -> bool:
+    """A lead's contact is overdue (its `overdue_at` has passed)."""
+    try:
+        return bool(data.get("overdue_at")) and datetime.fromisoformat(data["overdue_at"]) <= now
+    except (TypeError, ValueError):
+        return False
 
 
 def describe(kind: str, data: dict, gettext: Callable[[str], str]) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from shared.db import utcnow
 from shared.errors import DomainError, Invalid, UserError
 from shared.nav import home_for
 from shared.permissions import ROLES, page
@@ -15,7 +16,7 @@ from shared.web import COOKIE
 
 from .handlers import login as auth
 from .handlers import inbox, org, sessions, users
-from .inbox_text import describe
+from .inbox_text import describe, overdue
 from .queries import org_tree, stores_by_id
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/identity")
@@ -193,7 +194,7 @@ def _item_view(item) -> dict:
     title, detail = describe(item.kind, item.data or {}, _)
     return {"id": item.id, "kind": item.kind, "title": title, "detail": detail, "link": item.link,
             "at": item.show_from, "read": item.read_at is not None, "done": item.done_at is not None,
-            "acknowledge": item.kind in inbox.ACKNOWLEDGED}
+            "acknowledge": item.kind in inbox.ACKNOWLEDGED, "overdue": overdue(item.data or {}, utcnow())}
 
 
 @bp.get("/inbox")

@@ -91,6 +91,8 @@ def open_item(s: Session, group_id: str | None, user_id: str | None, kind: str, 
         schedule(s, item)
         return item
     reopened = item.done_at is not None
+    if data.get("name") is None and (item.data or {}).get("name"):  # a later event may not name the person
+        data = {**data, "name": item.data["name"]}
     item.link, item.data, item.store_id, item.updated_at = link, data, store_id, now
     moved = item.show_from != show
     item.show_from = show

@@ -75,6 +75,32 @@ def test_a_new_lead_reaches_its_consultant_and_leaves_the_inbox_with_the_first_c
     wait_until(lambda: gone(api, SALES, item["id"]), 20)
 
 
+def _on_day(day: str, hour: int = 9) -> datetime:
+    return datetime.combine(datetime.fromisoformat(day).date(), datetime.min.time(), SH) + timedelta(hours=hour)
+
+
+def test_a_lead_shows_as_due_from_its_due_day_and_overdue_after_until_contacted(api, platform):
+    lead = new_lead(api, "贺先生")
+    item_for(api, SALES, "lead_new", lead["id"])
+    platform.wait_until_consumed()
+    assert lead["due_on"] > clock.now().astimezone(SH).date().isoformat()  # a first contact is due later on
+    assert "lead_due" not in {i["kind"] for i in items(api, SALES) if i["ref"] == lead["id"]}
+
+    clock.travel_to(_on_day(lead["due_on"]))
+    due = item_for(api, SALES, "lead_due", lead["id"])
+    assert "贺先生" in due["title"] and lead["due_on"] in due["title"] and due["closes_by_work"]
+    assert due["data"]["overdue_at"] == lead["overdue_at"]
+
+    r = api.post(f"/leads/api/v1/leads/{lead['id']}/follow-ups", as_=SALES, json={"kind": "call", "outcome": "reached"})
+    assert r.status_code == 201, r.json
+    wait_until(lambda: gone(api, SALES, due["id"]), 20)  # contacted: due again on a later day, hidden till then
+    next_due = api.get(f"/leads/api/v1/leads/{lead['id']}", as_=SALES).json["due_on"]
+    assert next_due > lead["due_on"]
+    clock.travel_to(_on_day(next_due))
+    again = item_for(api, SALES, "lead_due", lead["id"])
+    assert again["id"] == due["id"] and next_due in again["title"] and "贺先生" in again["title"]
+
+
 def test_a_defeat_waits_for_the_manager_and_one_sent_back_returns_to_the_consultant_with_the_note(api):
     lead = new_lead(api, "韩女士")
     defeat = api.post(f"/leads/api/v1/leads/{lead['id']}/defeat", as_=SALES, json={"reason": "price"})
