@@ -210,3 +210,26 @@ class DailyReportSubmittedV1(StorePayload):
     figures = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     late = fields.Boolean(required=True)
     amendment = fields.Boolean(load_default=False, dump_default=False)
+
+
+@payload("leads.report.amendment_requested", 1)
+class AmendmentRequestedV1(StorePayload):
+    """A consultant asks to change a submitted daily report: it waits for the store manager."""
+
+    report_id = record_id(required=True)
+    amendment_id = record_id(required=True)
+    consultant_id = optional_id()
+    day = fields.Date(required=True)
+    reason = _opt(fields.String)
+
+
+@payload("leads.report.amendment_decided", 1)
+class AmendmentDecidedV1(StorePayload):
+    """The store manager approved (then `leads.report.submitted` with `amendment` follows) or rejected it."""
+
+    report_id = record_id(required=True)
+    amendment_id = record_id(required=True)
+    consultant_id = optional_id()
+    day = fields.Date(required=True)
+    approved = fields.Boolean(required=True)
+    note = _opt(fields.String)
