@@ -34,6 +34,7 @@ SYSTEM_SCOPE_ALLOWED = {
     "services/analytics/rebuild.py",  # crm rebuild-analytics
     "services/analytics/app.py",  # the daily compaction job
     "services/leads/worker.py",  # the leads worker's queue of imports (every group's jobs)
+    "services/identity/delivery.py",  # the identity worker sending the inbox notices (every group's)
 }
 
 
