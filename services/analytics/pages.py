@@ -17,7 +17,8 @@ from .domain import kpis as K
 from .domain.definitions import hover
 from .domain.facts import OPEN_LEVELS, TZ
 from .labels import COMPLIANCE_LABELS, FAMILY_LABELS, FUNNEL_LABELS, KEY_LABELS, KPI_LABELS, LEVEL_LABELS, \
-    SOURCE_LABELS, fmt, label
+    RECONCILE_KPI_LABELS, RECONCILE_SOURCE_LABELS, SOURCE_LABELS, fmt, label
+from .reconcile import SOURCES, last_runs
 
 bp = Blueprint("analytics_pages", __name__, url_prefix="/analytics")
 HEADLINE = ("leads", "orders", "deliveries", "close_rate", "test_drive_rate", "frt_median", "sat_overall",
@@ -110,16 +111,20 @@ def _hover(key: str) -> str:
 @bp.get("/reconciliation")
 @page("analytics.reconcile")
 def reconciliation():
-    """Figures reconciled (指标核对): analytics beside the leads service's own counts per KPI, store and day.
+    """Figures reconciled (指标核对): analytics beside each source service's own counts per KPI, store and day.
 
-    The page asks leads for its counts and analytics for the comparison on the signed-in user's behalf
+    The last nightly comparison is shown as analytics kept it; "reconcile" asks leads, the call center and
+    customers for their counts and analytics for the comparison on the signed-in user's behalf
     (reconciliation.js); the group admin can rebuild the rollups from the event log in one click."""
     p = current_principal()
     today = clock.now().astimezone(TZ).date()
+    stores = None if p.scope.store_ids is None else set(p.scope.store_ids)
     with _db().session(p.scope) as s:
         names = {st.id: st.name for st in Q.stores(s)}
+        runs = last_runs(s, stores)
     return render_template("analytics/reconciliation.html", day_from=today.replace(day=1), day_to=today,
-                           names=names, kpi_labels=KPI_LABELS, can_rebuild=can(p.role, "analytics.admin"))
+                           names=names, kpi_labels=RECONCILE_KPI_LABELS, source_labels=RECONCILE_SOURCE_LABELS,
+                           sources=SOURCES, runs=runs, tz=TZ, can_rebuild=can(p.role, "analytics.admin"))
 
 
 @bp.get("/compliance")

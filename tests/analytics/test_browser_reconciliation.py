@@ -40,7 +40,7 @@ def test_hq_sees_drift_and_rebuilds_it_away(live_server, page):  # noqa: F811 (f
                                            RollupFine.day == today))
     page.get_by_role("button", name="核对").click()
     page.wait_for_selector("#reconcile-status[data-state=drift]")
-    row = page.locator(f'[data-drift="orders|{store_id(STORE)}|{today.isoformat()}"]')
+    row = page.locator(f'#drift [data-drift="leads|orders|{store_id(STORE)}|{today.isoformat()}"]')
     assert row.count() == 1 and "杭州西湖大众" in row.inner_text()
     screenshot(page, "analytics-reconciliation-drift")
 
