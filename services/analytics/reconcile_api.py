@@ -3,7 +3,7 @@ rebuild the group's rollups."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.auth import current_principal
 from shared.daily_counts import MAX_DAYS
@@ -11,7 +11,8 @@ from shared.fields import Date
 from shared.permissions import require
 
 from .api import _db, blp
-from .ingest import rebuild
+from .domain.definitions import VERSIONS, parse_version
+from .ingest import definitions_in_force, rebuild
 from .reconcile import ALL_KPIS, SOURCE_KPIS, SOURCES, drift, last_runs
 
 
@@ -63,8 +64,23 @@ class RunOut(ReconcileOut):
     ran_at = fields.AwareDateTime(metadata={"description": "when analytics compared the source's answer"})
 
 
+class RebuildQuery(Schema):
+    definitions = fields.String(load_default=None, metadata={
+        "description": f"the KPI definitions to rebuild under and keep in force: {', '.join(f'v{v}' for v in VERSIONS)} "
+                       "(default: the version in force)"})
+
+    @validates("definitions")
+    def _version(self, value, **_):
+        if value is not None:
+            try:
+                parse_version(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+
+
 class RebuildOut(Schema):
     events = fields.Integer(metadata={"description": "logged events replayed"})
+    definitions = fields.Integer(metadata={"description": "the KPI definitions version the figures now follow"})
 
 
 def _renamed(out: dict) -> dict:
@@ -103,10 +119,14 @@ class Runs(MethodView):
 @blp.route("/reconciliation/rebuild")
 class Rebuild(MethodView):
     @require("analytics.admin")
+    @blp.arguments(RebuildQuery, location="query")
     @blp.response(200, RebuildOut)
-    def post(self):
+    def post(self, q):
         """Rebuild the group's facts and rollups from the event log (the figures built as events arrived,
-        again); what drifted because the rollups went wrong is gone after it."""
+        again), under the KPI definitions version given (kept in force) or the one in force; what drifted
+        because the rollups went wrong is gone after it, and the same version gives the same figures."""
         p = current_principal()
+        version = None if q["definitions"] is None else parse_version(q["definitions"])
         with _db().session(p.scope) as s:  # the group admin's scope: the whole group, and only it
-            return {"events": rebuild(s)}
+            events = rebuild(s, definitions=version)
+            return {"events": events, "definitions": definitions_in_force(s, p.group_id)}

@@ -62,6 +62,17 @@
   }
 
   form.addEventListener("submit", (ev) => { ev.preventDefault(); reconcile(); });
+  const under = document.getElementById("rebuild-under");
+  if (under) {
+    // a rebuild under the chosen version of the KPI definitions, which stays in force; the page then reloads
+    under.addEventListener("click", async () => {
+      under.disabled = true;
+      const version = document.getElementById("definitions").value;
+      const r = await post(`/analytics/api/v1/reconciliation/rebuild?definitions=${encodeURIComponent(version)}`);
+      under.disabled = false;
+      if (r.ok) window.location.reload();
+    });
+  }
   if (rebuild) {
     rebuild.addEventListener("click", async () => {
       rebuild.disabled = true;
