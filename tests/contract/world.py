@@ -102,6 +102,10 @@ def build_group(api, group: str) -> tuple[dict[str, str], list[str]]:
                                                             "source": "phone_in"})
     ids["defeat_id"] = call("POST", f"/leads/api/v1/leads/{lost['id']}/defeat", CONSULTANT,
                             {"reason": "price", "competitor_brand": "本田"})["id"]
+    # yesterday's report is past its deadline (unless it is a weekend day before Monday 09:30): reopened first
+    call("POST", "/leads/api/v1/reports/reopenings", MANAGER, {
+        "day": (today - timedelta(days=1)).isoformat(), "consultant_id": ids["user_id"], "reason": "补报"},
+        expect=(201, 422))
     report = call("POST", "/leads/api/v1/reports", CONSULTANT,
                   {"day": (today - timedelta(days=1)).isoformat(), "figures": {"calls": 3}}, expect=(201,))
     ids["report_id"] = report["id"]

@@ -99,9 +99,9 @@ def survey_family(task_type: str) -> str:
 def fact_id(ev: Envelope) -> str | None:
     """The entity an event belongs to (`kind:key`), or None for a stateless event."""
     t, d = ev.type, ev.data
-    if t.startswith("leads.") and t != "leads.report.submitted" and d.get("lead_id"):
+    if t.startswith("leads.") and not t.startswith("leads.report.") and d.get("lead_id"):
         return f"lead:{d['lead_id']}"
-    if t == "leads.report.submitted":
+    if t in ("leads.report.submitted", "leads.report.missed"):
         return f"report:{ev.store_id or ''}|{d.get('consultant_id') or ''}|{d['day']}"
     if t.startswith("callcenter.task."):
         return f"task:{d['task_id']}"
@@ -352,12 +352,19 @@ def _lead(evs: list[dict], definitions: int = LATEST) -> tuple[list[Contribution
 
 
 def _report(evs: list[dict]) -> tuple[list[Contribution], dict]:
-    originals = [e for e in evs if not e["d"].get("amendment")]
-    if not originals:
-        return [], _no_columns()
+    submitted = [e for e in evs if e["t"] == "leads.report.submitted"]
+    originals = [e for e in submitted if not e["d"].get("amendment")]
+    if not originals:  # leads said the report was not in by its deadline (and none came in since)
+        missed = next((e for e in evs if e["t"] == "leads.report.missed"), None)
+        if missed is None:
+            return [], _no_columns()
+        md = missed["d"]
+        day = date.fromisoformat(md["day"]) if isinstance(md["day"], str) else md["day"]
+        return [Contribution(day, "reports_missed", "", 1, consultant=md["consultant_id"])], \
+            {**_no_columns(), "consultant_id": md["consultant_id"]}
     first = originals[0]
     figures = dict(first["d"].get("figures") or {})
-    for e in evs:
+    for e in submitted:
         if e["d"].get("amendment") and e["at"] >= first["at"]:
             figures.update(e["d"].get("figures") or {})
     d = first["d"]

@@ -2,7 +2,7 @@
 from .activity import Assignment, Defeat, FollowUp, LevelChange, Order, TestDrive, Visit
 from .base import INBOX, OUTBOX, Base, GroupSettings, StaffRef, StoreRef
 from .lead import Campaign, Lead
-from .reports import DailyReport, ImportJob, ImportRowError, ReportAmendment
+from .reports import DailyReport, ImportJob, ImportRowError, ReportAmendment, ReportMiss, ReportReopening
 
 __all__ = [
     "INBOX",
@@ -20,6 +20,8 @@ __all__ = [
     "LevelChange",
     "Order",
     "ReportAmendment",
+    "ReportMiss",
+    "ReportReopening",
     "StaffRef",
     "StoreRef",
     "TestDrive",
