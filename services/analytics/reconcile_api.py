@@ -6,7 +6,7 @@ from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from shared.auth import current_principal
-from shared.daily_counts import MAX_DAYS
+from shared.daily_counts import CountsQuery
 from shared.fields import Date
 from shared.permissions import require
 
@@ -23,20 +23,16 @@ class SourceCount(Schema):
     value = fields.Integer(required=True, validate=validate.Range(min=0, max=10**9))
 
 
-class ReconcileIn(Schema):
-    day_from = Date(required=True, data_key="from")
-    day_to = Date(required=True, data_key="to")
+class ReconcileIn(CountsQuery):
+    """The days (`from`, `to`: as the sources' counts take them) and one source's rows for them."""
+
     source = fields.String(load_default="leads", validate=validate.OneOf(SOURCES),
                            metadata={"description": "the service whose counts these are"})
     counts = fields.List(fields.Nested(SourceCount), required=True, validate=validate.Length(max=100_000),
                          metadata={"description": "the rows of GET /<source>/api/v1/stats/daily for the same days"})
 
     @validates_schema
-    def _range(self, data, **_):
-        if data["day_to"] < data["day_from"]:
-            raise ValidationError("to is before from", "to")
-        if (data["day_to"] - data["day_from"]).days >= MAX_DAYS:
-            raise ValidationError(f"at most {MAX_DAYS} days at a time", "to")
+    def _theirs(self, data, **_):
         alien = sorted({r["metric"] for r in data["counts"]} - set(SOURCE_KPIS[data["source"]]))
         if alien:
             raise ValidationError(f"not counted by {data['source']}: {', '.join(alien)}", "counts")
