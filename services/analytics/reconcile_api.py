@@ -61,7 +61,7 @@ class RunOut(ReconcileOut):
 
 
 class RebuildQuery(Schema):
-    definitions = fields.String(load_default=None, metadata={
+    definitions = fields.String(load_default=None, validate=validate.Length(max=8), metadata={
         "description": f"the KPI definitions to rebuild under and keep in force: {', '.join(f'v{v}' for v in VERSIONS)} "
                        "(default: the version in force)"})
 
