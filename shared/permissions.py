@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customers.access_log": (ADMIN, MANAGER),       # who saw which customer's what (a manager: their store's)
     "customers.settings.read": (ADMIN, ANALYST, SUPERVISOR),  # care settings
     "customers.settings": (ADMIN,),                 # change care settings, run the day's schedules
+    "customers.stats": (MANAGER, ADMIN, ANALYST),   # the daily counts analytics' reconciliation compares
     # --- call center ------------------------------------------------------------------------------
     "callcenter.work": CALL_CENTER,                 # the workbench: claim, call, answer, survey links
     "callcenter.read": (AGENT, SUPERVISOR, ADMIN, ANALYST),  # what calls follow: rules, settings, questionnaires
@@ -60,10 +61,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "callcenter.complaints.confirm": (AGENT, SUPERVISOR, ADMIN),  # confirmed with the customer: not the store
     "callcenter.spot_checks": (SUPERVISOR, ADMIN, ANALYST, MANAGER),
     "callcenter.store_callbacks": (MANAGER, CONSULTANT),  # a store records the callbacks it made itself
+    "callcenter.stats": (MANAGER, ADMIN, ANALYST),  # the daily counts analytics' reconciliation compares
     # --- analytics --------------------------------------------------------------------------------
     "analytics.read": (ADMIN, ANALYST, SUPERVISOR, MANAGER),
     "analytics.admin": (ADMIN,),                    # targets and settings
-    "analytics.reconcile": (MANAGER, ADMIN, ANALYST),  # figures reconciled: beside leads' own counts (leads.oversee)
+    "analytics.reconcile": (MANAGER, ADMIN, ANALYST),  # figures reconciled: beside the sources' own counts (*.stats)
 }
 
 

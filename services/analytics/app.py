@@ -16,14 +16,44 @@ from .consumers import handlers
 from .models import INBOX, OUTBOX, Base
 
 SERVICE_DIR = Path(__file__).resolve().parent
+#: the nightly reconciliation compares the week before the day it runs (late events rarely reach further)
+RECONCILED_DAYS = 7
 
 
 class AnalyticsRuntime(ServiceRuntime):
     def __init__(self, settings: config.Settings, *a, **kw):
         super().__init__(settings, *a, **kw)
         self.daily_compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
-        if self.daily_compaction:  # the worker's scheduler folds the fine rollup's ledger once per local day
-            self.daily_jobs.append(DailyJob("analytics", self.local_today, self.compact))
+        self.nightly_reconciliation = os.environ.get("ANALYTICS_NIGHTLY_RECONCILIATION", "1") == "1"
+        if self.daily_compaction or self.nightly_reconciliation:  # on the worker's scheduler, once per local day
+            self.daily_jobs.append(DailyJob("analytics", self.local_today, self.daily))
+
+    def daily(self, today: date) -> None:
+        if self.daily_compaction:
+            self.compact(today)
+        if self.nightly_reconciliation:
+            self.request_reconciliation(today)
+
+    def request_reconciliation(self, today: date, days: int = RECONCILED_DAYS) -> int:
+        """Ask every source for its own counts of the `days` days before today, for each group (their
+        answers are compared as they arrive, `consumers.compare_counts`); returns the groups asked."""
+        from sqlalchemy import select
+        from uuid6 import uuid7
+
+        from shared.bus import emit
+        from shared.daily_counts import REQUESTED
+        from shared.events import Event
+
+        from .models import DimStore
+
+        with self.db.session(Scope.system()) as s:
+            groups = sorted(s.scalars(select(DimStore.group_id).distinct()))
+        for group_id in groups:
+            with self.db.session(Scope.system(group_id)) as s:
+                emit(s, Event(type=REQUESTED, group_id=group_id, data={
+                    "request_id": str(uuid7()), "day_from": today - timedelta(days=days),
+                    "day_to": today - timedelta(days=1)}))
+        return len(groups)
 
     def compact(self, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
         """Fold the fine rollup's rows older than two days into one row per cell, over the last `window`

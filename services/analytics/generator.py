@@ -12,12 +12,25 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 SOURCES = ("walk_in", "phone_in", "online", "owner_referral", "event", "advertising", "service_customer")
 CHANNEL = {"walk_in": "showroom", "phone_in": "phone", "online": "online", "owner_referral": "referral",
            "service_customer": "referral"}
 MODELS = {"toyota": ("凯美瑞", "卡罗拉", "RAV4"), "lexus": ("ES", "RX", "NX"), "vw": ("帕萨特", "途观L", "朗逸")}
 TACT = ("calls", "reached", "dms", "handouts", "customer_visits", "showroom_groups", "test_drive_groups")
+#: the follow-up cadence in days per level that leads applies by default (leads publishes the due dates it
+#: gives; the generator publishes them as leads would, so that overdue follow-ups are not 0 in generated data)
+LEADS_CADENCE = {"N": 1, "C": 15, "B": 7, "A": 3, "H": 1, "O": 7}
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _due(last_contact: datetime, level: str) -> dict:
+    """`due_on` and `overdue_at` as leads publishes them: due on the local day of the last contact plus the
+    level's cadence, overdue from the next local midnight."""
+    due_on = last_contact.astimezone(SH).date() + timedelta(days=LEADS_CADENCE[level])
+    overdue = datetime.combine(due_on + timedelta(days=1), datetime.min.time(), SH).astimezone(UTC)
+    return {"due_on": due_on.isoformat(), "overdue_at": overdue.isoformat()}
 
 
 @dataclass
@@ -124,8 +137,8 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
     phone = f"+86138{rnd.randint(0, 99999999):08d}"
     yield _msg("leads.lead.created", t, g, bid, sid, {
         "lead_id": lead_id, "name": "客户", "phone": phone, "source": source, "level": level,
-        "consultant_id": cid, "campaign_id": None, "model": model, "channel": CHANNEL.get(source, "marketing")},
-        cid, rnd)
+        "consultant_id": cid, "campaign_id": None, "model": model, "channel": CHANNEL.get(source, "marketing"),
+        **_due(t, level)}, cid, rnd)
     if source == "walk_in":
         yield _msg("leads.visit.logged", t, g, bid, sid, {
             "visit_id": str(uuid.UUID(int=rnd.getrandbits(128))), "lead_id": lead_id, "kind": "walk_in",
@@ -140,12 +153,14 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
         "lead_id": lead_id, "followup_id": str(uuid.UUID(int=rnd.getrandbits(128))), "kind": "call",
         "outcome": "reached", "consultant_id": cid, "first_contact": True, "response_seconds": secs,
         "within_sla": secs <= 900, "source": source}, cid, rnd)
+    yield _due_changed(g, bid, sid, lead_id, cid, t, level)
     for _ in range(rnd.randint(0, 3)):
         t += timedelta(hours=rnd.randint(12, 120))
         yield _msg("leads.followup.logged", t, g, bid, sid, {
             "lead_id": lead_id, "followup_id": str(uuid.UUID(int=rnd.getrandbits(128))), "kind": "call",
             "outcome": rnd.choice(("reached", "no_answer")), "consultant_id": cid, "first_contact": False,
             "source": source}, cid, rnd)
+        yield _due_changed(g, bid, sid, lead_id, cid, t, level)
     ladder = ("N", "C", "B", "A", "H")
     while level != "H" and rnd.random() < 0.45:
         nxt = ladder[ladder.index(level) + 1]
@@ -153,6 +168,7 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
         yield _msg("leads.lead.level_changed", t, g, bid, sid, {
             "lead_id": lead_id, "from_level": level, "to_level": nxt, "consultant_id": cid, "source": source}, cid, rnd)
         level = nxt
+        yield _due_changed(g, bid, sid, lead_id, cid, t, level)
     if rnd.random() < 0.35:
         t += timedelta(hours=rnd.randint(2, 48))
         yield _msg("leads.testdrive.completed", t, g, bid, sid, {
@@ -172,6 +188,7 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
             "expected_delivery": expected.isoformat(),
             "consultant_id": cid, "customer_name": "客户", "phone": phone, "customer_kind": kind,
             "sale_type": sale_type, "source": source}, cid, rnd)
+        yield _due_changed(g, bid, sid, lead_id, cid, t, "O")
         if rnd.random() < 0.9:
             t = datetime(expected.year, expected.month, expected.day, 3, rnd.randint(0, 59), tzinfo=UTC)
             yield _msg("leads.vehicle.delivered", t, g, bid, sid, {
@@ -206,6 +223,16 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
                 "lead_id": lead_id, "reason": reason, "competitor_brand": "本田" if reason == "competitor" else None,
                 "competitor_model": "雅阁" if reason == "competitor" else None, "note": None, "consultant_id": cid,
                 "customer_name": "客户", "phone": phone, "from_level": level}, None, rnd)
+
+
+def _due_changed(g: str, bid: str, sid: str, lead_id: str, cid: str, t: datetime,
+                 level: str) -> dict:
+    """The due date leads gives a lead after a contact or a grading (a second later: the latest holds). Its
+    id is derived, not drawn, so the rest of a seed's history stays as it was before due dates were added."""
+    at = t + timedelta(seconds=1)
+    msg = _msg("leads.lead.due_changed", at, g, bid, sid, {
+        "lead_id": lead_id, **_due(t, level), "planned": False, "consultant_id": cid}, cid)
+    return {**msg, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"due/{lead_id}/{at.isoformat()}"))}
 
 
 def _callback(rnd, org, sid, bid, customer, t, task_type) -> Iterator[dict]:

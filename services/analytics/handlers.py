@@ -69,5 +69,5 @@ def save_settings(s: Session, p: Principal, data: dict) -> GroupSettings:
     if row is None:
         row = GroupSetting(id=p.group_id, group_id=p.group_id, data={})
         s.add(row)
-    row.data = merged.to_dict()
+    row.data = {**(row.data or {}), **merged.to_dict()}  # keeps the definitions version in force
     return merged

@@ -20,7 +20,8 @@ from . import bulk, running
 from .erasure import forget_erased
 from .domain.facts import Contribution, Envelope, derive, event_contributions, event_store, fact_id, summarize
 from .domain.kpis import STOCK_METRICS
-from .models import DimBrand, DimStore, DimUser, EventLog, Fact, RollupCube, RollupFine, RollupRunning
+from .domain.definitions import VERSION
+from .models import DimBrand, DimStore, DimUser, EventLog, Fact, GroupSetting, RollupCube, RollupFine, RollupRunning
 
 CUBE_DIMS = ("consultant", "model", "source", "channel")
 #: a fine cell: group, store, brand, day, metric, key, consultant, model, source, channel (a plain tuple:
@@ -85,6 +86,7 @@ def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) 
     """Add the events to their facts; a fact that changed retracts its old contributions, adds its new ones."""
     existing = dict(bulk.rows_with_ids(s, Fact, list(by_fact), Fact.id, Fact.events))
     new_rows, changed_rows = [], []
+    versions: dict[str | None, int] = {}
     for fid, evs in by_fact.items():
         old_events = existing.get(fid)
         new_events = dict(old_events or {})
@@ -93,11 +95,13 @@ def _apply_facts(s: Session, by_fact: dict[str, list[Envelope]], deltas: Delta) 
         if old_events is not None and len(new_events) == len(old_events):
             continue
         gid = evs[0].group_id
+        if gid not in versions:
+            versions[gid] = definitions_in_force(s, gid)
         if old_events:
-            old = derive(fid, old_events)
+            old = derive(fid, old_events, versions[gid])
             for c in old.contributions:
                 deltas[_cell(gid, old.store_id, old.brand_id, c)] -= c.value
-        new = derive(fid, new_events)
+        new = derive(fid, new_events, versions[gid])
         for c in new.contributions:
             deltas[_cell(gid, new.store_id, new.brand_id, c)] += c.value
         row = {"id": fid, "store_id": new.store_id, "brand_id": new.brand_id, "events": new_events, **new.columns}
@@ -192,8 +196,28 @@ def _apply_label(s: Session, ev: Envelope) -> None:
         row.active = d.get("active", True)
 
 
-def rebuild(s: Session, batch: int = 5000) -> int:
-    """Recompute labels, facts and every rollup from the stored log (in the session's scope)."""
+def definitions_in_force(s: Session, group_id: str | None) -> int:
+    """The version of the KPI definitions a group's figures follow (the latest unless a rebuild chose one)."""
+    row = s.get(GroupSetting, group_id) if group_id else None
+    return int((row.data or {}).get("definitions") or VERSION) if row is not None else VERSION
+
+
+def set_definitions(s: Session, group_ids: Iterable[str], version: int) -> None:
+    """Put a version of the KPI definitions in force for these groups (their other settings unchanged)."""
+    for gid in group_ids:
+        row = s.get(GroupSetting, gid)
+        if row is None:
+            row = GroupSetting(id=gid, group_id=gid, data={})
+            s.add(row)
+        row.data = {**(row.data or {}), "definitions": version}
+    s.flush()
+
+
+def rebuild(s: Session, batch: int = 5000, definitions: int | None = None) -> int:
+    """Recompute labels, facts and every rollup from the stored log (in the session's scope), under the
+    definitions version given (kept in force for the groups rebuilt) or the one in force."""
+    if definitions is not None:
+        set_definitions(s, list(s.scalars(select(EventLog.group_id).distinct())), definitions)
     for model in (RollupFine, RollupCube, RollupRunning, Fact, DimBrand, DimStore, DimUser):
         s.execute(delete(model))
     n, last = 0, ""

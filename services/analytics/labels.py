@@ -91,3 +91,13 @@ def export_value(value, unit: str):
     if unit in ("score", "yuan"):
         return round(value, 2)
     return round(value, 2) if isinstance(value, float) and not value.is_integer() else int(value)
+#: the reconciliation's sources and the counts it compares beyond the dashboard's KPIs
+RECONCILE_SOURCE_LABELS = {"leads": _l("Leads service"), "callcenter": _l("Call center"),
+                           "customers": _l("Customers service")}
+RECONCILE_KPI_LABELS = {
+    **KPI_LABELS,
+    "callbacks_created": _l("Callback tasks created"), "callbacks_closed": _l("Callback tasks closed"),
+    "callbacks_reached": _l("Callbacks reached"), "call_attempts": _l("Calls made"),
+    "surveys": _l("Questionnaires answered"), "service_visits": _l("Service visits"),
+    "insurance_policies": _l("Insurance policies"),
+}

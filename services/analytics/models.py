@@ -227,3 +227,20 @@ class ErasedSubject(Scoped, Base):
     customer_id: Mapped[str] = mapped_column(String(36))  # whose pseudonym stands in for the names
     erasure_id: Mapped[str] = mapped_column(String(36))
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReconcileRun(Scoped, Base):
+    """One nightly comparison of analytics with one source's own counts: the days compared, how many
+    (KPI, store, day) cells, and every cell that drifted (`reconcile.drift` rows, days as ISO strings)."""
+
+    __tablename__ = "reconcile_run"
+    group_id_index = False  # the unique constraint leads with it
+    __table_args__ = (UniqueConstraint("group_id", "request_id", "source", name="uq_reconcile_run"),)
+    id: Mapped[str] = id_column()
+    request_id: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(20))
+    day_from: Mapped[date] = mapped_column(Date)
+    day_to: Mapped[date] = mapped_column(Date)
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    drift: Mapped[list] = mapped_column(JSON, default=list)
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,10 +14,12 @@ from shared.permissions import can, page
 
 from . import exports as X, handlers, queries as Q, reports as R
 from .domain import kpis as K
-from .domain.definitions import hover
+from .domain.definitions import CHANGES, VERSIONS, hover
 from .domain.facts import OPEN_LEVELS, TZ
 from .labels import COMPLIANCE_LABELS, FAMILY_LABELS, FUNNEL_LABELS, KEY_LABELS, KPI_LABELS, LEVEL_LABELS, \
-    SOURCE_LABELS, fmt, label
+    RECONCILE_KPI_LABELS, RECONCILE_SOURCE_LABELS, SOURCE_LABELS, fmt, label
+from .ingest import definitions_in_force
+from .reconcile import SOURCES, last_runs
 
 bp = Blueprint("analytics_pages", __name__, url_prefix="/analytics")
 HEADLINE = ("leads", "orders", "deliveries", "close_rate", "test_drive_rate", "frt_median", "sat_overall",
@@ -89,6 +91,8 @@ def dashboard():
             flash(_("Month must look like 2026-05; showing this month."), "error")
             args.pop("month")
     v, d = _dashboard_data(p, args, rank_kpi)
+    with _db().session(p.scope) as s:
+        version = definitions_in_force(s, p.group_id)
     units = {k.key: k.unit for k in K.KPIS}
     kpis = {r["key"]: r for r in d["kpis"]}
     query = {k: val for k, val in args.items()}
@@ -99,27 +103,34 @@ def dashboard():
         key_labels=KEY_LABELS, source_labels=SOURCE_LABELS, funnel_labels=FUNNEL_LABELS, label=label,
         charts=_charts(d), query=query, rank_kpi=rank_kpi, all_kpis=K.KPIS, child_kpis=X.CHILD_KPIS,
         node_url=_node_url, prev_month=K.shift_month(d["month"], -1), next_month=K.shift_month(d["month"], 1),
-        kpi_hover=_hover)
+        kpi_hover=lambda key: _hover(key, version))
 
 
-def _hover(key: str) -> str:
-    """A KPI's definition for its title attribute, in the page's language (domain/definitions.py)."""
-    return hover(key, str(get_locale() or "en"))
+def _hover(key: str, version: int) -> str:
+    """A KPI's definition for its title attribute, in the page's language, under the group's definitions
+    version (domain/definitions.py)."""
+    return hover(key, str(get_locale() or "en"), version)
 
 
 @bp.get("/reconciliation")
 @page("analytics.reconcile")
 def reconciliation():
-    """Figures reconciled (指标核对): analytics beside the leads service's own counts per KPI, store and day.
+    """Figures reconciled (指标核对): analytics beside each source service's own counts per KPI, store and day.
 
-    The page asks leads for its counts and analytics for the comparison on the signed-in user's behalf
+    The last nightly comparison is shown as analytics kept it; "reconcile" asks leads, the call center and
+    customers for their counts and analytics for the comparison on the signed-in user's behalf
     (reconciliation.js); the group admin can rebuild the rollups from the event log in one click."""
     p = current_principal()
     today = clock.now().astimezone(TZ).date()
+    stores = None if p.scope.store_ids is None else set(p.scope.store_ids)
     with _db().session(p.scope) as s:
         names = {st.id: st.name for st in Q.stores(s)}
+        runs = last_runs(s, stores)
+        version = definitions_in_force(s, p.group_id)
     return render_template("analytics/reconciliation.html", day_from=today.replace(day=1), day_to=today,
-                           names=names, kpi_labels=KPI_LABELS, can_rebuild=can(p.role, "analytics.admin"))
+                           definitions=version, versions=VERSIONS, changes=CHANGES,
+                           names=names, kpi_labels=RECONCILE_KPI_LABELS, source_labels=RECONCILE_SOURCE_LABELS,
+                           sources=SOURCES, runs=runs, tz=TZ, can_rebuild=can(p.role, "analytics.admin"))
 
 
 @bp.get("/compliance")

@@ -19,8 +19,7 @@ from shared.tenancy import Scope
 
 from .domain import kpis as K
 from .domain.facts import TZ
-from .domain.planning import FORECAST_WINDOWS, GroupSettings, expected_deliveries, \
-    report_workdays, reports_missing
+from .domain.planning import FORECAST_WINDOWS, GroupSettings, expected_deliveries
 from .models import DimBrand, DimStore, DimUser, Fact, ForecastSnapshot, GroupSetting, RollupCube, RollupFine, \
     RollupRunning, Target
 
@@ -368,28 +367,12 @@ def compliance(s: Session, group_id: str, now: datetime, month: str | None = Non
     for sid, n in s.execute(select(Fact.store_id, func.count()).where(
             Fact.kind == "task", Fact.is_open.is_(True), Fact.due_at < now).group_by(Fact.store_id)):
         bump(sid, "callbacks_past_due", n)
-    local = now.astimezone(TZ)
-    month = month or K.month_key(local.date())
-    start, end = K.month_days(month)
-    cutoff = local.date() if local.hour >= 18 else local.date() - timedelta(days=1)
-    days = [d for d in report_workdays(start, min(end, cutoff))]
-    staff: dict[str | None, int] = defaultdict(int)
-    for consultants_store, n in s.execute(select(DimUser.store_id, func.count()).where(
-            DimUser.role == "sales_consultant", DimUser.active.is_(True)).group_by(DimUser.store_id)):
-        staff[consultants_store] = n
-    submitted: dict[str, int] = defaultdict(int)
-    if days:
-        C = RollupCube
-        wanted = {d.isoformat() for d in days}
-        for sid, period, metric, n in s.execute(select(C.store_id, C.period, C.metric, func.sum(C.value)).where(
-                C.dim == "", C.metric.in_(("reports", "reports_late")), C.period >= days[0].isoformat(),
-                C.period <= days[-1].isoformat()).group_by(C.store_id, C.period, C.metric)):
-            if period in wanted and metric == "reports":
-                submitted[sid] += int(n)
-            if metric == "reports_late":
-                bump(sid, "reports_late", n)
-    for sid, row in rows.items():
-        row["reports_missing"] = reports_missing(staff.get(sid, 0), len(days), submitted.get(sid, 0))
+    # daily reports: missed and late as leads published them (its deadline rule; nothing re-derived here)
+    C = RollupCube
+    for sid, metric, n in s.execute(select(C.store_id, C.metric, func.sum(C.value)).where(
+            C.dim == "", C.metric.in_(("reports_missed", "reports_late")),
+            C.period == (month or K.month_key(now.astimezone(TZ).date()))).group_by(C.store_id, C.metric)):
+        bump(sid, "reports_missing" if metric == "reports_missed" else "reports_late", n)
     out = list(rows.values())
     for r in out:
         r["total"] = sum(r[k] for k in ("overdue_followups", "defeats_pending", "reports_missing", "reports_late",

@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 from shared.bus.consumer import EventHandlers
 from shared.db import utcnow
 from shared.bus.copies import keep_copy
+from shared.daily_counts import answer_requests
 from shared.events import Event
 
 from .domain.rules import TRIGGERS
 from .handlers.config import group_timezone, settings_for
+from .handlers import stats
 from .handlers.privacy import forget_customer
 from .handlers.tasks import create_tasks
 from .models import BrandRef, Contact, StaffRef, StoreRef, Task
@@ -200,3 +202,6 @@ def schedule_due(s: Session, ev: Event) -> None:
                                                  if isinstance(v, str | int | float | bool)}},
                  source_event_id=str(ev.id), actor=ev.actor)
 
+
+
+answer_requests(handlers, "callcenter", stats.daily_counts)

@@ -5,9 +5,10 @@ from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
 from shared.bus.copies import keep_copy
+from shared.daily_counts import answer_requests
 from shared.events import Event
 
-from .handlers import care, sales
+from .handlers import care, sales, stats
 from .handlers.common import active
 from .handlers.relationships import refresh_classes
 from .models import StoreRef
@@ -78,3 +79,6 @@ def complaint_reopened(s: Session, ev: Event) -> None:
 @handlers.on("callcenter.attempt.logged")
 def attempt_logged(s: Session, ev: Event) -> None:
     care.attempt_logged(s, ev)
+
+
+answer_requests(handlers, "customers", stats.daily_counts)

@@ -6,9 +6,11 @@ from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
 from shared.bus.copies import keep_copy
+from shared.daily_counts import answer_requests
 from shared.events import Event
 
 from .handlers.leads import relink_customer
+from .handlers import stats
 from .handlers.privacy import forget_customer
 from .models import BrandRef, Lead, StaffRef, StoreRef
 
@@ -48,3 +50,6 @@ def customer_linked(s: Session, ev: Event) -> None:
 def customer_merged(s: Session, ev: Event) -> None:
     """Two records became one: leads of the merged record link to the one that stayed."""
     relink_customer(s, ev.data["merged_id"], ev.data["survivor_id"])
+
+
+answer_requests(handlers, "leads", stats.daily_counts)

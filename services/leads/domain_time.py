@@ -138,3 +138,9 @@ def report_deadline(day: date, tz: str = DEFAULT_TZ) -> datetime:
 
 def is_late(day: date, submitted_at: datetime, tz: str = DEFAULT_TZ) -> bool:
     return submitted_at > report_deadline(day, tz)
+
+
+def report_owed(day: date) -> bool:
+    """A consultant owes a report for every weekday (Saturday's and Sunday's are optional: they are
+    reported on Monday by 09:30 as part of Monday's)."""
+    return day.weekday() < 5

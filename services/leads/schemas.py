@@ -321,6 +321,25 @@ class AmendmentIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class ReopeningIn(Schema):
+    day = Date(required=True)
+    store_id = Id(load_default=None, allow_none=True)
+    consultant_id = Id(load_default=None, allow_none=True,
+                       metadata={"description": "whose report; none: the store's TACT statistics"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReopeningOut(Schema):
+    id = fields.String()
+    store_id = fields.String()
+    owner = fields.String(metadata={"description": "the consultant's user id, or \"store\""})
+    day = fields.Date()
+    reason = fields.String()
+    by = fields.String()
+    at = fields.AwareDateTime()
+    used_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when the late report came in"})
+
+
 class AmendmentDecisionIn(Schema):
     approve = fields.Boolean(required=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))

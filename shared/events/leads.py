@@ -233,3 +233,21 @@ class AmendmentDecidedV1(StorePayload):
     day = fields.Date(required=True)
     approved = fields.Boolean(required=True)
     note = _opt(fields.String)
+
+@payload("leads.report.reopened", 1)
+class DailyReportReopenedV1(StorePayload):
+    """The store manager reopened a report day after its deadline: one late submission is accepted."""
+
+    reopening_id = record_id(required=True)
+    consultant_id = optional_id()  # None for the store's TACT statistics
+    day = fields.Date(required=True)
+    reason = fields.String(required=True)
+
+
+@payload("leads.report.missed", 1)
+class DailyReportMissedV1(StorePayload):
+    """A consultant's owed report (a weekday's) was not in by its deadline (published once, by leads' daily job)."""
+
+    consultant_id = record_id(required=True)
+    day = fields.Date(required=True)
+    deadline = fields.AwareDateTime(required=True)

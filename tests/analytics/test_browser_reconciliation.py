@@ -3,6 +3,7 @@ that KPI, store and day; one click rebuilds and the drift is gone (issue 13)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,6 +34,7 @@ def test_hq_sees_drift_and_rebuilds_it_away(live_server, page):  # noqa: F811 (f
     page.goto(f"{live_server.url}/analytics/reconciliation")
     page.wait_for_selector("#reconcile-status[data-state=ok]")
     assert page.locator("#drift").is_hidden() and page.locator("#rebuild").is_hidden()
+    assert page.locator("#definitions").input_value() == "2"
 
     today = clock.now().astimezone(SH).date()
     with pf.runtimes["analytics"].db.session(Scope.system()) as s:
@@ -40,7 +42,7 @@ def test_hq_sees_drift_and_rebuilds_it_away(live_server, page):  # noqa: F811 (f
                                            RollupFine.day == today))
     page.get_by_role("button", name="核对").click()
     page.wait_for_selector("#reconcile-status[data-state=drift]")
-    row = page.locator(f'[data-drift="orders|{store_id(STORE)}|{today.isoformat()}"]')
+    row = page.locator(f'#drift [data-drift="leads|orders|{store_id(STORE)}|{today.isoformat()}"]')
     assert row.count() == 1 and "杭州西湖大众" in row.inner_text()
     screenshot(page, "analytics-reconciliation-drift")
 
@@ -48,3 +50,23 @@ def test_hq_sees_drift_and_rebuilds_it_away(live_server, page):  # noqa: F811 (f
     page.wait_for_selector("#reconcile-status[data-state=ok]", timeout=60_000)
     assert page.locator("#drift").is_hidden()
     screenshot(page, "analytics-reconciliation-ok")
+
+    # the group admin rebuilds under the first definitions: the page names it in force afterwards
+    page.select_option("#definitions", "1")
+    page.locator("#rebuild-under").click()
+    page.wait_for_selector('#definitions option[value="1"][selected]', state="attached", timeout=60_000)
+    assert "第 1 版" in page.locator("#definitions-form").inner_text()
+    page.select_option("#definitions", "2")
+    page.locator("#rebuild-under").click()
+    page.wait_for_selector('#definitions option[value="2"][selected]', state="attached", timeout=60_000)
+
+    # the night passes: analytics' daily job compares every source's counts of the week before
+    now = clock.now()
+    try:
+        clock.freeze(now + timedelta(days=1))
+        pf.wait_until_consumed(timeout=120)
+        page.reload()
+        assert page.locator("#nightly [data-run][data-state=ok]").count() == 3
+        assert page.locator("#nightly-drift").count() == 0
+    finally:
+        clock.reset()

@@ -105,6 +105,11 @@ def build_group(api, group: str) -> tuple[dict[str, str], list[str]]:
     # identity: the manager's to-do item of that defeat (made from leads' event)
     ids["item_id"] = wait_until(lambda: next((i["id"] for i in call("GET", "/identity/api/v1/inbox", MANAGER)["items"]
                                               if i["ref"] == lost["id"]), None), timeout=60, interval=0.2)
+
+    # yesterday's report is past its deadline (unless it is a weekend day before Monday 09:30): reopened first
+    call("POST", "/leads/api/v1/reports/reopenings", MANAGER, {
+        "day": (today - timedelta(days=1)).isoformat(), "consultant_id": ids["user_id"], "reason": "补报"},
+        expect=(201, 422))
     report = call("POST", "/leads/api/v1/reports", CONSULTANT,
                   {"day": (today - timedelta(days=1)).isoformat(), "figures": {"calls": 3}}, expect=(201,))
     ids["report_id"] = report["id"]

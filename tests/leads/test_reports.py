@@ -59,17 +59,36 @@ def test_submitted_report_is_locked_amendment_kept_beside_it(api, frozen_clock, 
     assert [x["amendment"] for x in sent] == [False, True]
 
 
-def test_report_after_six_is_late_weekend_by_monday_half_past_nine(api, frozen_clock):
+def test_after_the_deadline_only_a_day_the_manager_reopened_is_accepted_and_counts_late(api, frozen_clock):
+    """The seeds' rule: due by 18:00 (weekends by Monday 09:30); submitted figures are final and late
+    back-filling is not accepted, unless the store manager reopens the day (one late submission)."""
+    me, mgr = f"{PD}.sales2", f"{PD}.manager"
+    reopen = f"{LEADS}/reports/reopenings"
+
+    def user_id(username: str) -> str:
+        return api.get("/identity/api/v1/auth/me", as_=username).json["user_id"]
+
+    frozen_clock.travel_to(sh(2026, 11, 20, 17, 59))
+    assert api.post(reopen, as_=mgr, json={"day": "2026-11-20", "consultant_id": user_id(me), "reason": "x"}
+                    ).status_code == 422  # still open
     frozen_clock.travel_to(sh(2026, 11, 20, 18, 30))
-    r = api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-20"})
+    r = api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-20"})
+    assert r.status_code == 409 and r.json["code"] == "report_closed", r.json
+    assert api.post(reopen, as_=me, json={"day": "2026-11-20", "consultant_id": user_id(me), "reason": "x"}
+                    ).status_code == 403  # not the consultant's to reopen
+    assert api.post(reopen, as_=mgr, json={"day": "2026-11-20", "consultant_id": user_id(me), "reason": ""}
+                    ).status_code == 422  # say why
+    o = api.post(reopen, as_=mgr, json={"day": "2026-11-20", "consultant_id": user_id(me), "reason": "系统故障"})
+    assert o.status_code == 201 and o.json["owner"] == user_id(me) and o.json["used_at"] is None, o.json
+    r = api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-20"})
     assert r.status_code == 201 and r.json["late"] is True
-    frozen_clock.travel_to(sh(2026, 11, 23, 9, 15))  # Monday morning
-    r = api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-22"})
+    assert api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-20"}).status_code == 409  # once
+    frozen_clock.travel_to(sh(2026, 11, 23, 9, 15))  # Monday morning: the weekend is still open
+    r = api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-22"})
     assert r.status_code == 201 and r.json["late"] is False
     frozen_clock.travel_to(sh(2026, 11, 23, 9, 45))
-    r = api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-21"})
-    assert r.status_code == 201 and r.json["late"] is True
-    assert api.post(f"{LEADS}/reports", as_=f"{PD}.sales2", json={"day": "2026-11-24"}).status_code == 422
+    assert api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-21"}).status_code == 409
+    assert api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-24"}).status_code == 422
 
 
 def test_store_tact_statistics_by_the_manager(api, frozen_clock):

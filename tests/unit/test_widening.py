@@ -32,7 +32,8 @@ SYSTEM_SCOPE_ALLOWED = {
     "services/callcenter/pages/public.py",  # the customer's survey link: a signed token names the task
     "services/customers/handlers/schedules.py",  # daily care schedules (worker)
     "services/analytics/rebuild.py",  # crm rebuild-analytics
-    "services/analytics/app.py",  # the daily compaction job
+    "services/analytics/app.py",  # the daily job: compaction, the nightly reconciliation request
+    "services/leads/app.py",  # the daily job: reports missed at their deadline
     "services/leads/worker.py",  # the leads worker's queue of imports (every group's jobs)
     "services/identity/delivery.py",  # the identity worker sending the inbox notices (every group's)
 }

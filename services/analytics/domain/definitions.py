@@ -2,8 +2,11 @@
 denominator, and whether it may exceed 100% and why. `docs/kpis.md` is this table rendered
 (`markdown()`; a test keeps them equal) and the dashboard's hover text comes from `hover()`.
 
-`VERSION` names the definitions in force; a change of meaning is a new version with its own line in
-`CHANGES` (rebuilding from the event log under a version gives the same figures every time).
+`VERSION` is the latest definitions; a change of meaning is a new version with its own line in
+`CHANGES`, and the derivation keeps every version (`facts.derive(..., definitions=)`). A group's figures
+follow the version in force for it (its analytics settings; the latest unless a rebuild chose another:
+`crm rebuild-analytics --definitions v1`, `POST /analytics/api/v1/reconciliation/rebuild?definitions=1`);
+rebuilding from the event log under a version gives the same figures every time.
 """
 from __future__ import annotations
 
@@ -11,10 +14,22 @@ from dataclasses import dataclass
 
 VERSION = 2
 CHANGES = {
-    1: "first published definitions",
-    2: "orders exclude cancelled orders (leads.order.cancelled) and count them as orders_cancelled; overdue "
-       "follow-ups are the leads service's own due dates (leads.lead.due_changed)",
+    1: "first published definitions: an order counts on its signing day whatever happens to it later "
+       "(a cancellation changes no figure)",
+    2: "orders exclude cancelled orders (leads.order.cancelled) and count them as orders_cancelled on the "
+       "cancellation day; overdue follow-ups are the leads service's own due dates (leads.lead.due_changed)",
 }
+VERSIONS = tuple(sorted(CHANGES))
+#: what a rebuild under an older version cannot give back (read from current state, not from the rollups)
+NOT_VERSIONED = "overdue follow-ups are the leads service's due dates under every version (analytics keeps no cadence)"
+
+
+def parse_version(value: str | int) -> int:
+    """`1`, `"1"` or `"v1"` → 1; ValueError for a version that does not exist."""
+    text = str(value).strip().lower().removeprefix("v")
+    if not text.isdigit() or int(text) not in CHANGES:
+        raise ValueError(f"no such definitions version: {value} (one of {', '.join(f'v{v}' for v in VERSIONS)})")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -153,8 +168,9 @@ DERIVED = (
 )
 
 
-def hover(key: str, lang: str = "en") -> str:
-    """The text the dashboard shows on hovering a KPI (one line, from this table)."""
+def hover(key: str, lang: str = "en", version: int = VERSION) -> str:
+    """The text the dashboard shows on hovering a KPI (one line, from this table), naming the version the
+    figures follow."""
     d = BY_KEY.get(key)
     if d is None:
         return ""
@@ -164,13 +180,13 @@ def hover(key: str, lang: str = "en") -> str:
             parts.append(f"分母：{d.denominator}")
         if key in BOUND_ZH:
             parts.append(BOUND_ZH[key])
-        return " · ".join(parts) + f"（定义 v{VERSION}）"
+        return " · ".join(parts) + f"（定义 v{version}）"
     parts = [f"{d.name_en} = {d.formula}", f"numerator: {d.numerator}"]
     if d.denominator:
         parts.append(f"denominator: {d.denominator}")
     if d.bound:
         parts.append(d.bound)
-    return " · ".join(parts) + f" (definitions v{VERSION})"
+    return " · ".join(parts) + f" (definitions v{version})"
 
 
 def markdown() -> str:
@@ -182,4 +198,7 @@ def markdown() -> str:
                     f"{d.denominator or '—'} | {d.bound or '—'} |")
     rows += ["", "| ratio | 名称 | name | formula | above 100%? |", "|---|---|---|---|---|"]
     rows += [f"| `{k}` | {zh} | {en} | {f} | {b} |" for k, zh, en, f, b in DERIVED]
+    rows += ["", "| version | what changed |", "|---|---|"]
+    rows += [f"| v{v}{' (latest)' if v == VERSION else ''} | {CHANGES[v]} |" for v in VERSIONS]
+    rows += ["", f"Not versioned: {NOT_VERSIONED}."]
     return "\n".join(rows) + "\n"

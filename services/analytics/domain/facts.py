@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from typing import overload
 from zoneinfo import ZoneInfo
 
+from .definitions import VERSION as LATEST
+
 TZ = ZoneInfo("Asia/Shanghai")
 LADDER = ("N", "C", "B", "A", "H", "O", "delivered")
 OPEN_LEVELS = ("N", "C", "B", "A", "H", "O")
@@ -97,9 +99,9 @@ def survey_family(task_type: str) -> str:
 def fact_id(ev: Envelope) -> str | None:
     """The entity an event belongs to (`kind:key`), or None for a stateless event."""
     t, d = ev.type, ev.data
-    if t.startswith("leads.") and t != "leads.report.submitted" and d.get("lead_id"):
+    if t.startswith("leads.") and not t.startswith("leads.report.") and d.get("lead_id"):
         return f"lead:{d['lead_id']}"
-    if t == "leads.report.submitted":
+    if t in ("leads.report.submitted", "leads.report.missed"):
         return f"report:{ev.store_id or ''}|{d.get('consultant_id') or ''}|{d['day']}"
     if t.startswith("callcenter.task."):
         return f"task:{d['task_id']}"
@@ -190,15 +192,16 @@ class FactState:
     columns: dict
 
 
-def derive(fid: str, events: dict[str, dict]) -> FactState:
-    """The state of one fact from the set of its event summaries."""
+def derive(fid: str, events: dict[str, dict], definitions: int = LATEST) -> FactState:
+    """The state of one fact from the set of its event summaries, under a version of the KPI definitions
+    (`definitions.VERSIONS`)."""
     kind = fid.split(":", 1)[0]
     evs = ordered(events)
     store = next((e["store"] for e in reversed(evs) if e.get("store")), "") or ""
     brand = next((e["brand"] for e in reversed(evs) if e.get("brand")), "") or ""
     fn = {"lead": _lead, "report": _report, "task": _task, "complaint": _complaint, "rel": _relationship,
           "schedule": _schedule}[kind]
-    contributions, columns = fn(evs)
+    contributions, columns = _lead(evs, definitions) if kind == "lead" else fn(evs)
     if kind == "rel" and evs:
         store = evs[-1]["d"].get("store_id") or store
         brand = evs[-1]["d"].get("brand_id") or brand
@@ -209,7 +212,7 @@ def _day(at: str) -> date:
     return local_day(parse_at(at))
 
 
-def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
+def _lead(evs: list[dict], definitions: int = LATEST) -> tuple[list[Contribution], dict]:
     created = None
     consultant = source = model = channel = ""
     level, level_at = None, None
@@ -301,6 +304,8 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
         out.append(Contribution(_day(td["at"]), "test_drives", "", 1, **{
             **dims, "consultant": td["d"].get("consultant_id") or consultant, "model": td["d"].get("model") or model}))
     expected_delivery = None
+    if definitions < 2:  # v1: a cancellation changes no figure, the order stays counted on its signing day
+        cancelled = {}
     for c in cancelled.values():
         cd = c["d"]
         out.append(Contribution(_day(c["at"]), "orders_cancelled", "", 1, **{
@@ -347,12 +352,19 @@ def _lead(evs: list[dict]) -> tuple[list[Contribution], dict]:
 
 
 def _report(evs: list[dict]) -> tuple[list[Contribution], dict]:
-    originals = [e for e in evs if not e["d"].get("amendment")]
-    if not originals:
-        return [], _no_columns()
+    submitted = [e for e in evs if e["t"] == "leads.report.submitted"]
+    originals = [e for e in submitted if not e["d"].get("amendment")]
+    if not originals:  # leads said the report was not in by its deadline (and none came in since)
+        missed = next((e for e in evs if e["t"] == "leads.report.missed"), None)
+        if missed is None:
+            return [], _no_columns()
+        md = missed["d"]
+        day = date.fromisoformat(md["day"]) if isinstance(md["day"], str) else md["day"]
+        return [Contribution(day, "reports_missed", "", 1, consultant=md["consultant_id"])], \
+            {**_no_columns(), "consultant_id": md["consultant_id"]}
     first = originals[0]
     figures = dict(first["d"].get("figures") or {})
-    for e in evs:
+    for e in submitted:
         if e["d"].get("amendment") and e["at"] >= first["at"]:
             figures.update(e["d"].get("figures") or {})
     d = first["d"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 #: probability that an open lead at this level ends in a delivery (group setting; seed 001's B2B
 #: pipeline E 0% D 10% C 25% B 50% A 90% S 100% mapped onto the showroom levels)
@@ -46,19 +46,3 @@ def expected_deliveries(pipeline: list[tuple[str, date | None, int]], today: dat
         horizon = max(1, settings.horizon_days.get(level, 180))
         total += p * count * min(window, horizon) / horizon
     return total
-
-
-def report_workdays(start: date, end: date) -> list[date]:
-    """The days a consultant owes a daily activity report: Monday to Friday (weekends are reported
-    on Monday by 09:30 as part of Monday's report)."""
-    out, d = [], start
-    while d <= end:
-        if d.weekday() < 5:
-            out.append(d)
-        d += timedelta(days=1)
-    return out
-
-
-def reports_missing(expected_consultants: int, workdays: int, submitted: int) -> int:
-    """Reports owed but not submitted (never negative: extra weekend reports do not offset)."""
-    return max(0, expected_consultants * workdays - submitted)

@@ -1,5 +1,6 @@
-// Figures reconciled: ask leads for its own daily counts and analytics for the comparison, as the
-// signed-in user (session cookie; the POSTs carry the page's CSRF token); show every drifting cell.
+// Figures reconciled: ask each source service (leads, callcenter, customers) for its own daily counts and
+// analytics for the comparison, as the signed-in user (session cookie; the POSTs carry the page's CSRF
+// token); show every drifting cell.
 (function () {
   "use strict";
   const form = document.getElementById("reconcile");
@@ -26,9 +27,10 @@
     body.replaceChildren();
     for (const r of result.drift) {
       const tr = document.createElement("tr");
-      tr.dataset.drift = `${r.kpi}|${r.store_id}|${r.day}`;
-      tr.append(cell(labels.kpis[r.kpi] || r.kpi), cell(labels.stores[r.store_id] || r.store_id), cell(r.day),
-                cell(r.source, true), cell(r.analytics, true), cell(r.diff > 0 ? `+${r.diff}` : r.diff, true));
+      tr.dataset.drift = `${r.source}|${r.kpi}|${r.store_id}|${r.day}`;
+      tr.append(cell(labels.sources[r.source] || r.source), cell(labels.kpis[r.kpi] || r.kpi),
+                cell(labels.stores[r.store_id] || r.store_id), cell(r.day),
+                cell(r.counted, true), cell(r.analytics, true), cell(r.diff > 0 ? `+${r.diff}` : r.diff, true));
       body.append(tr);
     }
     table.hidden = result.drift.length === 0;
@@ -42,11 +44,17 @@
     status.dataset.state = "checking";
     status.textContent = status.dataset.checking;
     try {
-      const counts = await fetch(`/leads/api/v1/stats/daily?from=${from}&to=${to}`, { credentials: "same-origin" });
-      if (!counts.ok) throw new Error(`leads ${counts.status}`);
-      const r = await post("/analytics/api/v1/reconciliation", { from, to, counts: await counts.json() });
-      if (!r.ok) throw new Error(`analytics ${r.status}`);
-      show(await r.json());
+      const all = { drift: [], checked: 0 };
+      for (const source of labels.list) {
+        const counts = await fetch(`/${source}/api/v1/stats/daily?from=${from}&to=${to}`, { credentials: "same-origin" });
+        if (!counts.ok) throw new Error(`${source} ${counts.status}`);
+        const r = await post("/analytics/api/v1/reconciliation", { from, to, source, counts: await counts.json() });
+        if (!r.ok) throw new Error(`analytics ${r.status}`);
+        const one = await r.json();
+        all.drift.push(...one.drift);
+        all.checked += one.checked;
+      }
+      show(all);
     } catch (e) {
       status.dataset.state = "failed";
       status.textContent = `${status.dataset.failed} (${e.message})`;
@@ -54,6 +62,17 @@
   }
 
   form.addEventListener("submit", (ev) => { ev.preventDefault(); reconcile(); });
+  const under = document.getElementById("rebuild-under");
+  if (under) {
+    // a rebuild under the chosen version of the KPI definitions, which stays in force; the page then reloads
+    under.addEventListener("click", async () => {
+      under.disabled = true;
+      const version = document.getElementById("definitions").value;
+      const r = await post(`/analytics/api/v1/reconciliation/rebuild?definitions=${encodeURIComponent(version)}`);
+      under.disabled = false;
+      if (r.ok) window.location.reload();
+    });
+  }
   if (rebuild) {
     rebuild.addEventListener("click", async () => {
       rebuild.disabled = true;

@@ -45,4 +45,4 @@ def paged(found: Page) -> list:
     return found.rows
 
 
-from . import complaints, config, surveys, tasks  # noqa: E402,F401  (register the views)
+from . import complaints, config, stats, surveys, tasks  # noqa: E402,F401  (register the views)

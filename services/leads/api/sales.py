@@ -18,6 +18,8 @@ from ..handlers.common import get_lead
 from ..domain_time import local_midnight
 from ..models import DailyReport, Defeat, Order, StoreRef, TestDrive
 from ..schemas import (
+    ReopeningIn,
+    ReopeningOut,
     AmendmentDecisionIn,
     AmendmentIn,
     AmendmentOut,
@@ -210,12 +212,29 @@ class Reports(MethodView):
     @blp.arguments(ReportIn)
     @blp.response(201, ReportOut)
     def post(self, body):
-        """Submit a day's report; late after 18:00 (weekend: Monday 09:30); final once submitted."""
+        """Submit a day's report by 18:00 (weekend: Monday 09:30); final once submitted. After the deadline
+        it is refused (409 report_closed) unless the store manager reopened the day; then it counts as late."""
         p = current_principal()
         with db().session(p.scope) as s:
             store = handlers.resolve_store(s, p, body["store_id"])
             r = reports.submit(s, p, store.id, body["day"], body["kind"], body["figures"], body["note"])
             return report_out(s, r)
+
+
+@blp.route("/reports/reopenings")
+class Reopenings(MethodView):
+    @require("leads.manage")
+    @blp.arguments(ReopeningIn)
+    @blp.response(201, ReopeningOut)
+    def post(self, body):
+        """The store manager reopens a report day after its deadline (for a consultant, or the store's
+        statistics): one late submission is then accepted (`leads.report.reopened`). Without it a report
+        after the deadline is refused (409 report_closed): submitted figures are final and late
+        back-filling is not accepted."""
+        p = current_principal()
+        with db().session(p.scope) as s:
+            store = handlers.resolve_store(s, p, body["store_id"])
+            return reports.reopen(s, p, store.id, body["day"], body["consultant_id"], body["reason"])
 
 
 @blp.route("/reports/draft")

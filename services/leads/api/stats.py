@@ -2,42 +2,20 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from shared.auth import current_principal
-from shared.fields import Date
+from shared.daily_counts import CountsQuery, count_out
 from shared.permissions import require
 
 from ..handlers import stats
 from . import blp, db
-
-MAX_DAYS = 92
-
-
-class CountsQuery(Schema):
-    day_from = Date(required=True, data_key="from")
-    day_to = Date(required=True, data_key="to")
-
-    @validates_schema
-    def _range(self, data, **_):
-        if data["day_to"] < data["day_from"]:
-            raise ValidationError("to is before from", "to")
-        if (data["day_to"] - data["day_from"]).days >= MAX_DAYS:
-            raise ValidationError(f"at most {MAX_DAYS} days at a time", "to")
-
-
-class CountOut(Schema):
-    store_id = fields.String()
-    day = fields.Date()
-    metric = fields.String(metadata={"description": ", ".join(stats.METRICS)})
-    value = fields.Integer()
 
 
 @blp.route("/stats/daily")
 class DailyCounts(MethodView):
     @require("leads.oversee")
     @blp.arguments(CountsQuery, location="query")
-    @blp.response(200, CountOut(many=True))
+    @blp.response(200, count_out(stats.METRICS)(many=True))
     def get(self, q):
         """Per store and local day: new leads, walk-in groups, phone-ins, test drives, orders (not cancelled,
         on the signing day), cancellations, deliveries and approved defeats, as leads counts them (the

@@ -1,7 +1,7 @@
 """Daily activity reports: counted from logged activities, submitted once, amended in the open."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from shared.events import Event
 from shared.permissions import CONSULTANT, MANAGER
 
 from ..domain_funnel import REPORT_FIELDS, amended, merge_figures
-from ..domain_time import is_late, local_date, local_midnight, report_deadline
+from ..domain_time import is_late, local_date, local_midnight, report_deadline, report_owed
 from ..models import (
     DailyReport,
     FollowUp,
@@ -21,6 +21,9 @@ from ..models import (
     LevelChange,
     Order,
     ReportAmendment,
+    ReportMiss,
+    ReportReopening,
+    StaffRef,
     StoreRef,
     TestDrive,
     Visit,
@@ -84,7 +87,8 @@ def find_report(s: Session, store_id: str, owner: str, day: date) -> DailyReport
 
 def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entered: dict[str, int],
            note: str | None) -> DailyReport:
-    """Submit a day's report; it is late after 18:00 (weekends: Monday 09:30) and final once in."""
+    """Submit a day's report, by 18:00 (weekends: Monday 09:30); final once in. After the deadline it is
+    accepted only once the store manager has reopened the day (`reopen`), and then counts as late."""
     store = store_of(s, p, store_id)
     owner, consultant = owner_of(p, kind)
     at = now()
@@ -92,6 +96,13 @@ def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entere
         raise Invalid("a day that has not happened yet cannot be reported", errors={"day": ["in the future"]})
     if find_report(s, store.id, owner, day) is not None:
         raise Conflict("this day's report is already submitted; file an amendment with a reason", "submitted")
+    if is_late(day, at, store.timezone):
+        reopening = open_reopening(s, store.id, owner, day)
+        if reopening is None:
+            due = report_deadline(day, store.timezone).strftime("%Y-%m-%d %H:%M")
+            raise Conflict(f"the report of {day.isoformat()} closed at its deadline ({due}); late back-filling is "
+                           "accepted only after the store manager reopens the day", "report_closed")
+        reopening.used_at = at
     figures = merge_figures(auto_figures(s, store, day, consultant), entered)
     r = DailyReport(group_id=store.group_id, store_id=store.id, owner=owner, consultant_id=consultant, day=day,
                     figures=figures, note=note, submitted_at=at, submitted_by=p.user_id,
@@ -100,6 +111,72 @@ def submit(s: Session, p: Principal, store_id: str, day: date, kind: str, entere
     s.flush()
     _emit(s, p, store, r, figures, amendment=False, late=r.late)
     return r
+
+
+def open_reopening(s: Session, store_id: str, owner: str, day: date) -> ReportReopening | None:
+    return s.scalar(select(ReportReopening).where(
+        ReportReopening.store_id == store_id, ReportReopening.owner == owner, ReportReopening.day == day,
+        ReportReopening.used_at.is_(None)).limit(1))
+
+
+def reopen(s: Session, p: Principal, store_id: str, day: date, consultant_id: str | None,
+           reason: str) -> ReportReopening:
+    """The store manager reopens a day whose deadline has passed, for one consultant's report (or the
+    store's statistics when no consultant is named): one late submission is then accepted."""
+    if p.role != MANAGER:
+        raise Forbidden("only the store manager reopens a report day")
+    store = store_of(s, p, store_id)
+    if not (reason or "").strip():
+        raise Invalid("say why the day is reopened", errors={"reason": ["required"]})
+    if consultant_id:
+        staff = s.get(StaffRef, consultant_id)
+        if staff is None or staff.store_id != store.id or staff.role != CONSULTANT:
+            raise Invalid("no such consultant at this store", errors={"consultant_id": ["a consultant of the store"]})
+    owner = consultant_id or "store"
+    at = now()
+    if not is_late(day, at, store.timezone):
+        raise Invalid("this day's report is still open until its deadline", errors={"day": ["not past its deadline"]})
+    if find_report(s, store.id, owner, day) is not None:
+        raise Conflict("this day's report is already submitted; file an amendment with a reason", "submitted")
+    existing = open_reopening(s, store.id, owner, day)
+    if existing is not None:
+        return existing
+    r = ReportReopening(group_id=store.group_id, store_id=store.id, owner=owner, day=day, reason=reason.strip()[:500],
+                        by=p.user_id, at=at)
+    s.add(r)
+    s.flush()
+    emit(s, Event(type="leads.report.reopened", group_id=store.group_id, brand_id=store.brand_id, store_id=store.id,
+                  actor=p.user_id, data={"reopening_id": r.id, "consultant_id": consultant_id, "day": day,
+                                         "reason": r.reason}))
+    return r
+
+
+def publish_misses(s: Session, at: datetime, days_back: int = 7) -> int:
+    """Publish `leads.report.missed` once for every consultant's owed report (a weekday's) of the last
+    `days_back` days that was not in by its deadline (leads' own rule: analytics counts the events and
+    re-derives nothing); returns how many. Run by leads' daily job, in every group's scope."""
+    n = 0
+    for store in s.scalars(select(StoreRef)):
+        today = local_date(at, store.timezone)
+        staff = list(s.scalars(select(StaffRef).where(StaffRef.store_id == store.id, StaffRef.role == CONSULTANT,
+                                                      StaffRef.active.is_(True))))
+        for back in range(1, days_back + 1):
+            day = today - timedelta(days=back)
+            if not report_owed(day) or report_deadline(day, store.timezone) > at:
+                continue
+            owed = {c.id for c in staff if c.known_at is None or local_date(c.known_at, store.timezone) <= day}
+            done = set(s.scalars(select(DailyReport.owner).where(DailyReport.store_id == store.id,
+                                                                  DailyReport.day == day)))
+            done |= set(s.scalars(select(ReportMiss.consultant_id).where(ReportMiss.store_id == store.id,
+                                                                          ReportMiss.day == day)))
+            for consultant in sorted(owed - done):
+                s.add(ReportMiss(group_id=store.group_id, store_id=store.id, consultant_id=consultant, day=day, at=at))
+                emit(s, Event(type="leads.report.missed", group_id=store.group_id, brand_id=store.brand_id,
+                              store_id=store.id, data={"consultant_id": consultant, "day": day,
+                                                       "deadline": report_deadline(day, store.timezone)}))
+                n += 1
+    s.flush()
+    return n
 
 
 def amend(s: Session, p: Principal, report_id: str, changes: dict[str, int], reason: str) -> ReportAmendment:

@@ -3,7 +3,7 @@ from .activity import Assignment, Defeat, FollowUp, LevelChange, Order, TestDriv
 from .base import INBOX, OUTBOX, Base, GroupSettings, StaffRef, StoreRef
 from .catalogue import BrandRef, Competitor, VehicleModel
 from .lead import Campaign, Lead
-from .reports import DailyReport, ImportFileChunk, ImportJob, ImportRowError, ReportAmendment
+from .reports import DailyReport, ImportFileChunk, ImportJob, ImportRowError, ReportAmendment, ReportMiss, ReportReopening
 
 __all__ = [
     "INBOX",
@@ -24,6 +24,8 @@ __all__ = [
     "LevelChange",
     "Order",
     "ReportAmendment",
+    "ReportMiss",
+    "ReportReopening",
     "StaffRef",
     "StoreRef",
     "TestDrive",

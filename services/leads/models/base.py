@@ -1,12 +1,13 @@
 """The declarative base, the bus tables, group settings and the copies of identity's stores and users."""
 from __future__ import annotations
 
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
-from shared.db import NAMING, Conventions
+from shared.db import NAMING, Conventions, utcnow
 from shared.tenancy import Scoped
 
 
@@ -47,6 +48,8 @@ class StaffRef(Scoped, Base):
     role: Mapped[str] = mapped_column(String(30))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: when leads first heard of them: a consultant owes no report of a day before it (None: before this was kept)
+    known_at: Mapped[datetime | None] = mapped_column(nullable=True, default=utcnow)
 
 
 class GroupSettings(Scoped, Base):

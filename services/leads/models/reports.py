@@ -108,3 +108,28 @@ class ImportRowError(StoreScoped, Base):
     row: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(String(300))
     duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportReopening(StoreScoped, Base):
+    """The store manager reopens a report day after its deadline (the seeds' rule: submitted figures are
+    final and late back-filling is not accepted, unless the manager reopens it); one submission uses it."""
+
+    __tablename__ = "report_reopenings"
+    id: Mapped[str] = id_column()
+    owner: Mapped[str] = mapped_column(String(36))  # the consultant's user id, or "store"
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ReportMiss(StoreScoped, Base):
+    """A consultant's report of a day that was not in by its deadline, published once as `leads.report.missed`."""
+
+    __tablename__ = "report_misses"
+    __table_args__ = (UniqueConstraint("store_id", "consultant_id", "day"),)
+    id: Mapped[str] = id_column()
+    consultant_id: Mapped[str] = mapped_column(String(36))
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,40 @@
+"""What the call center counts per store and local day: the figures analytics derives from its events,
+counted from its own tables, for the reconciliation (analytics compares them with its rollups)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.daily_counts import DailyCounter
+
+from ..models import Attempt, Complaint, StoreRef, SurveyResponse, Task
+
+#: the metrics, named as analytics' rollups: callback tasks created, closed (completed or failed) and
+#: reached, calls made, questionnaires answered, complaints opened
+METRICS = ("callbacks_created", "callbacks_closed", "callbacks_reached", "call_attempts", "surveys", "complaints")
+
+
+def daily_counts(s: Session, day_from: date, day_to: date) -> list[dict]:
+    """Per store, local day and metric, the count of facts in [day_from, day_to] the caller may see."""
+    c = DailyCounter(day_from, day_to, {st.id: st.timezone for st in s.scalars(select(StoreRef))})
+    lo, hi = c.window
+    at: datetime | None  # the loops below read nullable columns
+    for sid, at in s.execute(select(Task.store_id, Task.created_at).where(Task.created_at >= lo, Task.created_at < hi)):
+        c.at(sid, at, "callbacks_created")
+    for sid, status, at in s.execute(select(Task.store_id, Task.status, Task.closed_at).where(
+            Task.status.in_(("done", "failed")), Task.closed_at >= lo, Task.closed_at < hi)):
+        c.at(sid, at, "callbacks_closed")
+        if status == "done":
+            c.at(sid, at, "callbacks_reached")
+    for sid, at in s.execute(select(Attempt.store_id, Attempt.created_at).where(
+            Attempt.created_at >= lo, Attempt.created_at < hi)):
+        c.at(sid, at, "call_attempts")
+    for sid, at in s.execute(select(SurveyResponse.store_id, SurveyResponse.created_at).where(
+            SurveyResponse.created_at >= lo, SurveyResponse.created_at < hi)):
+        c.at(sid, at, "surveys")
+    for sid, at in s.execute(select(Complaint.store_id, Complaint.created_at).where(
+            Complaint.created_at >= lo, Complaint.created_at < hi)):
+        c.at(sid, at, "complaints")
+    return c.rows()
