@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -37,8 +38,13 @@ class Platform(Protocol):
     def wait_until_consumed(self, timeout: float = ...) -> Any: ...
 
 
-def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_per_store: int = 20) -> dict:
-    """Create `days` days of activity for the demo group; returns counts of what was created."""
+def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_per_store: int = 20,
+                  progress: Callable[[int, int], None] | None = None,
+                  settling: Callable[[], None] | None = None) -> dict:
+    """Create `days` days of activity for the demo group; returns counts of what was created.
+
+    `progress(done, total)` is told after each planned action, `settling()` when the actions are done and
+    the targets are set while the consumers catch up (the progress page of the first start shows both)."""
     started = time.monotonic()
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
@@ -54,12 +60,16 @@ def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_pe
 
     run.plan.sort(key=lambda x: (x[0], x[1]))
     try:
-        for when, _, step in run.plan:
+        for done, (when, _, step) in enumerate(run.plan, 1):
             clock.travel_to(when)
             step()
+            if progress:
+                progress(done, len(run.plan))
     finally:
         clock.reset()
 
+    if settling:
+        settling()
     _set_targets(run, stores, per_day=leads_per_store / days)
     platform.wait_until_consumed(timeout=120)
     out: dict[str, Any] = dict(sorted(run.counts.items()))

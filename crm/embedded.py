@@ -6,6 +6,7 @@ few processes on one port (`default_processes`): one Python process runs one thr
 """
 from __future__ import annotations
 
+import _thread
 import importlib
 import logging
 import os
@@ -44,8 +45,8 @@ class Platform:
             self.runtimes[svc] = rt
             self.apps[svc] = mod.create_app(runtime=rt)
 
-    def prepare(self, seed: bool = True) -> Platform:
-        for rt in self.runtimes.values():
+    def prepare(self, seed: bool = True, migrate: bool = True) -> Platform:
+        for rt in self.runtimes.values() if migrate else ():
             rt.migrate()
             rt.declare_topology()
         if seed:
@@ -134,44 +135,83 @@ def default_processes() -> int:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
-    """Embedded mode: the first process migrates, seeds, runs every relay and consumer and serves; the
-    others (`processes - 1`) serve on the same port, each with the relays of its own
-    commits (an in-process wake-up; the SQLite write lock keeps two relays from sending a row twice)."""
-    from waitress import serve as waitress_serve
+    """Embedded mode: the first process listens at once and shows the start's progress (`crm.starting`)
+    while a thread migrates, seeds and starts every relay and consumer; then the same socket serves the
+    platform. The others (`processes - 1`) start once the databases are ready and serve on the same port,
+    each with the relays of its own commits (an in-process wake-up; the SQLite write lock keeps two relays
+    from sending a row twice)."""
+    from waitress import create_server
+
+    from crm.starting import StartGate, StartProgress
 
     processes = processes or default_processes()
-    platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
+    # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
+    # them, where processes accepting from one shared socket take connections unevenly (and a browser's
+    # keep-alive connection stays with the process that took it). This one is never closed while serving:
+    # the start's progress and then the platform answer on it, so no connection is refused in between.
+    socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
+    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
+    progress = StartProgress()
+    gate = StartGate(progress)
+    server = create_server(gate, sockets=[sock], threads=THREADS, ident="dealer-crm")
+    print(f"Dealer CRM (embedded mode) starting at http://{host}:{port}/  (progress shown there)", flush=True)
+    started: dict = {"children": [], "platform": None, "error": None}
+
+    def prepare() -> None:
+        try:
+            platform = started["platform"] = _prepare(progress)
+            progress.begin("processes")
+            started["children"] = [_wait_ready(*_start_more(host, port)) for _ in range(processes - 1)]
+            gate.open(platform.wsgi())
+            print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin /"
+                  f" demo-pass-2026; {processes} processes)", flush=True)
+        except BaseException as exc:  # the start failed: stop serving the progress page, exit with the error
+            started["error"] = exc
+            _thread.interrupt_main()
+
+    threading.Thread(target=prepare, name="prepare", daemon=True).start()
+    try:
+        server.run()
+    finally:
+        for child in started["children"]:
+            child.terminate()
+        for child in started["children"]:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if started["platform"] is not None:
+            started["platform"].stop()
+    if started["error"] is not None:
+        raise started["error"]
+
+
+def _prepare(progress) -> Platform:
+    """Migrate, seed the demo group, start the relays and consumers; on the first start, the demo activity."""
+    progress.begin("databases")
+    platform = Platform()
+    for rt in platform.runtimes.values():
+        rt.migrate()
+        rt.declare_topology()
+    progress.begin("demo_group")
+    platform.prepare(seed=True, migrate=False)
+    progress.begin("relays")
+    platform.start(replay_minutes=REPLAY_MINUTES)
     platform.wait_until_consumed(timeout=120)
     if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
         from crm.demo import seed_activity
 
+        progress.begin("activity")
         print("seeding demo activity…", flush=True)
         try:
-            counts = seed_activity(platform)
+            counts = seed_activity(platform, progress=lambda done, total: progress.count("activity", done, total),
+                                   settling=lambda: progress.begin("dashboards"))
         except Exception:  # the demo still works without the activity
             log.exception("seeding demo activity failed")
         else:
             print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
                   f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
-    # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
-    # them, where processes accepting from one shared socket take connections unevenly (and a browser's
-    # keep-alive connection stays with the process that took it)
-    socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
-    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
-    children = [_wait_ready(*started) for started in [_start_more(host, port) for _ in range(processes - 1)]]
-    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
-          f" {processes} processes)", flush=True)
-    try:
-        waitress_serve(platform.wsgi(), sockets=[sock], threads=THREADS, ident="dealer-crm")
-    finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        platform.stop()
+    return platform
 
 
 def _start_more(host: str, port: int) -> tuple[subprocess.Popen, int]:
