@@ -6,7 +6,6 @@ few processes on one port (`default_processes`): one Python process runs one thr
 """
 from __future__ import annotations
 
-import _thread
 import importlib
 import logging
 import os
@@ -21,6 +20,7 @@ import time
 from flask import Flask
 from werkzeug.wrappers import Response
 
+from crm.starting import THREADS, EarlyListener
 from shared import config
 from shared.db import read_only
 from shared.service import DailyJobRelay, ServiceRuntime, Worker
@@ -123,9 +123,6 @@ class Platform:
         return dispatch
 
 
-#: request threads per process (each process's engines pool 5 + 10 SQLite connections per service)
-THREADS = 8
-
 
 def default_processes() -> int:
     """Processes that serve requests: one more than the cores, at most four. One Python process runs one
@@ -134,56 +131,40 @@ def default_processes() -> int:
     return min(4, (os.cpu_count() or 1) + 1)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
-    """Embedded mode: the first process listens at once and shows the start's progress (`crm.starting`)
-    while a thread migrates, seeds and starts every relay and consumer; then the same socket serves the
-    platform. The others (`processes - 1`) start once the databases are ready and serve on the same port,
-    each with the relays of its own commits (an in-process wake-up; the SQLite write lock keeps two relays
-    from sending a row twice)."""
-    from waitress import create_server
-
-    from crm.starting import StartGate, StartProgress
-
+def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None,
+          early: EarlyListener | None = None) -> None:
+    """Embedded mode: the port answers at once with the start's progress (`crm.starting`; `early` when the
+    caller bound it already) while this process migrates, seeds and starts every relay and consumer; then
+    the same socket serves the platform. The others (`processes - 1`) start once the databases are ready
+    and serve on the same port, each with the relays of its own commits (an in-process wake-up; the
+    SQLite write lock keeps two relays from sending a row twice)."""
     processes = processes or default_processes()
     # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
     # them, where processes accepting from one shared socket take connections unevenly (and a browser's
-    # keep-alive connection stays with the process that took it). This one is never closed while serving:
-    # the start's progress and then the platform answer on it, so no connection is refused in between.
-    socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
-    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
-    progress = StartProgress()
-    gate = StartGate(progress)
-    server = create_server(gate, sockets=[sock], threads=THREADS, ident="dealer-crm")
+    # keep-alive connection stays with the process that took it)
+    early = early or EarlyListener(host, port)
     print(f"Dealer CRM (embedded mode) starting at http://{host}:{port}/  (progress shown there)", flush=True)
-    started: dict = {"children": [], "platform": None, "error": None}
-
-    def prepare() -> None:
-        try:
-            platform = started["platform"] = _prepare(progress)
-            progress.begin("processes")
-            started["children"] = [_wait_ready(*_start_more(host, port)) for _ in range(processes - 1)]
-            gate.open(platform.wsgi())
-            print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin /"
-                  f" demo-pass-2026; {processes} processes)", flush=True)
-        except BaseException as exc:  # the start failed: stop serving the progress page, exit with the error
-            started["error"] = exc
-            _thread.interrupt_main()
-
-    threading.Thread(target=prepare, name="prepare", daemon=True).start()
+    children: list[subprocess.Popen] = []
+    platform: Platform | None = None
     try:
-        server.run()
+        platform = _prepare(early.progress)
+        early.progress.begin("processes")
+        children = [_wait_ready(*_start_more(host, port)) for _ in range(processes - 1)]
+        early.gate.open(platform.wsgi())
+        print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
+              f" {processes} processes)", flush=True)
+        early.wait()
     finally:
-        for child in started["children"]:
+        early.close()
+        for child in children:
             child.terminate()
-        for child in started["children"]:
+        for child in children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        if started["platform"] is not None:
-            started["platform"].stop()
-    if started["error"] is not None:
-        raise started["error"]
+        if platform is not None:
+            platform.stop()
 
 
 def _prepare(progress) -> Platform:

@@ -9,16 +9,20 @@ no second bind, so nothing is refused in between.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.support import NullTranslations, Translations
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
+
+THREADS = 8  # request threads per serving process (each process's engines pool 5 + 10 SQLite connections per service)
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 RETRY_AFTER = 5  # seconds: what an API client is told to wait
 REFRESH = 2  # seconds: how often the progress page reloads itself
@@ -88,16 +92,18 @@ class StartProgress:
 
 
 
-def _environment(catalog: NullTranslations) -> Environment:
+@cache
+def _page(lang: str) -> Template:
+    """The progress page's template in `lang` (its strings are in shared's catalogue); made on first use."""
+    from babel.support import NullTranslations, Translations
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    catalog = Translations.load(str(Path(__file__).parents[1] / "shared" / "translations"), ["zh"]) \
+        if lang == "zh_CN" else NullTranslations()
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                       autoescape=select_autoescape(), extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-#: one template environment per language (the page's strings are in shared's catalogue)
-_pages = {"zh_CN": _environment(Translations.load(str(Path(__file__).parents[1] / "shared" / "translations"), ["zh"])),
-          "en": _environment(NullTranslations())}
+    return env.get_template("starting.html")
 
 
 def _locale(request: Request) -> str:
@@ -145,6 +151,35 @@ class StartGate:
                     "errors": {}, "progress": snap}
             return Response(json.dumps(body), 503, headers=headers, content_type="application/json")
         lang = _locale(request)
-        html = _pages[lang].get_template("starting.html").render(
+        html = _page(lang).render(
             progress=snap, lang=lang, refresh=REFRESH, next=request.full_path.rstrip("?"))
         return Response(html, 503, headers=headers, content_type="text/html; charset=utf-8")
+
+
+class EarlyListener:
+    """The port, bound and answering before the platform's modules are even imported (`crm serve` makes
+    it first): a socket of its own on the port (SO_REUSEPORT, as every serving process has), served by
+    waitress in a thread with the start's progress until `gate.open(app)`; it is never closed while
+    serving, so no connection is refused between the progress and the platform."""
+
+    def __init__(self, host: str, port: int) -> None:
+        from waitress import create_server
+
+        socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
+        sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
+        self.progress = StartProgress()
+        self.gate = StartGate(self.progress)
+        self.server = create_server(self.gate, sockets=[sock], threads=THREADS, ident="dealer-crm")
+        self.thread = threading.Thread(target=self.server.run, name="serve", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        """Until the server ends, or Ctrl-C (which ends `crm serve` quietly, as waitress's own loop does)."""
+        try:
+            while self.thread.is_alive():
+                self.thread.join(1)
+        except KeyboardInterrupt:
+            pass
+
+    def close(self) -> None:
+        self.server.close()
