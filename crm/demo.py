@@ -125,11 +125,11 @@ def _plan_store(run: Run, st: dict, days: int, leads_per_store: int) -> None:
 
 
 def _plan_reports(run: Run, st: dict, days: int) -> None:
-    """Daily reports for every workday of this month (and the last 30 days): each consultant mostly on
-    time, some after the 18:00 deadline, a few never; the manager's store report. The compliance page
-    then shows a handful missing and late per store, not a month of them."""
+    """Daily reports for every workday of this month (what the compliance page counts): each consultant
+    mostly on time, some after the 18:00 deadline, a few never; the manager's store report for the last
+    week. Compliance then shows a handful missing and late per store, not a month of them."""
     rng = run.rng
-    first = min(run.today.replace(day=1), run.today - timedelta(days=min(30, days - 1)))
+    first = max(run.today.replace(day=1), run.day_of(days - 1))
     for off in range((run.today - first).days, -1, -1):
         day = run.day_of(off)
         if day.weekday() >= 5:  # weekends are reported with Monday's report
@@ -143,7 +143,8 @@ def _plan_reports(run: Run, st: dict, days: int) -> None:
             else:
                 continue
             run.add(when, partial(daily_report, run, f"{st['code']}.sales{i}", off, "consultant"))
-        run.add(local(day, 17, 59), partial(daily_report, run, f"{st['code']}.manager", off, "store"))
+        if off <= 7:
+            run.add(local(day, 17, 59), partial(daily_report, run, f"{st['code']}.manager", off, "store"))
 
 
 def passer_by(run: Run, manager: str, model: str, came: Any) -> None:

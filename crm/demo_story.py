@@ -406,7 +406,7 @@ def _plan_sale(run: Run, lead: Lead, brand: str, d0: date, last: datetime, age: 
     pay = rng.choices(("cash", "financing", "installment", "lease"), [4, 4, 1, 1])[0]
     if not run.add(t_order, partial(place_order, run, lead, deposit, pay)):
         return
-    if fate == "O" and rng.random() < 0.3:  # some customers withdraw within a week (issue 13)
+    if fate == "O" and rng.random() < 0.4:  # some customers withdraw within a week (issue 13)
         run.add(t_order + timedelta(days=rng.randint(1, 6), hours=1), partial(cancel_order, run, lead))
     if fate != "delivered":
         return
