@@ -125,11 +125,15 @@ def _plan_store(run: Run, st: dict, days: int, leads_per_store: int) -> None:
 
 
 def _plan_reports(run: Run, st: dict, days: int) -> None:
-    """Daily reports for every workday of this month (what the compliance page counts): each consultant
-    mostly on time, some after the 18:00 deadline, a few never; the manager's store report for the last
-    week. Compliance then shows a handful missing and late per store, not a month of them."""
+    """Daily reports for every workday of this month (what the compliance page counts), and of last month
+    in a month's first week: each consultant mostly on time, some after the 18:00 deadline, a few never;
+    the manager's store report for the last week. Compliance then shows a handful missing and late per
+    store, not a month of them."""
     rng = run.rng
-    first = max(run.today.replace(day=1), run.day_of(days - 1))
+    first = run.today.replace(day=1)
+    if run.today.day <= 7:
+        first = (first - timedelta(days=1)).replace(day=1)
+    first = max(first, run.day_of(days - 1))
     for off in range((run.today - first).days, -1, -1):
         day = run.day_of(off)
         if day.weekday() >= 5:  # weekends are reported with Monday's report
