@@ -20,7 +20,7 @@ import time
 from flask import Flask
 from werkzeug.wrappers import Response
 
-from crm.starting import THREADS, EarlyListener
+from crm.starting import THREADS, EarlyListener, StartProgress
 from shared import config
 from shared.db import read_only
 from shared.service import DailyJobRelay, ServiceRuntime, Worker
@@ -123,7 +123,6 @@ class Platform:
         return dispatch
 
 
-
 def default_processes() -> int:
     """Processes that serve requests: one more than the cores, at most four. One Python process runs one
     thread at a time (the GIL), so one process uses at most one core; and on a busy machine the kernel
@@ -135,9 +134,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
           early: EarlyListener | None = None) -> None:
     """Embedded mode: the port answers at once with the start's progress (`crm.starting`; `early` when the
     caller bound it already) while this process migrates, seeds and starts every relay and consumer; then
-    the same socket serves the platform. The others (`processes - 1`) start once the databases are ready
-    and serve on the same port, each with the relays of its own commits (an in-process wake-up; the
-    SQLite write lock keeps two relays from sending a row twice)."""
+    the same socket serves the platform. The others (`processes - 1`) start then and join the port when
+    ready, each with the relays of its own commits (an in-process wake-up; the SQLite write lock keeps two
+    relays from sending a row twice)."""
     processes = processes or default_processes()
     # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
     # them, where processes accepting from one shared socket take connections unevenly (and a browser's
@@ -148,9 +147,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
     platform: Platform | None = None
     try:
         platform = _prepare(early.progress)
-        early.progress.begin("processes")
+        early.gate.open(platform.wsgi())  # ready: this process serves the platform while the others start
         children = [_wait_ready(*_start_more(host, port)) for _ in range(processes - 1)]
-        early.gate.open(platform.wsgi())
         print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
               f" {processes} processes)", flush=True)
         early.wait()
@@ -167,13 +165,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
             platform.stop()
 
 
-def _prepare(progress) -> Platform:
+def _prepare(progress: StartProgress) -> Platform:
     """Migrate, seed the demo group, start the relays and consumers; on the first start, the demo activity."""
     progress.begin("databases")
-    platform = Platform()
-    for rt in platform.runtimes.values():
-        rt.migrate()
-        rt.declare_topology()
+    platform = Platform().prepare(seed=False)
     progress.begin("demo_group")
     platform.prepare(seed=True, migrate=False)
     progress.begin("relays")

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from shared.redirects import same_site_path
+
 THREADS = 8  # request threads per serving process (each process's engines pool 5 + 10 SQLite connections per service)
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -39,7 +41,7 @@ class Step:
 
 
 #: the steps of a start, in order, with their rough share of its time on a first start
-STEPS = (("databases", 4), ("demo_group", 4), ("relays", 4), ("activity", 78), ("dashboards", 6), ("processes", 4))
+STEPS = (("databases", 4), ("demo_group", 4), ("relays", 4), ("activity", 80), ("dashboards", 8))
 
 
 @dataclass
@@ -140,7 +142,7 @@ class StartGate:
     def answer(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
         if len(parts) == 3 and parts[1] == "lang":  # the language switch, as each service offers it
-            resp = redirect(request.args.get("next", "/") if request.args.get("next", "/").startswith("/") else "/")
+            resp = redirect(same_site_path(request.args.get("next")))
             if parts[2] in LANGUAGES:
                 resp.set_cookie("lang", parts[2], max_age=365 * 86400, samesite="Lax", path="/")
             return resp

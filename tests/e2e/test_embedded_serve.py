@@ -44,7 +44,10 @@ def served(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
+        """Every process serves: the first one says so once the others are ready."""
         assert proc.poll() is None, (var / "serve.log").read_text()
+        if b"Dealer CRM (embedded mode) at" not in (var / "serve.log").read_bytes():
+            return False
         try:
             return requests.get(f"{base}/identity/healthz", timeout=5).status_code == 200
         except (requests.ConnectionError, requests.Timeout):  # not listening yet, or not serving yet
