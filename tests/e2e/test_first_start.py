@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import DEMO_PASSWORD, embedded_env, wait_until
-from tests.e2e.test_embedded_serve import BIN, _port
+from tests.e2e.test_embedded_serve import BIN, _port, stop
 
 #: the first start plays two months of demo activity: minutes on a busy machine, beyond the default 300 s
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -68,11 +67,7 @@ def first_start(tmp_path_factory):
               f" (aim: 5 s; measured in bench/first_start.py)")
         yield base, first, proc, var
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
         log.close()
 
 
