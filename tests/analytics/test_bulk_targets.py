@@ -109,6 +109,8 @@ def test_the_page_checks_then_applies_in_chinese(platform):
     html = c.get(f"/analytics/targets?month={month}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     assert "从文件导入目标" in html
+    template = c.get(f"/analytics/targets/template.xlsx?month={month}")
+    assert template.status_code == 200 and load_workbook(io.BytesIO(template.data)).worksheets[0]["B2"].value == "集团"
     body = BAD_CSV.replace(MONTH.encode(), month.encode())
     r = c.post("/analytics/targets/import", data={"csrf_token": token, "month": month, "action": "check",
                                                   "file": (io.BytesIO(body), "targets.csv")})
