@@ -7,7 +7,7 @@ For each database (PostgreSQL in a throwaway database created and dropped here, 
 dir), in the same run:
 
 a) import: a generated CSV (Faker zh_CN names, ~1% bad rows, ~1% duplicate phones) through the real
-   importer (`services.leads.handlers.importer.run`): streamed reading, validation, phone
+   importer (`importer.submit`, then the worker's `ImportQueue`): stored upload, streamed reading, validation, phone
    normalisation, dedup by phone within the store, batched INSERTs and `leads.lead.created` events via
    `emit_many` into the outbox. Prints rows/s and the growth of the process's peak RSS during the
    import (with `--tracemalloc`, the Python heap peak too — slower, so off by default);
@@ -41,7 +41,8 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from services.leads.handlers import importer, queries  # noqa: E402
-from services.leads.models import OUTBOX, Base, Lead, StaffRef, StoreRef  # noqa: E402
+from services.leads.worker import ImportQueue  # noqa: E402
+from services.leads.models import OUTBOX, Base, ImportJob, Lead, StaffRef, StoreRef  # noqa: E402
 from shared.auth import Principal  # noqa: E402
 from shared.bus.outbox import install_outbox  # noqa: E402
 from shared.db import Database, new_id, utcnow  # noqa: E402
@@ -102,14 +103,15 @@ def maxrss_mb() -> float:
 
 def run_import(db: Database, csv_path: Path, store: str, trace: bool) -> dict:
     p = manager(store)
-    with db.session(p.scope) as s:
-        job_id = importer.start(s, p, store, csv_path.name, False, csv_path.stat().st_size).id
     rss0 = maxrss_mb()
     if trace:
         tracemalloc.start()
-    t0 = time.perf_counter()
-    with csv_path.open("rb") as fh:
-        job = importer.run(db, p.scope, job_id, fh, p.user_id)
+    t0 = time.perf_counter()  # the upload (stored in the database) and the worker's run of it
+    with db.session(p.scope) as s, csv_path.open("rb") as fh:
+        job_id = importer.submit(s, p, store, csv_path.name, False, fh).id
+    ImportQueue(db).drain()
+    with db.session(p.scope) as s:
+        job = s.get_one(ImportJob, job_id)
     secs = time.perf_counter() - t0
     heap = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
     if trace:

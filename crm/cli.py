@@ -25,7 +25,7 @@ def cmd_migrate(args) -> None:
 
 
 def cmd_worker(args) -> None:
-    """Run one service's outbox relay and consumer until SIGTERM."""
+    """Run one service's outbox relay, consumer, daily jobs and queued commands until SIGTERM."""
     from shared.service import Worker
 
     rt = runtime_of(args.service)
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("service", nargs="?", choices=SERVICES)
     p.add_argument("--all", action="store_true")
     p.set_defaults(fn=cmd_migrate)
-    p = sub.add_parser("worker", help="run a service's outbox relay and event consumer")
+    p = sub.add_parser("worker", help="run a service's outbox relay, event consumer, daily jobs and queued commands")
     p.add_argument("service", choices=SERVICES)
     p.set_defaults(fn=cmd_worker)
     p = sub.add_parser("dead-letters", help="list or replay a consumer's dead letters")

@@ -89,6 +89,7 @@ def _log_in(run: Run) -> list[dict]:
     if org is None:
         raise DemoSeedError("cannot read the org tree: " + "; ".join(http.errors))
     brand_code = {b["id"]: b["code"] for b in org["brands"]}
+    http.call("POST", "/leads/api/v1/catalogue/starter", "hq.admin", {})  # the brands' model catalogues (MODELS)
     stores = [{"id": s["id"], "code": s["code"], "brand": brand_code.get(s["brand_id"], "toyota")}
               for s in sorted(org["stores"], key=lambda s: s["code"])]
     users = ["cc.agent1", "cc.agent2"]

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from faker import Faker
 from werkzeug.test import Client
 
+from services.leads.domain_catalogue import STARTER, STARTER_COMPETITORS
 from shared import clock
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,9 @@ PASSWORD = "demo-pass-2026"
 TZ = ZoneInfo("Asia/Shanghai")
 CONSULTANTS = 5
 
-MODELS = {
-    "toyota": [("凯美瑞", 189800), ("卡罗拉", 119800), ("RAV4荣放", 179800), ("汉兰达", 269800), ("亚洲龙", 209800)],
-    "lexus": [("ES 300h", 329000), ("RX 350h", 479000), ("NX 260", 299000), ("UX 260h", 259000)],
-    "vw": [("帕萨特", 189900), ("途观L", 219900), ("朗逸", 109900), ("迈腾", 199900), ("ID.4 CROZZ", 199900)],
-}
+#: the models each brand sells, with their guide prices: the leads service's starter catalogues, which the
+#: demo loads as HQ (so every model the demo names is a catalogue entry)
+MODELS = {brand: [(name, price) for _, name, _, price in models] for brand, models in STARTER.items()}
 WMI = {"toyota": ["LVG", "LFM"], "lexus": ["JTH", "JTJ"], "vw": ["LSV", "LFV"]}
 COLOURS = ["珍珠白", "曜石黑", "铂金银", "深海蓝", "宝石红", "钛金灰"]
 SOURCES = [("walk_in", 26), ("phone_in", 14), ("online", 16), ("owner_referral", 8), ("owner_replacement", 6),
@@ -53,8 +52,7 @@ PHONE_PREFIXES = ["133", "135", "136", "137", "138", "139", "150", "151", "158",
 NOTES = ["周末带家人再来看车", "关注油耗和保值率", "想要现车", "对比了竞品", "预算有限，关注金融方案",
          "置换旧车，想了解评估价", "公司用车", "首购，第一辆车"]
 CANCEL_REASONS = ["客户资金周转困难，退订", "家人意见不一致，暂缓购车", "改订其他车型", "等待的颜色交期太长"]
-COMPETITORS = [("本田", "雅阁"), ("日产", "天籁"), ("别克", "君越"), ("比亚迪", "汉"), ("特斯拉", "Model Y"),
-               ("宝马", "3系"), ("奔驰", "C级")]
+COMPETITORS = STARTER_COMPETITORS  # the starter competitor list the demo loads
 
 Step = Callable[[], None]
 

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from crm.starting import THREADS, EarlyListener, StartProgress
 from shared import config
 from shared.db import read_only
-from shared.service import DailyJobRelay, ServiceRuntime, Worker
+from shared.service import ServiceRuntime, Worker
 
 log = logging.getLogger(__name__)
 #: after a crash the embedded bus may have lost in-flight messages; re-send the recent ones (inboxes dedupe)
@@ -81,7 +81,7 @@ class Platform:
         def _settled() -> bool:
             # a daily job (customers' schedules, analytics' compaction) due for the clock's day has run:
             # what it emits is then in an outbox below; a test that moved the clock reads after it
-            if any(isinstance(w.relay, DailyJobRelay) and w.relay.last_day != w.relay.today() for w in self.workers):
+            if any(w.scheduler.pending() for w in self.workers):
                 return False
             published: list[tuple[str, str]] = []
             for rt in self.runtimes.values():

@@ -36,6 +36,7 @@ NAV: list[NavItem] = [
     NavItem(_l("Questionnaires"), "/callcenter/questionnaires", "callcenter.configure"),
     NavItem(_l("Spot checks"), "/callcenter/spot-checks", "callcenter.spot_checks"),
     NavItem(_l("Dashboard"), "/analytics/", "analytics.read"),
+    NavItem(_l("Model catalogue"), "/leads/catalogue", "leads.catalogue"),
     NavItem(_l("Organisation"), "/identity/org", "identity.admin"),
     NavItem(_l("Users"), "/identity/users", "identity.admin"),
 ]

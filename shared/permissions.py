@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "leads.oversee": (MANAGER, ADMIN, ANALYST),     # the store board's figures and the defeats waiting (read)
     "leads.report": (CONSULTANT, MANAGER),          # daily activity reports (a consultant's own, the store's TACT)
     "leads.settings": (ADMIN,),                     # the group's cadence, horizons, sources
+    "leads.catalogue.read": ROLES,                   # the model catalogue and competitor list (the forms' pickers)
+    "leads.catalogue": (ADMIN,),                    # master data: the model catalogue per brand, the competitor list
     # --- customers --------------------------------------------------------------------------------
     "customers.read": (ADMIN, ANALYST, SUPERVISOR, AGENT, MANAGER, CONSULTANT),  # search, 360 (masked by role)
     "customers.write": (ADMIN, SUPERVISOR, AGENT, MANAGER, CONSULTANT),   # register, profile, consent

@@ -6,8 +6,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from alembic import command
@@ -33,33 +35,97 @@ from shared.uow import MessageBus, UnitOfWork
 log = logging.getLogger(__name__)
 
 
-class DailyJobRelay(Relay):
-    """The outbox relay that also runs its service's daily job once per local day, in a thread of its
-    own; a failed run is tried again a minute later (daily jobs are idempotent)."""
+@dataclass
+class DailyJob:
+    """A job its service's worker runs once per local day (`today()` says which day it is); the job is
+    idempotent, so running it again after a failure or a restart does no harm."""
 
-    def __init__(self, name: str, today: Callable[[], date], job: Callable[[date], object], *a, **kw):
-        super().__init__(*a, **kw)
-        self.name, self.today, self.job = name, today, job
-        self.last_day: date | None = None
-        self.thread: threading.Thread | None = None
-        self.next_try = 0.0
+    name: str
+    today: Callable[[], date]
+    run: Callable[[date], object]
+    last_day: date | None = None
+    next_try: float = 0.0
+
+    def pending(self) -> bool:
+        """Today's run has not succeeded yet."""
+        return self.last_day != self.today()
+
+
+class Scheduler:
+    """The worker's loop over its service's daily jobs (a tiny loop: a library would add nothing).
+
+    A job runs as soon as its local day changes, once per day; a failed run is tried again a minute
+    later; a worker started after a downtime runs today's at once, and each job covers the days it
+    missed within its own windows (the care run publishes what is due and not yet sent: maintenance
+    60 days back, lapsed policies, birthdays within their notice days; the compaction folds 35 days).
+    The last run day is kept in memory, not in the database: a restart runs today's again (the jobs
+    are idempotent), and a day missed beyond those windows is not run on its own."""
+
+    RETRY = 60.0
+
+    def __init__(self, jobs: list[DailyJob], interval: float = 0.2):
+        self.jobs, self.interval = jobs, interval
+        self._stop = threading.Event()
+
+    def pending(self) -> bool:
+        return any(job.pending() for job in self.jobs)
 
     def run_once(self) -> int:
-        n = super().run_once()
-        today = self.today()
-        busy = self.thread is not None and self.thread.is_alive()
-        if today != self.last_day and not busy and time.monotonic() >= self.next_try:
-            self.thread = threading.Thread(target=self._daily, args=(today,), name=f"{self.name}-daily", daemon=True)
-            self.thread.start()
-        return n
+        """Run the jobs that are due now, one after the other; returns how many ran successfully."""
+        ran = 0
+        for job in self.jobs:
+            today = job.today()
+            if job.last_day == today or time.monotonic() < job.next_try:
+                continue
+            try:
+                job.run(today)
+            except Exception:  # tried again a minute later
+                job.next_try = time.monotonic() + self.RETRY
+                log.exception("%s: daily job failed", job.name)
+            else:
+                job.last_day, job.next_try = today, 0.0
+                ran += 1
+        return ran
 
-    def _daily(self, today: date) -> None:
-        try:
-            self.job(today)
-            self.last_day = today
-        except Exception:  # a tick a minute later tries again
-            self.next_try = time.monotonic() + 60
-            log.exception("%s: daily job failed", self.name)
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class WorkQueue(Protocol):
+    """Queued commands a worker runs (e.g. leads' imports): `run_once` does one step of one command
+    (one chunk, committed) and says whether it found work."""
+
+    def run_once(self) -> bool: ...
+
+
+class Commands:
+    """The worker's loop over its service's work queues: steps while there is work, else polls."""
+
+    def __init__(self, name: str, queues: list[WorkQueue], idle: float = 0.5):
+        self.name, self.queues, self.idle = name, queues, idle
+        self._stop = threading.Event()
+
+    def run_once(self) -> bool:
+        busy = False
+        for q in self.queues:
+            try:
+                busy = q.run_once() or busy
+            except Exception:  # a queue's own errors are its commands' (marked failed); this is the database
+                log.exception("%s: work queue failed", self.name)
+        return busy
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            if not self.run_once():
+                self._stop.wait(self.idle)
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 class ServiceRuntime:
@@ -104,6 +170,9 @@ class ServiceRuntime:
         self.sessions = SessionCheck(self.db.engine, session_state)
         self.bus = bus or MessageBus()
         self.uow_extras = {"settings": settings, **uow_extras}
+        #: run by the service's worker (`Worker`): daily jobs on its scheduler, queued commands
+        self.daily_jobs: list[DailyJob] = []
+        self.queues: list[WorkQueue] = []
 
     def uow(self, scope: Scope) -> UnitOfWork:
         """A unit of work on this service's database: nothing is saved unless `commit()` is called."""
@@ -174,17 +243,26 @@ class ServiceRuntime:
 
 
 class Worker:
-    """Runs a service's outbox relay and its consumer in background threads."""
+    """Runs a service's outbox relay, its consumer, its daily jobs' scheduler and its queued commands
+    (each in a background thread; the last two only if the service has any)."""
 
     def __init__(self, runtime: ServiceRuntime):
         self.runtime = runtime
         self.relay = runtime.relay()
         self.consumer = runtime.consumer()
+        self.scheduler = Scheduler(runtime.daily_jobs)
+        self.commands = Commands(runtime.name, runtime.queues)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> Worker:
         name = self.runtime.name
         self.threads.append(threading.Thread(target=self.relay.run_forever, name=f"{name}-relay", daemon=True))
+        if self.scheduler.jobs:
+            self.threads.append(threading.Thread(target=self.scheduler.run_forever, name=f"{name}-scheduler",
+                                                 daemon=True))
+        if self.commands.queues:
+            self.threads.append(threading.Thread(target=self.commands.run_forever, name=f"{name}-commands",
+                                                 daemon=True))
         if self.consumer is not None:
             self.threads.append(
                 threading.Thread(target=self.consumer.run, name=f"{name}-consumer", daemon=True)
@@ -199,6 +277,8 @@ class Worker:
 
     def stop(self) -> None:
         self.relay.stop()
+        self.scheduler.stop()
+        self.commands.stop()
         if self.consumer is not None:
             self.consumer.stop()
         for t in self.threads:

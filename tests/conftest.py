@@ -7,6 +7,12 @@
   with CI=true, where they fail. `pg_url` connects as the owner of a fresh database, a role that is
   no superuser, so forced row-level security holds for it as for the services; `pg_roles` gives the
   production pair: the owner (migrations) and the service's role that owns nothing.
+- PostgreSQL tests that fit it share one database per run instead: `pg_run_url` (created once,
+  dropped at the end) or `pg_migrated(service)` (a service's database, migrated once per run), and
+  each test works inside a transaction rolled back at its end (`joined`: every unit of work of the
+  test is a SAVEPOINT in it). A fresh database per test (`pg_url`, `pg_roles`) stays for the tests
+  that need real commits seen by other connections or processes: relays, consumers, the production
+  topology, connections cut by the test, fifty agents claiming at once.
 
 `CRM_TEST_CLOCK_START=2026-11-30T23:30:00+08:00 make test` runs the whole suite, and every process
 it starts, with the platform clock starting at that instant (month ends, year ends, 29 February).
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.test import Client
@@ -185,6 +193,60 @@ def pg_roles(pg_admin_url):
     """A fresh database as in production: (owner URL for migrations, URL of the service's role)."""
     for owner in _pg_database(pg_admin_url):
         yield owner, as_role(owner, PG_APP)
+
+
+@pytest.fixture(scope="session")
+def pg_run_url(pg_admin_url):
+    """One database for the whole run (its owner's URL), for tests that each work in a rolled-back
+    transaction (`joined`); dropped when the run ends."""
+    yield from _pg_database(pg_admin_url)
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_admin_url, tmp_path_factory):
+    """`pg_migrated(service)` → (owner URL, service role URL) of that service's database for the whole
+    run, migrated once (as in production: by the owner; the service's role owns nothing)."""
+    from importlib import import_module
+
+    from shared import config
+
+    made: dict[str, tuple[str, str]] = {}
+    databases = []
+
+    def get(svc: str) -> tuple[str, str]:
+        if svc not in made:
+            databases.append(_pg_database(pg_admin_url))
+            owner = next(databases[-1])
+            app = as_role(owner, PG_APP)
+            env = {**embedded_env(tmp_path_factory.mktemp(svc)), f"{svc.upper()}_DATABASE_URL": app,
+                   f"{svc.upper()}_MIGRATE_DATABASE_URL": owner}
+            rt = import_module(f"services.{svc}.app").build(config.load(svc, env))
+            rt.migrate()
+            rt.db.engine.dispose()
+            made[svc] = (owner, app)
+        return made[svc]
+
+    yield get
+    for database in databases:
+        next(database, None)  # drops it
+
+
+@contextmanager
+def joined(db) -> Iterator:
+    """Every session of `db` (a `shared.db.Database`) inside one transaction on one connection, rolled
+    back at the end; a session's commit releases a SAVEPOINT, its rollback returns to it (SQLAlchemy's
+    "Joining a Session into an External Transaction"). Yields the connection: read through it, not
+    through `db.engine`, to see what the test wrote."""
+    saved = dict(db.factory.kw)
+    with db.engine.connect() as conn:
+        outer = conn.begin()
+        db.factory.configure(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield conn
+        finally:
+            db.factory.kw.clear()
+            db.factory.kw.update(saved)
+            outer.rollback()
 
 
 def as_role(url: str, role: str) -> str:

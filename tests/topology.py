@@ -152,6 +152,7 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
     per_service = api_workers if isinstance(api_workers, dict) else dict.fromkeys(SERVICES, api_workers)
     ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
     ns = f"{prefix}{uuid.uuid4().hex[:8]}"
+    # databases of their own: every service runs as separate processes that commit (not one rolled-back transaction)
     dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
     env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1", CRM_ALLOW_TEST_CLOCK="1",
                SECRET_KEY=secrets.token_urlsafe(48), JWT_PUBLIC_KEY_FILE=str(tmp / "jwt-public.pem"),

@@ -8,8 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from shared import config
-from shared.bus.relay import Relay
-from shared.service import DailyJobRelay, ServiceRuntime
+from shared.service import DailyJob, ServiceRuntime
 from shared.tenancy import Scope
 from shared.web import create_service_app
 
@@ -23,13 +22,8 @@ class AnalyticsRuntime(ServiceRuntime):
     def __init__(self, settings: config.Settings, *a, **kw):
         super().__init__(settings, *a, **kw)
         self.daily_compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
-
-    def relay(self) -> Relay:
-        """The outbox relay, which also folds the fine rollup's ledger once per local day."""
-        base = super().relay()
-        if not self.daily_compaction:
-            return base
-        return DailyJobRelay("analytics", self.local_today, self.compact, base.engine, base.outbox, base.publisher)
+        if self.daily_compaction:  # the worker's scheduler folds the fine rollup's ledger once per local day
+            self.daily_jobs.append(DailyJob("analytics", self.local_today, self.compact))
 
     def compact(self, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
         """Fold the fine rollup's rows older than two days into one row per cell, over the last `window`

@@ -8,8 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from shared import config
-from shared.bus.relay import Relay
-from shared.service import DailyJobRelay, ServiceRuntime
+from shared.service import DailyJob, ServiceRuntime
 from shared.web import create_service_app
 
 from .consumers import handlers
@@ -24,14 +23,8 @@ class CustomersRuntime(ServiceRuntime):
         super().__init__(settings, *a, **kw)
         self.db.factory.kw.setdefault("info", {})["pii"] = Pii(settings.secret_key)
         self.daily_schedules = os.environ.get("CUSTOMERS_DAILY_SCHEDULES", "1") == "1"
-
-    def relay(self) -> Relay:
-        """The outbox relay, which also runs the day's care schedules once per local day (idempotent)."""
-        base = super().relay()
-        if not self.daily_schedules:
-            return base
-        return DailyJobRelay("customers", self.local_today, self._daily_schedules, base.engine, base.outbox,
-                             base.publisher)
+        if self.daily_schedules:  # the worker's scheduler runs the day's care schedules once per local day
+            self.daily_jobs.append(DailyJob("customers", self.local_today, self._daily_schedules))
 
     def _daily_schedules(self, today: date) -> None:
         from .handlers.schedules import run_schedules

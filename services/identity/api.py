@@ -14,14 +14,20 @@ from shared.errors import ErrorBody
 from shared.permissions import require
 
 from .handlers import login as auth
-from .handlers import org, sessions, users
+from .handlers import inbox, org, sessions, users
+from .inbox_text import describe
 from .queries import org_tree
 from .schemas import (
     BrandIn,
     BrandOut,
+    ChannelsIO,
+    InboxCountOut,
+    InboxItemOut,
+    InboxOut,
     KeysOut,
     LoginIn,
     MeOut,
+    NotifySettingsIO,
     OrgOut,
     PasswordChangeIn,
     PasswordResetIn,
@@ -227,3 +233,109 @@ class Unlock(MethodView):
             u = users.unlock(uow, p, user_id)
             uow.commit()
             return _user_out(u)
+
+
+def _item_out(item) -> dict:
+    from flask_babel import gettext
+
+    title, detail = describe(item.kind, item.data or {}, gettext)
+    return {"id": item.id, "kind": item.kind, "ref": item.ref, "title": title, "detail": detail, "link": item.link,
+            "store_id": item.store_id, "data": item.data or {}, "show_from": item.show_from,
+            "created_at": item.created_at, "read": item.read_at is not None, "done": item.done_at is not None,
+            "closes_by_work": item.kind not in inbox.ACKNOWLEDGED}
+
+
+@blp.route("/inbox")
+class Inbox(MethodView):
+    @require("identity.self")
+    @blp.response(200, InboxOut)
+    def get(self):
+        """The caller's to-do inbox: open items that are due, newest first, with the counts."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            return {"counts": inbox.counts(uow, p), "items": [_item_out(i) for i in inbox.open_items(uow, p)]}
+
+
+@blp.route("/inbox/count")
+class InboxCount(MethodView):
+    @require("identity.self")
+    @blp.response(200, InboxCountOut)
+    def get(self):
+        """How many open and unread items the caller has (the top bar's badge)."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            return inbox.counts(uow, p)
+
+
+@blp.route("/inbox/<item_id>/read")
+class InboxRead(MethodView):
+    @require("identity.self")
+    @blp.response(200, InboxItemOut)
+    @blp.alt_response(404, schema=ErrorBody, description="not an item of the caller")
+    def post(self, item_id):
+        """Mark one of the caller's items read."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            item = inbox.open_item(uow, p, item_id)
+            uow.commit()
+            return _item_out(item)
+
+
+@blp.route("/inbox/<item_id>/done")
+class InboxDone(MethodView):
+    @require("identity.self")
+    @blp.response(200, InboxItemOut)
+    @blp.alt_response(404, schema=ErrorBody, description="not an item of the caller")
+    @blp.alt_response(409, schema=ErrorBody, description="a work item: it closes when the work is done")
+    def post(self, item_id):
+        """Close an item that only tells something (a defeat approved, a late report)."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            item = inbox.mark_done(uow, p, item_id)
+            uow.commit()
+            return _item_out(item)
+
+
+@blp.route("/notify-settings")
+class MyNotifySettings(MethodView):
+    @require("identity.self")
+    @blp.response(200, NotifySettingsIO)
+    def get(self):
+        """The caller's channels beyond the inbox (e-mail to their address, the group's WeCom robot) and
+        quiet hours."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            return inbox.my_settings(uow, p).__dict__
+
+    @require("identity.self")
+    @blp.arguments(NotifySettingsIO)
+    @blp.response(200, NotifySettingsIO)
+    def put(self, body):
+        """Choose the caller's channels and quiet hours (HH:MM to HH:MM, local time; may cross midnight)."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            saved = inbox.save_my_settings(uow, p, inbox.MySettings(**body))
+            uow.commit()
+            return saved.__dict__
+
+
+@blp.route("/notify-channels")
+class GroupNotifyChannels(MethodView):
+    @require("identity.admin")
+    @blp.response(200, ChannelsIO)
+    def get(self):
+        """The group's SMTP server and WeCom group-robot webhook."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            return inbox.group_channels(uow)
+
+    @require("identity.admin")
+    @blp.arguments(ChannelsIO)
+    @blp.response(200, ChannelsIO)
+    def put(self, body):
+        """Set the group's SMTP server (host, port, sender, STARTTLS), WeCom webhook and public address."""
+        p = current_principal()
+        with _rt().uow(p.scope) as uow:
+            saved = inbox.save_group_channels(uow, p, body)
+            uow.commit()
+            return saved

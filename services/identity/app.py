@@ -7,13 +7,24 @@ from flask import Flask
 
 from shared import config
 from shared.auth import TokenSigner, ensure_keypair
+from shared.bus.publisher import Publisher
+from shared.bus.relay import Relay
 from shared.service import ServiceRuntime
 from shared.web import create_service_app
 
+from .consumers import handlers
+from .delivery import NotifyingRelay
 from .handlers.sessions import session_state
 from .models import INBOX, OUTBOX, Base
 
 SERVICE_DIR = Path(__file__).resolve().parent
+
+
+class IdentityRuntime(ServiceRuntime):
+    """Identity's runtime: its relay also sends the inbox's notices (e-mail, WeCom)."""
+
+    def relay(self) -> Relay:
+        return NotifyingRelay(self.db, self.db.engine, self.outbox, Publisher(self.settings.bus_url))
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
@@ -30,7 +41,8 @@ def build(settings: config.Settings | None = None) -> ServiceRuntime:
         settings.jwt_audience,
         settings.token_ttl_seconds,
     )
-    return ServiceRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, session_state=session_state, signer=signer)
+    return IdentityRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, handlers, session_state=session_state,
+                           signer=signer)
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -1,10 +1,13 @@
 """Identity pages: login, logout, one's own password, the org tree and users for the group admin."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from shared.db import utcnow
 from shared.errors import DomainError, Invalid, UserError
 from shared.nav import home_for
 from shared.permissions import ROLES, page
@@ -12,7 +15,8 @@ from shared.redirects import same_site_path
 from shared.web import COOKIE
 
 from .handlers import login as auth
-from .handlers import org, sessions, users
+from .handlers import inbox, org, sessions, users
+from .inbox_text import describe, overdue
 from .queries import org_tree, stores_by_id
 
 bp = Blueprint("identity_pages", __name__, url_prefix="/identity")
@@ -184,3 +188,93 @@ def user_page(user_id: str):
         locked = user["username"] in users.locked_usernames(uow, p.group_id)
         stores = stores_by_id(uow)
     return render_template("identity/user.html", user=user, stores=stores, locked=locked, roles=ROLE_ORDER)
+
+
+def _item_view(item) -> dict:
+    title, detail = describe(item.kind, item.data or {}, _)
+    return {"id": item.id, "kind": item.kind, "title": title, "detail": detail, "link": item.link,
+            "at": item.show_from, "read": item.read_at is not None, "done": item.done_at is not None,
+            "acknowledge": item.kind in inbox.ACKNOWLEDGED, "overdue": overdue(item.data or {}, utcnow())}
+
+
+@bp.get("/inbox")
+@page("identity.self")
+def inbox_page():
+    """The caller's to-do inbox: what waits for them, each with a link to where it is done."""
+    p = g.principal
+    with _rt().uow(p.scope) as uow:
+        items = [_item_view(i) for i in inbox.open_items(uow, p)]
+        done = [_item_view(i) for i in inbox.recently_done(uow, p)]
+    return render_template("identity/inbox.html", items=items, done=done)
+
+
+@bp.post("/inbox/<item_id>")
+@page("identity.self")
+def inbox_action(item_id: str):
+    """Open an item (read, then to its page) or close one that only tells something."""
+    p = g.principal
+    try:
+        with _rt().uow(p.scope) as uow:
+            if request.form.get("action") == "done":
+                inbox.mark_done(uow, p, item_id)
+                target = "/identity/inbox"
+            else:
+                target = inbox.open_item(uow, p, item_id).link
+            uow.commit()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(_("This item closes by itself when the work is done."), "error")
+        return redirect("/identity/inbox")
+    return redirect(same_site_path(target, "/identity/inbox"))
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@page("identity.self")
+def notifications_page():
+    """The caller's channels and quiet hours; for the group admin, the group's SMTP server and WeCom robot."""
+    p = g.principal
+    admin = p.role == "group_admin"
+    if request.method == "POST":
+        f = request.form
+        try:
+            with _rt().uow(p.scope) as uow:
+                if f.get("form") == "group" and admin:
+                    port = f.get("smtp_port", "25").strip() or "25"
+                    if not port.isdigit():
+                        raise Invalid(_("The port is a number."))
+                    inbox.save_group_channels(uow, p, {
+                        "smtp_host": f.get("smtp_host", ""), "smtp_port": int(port),
+                        "smtp_sender": f.get("smtp_sender", ""), "smtp_starttls": f.get("smtp_starttls") == "1",
+                        "wecom_webhook": f.get("wecom_webhook", ""), "public_url": f.get("public_url", "")})
+                else:
+                    inbox.save_my_settings(uow, p, inbox.MySettings(
+                        email=f.get("email") == "1", wecom=f.get("wecom") == "1",
+                        quiet_start=f.get("quiet_start") or None, quiet_end=f.get("quiet_end") or None,
+                        language=f.get("language", "zh")))
+                uow.commit()
+            flash(_("Saved."), "ok")
+        except Invalid as exc:
+            flash(_("Please check the highlighted values: %(fields)s",
+                    fields=", ".join(str(FIELD_LABELS.get(k, k)) for k in exc.errors) or _message(exc)), "error")
+        return redirect("/identity/notifications")
+    with _rt().uow(p.scope) as uow:
+        mine = inbox.my_settings(uow, p)
+        channels = inbox.group_channels(uow) if admin else None
+        me = users.get_user(uow, p.user_id).email
+        sent = [(d.channel, d.status, d.attempts, d.sent_at or d.next_at, _item_view(i)["title"])
+                for d, i in inbox.recent_deliveries(uow, p)]
+    return render_template("identity/notifications.html", mine=mine, channels=channels, email=me, sent=sent)
+
+
+FIELD_LABELS = {"quiet_start": _l("Quiet from"), "quiet_end": _l("Quiet until"), "language": _l("Language"),
+                "wecom_webhook": _l("WeCom robot webhook"), "public_url": _l("Address of the CRM"),
+                "smtp_port": _l("SMTP port")}
+
+
+@bp.app_template_filter("local")
+def _local(value, fmt: str = "%m-%d %H:%M") -> str:
+    """An instant in the platform's local time (the groups' time zone)."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(_rt().settings.default_timezone)).strftime(fmt)

@@ -124,3 +124,51 @@ class PasswordResetIn(Schema):
 class KeysOut(Schema):
     keys = fields.List(fields.Dict(), metadata={"description": "a JWKS: the RSA public key(s), kid, alg RS256"})
     pem = fields.String()
+
+
+HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="a time of day as HH:MM")
+
+
+class InboxCountOut(Schema):
+    open = fields.Integer()
+    unread = fields.Integer()
+
+
+class InboxItemOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    ref = fields.String()  # the record the work is on: a lead, a complaint, a task, a report
+    title = fields.String()
+    detail = fields.String()
+    link = fields.String()
+    store_id = fields.String(allow_none=True)
+    data = fields.Dict()
+    show_from = fields.DateTime()
+    created_at = fields.DateTime()
+    read = fields.Boolean()
+    done = fields.Boolean()
+    closes_by_work = fields.Boolean()
+
+
+class InboxOut(Schema):
+    counts = fields.Nested(InboxCountOut)
+    items = fields.List(fields.Nested(InboxItemOut))
+
+
+class NotifySettingsIO(Schema):
+    email = fields.Boolean(load_default=False)
+    wecom = fields.Boolean(load_default=False)
+    quiet_start = fields.String(allow_none=True, load_default=None, validate=HHMM)
+    quiet_end = fields.String(allow_none=True, load_default=None, validate=HHMM)
+    language = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+
+
+class ChannelsIO(Schema):
+    smtp_host = fields.String(allow_none=True, validate=validate.Length(max=200))
+    smtp_port = fields.Integer(validate=validate.Range(min=1, max=65535))
+    smtp_sender = fields.Email(allow_none=True)
+    smtp_starttls = fields.Boolean()
+    wecom_webhook = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False,
+                               validate=validate.Length(max=500))
+    public_url = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False,
+                            validate=validate.Length(max=200))

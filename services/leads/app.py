@@ -16,7 +16,11 @@ SERVICE_DIR = Path(__file__).resolve().parent
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
+    from .worker import ImportQueue
+
+    rt = ServiceRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
+    rt.queues.append(ImportQueue(rt.db))  # CSV imports, run by the leads worker
+    return rt
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -121,12 +121,37 @@ def check_grade(current: str, target: str, signals: list[str]) -> list[str]:
         problems.append(f"the lead is already {current}")
     if target not in GRADABLE:
         problems.append(f"{target} cannot be set by grading (O comes with an order, defeats need approval)")
-    if current == "O" and target != "invalid":
+    if current == "O":  # not even invalid: the signed order would stay open on a closed lead
         problems.append("the lead has an order; deliver it or cancel the order first")
     unknown = [s for s in signals if s not in ALL_SIGNALS]
     if unknown:
         problems.append(f"unknown signals: {', '.join(unknown)}")
     return problems
+
+
+#: what can be done to a lead; `refusal` says which of them its state allows (the lead page offers those,
+#: the use cases refuse the rest with the same reason)
+LEAD_ACTIONS = ("follow_up", "grade", "test_drive", "order", "defeat", "deliver", "cancel_order", "assign")
+
+
+def refusal(action: str, level: str, defeat_pending: bool = False) -> tuple[str, str] | None:
+    """Why `action` is not allowed on a lead at `level` ((message, code)), or None when it is."""
+    if level in CLOSED:
+        return f"the lead is {level}", "closed"
+    if action in ("deliver", "cancel_order"):
+        return None if level == "O" else ("the lead has no open order", "no_order")
+    if level == "O" and action == "order":
+        return "the lead already has an open order", "has_order"
+    if level == "O" and action in ("grade", "defeat"):
+        return "the lead has a signed order: deliver it or cancel the order first", "has_order"
+    if action == "defeat" and defeat_pending:
+        return "a defeat is already waiting for the manager", "pending"
+    return None
+
+
+def allowed_actions(level: str, defeat_pending: bool = False) -> frozenset[str]:
+    """The actions a lead's state allows (the page shows only these)."""
+    return frozenset(a for a in LEAD_ACTIONS if refusal(a, level, defeat_pending) is None)
 
 
 def channel_of(source: str) -> str:

@@ -67,6 +67,9 @@ class LeadOut(Schema):
     campaign_id = fields.String(allow_none=True)
     level = fields.String()
     model = fields.String(allow_none=True)
+    model_id = fields.String(allow_none=True, metadata={"description": "the model's catalogue entry, if kept"})
+    customer_id = fields.String(allow_none=True, metadata={
+        "description": "the customer customers matched the lead to (their 360 view: /customers/<id>)"})
     note = fields.String(allow_none=True)
     created_at = DT()
     last_contact_at = DT(allow_none=True)
@@ -233,6 +236,7 @@ class OrderOut(Schema):
     created_at = DT(metadata={"description": "when the order was signed"})
     cancelled_at = DT(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    model_id = fields.String(allow_none=True, metadata={"description": "the model's catalogue entry, if kept"})
 
 
 class OrderQuery(Schema):
@@ -409,7 +413,6 @@ class ImportQuery(Schema):
     store_id = Id(load_default=None)
     dry_run = fields.Boolean(load_default=False)
     filename = fields.String(load_default="upload.csv", validate=validate.Length(max=200))
-    sync = fields.Boolean(load_default=False, metadata={"description": "run inline and answer when done"})
 
 
 class ImportErrorOut(Schema):
@@ -492,3 +495,48 @@ class BoardOut(Schema):
     sla_breaches = fields.List(fields.String())
     pending_defeats = fields.List(fields.String())
     unassigned = fields.List(fields.String())
+
+
+class CatalogueQuery(Schema):
+    brand_id = Id(metadata={"description": "one brand's models"})
+    store_id = Id(metadata={"description": "the models of this store's brand"})
+    include_retired = fields.Boolean(load_default=False)
+
+
+class VehicleModelIn(Schema):
+    brand_id = Id(required=True)
+    series = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    aliases = fields.List(fields.String(validate=validate.Length(min=1, max=80)), load_default=list,
+                          validate=validate.Length(max=20))
+    guide_price = Amount(load_default=None, allow_none=True)
+
+
+class VehicleModelOut(Schema):
+    id = fields.String()
+    brand_id = fields.String()
+    series = fields.String()
+    name = fields.String()
+    aliases = fields.List(fields.String())
+    guide_price = fields.Decimal(as_string=True, allow_none=True)
+    active = fields.Boolean()
+
+
+class StarterIn(Schema):
+    brand_id = Id(load_default=None, metadata={"description": "absent: every brand with a starter list, and the "
+                                                              "starter competitor list"})
+
+
+class StarterOut(Schema):
+    added = fields.Integer()
+
+
+class CompetitorIn(Schema):
+    brand = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+
+
+class CompetitorOut(Schema):
+    id = fields.String()
+    brand = fields.String()
+    model = fields.String()

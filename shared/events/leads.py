@@ -25,6 +25,9 @@ class LeadCreatedV1(StorePayload):
     consultant_id = optional_id()
     campaign_id = optional_id()
     model = fields.String(allow_none=True, load_default=None)
+    # added (optional): the model's entry in the brand's catalogue when HQ keeps one; `model` is then the
+    # catalogue's name, so names typed differently ("RAV4", "RAV4荣放") count as one model
+    model_id = optional_id()
     channel = fields.String(allow_none=True, load_default=None)
     at = _business_time()  # the arrival: a visit's time in when the lead came from the visitor log
     due_on = _opt(fields.Date)  # the first contact is due on this local day (leads owns the cadence)
@@ -70,6 +73,9 @@ class VisitLoggedV1(StorePayload):
     first_visit = fields.Boolean(load_default=True, dump_default=True)
     consultant_id = optional_id()
     model = _opt(fields.String)
+    # added (optional): the model's entry in the brand's catalogue when HQ keeps one; `model` is then the
+    # catalogue's name, so names typed differently ("RAV4", "RAV4荣放") count as one model
+    model_id = optional_id()
     source = _opt(fields.String)
     at = _business_time()  # time in
 
@@ -102,6 +108,9 @@ class OrderPlacedV1(StorePayload):
     lead_id = record_id(required=True)
     order_id = record_id(required=True)
     model = fields.String(required=True)
+    # added (optional): the model's entry in the brand's catalogue when HQ keeps one; `model` is then the
+    # catalogue's name, so names typed differently ("RAV4", "RAV4荣放") count as one model
+    model_id = optional_id()
     colour = _opt(fields.String)
     price = fields.Decimal(required=True, as_string=True)
     deposit = fields.Decimal(load_default=0, dump_default=0, as_string=True)
@@ -123,6 +132,9 @@ class VehicleDeliveredV1(StorePayload):
     order_id = record_id(required=True)
     vin = fields.String(required=True)
     model = fields.String(required=True)
+    # added (optional): the model's entry in the brand's catalogue when HQ keeps one; `model` is then the
+    # catalogue's name, so names typed differently ("RAV4", "RAV4荣放") count as one model
+    model_id = optional_id()
     delivered_on = fields.Date(required=True)  # local date
     consultant_id = optional_id()
     customer_name = fields.String(required=True)
@@ -198,3 +210,26 @@ class DailyReportSubmittedV1(StorePayload):
     figures = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     late = fields.Boolean(required=True)
     amendment = fields.Boolean(load_default=False, dump_default=False)
+
+
+@payload("leads.report.amendment_requested", 1)
+class AmendmentRequestedV1(StorePayload):
+    """A consultant asks to change a submitted daily report: it waits for the store manager."""
+
+    report_id = record_id(required=True)
+    amendment_id = record_id(required=True)
+    consultant_id = optional_id()
+    day = fields.Date(required=True)
+    reason = _opt(fields.String)
+
+
+@payload("leads.report.amendment_decided", 1)
+class AmendmentDecidedV1(StorePayload):
+    """The store manager approved (then `leads.report.submitted` with `amendment` follows) or rejected it."""
+
+    report_id = record_id(required=True)
+    amendment_id = record_id(required=True)
+    consultant_id = optional_id()
+    day = fields.Date(required=True)
+    approved = fields.Boolean(required=True)
+    note = _opt(fields.String)

@@ -12,3 +12,13 @@ document.addEventListener("keydown", (e) => {
   const el = document.querySelector(`[data-key="${e.key}"]`);
   if (el) { e.preventDefault(); el.click(); el.focus(); }
 });
+// The to-do inbox's unread count in the top bar (identity's API; the page's session cookie)
+const inboxCount = document.querySelector("[data-inbox-count]");
+if (inboxCount) {
+  fetch("/identity/api/v1/inbox/count", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((c) => {
+      if (c && c.unread > 0) { inboxCount.textContent = c.unread; inboxCount.hidden = false; }
+    })
+    .catch(() => {});
+}

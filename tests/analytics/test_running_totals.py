@@ -3,6 +3,7 @@ the fine rollup summed from the beginning, whatever the arrival order, after a r
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
@@ -16,8 +17,9 @@ from services.analytics.models import Fact, RollupFine, RollupRunning
 from services.analytics.running import months_from
 from crm import cli
 from shared import clock, config
+from shared.service import Scheduler
 from shared.tenancy import Scope
-from tests.conftest import embedded_env
+from tests.conftest import embedded_env, joined
 
 from .conftest import analytics_runtime, rollup_rows
 
@@ -142,15 +144,24 @@ def test_crm_rebuild_analytics_gives_identical_snapshots(messages, tmp_path, mon
     assert check_against_fine(rt) > 100
 
 
+def pg_analytics(pg_migrated, tmp_path):
+    """Analytics on the run's PostgreSQL database (migrated once), as its owner (the COPY path)."""
+    from services.analytics.app import build
+
+    owner, _ = pg_migrated("analytics")
+    return build(config.load("analytics", {**embedded_env(tmp_path), "ANALYTICS_DATABASE_URL": owner}))
+
+
 @pytest.mark.postgres
-def test_the_postgresql_bulk_path_gives_the_same_rollups(fed, messages, tmp_path, pg_url):
+def test_the_postgresql_bulk_path_gives_the_same_rollups(fed, messages, tmp_path, pg_migrated):
     """COPY, one INSERT .. ON CONFLICT per rollup, the horizon carried forward in SQL and the advisory lock."""
-    rt = analytics_runtime(tmp_path, {"ANALYTICS_DATABASE_URL": pg_url})
+    rt = pg_analytics(pg_migrated, tmp_path)
     try:
-        ingest_in_batches(rt, shuffled_twice(messages), size=3000)
-        with rt.db.session(Scope.system()) as s, fed.db.session(Scope.system()) as f:
-            assert rollup_rows(s) == rollup_rows(f)
-            assert fact_rows(s) == fact_rows(f)
+        with joined(rt.db):
+            ingest_in_batches(rt, shuffled_twice(messages), size=3000)
+            with rt.db.session(Scope.system()) as s, fed.db.session(Scope.system()) as f:
+                assert rollup_rows(s) == rollup_rows(f)
+                assert fact_rows(s) == fact_rows(f)
     finally:
         rt.db.engine.dispose()
 
@@ -169,22 +180,23 @@ def fine_rows(rt, until: date, since: date = date.min) -> tuple[int, int]:
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_compacting_the_fine_ledger_keeps_every_figure(database, messages, tmp_path, request):
-    extra = {"ANALYTICS_DATABASE_URL": request.getfixturevalue("pg_url")} if database == "postgresql" else {}
-    rt = analytics_runtime(tmp_path, extra)
+    rt = pg_analytics(request.getfixturevalue("pg_migrated"), tmp_path) if database == "postgresql" \
+        else analytics_runtime(tmp_path)
     until = date(2026, 9, 20)
     try:
-        ingest_in_batches(rt, shuffled_twice(messages), size=200)
-        with rt.db.session(Scope.system()) as s:
-            before = rollup_rows(s)
-        rows, repeated = fine_rows(rt, until)
-        assert repeated > 0  # the ledger had several rows for a cell
-        with rt.db.session(Scope.system()) as s:
-            folded, kept = ingest.compact_fine(s, until)
-        with rt.db.session(Scope.system()) as s:
-            assert rollup_rows(s) == before and before[0]
-        assert 0 < kept < folded
-        assert fine_rows(rt, until) == (rows - folded + kept, 0)
-        assert check_against_fine(rt) > 100
+        with (joined(rt.db) if database == "postgresql" else nullcontext()):
+            ingest_in_batches(rt, shuffled_twice(messages), size=200)
+            with rt.db.session(Scope.system()) as s:
+                before = rollup_rows(s)
+            rows, repeated = fine_rows(rt, until)
+            assert repeated > 0  # the ledger had several rows for a cell
+            with rt.db.session(Scope.system()) as s:
+                folded, kept = ingest.compact_fine(s, until)
+            with rt.db.session(Scope.system()) as s:
+                assert rollup_rows(s) == before and before[0]
+            assert 0 < kept < folded
+            assert fine_rows(rt, until) == (rows - folded + kept, 0)
+            assert check_against_fine(rt) > 100
     finally:
         rt.db.engine.dispose()
 
@@ -214,13 +226,10 @@ def test_the_analytics_worker_folds_the_ledger_once_a_local_day(messages, tmp_pa
     rows, _ = fine_rows(rt, date(2026, 10, 1))
     clock.travel_to(datetime(2026, 10, 5, 4, tzinfo=UTC))  # noon in Shanghai: folds 29 Aug … 2 Oct
     try:
-        relay = rt.relay()  # what `crm worker analytics` runs
-        relay.run_once()
-        relay.thread.join(30)
-        assert relay.last_day == date(2026, 10, 5)
-        started = relay.thread
-        relay.run_once()  # the same day: not again
-        assert relay.thread is started
+        scheduler = Scheduler(rt.daily_jobs)  # what `crm worker analytics` runs in a thread of its own
+        assert scheduler.run_once() == 1
+        assert [job.last_day for job in scheduler.jobs] == [date(2026, 10, 5)]
+        assert scheduler.run_once() == 0  # the same day: not again
     finally:
         clock.reset()
     with rt.db.session(Scope.system()) as s:

@@ -124,6 +124,7 @@ def at_ten(frozen):
 
 @pytest.mark.postgres
 def test_fifty_agents_on_postgresql_never_hold_the_same_task(pg_url, tmp_path, at_ten):
+    # a database of its own: fifty connections claim and commit at once (row locks between them)
     rt = _runtime(pg_url, tmp_path, pool=55)
     _fill(rt, 1600)
     result = _run_agents(rt, agents=50, release_share=0.3)

@@ -26,8 +26,8 @@ from .world import CONSULTANT_OWNED, NOT_IDS, World, mobile, vin
 
 #: the records of the owner store, by the path parameter that names them
 STORE_OWNED = ("store_id", "user_id", "lead_id", "td_id", "order_id", "defeat_id", "report_id", "job_id",
-               "customer_id", "merge_id", "candidate_id", "task_id", "complaint_id", "target_id")
-LEADS_OWNED = ("lead_id", "td_id", "order_id", "defeat_id", "report_id", "job_id")
+               "customer_id", "merge_id", "candidate_id", "task_id", "complaint_id", "target_id", "item_id")
+LEADS_OWNED = ("lead_id", "td_id", "order_id", "defeat_id", "report_id", "job_id", "item_id")
 EVERYTHING = STORE_OWNED + ("qid",)
 #: the org tree (stores and colleagues' ids) is no secret inside a group
 ORG = ("store_id", "user_id")
@@ -61,7 +61,10 @@ ATTACKERS = (
     Attacker("a second group's consultant", "north", "sh-toyota-pd.sales1", EVERYTHING, rows=True),
 )
 READ_ONLY = ("hq.analyst",)
-PUBLIC = {("post", "/identity/api/v1/auth/login")} | OWN_SESSION
+#: one's own to-do inbox and notification settings: every role keeps them, the read-only analyst too
+OWN_INBOX = {("post", "/identity/api/v1/inbox/{item_id}/read"), ("post", "/identity/api/v1/inbox/{item_id}/done"),
+             ("put", "/identity/api/v1/notify-settings")}
+PUBLIC = {("post", "/identity/api/v1/auth/login")} | OWN_SESSION | OWN_INBOX
 
 
 class Matrix:

@@ -29,7 +29,7 @@ VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 #: path parameters that name a kind of thing, not a record: a value valid in every group
 NOT_IDS = {"kind": "vehicles", "task_type": "delivery_callback", "version": "1"}
 #: records of the leads service a colleague consultant must not see (a consultant sees their own leads)
-CONSULTANT_OWNED = ("lead_id", "td_id", "order_id", "defeat_id", "report_id")
+CONSULTANT_OWNED = ("lead_id", "td_id", "order_id", "defeat_id", "report_id", "item_id")
 
 
 def mobile() -> str:
@@ -102,10 +102,13 @@ def build_group(api, group: str) -> tuple[dict[str, str], list[str]]:
                                                             "source": "phone_in"})
     ids["defeat_id"] = call("POST", f"/leads/api/v1/leads/{lost['id']}/defeat", CONSULTANT,
                             {"reason": "price", "competitor_brand": "本田"})["id"]
+    # identity: the manager's to-do item of that defeat (made from leads' event)
+    ids["item_id"] = wait_until(lambda: next((i["id"] for i in call("GET", "/identity/api/v1/inbox", MANAGER)["items"]
+                                              if i["ref"] == lost["id"]), None), timeout=60, interval=0.2)
     report = call("POST", "/leads/api/v1/reports", CONSULTANT,
                   {"day": (today - timedelta(days=1)).isoformat(), "figures": {"calls": 3}}, expect=(201,))
     ids["report_id"] = report["id"]
-    job = call("POST", "/leads/api/v1/imports?sync=true", MANAGER, expect=(202,),
+    job = call("POST", "/leads/api/v1/imports", MANAGER, expect=(202,),
                data=f"name,phone,source\n导入{tag},{mobile()},walk_in\n".encode(), content_type="text/csv")
     ids["job_id"] = job["id"]
 

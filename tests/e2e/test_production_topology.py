@@ -61,6 +61,26 @@ def test_the_skeleton_chain_runs_across_separate_processes(stack):
     assert set(mine["by_store"]) == {store_id("sh-toyota-pd")}
 
 
+def test_a_csv_import_is_queued_by_the_api_and_run_by_the_leads_worker(stack):
+    """The API process only stores the upload and answers 202; `crm worker leads` imports it."""
+    manager = stack.login("sh-toyota-pd.manager", stack.password)
+    phones = [f"135{uuid.uuid4().int % 10**8:08d}" for _ in range(3)]
+    body = "姓名,手机,来源\n" + "".join(f"导入{i},{ph},walk_in\n" for i, ph in enumerate(phones))
+    r = stack.http.post(stack.url("/leads/api/v1/imports?filename=e2e.csv"), data=body.encode(),
+                        headers={**manager, "Content-Type": "text/csv"}, timeout=30)
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+
+    def done():
+        job = stack.get(f"/leads/api/v1/imports/{job_id}", manager).json()
+        return job if job["status"] in ("done", "failed") else None
+
+    job = wait_until(done, timeout=60, interval=0.3)
+    assert (job["status"], job["rows"], job["imported"]) == ("done", 3, 3), job
+    found = stack.get(f"/leads/api/v1/leads?q={phones[0]}", manager)
+    assert found.status_code == 200 and found.headers["X-Total-Count"] == "1"
+
+
 def test_production_refuses_the_demo_password_for_seeding(stack):
     env = dict(stack.env)
     r = subprocess.run([BIN / "crm", "seed"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)

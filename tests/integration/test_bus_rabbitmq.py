@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def rig(pg_url, amqp_url, bus_namespace):
+    # a database of its own (`pg_url`), not the run's in a rolled-back transaction: the relay and the
+    # consumer (threads, and a process of their own) must see each other's commits
     r = Rig(pg_url, amqp_url)
     yield r
     r.stop()

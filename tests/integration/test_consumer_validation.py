@@ -27,6 +27,7 @@ def rig(request, tmp_path, monkeypatch):
         db_url, bus_url = f"sqlite:///{tmp_path / 'rig.sqlite'}", f"filesystem://{tmp_path / 'bus'}"
     else:
         request.getfixturevalue("bus_namespace")
+        # a database of its own: the consumer's thread commits what the test then reads
         db_url, bus_url = request.getfixturevalue("pg_url"), request.getfixturevalue("amqp_url")
     r = Rig(db_url, bus_url)
     with connect(bus_url) as conn:

@@ -57,8 +57,13 @@ class Terminator:
 
 @pytest.fixture
 def leads(pg_roles, tmp_path):
-    """The leads service with one store and one lead, and a manager's Authorization header."""
+    """The leads service with one store and one lead, and a manager's Authorization header.
+
+    A database of its own per test, not the run's shared one in a rolled-back transaction: the
+    tests kill the service's connections and refuse new ones database-wide, and a retried read
+    must find what another connection committed."""
     rt = runtime("leads", pg_roles, tmp_path)
+    rt.migrate()
     with rt.db.session(Scope.system(GROUP)) as s:
         s.add(StoreRef(id=STORE, brand_id="brand", code=STORE, name=STORE))
         s.add(Lead(store_id=STORE, brand_id="brand", name="老客户", phone="+8613800000001", source="walk_in"))

@@ -155,7 +155,7 @@ def test_a_crashed_leader_node_loses_and_doubles_no_event(cluster, pg_url, monke
     with connect(survivors[0].url) as conn:
         declare(conn, [spec])
 
-    db = Database(pg_url, [Applied])
+    db = Database(pg_url, [Applied])  # a database of its own: relay and consumer threads commit
     install_outbox(db.factory, OUTBOX)
     Base.metadata.create_all(db.engine)
     with db.engine.begin() as c:  # the consumer applies events of groups it knows (shared.bus.consumer)

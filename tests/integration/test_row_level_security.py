@@ -1,9 +1,14 @@
 """PostgreSQL itself keeps tenants apart: forced row-level security on every group-owned table, with
 policies that read the group (and stores) the session's scope sets at the start of each transaction.
 
-The service connects as a role that owns nothing (`pg_roles`), as in production: whatever SQL it
+The service connects as a role that owns nothing (as `pg_roles` and `pg_migrated` give), as in production: whatever SQL it
 runs — a raw SELECT without a WHERE, a Core statement the ORM hook never sees — reaches only the
 rows of its scope, and it cannot switch the policies off.
+
+One leads database serves the whole run (`pg_migrated`: migrated once, the two groups' rows
+committed once); each test runs in a transaction rolled back at its end (`joined`), so what one
+writes no other sees. The tests that open a connection of their own (`leads.db.engine`) see the
+committed rows only, which is what they check.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from shared import config, rls
 from shared.config import SERVICES
 from shared.migrations import AppRoleError, grant_app_role
 from shared.tenancy import Scope, widened
-from tests.conftest import PG_APP, embedded_env
+from tests.conftest import PG_APP, embedded_env, joined
 
 pytestmark = pytest.mark.postgres
 
@@ -27,18 +32,16 @@ A1, A2, B1 = "store-a1", "store-a2", "store-b1"
 
 
 def runtime(svc: str, roles, tmp_path):
-    """A service whose migrations run as the owner and whose sessions run as the role that owns nothing."""
+    """A service (migrated already) whose sessions run as the role that owns nothing."""
     owner, app = roles
     env = {**embedded_env(tmp_path), f"{svc.upper()}_DATABASE_URL": app, f"{svc.upper()}_MIGRATE_DATABASE_URL": owner}
-    rt = import_module(f"services.{svc}.app").build(config.load(svc, env))
-    rt.migrate()
-    return rt
+    return import_module(f"services.{svc}.app").build(config.load(svc, env))
 
 
-@pytest.fixture
-def leads(pg_roles, tmp_path):
+@pytest.fixture(scope="module")
+def seeded(pg_migrated, tmp_path_factory):
     """The leads service with two groups: A with stores A1 and A2, B with store B1, two leads per store."""
-    rt = runtime("leads", pg_roles, tmp_path)
+    rt = runtime("leads", pg_migrated("leads"), tmp_path_factory.mktemp("leads"))
     for group, stores in ((A, (A1, A2)), (B, (B1,))):
         with rt.db.session(Scope.system(group)) as s:
             for store in stores:
@@ -46,7 +49,16 @@ def leads(pg_roles, tmp_path):
                 for n in range(2):
                     s.add(Lead(store_id=store, brand_id="brand", name=f"{store} {n}", phone=f"1380000{n}", source="walk_in"))
     yield rt
+    with rt.db.session(Scope.system(None)) as s:  # the database serves the rest of the run
+        s.execute(text("DELETE FROM leads"))
+        s.execute(text("DELETE FROM store_refs"))
     rt.db.engine.dispose()
+
+
+@pytest.fixture
+def leads(seeded):
+    with joined(seeded.db):
+        yield seeded
 
 
 def raw(session, sql: str) -> list[tuple]:
@@ -131,8 +143,8 @@ def test_turning_row_security_off_makes_a_query_fail_instead_of_seeing_everythin
             conn.execute(text("SELECT count(*) FROM leads"))
 
 
-def test_migrate_refuses_a_role_above_the_policies(pg_roles):
-    owner, _ = pg_roles
+def test_migrate_refuses_a_role_above_the_policies(pg_migrated):
+    owner, _ = pg_migrated("leads")
     engine = create_engine(owner)
     with engine.begin() as conn, pytest.raises(AppRoleError, match="superuser or bypasses"):
         grant_app_role(conn, "postgres")
@@ -142,10 +154,10 @@ def test_migrate_refuses_a_role_above_the_policies(pg_roles):
 
 
 @pytest.mark.parametrize("svc", SERVICES)
-def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_roles, tmp_path):
+def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_migrated, tmp_path):
     """The list comes from the models (`Scoped` / `StoreScoped`): a new group-owned table whose
     migration does not call `shared.migrations.protect` fails here."""
-    rt = runtime(svc, pg_roles, tmp_path)
+    rt = runtime(svc, pg_migrated(svc), tmp_path)
     expected = dict(rls.protected_tables(import_module(f"services.{svc}.models").Base.metadata))
     with rt.db.engine.connect() as conn:
         tables = {name: (on, forced) for name, on, forced in conn.execute(text(
@@ -173,10 +185,10 @@ def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_
         "outbox", "inbox", "alembic_version", "known_groups", "session_versions", "login_throttles"}
 
 
-def test_production_refuses_to_serve_as_the_tables_owner_or_a_superuser(leads, pg_roles, pg_admin_url):
+def test_production_refuses_to_serve_as_the_tables_owner_or_a_superuser(leads, pg_migrated, pg_admin_url):
     from dataclasses import replace
 
-    owner, app = pg_roles
+    owner, app = pg_migrated("leads")
     rls.check_role(leads.db.engine)  # the role that owns nothing
     for url, why in ((owner, "owns tables"), (pg_admin_url.replace("postgresql://", "postgresql+psycopg://"), "superuser")):
         engine = create_engine(url)

@@ -12,11 +12,17 @@ MGR = f"{PD}.manager"
 
 
 def upload(api, data: bytes, **params):
+    """Upload, see the job queued for the worker at once (202), then wait for the worker to end it."""
     r = api.post(f"{LEADS}/imports", as_=MGR, query_string=params,
                  data={"file": (io.BytesIO(data), "portal.csv")}, content_type="multipart/form-data")
     assert r.status_code == 202, r.json
-    job = r.json["id"]
-    assert wait_until(lambda: api.get(f"{LEADS}/imports/{job}", as_=MGR).json["status"] in ("done", "failed"), 20)
+    assert r.json["status"] in ("queued", "running", "done") and r.json["size_bytes"] == len(data)
+    return finished(api, r.json["id"])
+
+
+def finished(api, job: str, timeout: float = 60) -> dict:
+    assert wait_until(lambda: api.get(f"{LEADS}/imports/{job}", as_=MGR).json["status"] in ("done", "failed"),
+                      timeout), api.get(f"{LEADS}/imports/{job}", as_=MGR).json
     return api.get(f"{LEADS}/imports/{job}", as_=MGR).json
 
 
@@ -60,13 +66,13 @@ def test_dry_run_reports_everything_and_writes_nothing_then_the_import_takes_the
     created = [e for e in events(platform, "leads.lead.created") if e["data"]["phone"] == "+8613812340009"]
     assert len(created) == 1 and created[0]["data"]["source"] == "online" and created[0]["store_id"]
     # the same file again: everything is a duplicate now
-    again = upload(api, data, sync="true")
+    again = upload(api, data)
     assert again["imported"] == 0 and again["duplicates"] == 5
 
 
 def test_a_gbk_file_from_a_chinese_portal_is_read_as_gb18030(api):
     data = "姓名,电话,来源\n蒋九,13812349001,来店\n沈十,13812349002,来电\n".encode("gbk")
-    job = upload(api, data, sync="true")
+    job = upload(api, data)
     assert job["status"] == "done" and job["encoding"] == "gb18030" and job["imported"] == 2
     r = api.get(f"{LEADS}/leads", as_=MGR, query_string={"q": "13812349001"})
     assert r.json[0]["name"] == "蒋九" and r.json[0]["source"] == "walk_in"
@@ -85,18 +91,46 @@ def test_consultants_cannot_import(api):
     assert r.status_code == 403
 
 
-def test_an_import_cut_off_by_a_restart_says_so_instead_of_running_forever(api, platform, frozen_clock):
+def test_an_import_cut_off_after_a_chunk_is_resumed_by_the_next_worker_without_a_row_twice_or_lost(
+        api, platform, frozen_clock):
+    from sqlalchemy import func, select
+
     from services.leads.handlers import importer
+    from services.leads.models import ImportFileChunk
+    from services.leads.worker import ImportQueue
 
-    verifier = platform.apps["leads"].extensions["crm_verifier"]
-    principal = verifier.verify(api.token(MGR))  # the manager, as the API sees them
-    with platform.runtimes["leads"].db.session(principal.scope) as s:  # the upload was accepted, then the process died
-        job_id = importer.start(s, principal, None, "portal.csv", dry_run=False, size=100).id
+    rt = platform.runtimes["leads"]
+    phones = [f"1381235{i:04d}" for i in range(10)]
+    data = ("姓名,手机,来源\n" + "".join(f"续{i},{ph},online\n" for i, ph in enumerate(phones))).encode()
+    before, events_before = total(api), len(events(platform, "leads.lead.created"))
+    principal = platform.apps["leads"].extensions["crm_verifier"].verify(api.token(MGR))
+    with rt.db.session(principal.scope) as s:  # queued, and held by a worker (before the platform's can take it)
+        job_id = importer.submit(s, principal, None, "big.csv", False, io.BytesIO(data)).id
+        assert importer.claim(s, "crashing-worker", job_id=job_id) is not None
 
-    assert api.get(f"{LEADS}/imports/{job_id}", as_=MGR).json["status"] == "queued"
-    frozen_clock.advance(importer.STALLED + timedelta(minutes=1))
+    crashing = ImportQueue(rt.db, worker_id="crashing-worker", batch=4)
+    crashing.step(job_id, principal.group_id)  # one chunk committed, then the worker's process dies
+    del crashing
     job = api.get(f"{LEADS}/imports/{job_id}", as_=MGR).json
-    assert job["status"] == "interrupted" and job["finished_at"]
-    assert "Upload the file again" in job["message"]
+    assert (job["status"], job["rows"], job["imported"]) == ("running", 4, 4)
+    assert 0 < job["bytes_read"] < job["size_bytes"]  # the page's progress bar
+    assert total(api) == before + 4
+
+    frozen_clock.advance(importer.LEASE + timedelta(seconds=1))  # the lease runs out: the platform's worker takes over
+    job = finished(api, job_id)
+    assert (job["status"], job["rows"], job["imported"], job["duplicates"]) == ("done", 10, 10, 0)
+    with rt.db.session(principal.scope) as s:  # the stored file goes when the job ends
+        assert s.scalar(select(func.count()).select_from(ImportFileChunk).where(ImportFileChunk.job_id == job_id)) == 0
+    assert total(api) == before + 10
+    for ph in phones:  # each row once
+        assert api.get(f"{LEADS}/leads", as_=MGR, query_string={"q": ph}).headers["X-Total-Count"] == "1"
+    assert wait_until(lambda: len(events(platform, "leads.lead.created")) == events_before + 10, 30)
+
+
+def test_the_api_queues_the_import_and_the_page_lists_it(api, platform):
+    r = api.post(f"{LEADS}/imports", as_=MGR, query_string={"dry_run": "true", "filename": "dry.csv"},
+                 data="姓名,手机\n韩二,13812347001\n".encode(), content_type="text/csv")
+    assert r.status_code == 202 and r.json["status"] in ("queued", "running", "done")
+    assert finished(api, r.json["id"])["imported"] == 1
     page = api.get("/leads/import", as_=MGR)
-    assert page.status_code == 200 and ">已中断<" in page.get_data(as_text=True)  # the status in the reader's words
+    assert page.status_code == 200 and "dry.csv" in page.get_data(as_text=True)

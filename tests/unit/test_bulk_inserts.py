@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Database, UTCDateTime, add, bulk_inserts, id_column, insert_rows, make_base, utcnow
 from shared.tenancy import Scope, Scoped, ScopeViolation
+from tests.conftest import joined
 
 Base = make_base()
 
@@ -43,10 +44,17 @@ def rows_of(db: Database) -> list[tuple]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'b.sqlite'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    d = Database(url, [Row])
-    Base.metadata.create_all(d.engine)
-    yield d
+    """SQLite in a file of the test's own; PostgreSQL in the run's database, inside a transaction
+    rolled back at the end (the table too: PostgreSQL's DDL is transactional)."""
+    if request.param == "sqlite":
+        d = Database(f"sqlite:///{tmp_path / 'b.sqlite'}", [Row])
+        Base.metadata.create_all(d.engine)
+        yield d
+    else:
+        d = Database(request.getfixturevalue("pg_run_url"), [Row])
+        with joined(d) as conn:
+            Base.metadata.create_all(conn)
+            yield d
     d.engine.dispose()
 
 

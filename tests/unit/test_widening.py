@@ -33,6 +33,8 @@ SYSTEM_SCOPE_ALLOWED = {
     "services/customers/handlers/schedules.py",  # daily care schedules (worker)
     "services/analytics/rebuild.py",  # crm rebuild-analytics
     "services/analytics/app.py",  # the daily compaction job
+    "services/leads/worker.py",  # the leads worker's queue of imports (every group's jobs)
+    "services/identity/delivery.py",  # the identity worker sending the inbox notices (every group's)
 }
 
 

@@ -257,3 +257,18 @@ def store_callback_save():
         flash(reason(exc), "error")
     back = "spot_checks" if may("callcenter.spot_checks") else "store_callbacks"
     return redirect(url_for(f"callcenter_pages.{back}"))
+
+
+@bp.get("/tasks")
+@page("callcenter.tasks.read")
+def tasks():
+    """The callbacks of one lead or one customer (the lead page and the 360 view link here), else the latest
+    ones, in the caller's scope."""
+    q: dict[str, Any] = {"page": 1, "per_page": 100}
+    for key in ("lead_id", "customer_id"):
+        if request.args.get(key):
+            q[key] = request.args[key][:40]
+    with reading() as s:
+        rows = views.find_tasks(s, q).rows
+        stores = views.stores(s)
+    return render_template("callcenter/tasks.html", rows=rows, stores=stores)

@@ -188,7 +188,8 @@ def customer_360(s: Session, p: Principal, customer_id: str) -> dict | None:
                                for i in policies],
         "leads": [{"lead_id": ld.lead_id, "store": _store(ld.store_id, stores), "source": ld.source,
                    "level": ld.level, "model": ld.model, "outcome": ld.outcome, "order_id": ld.order_id,
-                   "order_price": ld.order_price, "created_at": ld.created_at} for ld in leads],
+                   "order_price": ld.order_price, "created_at": ld.created_at,
+                   "consultant_id": ld.consultant_id} for ld in leads],
         "timeline": [{"kind": a.kind, "at": a.occurred_at, "store": _store(a.store_id, stores) if a.store_id else None,
                       "detail": a.detail or {}, "actor": a.actor} for a in timeline],
     }

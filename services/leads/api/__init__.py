@@ -17,4 +17,4 @@ def _total(resp):
     return resp
 
 
-from . import admin, leads, sales, stats  # noqa: E402, F401  (views register themselves on blp)
+from . import admin, catalogue, leads, sales, stats  # noqa: E402, F401  (views register themselves on blp)

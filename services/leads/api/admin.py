@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -185,14 +184,6 @@ def _spool_upload() -> tuple[str, str, int]:
     return path, name, size
 
 
-def _run_and_clean(rt, scope, job_id: str, path: str, actor: str) -> None:
-    try:
-        with open(path, "rb") as fh:
-            importer.run(rt.db, scope, job_id, fh, actor)
-    finally:
-        os.unlink(path)
-
-
 @blp.route("/imports")
 class Imports(MethodView):
     @require("leads.manage")
@@ -201,23 +192,16 @@ class Imports(MethodView):
     def post(self, q):
         """Upload a CSV of leads (multipart `file` or a text/csv body); `dry_run=true` checks without writing.
 
-        The import runs in the background; poll `GET /imports/<id>` for progress and the rejected rows.
+        The upload is queued for the leads worker and answered at once; poll `GET /imports/<id>` for
+        progress and the rejected rows.
         """
         p = current_principal()
-        path, name, size = _spool_upload()
+        path, name, _size = _spool_upload()
         try:
-            with db().session(p.scope) as s:
-                job = importer.start(s, p, q["store_id"], name, q["dry_run"], size)
-                job_id = job.id
-        except BaseException:
+            with db().session(p.scope) as s, open(path, "rb") as fh:
+                job_id = importer.submit(s, p, q["store_id"], name, q["dry_run"], fh).id
+        finally:
             os.unlink(path)
-            raise
-        rt = current_app.extensions["crm"]
-        if q["sync"]:
-            _run_and_clean(rt, p.scope, job_id, path, p.user_id)
-        else:
-            threading.Thread(target=_run_and_clean, args=(rt, p.scope, job_id, path, p.user_id),
-                             name=f"import-{job_id[:8]}", daemon=True).start()
         return job_out(job_id)
 
 
@@ -227,7 +211,6 @@ def job_out(job_id: str, limit: int = 1000) -> dict:
         job = s.get(ImportJob, job_id)
         if job is None:
             not_found("import")
-        importer.settle_stalled([job])
         errors = s.execute(select(ImportRowError.row, ImportRowError.reason, ImportRowError.duplicate)
                            .where(ImportRowError.job_id == job_id).order_by(ImportRowError.row).limit(limit)).all()
         out = {c.key: getattr(job, c.key) for c in ImportJob.__table__.columns}

@@ -26,6 +26,7 @@ from ..domain_time import (
     local_date,
 )
 from ..models import Assignment, Campaign, FollowUp, Lead, LevelChange, Order, StoreRef, Visit
+from .catalogue import canonical_model
 from .common import (
     consultant_of,
     emit_for,
@@ -63,7 +64,7 @@ def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> Non
 def created_payload(lead: Lead) -> dict:
     return {"lead_id": lead.id, "name": lead.name, "phone": lead.phone, "source": lead.source,
             "level": lead.level, "consultant_id": lead.consultant_id, "campaign_id": lead.campaign_id,
-            "model": lead.model, "channel": channel_of(lead.source), "at": lead.created_at,
+            "model": lead.model, "model_id": lead.model_id, "channel": channel_of(lead.source), "at": lead.created_at,
             "due_on": lead.due_on, "overdue_at": lead.overdue_at}
 
 
@@ -80,13 +81,14 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
     store = resolve_store(s, p, data.get("store_id"))
     _check_source(s, p.group_id, data["source"])
     _check_campaign(s, store, data.get("campaign_id"))
+    model, model_id = canonical_model(s, store.brand_id, data.get("model"))
     rules = rules_of(s, p.group_id)
     at = arrived_at or now()
     lead = Lead(
         group_id=p.group_id, store_id=store.id, brand_id=store.brand_id,
         consultant_id=resolve_consultant(s, p, store, data.get("consultant_id")),
         name=data["name"].strip(), phone=normalize(data["phone"]), source=data["source"],
-        campaign_id=data.get("campaign_id"), model=data.get("model"), note=data.get("note"),
+        campaign_id=data.get("campaign_id"), model=model, model_id=model_id, note=data.get("note"),
         created_by=p.user_id, created_at=at, idempotency_key=idempotency_key, level="N",
     )
     if lead.source in TIMED_SOURCES:
@@ -144,6 +146,7 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
     source = data.get("source") or data["kind"]
     _check_source(s, p.group_id, source)
     _check_campaign(s, store, data.get("campaign_id"))
+    model, model_id = canonical_model(s, store.brand_id, data.get("model"))
     time_in = data.get("time_in") or now()
     consultant = resolve_consultant(s, p, store, data.get("consultant_id"))
     lead, foreign, first = None, False, data.get("first_visit", True)
@@ -160,13 +163,13 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
             foreign = p.role == CONSULTANT and lead.consultant_id != p.user_id
         else:
             lead, _ = create_lead(s, p, {"store_id": store.id, "name": data.get("name") or "?", "phone": phone,
-                                         "source": source, "model": data.get("model"),
+                                         "source": source, "model": model,
                                          "campaign_id": data.get("campaign_id"),
                                          "consultant_id": consultant}, arrived_at=time_in)
     visit = Visit(group_id=p.group_id, store_id=store.id, lead_id=lead.id if lead else None, kind=data["kind"],
                   time_in=time_in, time_out=data.get("time_out"), party_size=data.get("party_size") or 1,
                   consultant_id=lead.consultant_id if lead and lead.consultant_id else consultant,
-                  model=data.get("model"), source=source, campaign_id=data.get("campaign_id"),
+                  model=model, source=source, campaign_id=data.get("campaign_id"),
                   first_visit=first, note=data.get("note"), created_by=p.user_id)
     s.add(visit)
     s.flush()
@@ -174,7 +177,7 @@ def log_visit(s: Session, p: Principal, data: dict) -> tuple[Visit, Lead | None,
         _contact(s, lead, time_in, p.user_id, store)
     ev = {"visit_id": visit.id, "lead_id": visit.lead_id, "kind": visit.kind, "party_size": visit.party_size,
           "first_visit": visit.first_visit, "consultant_id": visit.consultant_id, "model": visit.model,
-          "source": visit.source, "at": visit.time_in}
+          "model_id": model_id, "source": visit.source, "at": visit.time_in}
     emit(s, Event(type="leads.visit.logged", group_id=p.group_id, brand_id=store.brand_id, store_id=store.id,
                   actor=p.user_id, data=ev))
     publish_due(s, p.user_id)
@@ -334,3 +337,11 @@ def recompute_due_dates(s: Session, group_id: str, actor: str | None = None) -> 
                   .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")), params)
         emit_many(s, events)
     return len(params)
+
+
+def relink_customer(s: Session, merged_id: str, survivor_id: str) -> int:
+    """Leads that linked to a customer record merged into another link to the one that stayed."""
+    leads = list(s.scalars(select(Lead).where(Lead.customer_id == merged_id)))
+    for lead in leads:
+        lead.customer_id = survivor_id
+    return len(leads)

@@ -147,3 +147,8 @@ def audit_list(s: Session, store: StoreRef, consultant_id: str | None = None, li
     if consultant_id:
         stmt = stmt.where(Lead.consultant_id == consultant_id)
     return list(s.scalars(stmt.order_by(Lead.consultant_id, Lead.last_contact_at).limit(limit)))
+
+
+def orders_of(s: Session, lead_id: str) -> list[Order]:
+    """A lead's orders, newest first (placed, delivered or cancelled)."""
+    return list(s.scalars(select(Order).where(Order.lead_id == lead_id).order_by(Order.created_at.desc())))

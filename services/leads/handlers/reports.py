@@ -127,6 +127,8 @@ def amend(s: Session, p: Principal, report_id: str, changes: dict[str, int], rea
     s.flush()
     if direct:
         _apply(s, p, r, a, current)
+    else:
+        _emit_amendment(s, p, r, a, "leads.report.amendment_requested", {"reason": a.reason})
     return a
 
 
@@ -145,11 +147,20 @@ def decide_amendment(s: Session, p: Principal, amendment_id: str, approve: bool,
     current = effective(s, r)
     a.status, a.decided_by, a.decided_at = ("approved" if approve else "rejected"), p.user_id, now()
     a.decision_note = (note or "").strip()[:500] or None
+    _emit_amendment(s, p, r, a, "leads.report.amendment_decided", {"approved": approve, "note": a.decision_note})
     if approve:
         a.previous = {k: current.get(k, 0) for k in a.changes}  # what it changes now, at approval
         s.flush()
         _apply(s, p, r, a, current)
     return a
+
+
+def _emit_amendment(s: Session, p: Principal, r: DailyReport, a: ReportAmendment, type_: str, data: dict) -> None:
+    """An amendment asked for or decided (the manager's and the consultant's inboxes learn of it)."""
+    store = s.get_one(StoreRef, r.store_id)
+    emit(s, Event(type=type_, group_id=store.group_id, brand_id=store.brand_id, store_id=store.id, actor=p.user_id,
+                  data={"report_id": r.id, "amendment_id": a.id, "consultant_id": r.consultant_id, "day": r.day,
+                        **data}))
 
 
 def pending_amendments(s: Session, store_id: str) -> list[tuple[ReportAmendment, DailyReport]]:

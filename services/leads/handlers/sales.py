@@ -10,23 +10,28 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 
+from ..domain import refusal
 from ..domain_time import local_date
 from ..models import Defeat, Lead, Order, StoreRef, TestDrive
+from .catalogue import canonical_model, check_competitor
 from .common import check_may, emit_for, get_lead, now, publish_due
 from .leads import _change_level, _contact
 
 
-def _open_lead(s: Session, lead_id: str) -> Lead:
+def _open_lead(s: Session, lead_id: str, action: str = "test_drive") -> Lead:
+    """The lead, if its state allows `action` (domain.refusal: the rule the lead page offers by)."""
     lead = get_lead(s, lead_id)
-    if not lead.is_open:
-        raise Conflict(f"the lead is {lead.level}", "closed")
+    no = refusal(action, lead.level, lead.defeat_pending)
+    if no:
+        raise Conflict(*no)
     return lead
 
 
 def book_test_drive(s: Session, p: Principal, lead_id: str, data: dict) -> TestDrive:
     """Book a test drive (试乘试驾) of a model."""
     lead = _open_lead(s, lead_id)
-    td = TestDrive(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, model=data["model"],
+    model, _ = canonical_model(s, lead.brand_id, data["model"])
+    td = TestDrive(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, model=model,
                    booked_for=data.get("booked_for") or now(), consultant_id=lead.consultant_id)
     s.add(td)
     s.flush()
@@ -55,21 +60,22 @@ def place_order(s: Session, p: Principal, lead_id: str, data: dict) -> Order:
 
     A defeat still waiting for the manager is withdrawn: the customer is buying (`leads.defeat.withdrawn`).
     """
-    lead = _open_lead(s, lead_id)
-    if lead.level == "O":
-        raise Conflict("the lead already has an open order", "has_order")
+    lead = _open_lead(s, lead_id, "order")
+    model, model_id = canonical_model(s, lead.brand_id, data.get("model"))
     order = Order(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, consultant_id=lead.consultant_id,
                   from_level=lead.level,
                   **{k: data.get(k) for k in ("model", "colour", "price", "deposit", "payment_method", "trade_in",
                                               "expected_delivery", "customer_kind", "sale_type")})
+    order.model, order.model_id = model or data["model"], model_id
     order.deposit = order.deposit or Decimal(0)
     s.add(order)
     s.flush()
     _contact(s, lead, now(), p.user_id)
-    lead.model = order.model
+    lead.model, lead.model_id = order.model, order.model_id
     _change_level(s, p.user_id, lead, "O", data.get("signals") or ["deposit_paid"], "order placed")
     emit_for(s, "leads.order.placed", lead, p.user_id, {
-        "lead_id": lead.id, "order_id": order.id, "model": order.model, "colour": order.colour, "price": order.price,
+        "lead_id": lead.id, "order_id": order.id, "model": order.model, "model_id": order.model_id,
+        "colour": order.colour, "price": order.price,
         "deposit": order.deposit, "payment_method": order.payment_method, "trade_in": order.trade_in,
         "expected_delivery": order.expected_delivery, "consultant_id": lead.consultant_id,
         "customer_name": lead.name, "phone": lead.phone, "customer_kind": order.customer_kind,
@@ -126,7 +132,7 @@ def deliver(s: Session, p: Principal, order_id: str, vin: str, delivered_on) -> 
     order.status, order.vin, order.delivered_on = "delivered", vin.upper(), delivered_on
     _change_level(s, p.user_id, lead, "delivered", [], "vehicle delivered")
     emit_for(s, "leads.vehicle.delivered", lead, p.user_id, {
-        "lead_id": lead.id, "order_id": order.id, "vin": order.vin, "model": order.model,
+        "lead_id": lead.id, "order_id": order.id, "vin": order.vin, "model": order.model, "model_id": order.model_id,
         "delivered_on": delivered_on, "consultant_id": lead.consultant_id, "customer_name": lead.name,
         "phone": lead.phone, "price": order.price, "customer_kind": order.customer_kind,
         "sale_type": order.sale_type, "source": lead.source})
@@ -154,13 +160,10 @@ def cancel_order(s: Session, p: Principal, order_id: str, reason: str) -> Order:
 
 def propose_defeat(s: Session, p: Principal, lead_id: str, data: dict) -> Defeat:
     """The consultant proposes to close the lead as defeated, with the reason; the manager decides."""
-    lead = _open_lead(s, lead_id)
-    if lead.defeat_pending:
-        raise Conflict("a defeat is already waiting for the manager", "pending")
-    if lead.level == "O":
-        raise Conflict("the lead has a signed order: deliver it or cancel the order first", "has_order")
+    lead = _open_lead(s, lead_id, "defeat")
     if data["reason"] == "competitor" and not data.get("competitor_brand"):
         raise Invalid("name the competitor", errors={"competitor_brand": ["required when the reason is competitor"]})
+    check_competitor(s, data.get("competitor_brand"), data.get("competitor_model"))
     d = Defeat(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, reason=data["reason"],
                competitor_brand=data.get("competitor_brand"), competitor_model=data.get("competitor_model"),
                note=data.get("note"), from_level=lead.level, proposed_by=p.user_id, proposed_at=now())

@@ -1,19 +1,23 @@
 """Leads tables, plus local copies of the stores and users that identity publishes."""
 from .activity import Assignment, Defeat, FollowUp, LevelChange, Order, TestDrive, Visit
 from .base import INBOX, OUTBOX, Base, GroupSettings, StaffRef, StoreRef
+from .catalogue import BrandRef, Competitor, VehicleModel
 from .lead import Campaign, Lead
-from .reports import DailyReport, ImportJob, ImportRowError, ReportAmendment
+from .reports import DailyReport, ImportFileChunk, ImportJob, ImportRowError, ReportAmendment
 
 __all__ = [
     "INBOX",
     "OUTBOX",
     "Assignment",
     "Base",
+    "BrandRef",
     "Campaign",
+    "Competitor",
     "DailyReport",
     "Defeat",
     "FollowUp",
     "GroupSettings",
+    "ImportFileChunk",
     "ImportJob",
     "ImportRowError",
     "Lead",
@@ -23,5 +27,6 @@ __all__ = [
     "StaffRef",
     "StoreRef",
     "TestDrive",
+    "VehicleModel",
     "Visit",
 ]

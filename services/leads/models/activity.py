@@ -89,6 +89,7 @@ class Order(StoreScoped, Base):
     id: Mapped[str] = id_column()
     lead_id: Mapped[str] = mapped_column(String(36), index=True)
     model: Mapped[str] = mapped_column(String(80))
+    model_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # its catalogue entry, if kept
     colour: Mapped[str | None] = mapped_column(String(40), nullable=True)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     deposit: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=0)

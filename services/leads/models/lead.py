@@ -40,6 +40,8 @@ class Lead(StoreScoped, Base):
     campaign_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     level: Mapped[str] = mapped_column(String(12), default="N")
     model: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: the model's catalogue entry when the brand keeps a catalogue (`model` is then the catalogue's name)
+    model_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -61,6 +63,9 @@ class Lead(StoreScoped, Base):
     audited_at: Mapped[datetime | None] = mapped_column(nullable=True)
     defeat_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the customer customers matched the lead to (customers.relationship.linked): the lead page links to
+    #: their 360 view by this id
+    customer_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     @classmethod
     def scope_criteria(cls, scope: Scope):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, String, UniqueConstraint, and_
+from sqlalchemy import JSON, Boolean, Date, LargeBinary, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import id_column, utcnow
@@ -61,13 +61,16 @@ class ReportAmendment(StoreScoped, Base):
 
 
 class ImportJob(StoreScoped, Base):
-    """A CSV import of leads; the row counters move while it runs, so a page can show progress."""
+    """A CSV import of leads, a command queued for the leads worker (`services.leads.worker`).
+
+    The counters move with every committed chunk, so a page can show progress; `rows` is also where
+    a worker that takes the job over (the one that held it stopped: its lease ran out) resumes."""
 
     __tablename__ = "import_jobs"
     id: Mapped[str] = id_column()
     filename: Mapped[str] = mapped_column(String(200))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued running done failed interrupted
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued running done failed (interrupted: before 2026-12)
     encoding: Mapped[str | None] = mapped_column(String(20), nullable=True)
     size_bytes: Mapped[int] = mapped_column(default=0)
     bytes_read: Mapped[int] = mapped_column(default=0)
@@ -80,6 +83,20 @@ class ImportJob(StoreScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     progressed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # last sign of life while running
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the worker running it, until when (renewed with every chunk); another worker may take it after that
+    claimed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ImportFileChunk(StoreScoped, Base):
+    """The uploaded file of an import, in pieces of up to a megabyte, kept until the job ends (a
+    worker that takes a job over reads it again)."""
+
+    __tablename__ = "import_file_chunks"
+    id: Mapped[str] = id_column()
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    seq: Mapped[int] = mapped_column()
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ImportRowError(StoreScoped, Base):

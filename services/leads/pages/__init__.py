@@ -67,7 +67,9 @@ FIELD_NAMES = {"vin": "VIN", "reason": _l("Reason"), "note": _l("Note"), "price"
                "deposit": _l("Deposit (¥)"), "model": _l("Model"), "phone": _l("Mobile"), "name": _l("Name"),
                "level": _l("Level"), "delivered_on": _l("Delivered on"), "booked_for": _l("Date"),
                "next_planned_at": _l("Next contact (date)"), "expected_delivery": _l("Expected delivery"),
-               "changes": _l("Figure"), "day": _l("Day"), "competitor_brand": _l("Competitor brand")}
+               "changes": _l("Figure"), "day": _l("Day"), "competitor_brand": _l("Competitor brand"),
+               "competitor_model": _l("Competitor model"), "aliases": _l("Other names"), "file": _l("File"),
+               "guide_price": _l("Guide price (¥)"), "brand_id": _l("Brand")}
 
 
 def form_errors(exc: ValidationError | Exception) -> None:
@@ -112,4 +114,4 @@ def _sees_phone(lead) -> bool:
     return bool(lead.phone) and sees_full_phone(g.get("principal"), lead.holder)
 
 
-from . import consultant, manager  # noqa: E402,F401  (views register themselves on bp)
+from . import catalogue, consultant, manager  # noqa: E402,F401  (views register themselves on bp)

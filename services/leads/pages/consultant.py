@@ -14,11 +14,11 @@ from shared.fields import in_range
 from shared.permissions import CONSULTANT, MANAGER, page
 
 from .. import handlers
-from ..domain import LEVELS, SIGNALS
+from ..domain import LEVELS, SIGNALS, allowed_actions
 from ..domain_funnel import REPORT_FIELDS
-from ..handlers import queries, reports
-from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, Order, StoreRef, TestDrive, Visit)
-from ..schemas import DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
+from ..handlers import catalogue, queries, reports
+from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, StoreRef, TestDrive, Visit)
+from ..schemas import CancelIn, DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
 from . import TZ, bp, db, form_errors, store_page, today_local
 from .labels import label, level_reason
 
@@ -76,9 +76,15 @@ def _timeline(s, lead: Lead, names: dict) -> list[dict]:
         items.append({"at": t.completed_at or t.created_at, "icon": "drive", "who": None, "text": (
             _("Test drive completed: %(m)s", m=t.model) if t.status == "completed"
             else _("Test drive booked: %(m)s", m=t.model))})
-    for o in s.scalars(select(Order).where(Order.lead_id == lead.id)):
-        items.append({"at": o.created_at, "icon": "order", "who": None,
+    for o in queries.orders_of(s, lead.id):
+        items.append({"at": o.created_at, "icon": "order", "who": o.consultant_id,
                       "text": _("Order: %(m)s %(c)s, ¥%(p)s", m=o.model, c=o.colour or "", p=f"{o.price:,.0f}")})
+        if o.status == "cancelled" and o.cancelled_at:
+            items.append({"at": o.cancelled_at, "icon": "order", "who": o.cancelled_by,
+                          "text": _("Order cancelled: %(r)s", r=o.cancel_reason or "")})
+        if o.status == "delivered" and o.delivered_on:
+            items.append({"at": datetime.combine(o.delivered_on, time(18), TZ), "icon": "order", "who": None,
+                          "text": _("Delivered: VIN %(v)s", v=o.vin or "")})
     for d in s.scalars(select(Defeat).where(Defeat.lead_id == lead.id)):
         items.append({"at": d.proposed_at, "icon": "defeat", "who": d.proposed_by, "text": _(
             "Defeat proposed: %(r)s %(b)s %(m)s", r=handlers_label("defeat", d.reason), b=d.competitor_brand or "",
@@ -105,11 +111,17 @@ def lead_detail(lead_id: str):
         names = queries.staff_names(s)
         timeline = _timeline(s, lead, names)
         drives = list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead.id, TestDrive.status == "booked")))
-        order = s.scalar(select(Order).where(Order.lead_id == lead.id, Order.status == "placed"))
+        orders = queries.orders_of(s, lead.id)
         defeat = s.scalar(select(Defeat).where(Defeat.lead_id == lead.id, Defeat.status == "proposed"))
         colleagues = queries.consultants(s, lead.store_id)
-    return render_template("leads/detail.html", lead=lead, names=names, timeline=timeline, drives=drives,
-                           order=order, defeat=defeat, colleagues=colleagues, today=today_local())
+        models = catalogue.models_of(s, lead.brand_id, active_only=True)
+        rivals = catalogue.competitors(s)
+    return render_template(
+        "leads/detail.html", lead=lead, names=names, timeline=timeline, drives=drives, defeat=defeat,
+        order=next((o for o in orders if o.status == "placed"), None),
+        delivered=next((o for o in orders if o.status == "delivered"), None),
+        allowed=allowed_actions(lead.level, lead.defeat_pending), models=models, rivals=rivals,
+        colleagues=colleagues, today=today_local())
 
 
 def _local_dt(day: str | None, hhmm: str | None = None) -> str | None:
@@ -156,7 +168,11 @@ def _form_body(kind: str) -> dict:
         body["trade_in"] = f.get("trade_in") == "1"
         return {k: v for k, v in body.items() if v is not None}
     if kind == "defeat":
-        return {k: f.get(k) or None for k in ("reason", "competitor_brand", "competitor_model", "note")}
+        body = {k: f.get(k) or None for k in ("reason", "competitor_brand", "competitor_model", "note")}
+        if f.get("competitor"):  # picked from the list HQ keeps: "brand|model"
+            brand, _sep, model = f["competitor"].partition("|")
+            body["competitor_brand"], body["competitor_model"] = brand, model or None
+        return body
     abort(400)
 
 
@@ -169,6 +185,9 @@ def lead_action(lead_id: str, kind: str):
         with db().session(p.scope) as s:
             if kind == "complete_drive":
                 handlers.complete_test_drive(s, p, request.form.get("test_drive_id", ""))
+            elif kind == "cancel_order":
+                b = CancelIn().load({"reason": request.form.get("reason", "")})
+                handlers.cancel_order(s, p, request.form.get("order_id", ""), b["reason"])
             elif kind == "deliver":
                 b = DeliveryIn().load({"vin": request.form.get("vin", ""),
                                        "delivered_on": request.form.get("delivered_on", "")})
@@ -243,7 +262,9 @@ def _today(p) -> dict:
         recent = list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
         names = queries.staff_names(s)
         team = queries.consultants(s, p.home_store) if p.role == MANAGER else []
-    return {"recent": recent, "names": names, "team": team}
+        brand = catalogue.brand_of_store(s, p.home_store)
+        models = catalogue.models_of(s, brand, active_only=True) if brand else []
+    return {"recent": recent, "names": names, "team": team, "models": models}
 
 
 @bp.route("/reports", methods=["GET", "POST"])

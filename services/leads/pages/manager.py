@@ -9,7 +9,7 @@ from shared.errors import UserError
 from shared.permissions import CONSULTANT, page
 
 from .. import handlers
-from ..handlers import importer, queries
+from ..handlers import queries
 from ..models import Defeat, ImportJob, Lead
 from . import bp, db, form_errors, home_store, store_page
 
@@ -134,5 +134,4 @@ def import_page():
     p = g.principal
     with db().session(p.scope) as s:
         jobs = list(s.scalars(select(ImportJob).order_by(ImportJob.created_at.desc()).limit(10)))
-        importer.settle_stalled(jobs)
     return render_template("leads/import.html", jobs=jobs)

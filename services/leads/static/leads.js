@@ -44,6 +44,7 @@
     bar.value = job.size_bytes ? Math.round((100 * job.bytes_read) / job.size_bytes) : 0;
     if (job.status === "failed") { status.textContent = `${t.failed} ${job.message}`; return true; }
     if (job.status === "interrupted") { status.textContent = job.message; return true; }
+    if (job.status === "queued") { status.textContent = t.queued; return false; }
     if (job.status !== "done") { status.textContent = fmt(t.running, { n: job.rows }); return false; }
     bar.value = 100;
     status.textContent = fmt(t.done, { rows: job.rows, ok: job.imported, dup: job.duplicates, bad: job.bad_rows })

@@ -1,0 +1,305 @@
+"""The to-do inbox and its notices, on the embedded platform with the real bus (issue 14, point 8).
+
+Work reaches the right person: an event of the service that owns the work opens an item for the
+user it concerns, and the event that says the work is done closes it. Notices go out by e-mail (a
+real SMTP server on this machine) and to a WeCom group robot (a local webhook that checks the
+message format), from identity's worker: retried when the channel is down, sent once, held in
+quiet hours.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from services.identity.delivery import deliver_due
+from services.identity.models import Delivery
+from services.identity.todo import quiet_end_after
+from shared import clock
+from shared.bus import emit
+from shared.events import Event
+from shared.tenancy import Scope
+from tests.conftest import store_id, wait_until
+from tests.notify_servers import SmtpInbox, WeComRobot, free_port
+
+SH = ZoneInfo("Asia/Shanghai")
+STORE = "hz-toyota-xs"
+SALES, MANAGER, ADMIN, SUP, AGENT = f"{STORE}.sales1", f"{STORE}.manager", "hq.admin", "cc.sup", "cc.agent1"
+INBOX = "/identity/api/v1/inbox"
+
+
+def items(api, user: str) -> list[dict]:
+    r = api.get(INBOX, as_=user)
+    assert r.status_code == 200, r.json
+    return r.json["items"]
+
+
+def item_for(api, user: str, kind: str, ref: str) -> dict:
+    """Wait until the user's inbox holds an item of this kind about record `ref`."""
+    return wait_until(lambda: next((i for i in items(api, user) if i["kind"] == kind and i["ref"] == ref), None), 20)
+
+
+def gone(api, user: str, item_id: str) -> bool:
+    return all(i["id"] != item_id for i in items(api, user))
+
+
+def me(api, user: str) -> dict:
+    return api.get("/identity/api/v1/auth/me", as_=user).json
+
+
+def new_lead(api, name: str = "卫先生") -> dict:
+    phone = f"+86137{uuid.uuid4().int % 10**8:08d}"
+    r = api.post("/leads/api/v1/leads", as_=SALES, json={"name": name, "phone": phone, "source": "walk_in"})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+@pytest.fixture(autouse=True)
+def _real_time():
+    yield
+    clock.reset()
+
+
+def test_a_new_lead_reaches_its_consultant_and_leaves_the_inbox_with_the_first_contact(api):
+    lead = new_lead(api)
+    item = item_for(api, SALES, "lead_new", lead["id"])
+    assert "卫先生" in item["title"] and item["closes_by_work"] and item["link"] == f"/leads/{lead['id']}"
+    assert api.get(f"{INBOX}/count", as_=SALES).json["unread"] >= 1
+
+    r = api.post(f"/leads/api/v1/leads/{lead['id']}/follow-ups", as_=SALES,
+                 json={"kind": "call", "outcome": "reached"})
+    assert r.status_code == 201, r.json
+    wait_until(lambda: gone(api, SALES, item["id"]), 20)
+
+
+def _on_day(day: str, hour: int = 9) -> datetime:
+    return datetime.combine(datetime.fromisoformat(day).date(), datetime.min.time(), SH) + timedelta(hours=hour)
+
+
+def test_a_lead_shows_as_due_from_its_due_day_and_overdue_after_until_contacted(api, platform):
+    lead = new_lead(api, "贺先生")
+    item_for(api, SALES, "lead_new", lead["id"])
+    platform.wait_until_consumed()
+    assert lead["due_on"] > clock.now().astimezone(SH).date().isoformat()  # a first contact is due later on
+    assert "lead_due" not in {i["kind"] for i in items(api, SALES) if i["ref"] == lead["id"]}
+
+    clock.travel_to(_on_day(lead["due_on"]))
+    due = item_for(api, SALES, "lead_due", lead["id"])
+    assert "贺先生" in due["title"] and lead["due_on"] in due["title"] and due["closes_by_work"]
+    assert due["data"]["overdue_at"] == lead["overdue_at"]
+
+    r = api.post(f"/leads/api/v1/leads/{lead['id']}/follow-ups", as_=SALES, json={"kind": "call", "outcome": "reached"})
+    assert r.status_code == 201, r.json
+    wait_until(lambda: gone(api, SALES, due["id"]), 20)  # contacted: due again on a later day, hidden till then
+    next_due = api.get(f"/leads/api/v1/leads/{lead['id']}", as_=SALES).json["due_on"]
+    assert next_due > lead["due_on"]
+    clock.travel_to(_on_day(next_due))
+    again = item_for(api, SALES, "lead_due", lead["id"])
+    assert again["id"] == due["id"] and next_due in again["title"] and "贺先生" in again["title"]
+
+
+def test_a_defeat_waits_for_the_manager_and_one_sent_back_returns_to_the_consultant_with_the_note(api):
+    lead = new_lead(api, "韩女士")
+    defeat = api.post(f"/leads/api/v1/leads/{lead['id']}/defeat", as_=SALES, json={"reason": "price"})
+    assert defeat.status_code == 201, defeat.json
+    decide = item_for(api, MANAGER, "defeat_decide", lead["id"])
+    assert decide["link"] == "/leads/defeats"
+    assert not decide["read"]
+
+    # a work item is not closed by saying so: only the decision closes it
+    r = api.post(f"{INBOX}/{decide['id']}/done", as_=MANAGER)
+    assert r.status_code == 409
+    # nor does anyone else see or touch it
+    assert api.post(f"{INBOX}/{decide['id']}/read", as_=SALES).status_code == 404
+    assert api.post(f"{INBOX}/{decide['id']}/read", as_=f"{STORE}.sales2").status_code == 404
+
+    r = api.post(f"/leads/api/v1/defeats/{defeat.json['id']}/decision", as_=MANAGER,
+                 json={"approve": False, "note": "客户下周再来，请继续跟进"})
+    assert r.status_code == 200, r.json
+    wait_until(lambda: gone(api, MANAGER, decide["id"]), 20)
+    back = item_for(api, SALES, "defeat_sent_back", lead["id"])
+    assert "客户下周再来，请继续跟进" in back["detail"]
+
+    r = api.post(f"{INBOX}/{back['id']}/done", as_=SALES)
+    assert r.status_code == 200 and r.json["done"]
+    assert gone(api, SALES, back["id"])
+
+
+def test_a_late_report_and_an_amendment_reach_the_manager_and_the_decision_the_consultant(api):
+    day = (clock.now().astimezone(SH) - timedelta(days=3)).date().isoformat()
+    r = api.post("/leads/api/v1/reports", as_=SALES, json={"day": day, "figures": {"calls": 1}})
+    assert r.status_code == 201, r.json
+    report = r.json
+    late = item_for(api, MANAGER, "report_late", report["id"])
+    assert day in late["title"] and late["link"] == "/leads/reports"
+
+    r = api.post(f"/leads/api/v1/reports/{report['id']}/amendments", as_=SALES,
+                 json={"changes": {"calls": 5}, "reason": "漏记了四个电话"})
+    assert r.status_code == 201, r.json
+    amendment = r.json
+    ask = item_for(api, MANAGER, "report_amendment", amendment["id"])
+    assert "漏记了四个电话" in ask["detail"] and ask["closes_by_work"]
+
+    r = api.post(f"/leads/api/v1/reports/{report['id']}/amendments/{amendment['id']}/decision", as_=MANAGER,
+                 json={"approve": True, "note": "已核实"})
+    assert r.status_code == 200, r.json
+    wait_until(lambda: gone(api, MANAGER, ask["id"]), 20)
+    told = item_for(api, SALES, "amendment_decided", amendment["id"])
+    assert "已核实" in told["detail"] and not told["closes_by_work"]
+
+
+def _emit(platform, service: str, type_: str, data: dict, store: str = STORE) -> None:
+    rt = platform.runtimes[service]
+    gid = me_group(platform)
+    with rt.db.session(Scope.system(gid)) as s:
+        emit(s, Event(type=type_, group_id=gid, store_id=store_id(store), data=data))
+
+
+def me_group(platform) -> str:
+    from services.identity.models import Group
+
+    with platform.runtimes["identity"].db.session(Scope.system()) as s:
+        return s.scalar(select(Group.id).where(Group.code == "demo"))
+
+
+def test_a_complaint_goes_to_the_store_and_to_the_overseers_once_its_sla_is_missed(api, platform):
+    cid, manager = str(uuid.uuid4()), me(api, MANAGER)["user_id"]
+    due = clock.now() + timedelta(hours=4)
+    _emit(platform, "callcenter", "callcenter.complaint.opened",
+          {"complaint_id": cid, "customer_id": "", "severity": "high", "source": "agent", "summary": "销售承诺未兑现",
+           "due_at": due, "assignee_id": manager, "customer_name": "林先生"})
+    mine = item_for(api, MANAGER, "complaint", cid)
+    assert "林先生" in mine["title"] and mine["link"] == f"/callcenter/complaints/{cid}"
+    assert all(i["ref"] != cid for i in items(api, SUP))  # not yet: the SLA still holds
+
+    clock.travel_to(due + timedelta(minutes=1))
+    sla = item_for(api, SUP, "complaint_sla", cid)
+    assert item_for(api, ADMIN, "complaint_sla", cid)
+
+    _emit(platform, "callcenter", "callcenter.complaint.resolved",
+          {"complaint_id": cid, "customer_id": "", "severity": "high", "within_sla": False})
+    wait_until(lambda: gone(api, SUP, sla["id"]) and gone(api, MANAGER, mine["id"]), 20)
+
+
+def test_a_promised_call_back_shows_to_its_agent_when_due(api, platform):
+    tid, agent = str(uuid.uuid4()), me(api, AGENT)["user_id"]
+    at = clock.now() + timedelta(hours=2)
+    _emit(platform, "callcenter", "callcenter.attempt.logged",
+          {"task_id": tid, "task_type": "delivery_callback", "customer_id": "", "agent_id": agent,
+           "outcome": "call_back", "attempt": 1, "callback_at": at})
+    platform.wait_until_consumed()
+    assert all(i["ref"] != tid for i in items(api, AGENT))  # two hours ahead: not yet
+    clock.travel_to(at - timedelta(minutes=5))
+    item = item_for(api, AGENT, "callback_due", tid)
+    assert item["link"] == "/callcenter/workbench"
+    _emit(platform, "callcenter", "callcenter.task.completed",
+          {"task_id": tid, "task_type": "delivery_callback", "customer_id": "", "agent_id": agent})
+    wait_until(lambda: gone(api, AGENT, item["id"]), 20)
+
+
+def test_quiet_hours_move_a_notice_to_their_end():
+    start, end = datetime.strptime("22:00", "%H:%M").time(), datetime.strptime("08:00", "%H:%M").time()
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=SH)
+    assert quiet_end_after(late, start, end, SH) == datetime(2026, 12, 2, 8, 0, tzinfo=SH)
+    early = datetime(2026, 12, 2, 7, 0, tzinfo=SH).astimezone(UTC)
+    assert quiet_end_after(early, start, end, SH) == datetime(2026, 12, 2, 8, 0, tzinfo=SH)
+    day = datetime(2026, 12, 2, 12, 0, tzinfo=SH)
+    assert quiet_end_after(day, start, end, SH) == day
+
+
+@pytest.fixture
+def channels(api):
+    """The group's channels pointed at local receivers; the consultant takes e-mail and WeCom."""
+    smtp_port = free_port()
+    robot = WeComRobot().start()
+    r = api.put("/identity/api/v1/notify-channels", as_=ADMIN,
+                json={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_sender": "crm@dealer.example",
+                      "wecom_webhook": robot.url, "public_url": "https://crm.dealer.example"})
+    assert r.status_code == 200, r.json
+    user = me(api, SALES)["user_id"]
+    r = api.patch(f"/identity/api/v1/users/{user}", as_=ADMIN, json={"email": "sales1@dealer.example"})
+    assert r.status_code == 200, r.json
+    r = api.put("/identity/api/v1/notify-settings", as_=SALES, json={"email": True, "wecom": True})
+    assert r.status_code == 200, r.json
+    yield {"smtp_port": smtp_port, "robot": robot}
+    api.put("/identity/api/v1/notify-settings", as_=SALES, json={"email": False, "wecom": False})
+    robot.stop()
+
+
+def _deliveries(platform, lead_link: str) -> list[Delivery]:
+    from services.identity.models import TodoItem
+
+    with platform.runtimes["identity"].db.session(Scope.system()) as s:
+        rows = s.scalars(select(Delivery).join(TodoItem, TodoItem.id == Delivery.item_id)
+                         .where(TodoItem.link == lead_link, TodoItem.kind == "lead_new")).all()
+        s.expunge_all()
+        return list(rows)
+
+
+def test_notices_are_retried_until_the_mail_server_answers_and_sent_once(api, platform, channels):
+    robot = channels["robot"]
+    robot.fail_next = 1  # the robot is busy once
+    lead = new_lead(api, "郑先生")
+    link = f"/leads/{lead['id']}"
+    item_for(api, SALES, "lead_new", lead["id"])
+    # no mail server yet: the e-mail fails and waits for its retry; the WeCom notice is retried too
+    failed = wait_until(lambda: [d for d in _deliveries(platform, link) if d.attempts >= 1 and d.status == "pending"
+                                 and d.channel == "email"], 20)
+    assert failed[0].last_error and failed[0].next_at > clock.now()
+
+    smtp = SmtpInbox()
+    smtp.port = channels["smtp_port"]
+    from aiosmtpd.controller import Controller
+
+    smtp.controller = Controller(smtp.controller.handler, hostname="127.0.0.1", port=channels["smtp_port"])
+    smtp.start()
+    try:
+        clock.travel_to(clock.now() + timedelta(minutes=2))  # past the retry's delay
+        wait_until(lambda: all(d.status == "sent" for d in _deliveries(platform, link))
+                   and len(_deliveries(platform, link)) == 2, 30)
+        mails = [m for to, m in smtp.messages if "郑先生" in m["Subject"]]
+        assert len(mails) == 1 and smtp.messages[-1][0] == ["sales1@dealer.example"]
+        assert f"https://crm.dealer.example{link}" in mails[0].get_content()
+        texts = [m["text"]["content"] for m in robot.received if "郑先生" in m["text"]["content"]]
+        assert len(texts) == 1 and robot.received[0]["msgtype"] == "text" and not robot.rejected
+        # more worker runs send nothing again
+        deliver_due(platform.runtimes["identity"].db)
+        assert len([m for to, m in smtp.messages if "郑先生" in m["Subject"]]) == 1
+    finally:
+        smtp.stop()
+
+
+def test_a_notice_due_in_quiet_hours_waits_until_they_end(api, platform, channels):
+    local = clock.now().astimezone(SH)
+    start, end = (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=1)).strftime("%H:%M")
+    r = api.put("/identity/api/v1/notify-settings", as_=SALES,
+                json={"email": False, "wecom": True, "quiet_start": start, "quiet_end": end})
+    assert r.status_code == 200, r.json
+    lead = new_lead(api, "冯女士")
+    link = f"/leads/{lead['id']}"
+    item_for(api, SALES, "lead_new", lead["id"])  # the inbox has it at once
+    pending = wait_until(lambda: _deliveries(platform, link), 20)
+    assert [d.channel for d in pending] == ["wecom"]
+    expected_end = datetime.combine(local.date() if local.strftime("%H:%M") < end else local.date() + timedelta(days=1),
+                                    datetime.strptime(end, "%H:%M").time(), SH)
+    assert pending[0].next_at == expected_end and pending[0].status == "pending"
+    deliver_due(platform.runtimes["identity"].db)
+    assert not [m for m in channels["robot"].received if "冯女士" in m["text"]["content"]]
+
+    clock.travel_to(expected_end + timedelta(seconds=5))
+    wait_until(lambda: [m for m in channels["robot"].received if "冯女士" in m["text"]["content"]], 30)
+
+
+def test_bad_settings_are_refused_and_change_nothing(api):
+    before = api.get("/identity/api/v1/notify-settings", as_=SALES).json
+    r = api.put("/identity/api/v1/notify-settings", as_=SALES, json={"quiet_start": "25:00", "quiet_end": "08:00"})
+    assert r.status_code == 422
+    r = api.put("/identity/api/v1/notify-settings", as_=SALES, json={"quiet_start": "22:00"})
+    assert r.status_code == 422 and "quiet_end" in r.json["errors"]
+    assert api.get("/identity/api/v1/notify-settings", as_=SALES).json == before
+    assert api.put("/identity/api/v1/notify-channels", as_=SALES, json={"smtp_port": 25}).status_code == 403
+    r = api.put("/identity/api/v1/notify-channels", as_=ADMIN, json={"wecom_webhook": "ftp://robot"})
+    assert r.status_code == 422
