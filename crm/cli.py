@@ -6,6 +6,7 @@ import importlib
 import logging
 import os
 import signal
+import sys
 import tempfile
 
 from shared.config import SERVICES
@@ -73,9 +74,22 @@ def cmd_dead_letters(args) -> None:
 
 
 def cmd_serve(args) -> None:
+    from crm.starting import EarlyListener
+
+    early = EarlyListener(args.host, args.port)  # the port answers before the platform's modules are imported
     from crm.embedded import serve
 
-    serve(host=args.host, port=args.port, processes=args.processes)
+    serve(host=args.host, port=args.port, processes=args.processes, early=early)
+
+
+BUILT_IN = ("serve", "migrate", "worker", "dead-letters", "make-migration")
+
+
+def _wants_service_commands(argv: list[str] | None) -> bool:
+    """False for a built-in command: importing every service's commands costs a second of CPU (minutes'
+    worth on a busy machine) before `crm serve` could even bind its port."""
+    args = sys.argv[1:] if argv is None else argv
+    return not args or args[0] not in BUILT_IN
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--id", help="replay only the message with this event id")
     p.set_defaults(fn=cmd_dead_letters)
-    for svc in SERVICES:  # each service registers its own commands
+    for svc in SERVICES if _wants_service_commands(argv) else ():  # each service registers its own commands
         try:
             commands = importlib.import_module(f"services.{svc}.cli")
         except ModuleNotFoundError as exc:

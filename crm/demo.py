@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -37,8 +38,13 @@ class Platform(Protocol):
     def wait_until_consumed(self, timeout: float = ...) -> Any: ...
 
 
-def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_per_store: int = 20) -> dict:
-    """Create `days` days of activity for the demo group; returns counts of what was created."""
+def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_per_store: int = 20,
+                  progress: Callable[[int, int], None] | None = None,
+                  settling: Callable[[], None] | None = None) -> dict:
+    """Create `days` days of activity for the demo group; returns counts of what was created.
+
+    `progress(done, total)` is told after each planned action, `settling()` when the actions are done and
+    the targets are set while the consumers catch up (the progress page of the first start shows both)."""
     started = time.monotonic()
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
@@ -47,19 +53,26 @@ def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_pe
               today=real_now.astimezone(TZ).date(), limit=real_now - timedelta(minutes=2))
 
     stores = _log_in(run)  # at the real time: tokens must verify against the real clock
+    run.add(local(run.day_of(days - 1), 8, 30), partial(hq_settings, run))
     for st in stores:
         _plan_store(run, st, days, leads_per_store)
     for n, off in enumerate(range(days - 4, 3, -4)):  # a call-center session every 4 days; the last 3 days stay open
         run.add(local(run.day_of(off), 10, 15), partial(cc_session, run, platform, n))
+    run.add(local(run.day_of(min(20, days - 2)), 8, 45), partial(change_cadence, run))
+    _plan_complaints(run, stores)
 
     run.plan.sort(key=lambda x: (x[0], x[1]))
     try:
-        for when, _, step in run.plan:
+        for done, (when, _, step) in enumerate(run.plan, 1):
             clock.travel_to(when)
             step()
+            if progress:
+                progress(done, len(run.plan))
     finally:
         clock.reset()
 
+    if settling:
+        settling()
     _set_targets(run, stores, per_day=leads_per_store / days)
     platform.wait_until_consumed(timeout=120)
     out: dict[str, Any] = dict(sorted(run.counts.items()))
@@ -95,10 +108,12 @@ def _plan_store(run: Run, st: dict, days: int, leads_per_store: int) -> None:
         else:
             plan_lead(run, st, age=rng.randint(0, days - 1))
     manager = f"{st['code']}.manager"
-    for _ in range(2):  # visitor-log lines without a phone (passers-by who left no number)
+    for n in range(2):  # visitor-log lines without a phone (passers-by who left no number); one typed in late
         model = rng.choice(MODELS[st["brand"]])[0]
-        off = rng.randint(0, days - 1)
-        run.add(local(run.day_of(off), rng.randint(10, 17), 15), partial(passer_by, run, manager, model))
+        off = rng.randint(1, days - 1)
+        came = local(run.day_of(off), rng.randint(10, 17), 15)
+        typed = local(run.day_of(off - 1), 9, 10) if n == 1 else came
+        run.add(typed, partial(passer_by, run, manager, model, came))
     for j in range(2):  # DMS: owners of older cars come in for service
         model = rng.choice(MODELS[st["brand"]])[0]
         owner = {"customer_name": run.fake.name(), "phone": run.phone(), "vin": run.vin(st["brand"]), "model": model,
@@ -107,14 +122,40 @@ def _plan_store(run: Run, st: dict, days: int, leads_per_store: int) -> None:
         visit_ago = rng.randint(2, 5) if j == 0 else rng.randint(6, days - 1)
         when = local(run.day_of(visit_ago), rng.randint(9, 15), 30)
         run.add(when, partial(service_visit, run, st, owner, bought.isoformat(), when))
-    for off in (2, 1):  # daily reports: sales1 for the last two days, the manager's store report for yesterday
-        run.add(local(run.day_of(off), 17, 40), partial(daily_report, run, f"{st['code']}.sales1", off, "consultant"))
-    run.add(local(run.day_of(1), 17, 50), partial(daily_report, run, manager, 1, "store"))
+    _plan_reports(run, st, days)
 
 
-def passer_by(run: Run, manager: str, model: str) -> None:
-    if run.http.call("POST", "/leads/api/v1/visits", manager,
-                     {"kind": "walk_in", "model": model, "party_size": 1, "note": "看车未留电话"}):
+def _plan_reports(run: Run, st: dict, days: int) -> None:
+    """Daily reports for every workday of this month (what the compliance page counts), and of last month
+    in a month's first week: each consultant mostly on time, some after the 18:00 deadline, a few never;
+    the manager's store report for the last week. Compliance then shows a handful missing and late per
+    store, not a month of them."""
+    rng = run.rng
+    first = run.today.replace(day=1)
+    if run.today.day <= 7:
+        first = (first - timedelta(days=1)).replace(day=1)
+    first = max(first, run.day_of(days - 1))
+    for off in range((run.today - first).days, -1, -1):
+        day = run.day_of(off)
+        if day.weekday() >= 5:  # weekends are reported with Monday's report
+            continue
+        for i in range(1, CONSULTANTS + 1):
+            r = rng.random()
+            if r < 0.86:
+                when = local(day, 17, rng.randint(20, 58))
+            elif r < 0.95:
+                when = local(day, rng.randint(19, 21), rng.randint(0, 59))  # after the deadline: late
+            else:
+                continue
+            run.add(when, partial(daily_report, run, f"{st['code']}.sales{i}", off, "consultant"))
+        if off <= 7:
+            run.add(local(day, 17, 59), partial(daily_report, run, f"{st['code']}.manager", off, "store"))
+
+
+def passer_by(run: Run, manager: str, model: str, came: Any) -> None:
+    """A walk-in who left no number; `came` before now when the line is typed in late."""
+    if run.http.call("POST", "/leads/api/v1/visits", manager, {
+            "kind": "walk_in", "model": model, "party_size": 1, "note": "看车未留电话", "time_in": came.isoformat()}):
         run.counts["visits"] += 1
 
 
@@ -167,6 +208,28 @@ def cc_session(run: Run, platform: Platform, session_no: int) -> None:
         for _ in range(cap):
             if not _call_next(run, agent, task_type):
                 break
+    for k in range(6):  # HQ's spot checks of the stores' own callbacks
+        if not _spot_check(run, agent, session_no, k):
+            break
+
+
+def _spot_check(run: Run, agent: str, session_no: int, k: int) -> bool:
+    """Calls the next sampled store callback; every third customer says the store never called.
+
+    Which callbacks are sampled depends on their ids (random), so these draws come from their own
+    source: the rest of the demo draws the same whatever was sampled."""
+    r = run.http.call("POST", "/callcenter/api/v1/tasks/next", agent, {"task_type": "spot_check"})
+    task = r and r.get("task")
+    if not task:
+        return False
+    run.counts["spot_check_calls"] += 1
+    n = run.counts["spot_check_calls"]
+    own = random.Random(f"spot-{session_no}-{k}")
+    answers = {"called": "no" if n % 3 == 1 else "yes", "overall": str(own.choice((2, 4, 5, 5))), "comments": ""}
+    if run.http.call("POST", f"/callcenter/api/v1/tasks/{task['id']}/attempts", agent,
+                     {"outcome": "reached", "note": "", "answers": answers}):
+        run.counts["spot_checks_answered"] += 1
+    return True
 
 
 def _call_next(run: Run, agent: str, task_type: str) -> bool:
@@ -182,6 +245,8 @@ def _call_next(run: Run, agent: str, task_type: str) -> bool:
     res = run.http.call("POST", f"/callcenter/api/v1/tasks/{task['id']}/attempts", agent, body)
     if res:
         run.counts["callback_attempts"] += 1
+        if outcome == "reached" and task_type != "defeat_verification":
+            run.reached_tasks.append(task["id"])
         if res.get("response_id"):
             run.counts["surveys_answered"] += 1
     return True
@@ -202,3 +267,64 @@ def _set_targets(run: Run, stores: list[dict], per_day: float) -> None:
         if run.http.call("PUT", "/analytics/api/v1/targets", "hq.admin",
                          {"month": month, "level": "group", "kpi": kpi, "value": value}):
             run.counts["targets"] += 1
+
+
+def hq_settings(run: Run) -> None:
+    """HQ re-calls three in ten of the stores' own callbacks (the default is one in ten)."""
+    if run.http.call("PUT", "/callcenter/api/v1/settings", "hq.admin", {"spot_check_share": 0.3}):
+        run.counts["settings"] += 1
+
+
+def change_cadence(run: Run) -> None:
+    """HQ tightens the follow-up cadence of B leads by two days: due dates move, planned ones do not."""
+    rules = run.http.call("GET", "/leads/api/v1/settings", "hq.admin")
+    if rules and run.http.call("PUT", "/leads/api/v1/settings", "hq.admin", {
+            "cadence_days": {**rules["cadence_days"], "B": max(1, rules["cadence_days"]["B"] - 2)}}):
+        run.counts["cadence_changes"] += 1
+
+
+#: complaints opened from reached callbacks, one ending in each state: (opened days ago, severity, what the
+#: customer said, then (days ago, hour, who, action, note)); the high one stays open past its 24 h SLA
+COMPLAINTS = [
+    (12, "medium", "交车时发现后保险杠有划痕，销售顾问答应处理后一直没有回音",
+     [(11, 10, "manager", "start", ""), (10, 15, "manager", "resolve", "已免费补漆，并赠送一次基础保养"),
+      (8, 11, "agent", "confirm", "客户确认问题已解决，认可处理结果")]),
+    (12, "low", "上牌手续比约定晚了一周，没有人主动告知进度",
+     [(11, 11, "manager", "start", ""), (10, 16, "manager", "resolve", "已向客户致歉并说明原因"),
+      (8, 11, "agent", "reopen", "客户表示临时牌照到期仍未拿到正式牌照")]),
+    (8, "medium", "保养等待时间超过三个小时，休息区没有人接待", [(6, 14, "manager", "resolve", "已调整预约排班，并致电客户道歉")]),
+    (4, "high", "车辆交付后发现导航无法使用，多次联系门店无人处理", []),
+    (1, "medium", "金融方案的月供与签约时说的不一致", [(1, 15, "manager", "start", "")]),
+]
+
+
+def _plan_complaints(run: Run, stores: list[dict]) -> None:
+    code_of = {st["id"]: st["code"] for st in stores}
+    opened: dict[int, dict] = {}
+    for n, (ago, severity, summary, moves) in enumerate(COMPLAINTS):
+        run.add(local(run.day_of(ago), 11, 30 + n), partial(open_complaint, run, n, severity, summary, opened))
+        for m_ago, hour, who, action, note in moves:
+            run.add(local(run.day_of(m_ago), hour, 5 + n),
+                    partial(move_complaint, run, opened, n, who, action, note, code_of))
+
+
+def open_complaint(run: Run, n: int, severity: str, summary: str, opened: dict[int, dict]) -> None:
+    """An agent records what a customer complained of on a callback (the n-th reached one)."""
+    if n >= len(run.reached_tasks):
+        return
+    c = run.http.call("POST", "/callcenter/api/v1/complaints", "cc.agent1",
+                      {"task_id": run.reached_tasks[n], "severity": severity, "summary": summary})
+    if c:
+        opened[n] = c
+        run.counts["complaints"] += 1
+
+
+def move_complaint(run: Run, opened: dict[int, dict], n: int, who: str, action: str, note: str,
+                   code_of: dict[str, str]) -> None:
+    c = opened.get(n)
+    if c is None:
+        return
+    user = f"{code_of[c['store_id']]}.manager" if who == "manager" else "cc.agent1"
+    if run.http.call("POST", f"/callcenter/api/v1/complaints/{c['id']}/transitions", user,
+                     {"action": action, "note": note}):
+        run.counts[f"complaints_{action}"] += 1

@@ -51,6 +51,7 @@ VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 PHONE_PREFIXES = ["133", "135", "136", "137", "138", "139", "150", "151", "158", "159", "177", "186", "188", "189"]
 NOTES = ["周末带家人再来看车", "关注油耗和保值率", "想要现车", "对比了竞品", "预算有限，关注金融方案",
          "置换旧车，想了解评估价", "公司用车", "首购，第一辆车"]
+CANCEL_REASONS = ["客户资金周转困难，退订", "家人意见不一致，暂缓购车", "改订其他车型", "等待的颜色交期太长"]
 COMPETITORS = STARTER_COMPETITORS  # the starter competitor list the demo loads
 
 Step = Callable[[], None]
@@ -113,6 +114,7 @@ class Run:
     counts: Counter = field(default_factory=Counter)
     plan: list[tuple[datetime, int, Step]] = field(default_factory=list)
     used_phones: set[str] = field(default_factory=set)
+    reached_tasks: list[str] = field(default_factory=list)  # callbacks an agent reached, oldest first
 
     def add(self, when: datetime, step: Step) -> bool:
         """Plans `step` at `when`, unless that is in the future."""
@@ -162,14 +164,16 @@ class Lead:
 
 # --- the steps (run at their date) -----------------------------------------------------------------
 
-def create(run: Run, lead: Lead) -> None:
+def create(run: Run, lead: Lead, came_at: datetime | None = None) -> None:
+    """The lead, or the visit it came with; a visit typed in late (`came_at` earlier) keeps the time it came."""
     rng = run.rng
     if lead.source in ("walk_in", "phone_in"):
         body: dict[str, Any] = {"kind": lead.source, "name": lead.name, "phone": lead.phone, "model": lead.model,
                                 "party_size": rng.choice((1, 1, 2, 2, 3))}
         if lead.source == "walk_in":
-            body["time_in"] = clock.now().isoformat()
-            body["time_out"] = (clock.now() + timedelta(minutes=rng.randint(20, 90))).isoformat()
+            came = came_at or clock.now()
+            body["time_in"] = came.isoformat()
+            body["time_out"] = (came + timedelta(minutes=rng.randint(20, 90))).isoformat()
         r = run.http.call("POST", "/leads/api/v1/visits", lead.seller, body)
         if r:
             run.counts["visits"] += 1
@@ -192,6 +196,10 @@ def follow_up(run: Run, lead: Lead, kind: str, outcome: str, level: str | None) 
     if level and (level == "invalid" or RANK.get(level, 0) > RANK.get(lead.level, 9)):
         body["level"] = level
         body["signals"] = rng.sample(LEVEL_SIGNALS[level], 1) if level in LEVEL_SIGNALS else []
+    if outcome != "no_answer" and level != "invalid" and rng.random() < 0.25:
+        # the customer named a day for the next contact: it wins over the level's cadence (issue 13)
+        day = clock.now().astimezone(TZ).date() + timedelta(days=rng.randint(1, 3))
+        body["next_planned_at"] = local(day, 10, 30).isoformat()
     if run.http.call("POST", f"/leads/api/v1/leads/{lead.id}/follow-ups", lead.seller, body):
         run.counts["follow_ups"] += 1
         if level is not None and "level" in body:
@@ -224,6 +232,27 @@ def place_order(run: Run, lead: Lead, deposit: int, pay: str) -> None:
     if r:
         lead.order_id = r["id"]
         run.counts["orders"] += 1
+
+
+def cancel_order(run: Run, lead: Lead) -> None:
+    """The customer withdraws: the order is cancelled with a reason and the lead is open again."""
+    if lead.order_id and run.http.call("POST", f"/leads/api/v1/orders/{lead.order_id}/cancellation", lead.seller,
+                                       {"reason": run.rng.choice(CANCEL_REASONS)}):
+        run.counts["orders_cancelled"] += 1
+        lead.order_id = None
+
+
+def store_callback(run: Run, lead: Lead) -> None:
+    """The store calls its new owner itself and logs it; HQ samples a share of these for a spot check."""
+    if not lead.delivered:
+        return
+    rng = run.rng
+    reached, satisfaction = rng.random() < 0.9, rng.choice((4, 5, 5))
+    found = run.http.call("GET", f"/customers/api/v1/customers?phone={lead.phone}", lead.manager)
+    if found and run.http.call("POST", "/callcenter/api/v1/store-callbacks", lead.manager, {
+            "customer_id": found[0]["id"], "kind": "delivery_callback", "reached": reached,
+            "satisfaction": satisfaction if reached else None, "note": "门店自行回访" if reached else "未接通"}):
+        run.counts["store_callbacks"] += 1
 
 
 def deliver(run: Run, lead: Lead, at: datetime) -> None:
@@ -294,7 +323,13 @@ def plan_lead(run: Run, st: dict, age: int, fate: str | None = None, delivery_ag
     t0 = local(d0, rng.randint(9, 17), rng.choice((0, 10, 20, 30, 40, 50)))
     if fate is None:
         fate = pick_fate(rng, age)
-    run.add(t0, partial(create, run, lead))
+    if source == "walk_in" and age >= 3 and rng.random() < 0.12:
+        # the visit was typed in the next morning: it counts on the day the customer came (issue 13)
+        typed = local(d0 + timedelta(days=1), 9, rng.choice((5, 20, 35)))
+        run.add(typed, partial(create, run, lead, t0))
+        t0, age = typed, age - 1
+    else:
+        run.add(t0, partial(create, run, lead))
     last = _plan_contacts(run, lead, t0, age, fate)
     if last is None:
         return
@@ -367,7 +402,11 @@ def _plan_sale(run: Run, lead: Lead, brand: str, d0: date, last: datetime, age: 
     t_order = max(local(order_day, rng.randint(10, 17), 30), last + timedelta(minutes=30))
     deposit = rng.choice((5000, 10000, 20000))
     pay = rng.choices(("cash", "financing", "installment", "lease"), [4, 4, 1, 1])[0]
-    if not run.add(t_order, partial(place_order, run, lead, deposit, pay)) or fate != "delivered":
+    if not run.add(t_order, partial(place_order, run, lead, deposit, pay)):
+        return
+    if fate == "O" and rng.random() < 0.4:  # some customers withdraw within a week (issue 13)
+        run.add(t_order + timedelta(days=rng.randint(1, 6), hours=1), partial(cancel_order, run, lead))
+    if fate != "delivered":
         return
     if delivery_ago is not None:
         d_day = run.day_of(delivery_ago)
@@ -377,6 +416,8 @@ def _plan_sale(run: Run, lead: Lead, brand: str, d0: date, last: datetime, age: 
     lead.vin = run.vin(brand)
     if run.add(t_deliv, partial(deliver, run, lead, t_deliv)) and rng.random() < 0.7:
         run.add(t_deliv + timedelta(hours=1), partial(insure, run, lead, t_deliv))
+    if rng.random() < 0.6:  # the store's own callback the next day (a share is spot-checked by HQ)
+        run.add(t_deliv + timedelta(days=1, hours=2), partial(store_callback, run, lead))
 
 
 def _plan_defeat(run: Run, lead: Lead, last: datetime, age: int) -> None:

@@ -20,6 +20,7 @@ import time
 from flask import Flask
 from werkzeug.wrappers import Response
 
+from crm.starting import THREADS, EarlyListener, StartProgress
 from shared import config
 from shared.db import read_only
 from shared.service import ServiceRuntime, Worker
@@ -44,8 +45,8 @@ class Platform:
             self.runtimes[svc] = rt
             self.apps[svc] = mod.create_app(runtime=rt)
 
-    def prepare(self, seed: bool = True) -> Platform:
-        for rt in self.runtimes.values():
+    def prepare(self, seed: bool = True, migrate: bool = True) -> Platform:
+        for rt in self.runtimes.values() if migrate else ():
             rt.migrate()
             rt.declare_topology()
         if seed:
@@ -122,10 +123,6 @@ class Platform:
         return dispatch
 
 
-#: request threads per process (each process's engines pool 5 + 10 SQLite connections per service)
-THREADS = 8
-
-
 def default_processes() -> int:
     """Processes that serve requests: one more than the cores, at most four. One Python process runs one
     thread at a time (the GIL), so one process uses at most one core; and on a busy machine the kernel
@@ -133,37 +130,30 @@ def default_processes() -> int:
     return min(4, (os.cpu_count() or 1) + 1)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
-    """Embedded mode: the first process migrates, seeds, runs every relay and consumer and serves; the
-    others (`processes - 1`) serve on the same port, each with the relays of its own
-    commits (an in-process wake-up; the SQLite write lock keeps two relays from sending a row twice)."""
-    from waitress import serve as waitress_serve
-
+def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None,
+          early: EarlyListener | None = None) -> None:
+    """Embedded mode: the port answers at once with the start's progress (`crm.starting`; `early` when the
+    caller bound it already) while this process migrates, seeds and starts every relay and consumer; then
+    the same socket serves the platform. The others (`processes - 1`) start then and join the port when
+    ready, each with the relays of its own commits (an in-process wake-up; the SQLite write lock keeps two
+    relays from sending a row twice)."""
     processes = processes or default_processes()
-    platform = Platform().prepare(seed=True).start(replay_minutes=REPLAY_MINUTES)
-    platform.wait_until_consumed(timeout=120)
-    if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
-        from crm.demo import seed_activity
-
-        print("seeding demo activity…", flush=True)
-        try:
-            counts = seed_activity(platform)
-        except Exception:  # the demo still works without the activity
-            log.exception("seeding demo activity failed")
-        else:
-            print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
-                  f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
     # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
     # them, where processes accepting from one shared socket take connections unevenly (and a browser's
     # keep-alive connection stays with the process that took it)
-    socket.create_server((host, port)).close()  # the port is free: not even another `crm serve` shares it
-    sock = socket.create_server((host, port), backlog=1024, reuse_port=True)
-    children = [_wait_ready(*started) for started in [_start_more(host, port) for _ in range(processes - 1)]]
-    print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
-          f" {processes} processes)", flush=True)
+    early = early or EarlyListener(host, port)
+    print(f"Dealer CRM (embedded mode) starting at http://{host}:{port}/  (progress shown there)", flush=True)
+    children: list[subprocess.Popen] = []
+    platform: Platform | None = None
     try:
-        waitress_serve(platform.wsgi(), sockets=[sock], threads=THREADS, ident="dealer-crm")
+        platform = _prepare(early.progress)
+        early.gate.open(platform.wsgi())  # ready: this process serves the platform while the others start
+        children = [_wait_ready(*_start_more(host, port)) for _ in range(processes - 1)]
+        print(f"Dealer CRM (embedded mode) at http://{host}:{port}/  (log in as demo / hq.admin / demo-pass-2026;"
+              f" {processes} processes)", flush=True)
+        early.wait()
     finally:
+        early.close()
         for child in children:
             child.terminate()
         for child in children:
@@ -171,7 +161,33 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
-        platform.stop()
+        if platform is not None:
+            platform.stop()
+
+
+def _prepare(progress: StartProgress) -> Platform:
+    """Migrate, seed the demo group, start the relays and consumers; on the first start, the demo activity."""
+    progress.begin("databases")
+    platform = Platform().prepare(seed=False)
+    progress.begin("demo_group")
+    platform.prepare(seed=True, migrate=False)
+    progress.begin("relays")
+    platform.start(replay_minutes=REPLAY_MINUTES)
+    platform.wait_until_consumed(timeout=120)
+    if platform.created_demo:  # first start only: a demo with leads, callbacks and dashboards to look at
+        from crm.demo import seed_activity
+
+        progress.begin("activity")
+        print("seeding demo activity…", flush=True)
+        try:
+            counts = seed_activity(platform, progress=lambda done, total: progress.count("activity", done, total),
+                                   settling=lambda: progress.begin("dashboards"))
+        except Exception:  # the demo still works without the activity
+            log.exception("seeding demo activity failed")
+        else:
+            print(f"demo activity: {counts['leads']} leads, {counts['orders']} orders, {counts['deliveries']}"
+                  f" deliveries, {counts['errors']} errors, in {counts['seconds']} s", flush=True)
+    return platform
 
 
 def _start_more(host: str, port: int) -> tuple[subprocess.Popen, int]:

@@ -71,7 +71,7 @@ def build(settings: config.Settings | None = None) -> AnalyticsRuntime:
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:
-    from . import clock_api, reconcile_api  # noqa: F401  (their views register on the API blueprint)
+    from . import clock_api, reconcile_api, targets_upload  # noqa: F401  (their views register on the blueprints)
     from .api import blp
     from .pages import bp
 

@@ -44,7 +44,10 @@ def served(tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
+        """Every process serves: the first one says so once the others are ready."""
         assert proc.poll() is None, (var / "serve.log").read_text()
+        if b"Dealer CRM (embedded mode) at" not in (var / "serve.log").read_bytes():
+            return False
         try:
             return requests.get(f"{base}/identity/healthz", timeout=5).status_code == 200
         except (requests.ConnectionError, requests.Timeout):  # not listening yet, or not serving yet
@@ -54,12 +57,17 @@ def served(tmp_path_factory):
         wait_until(up, timeout=180, interval=0.5)
         yield base
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
         log.close()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ctrl-C to `crm serve` and its serving processes (a session of their own), then kill if need be."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _login(base: str, username: str) -> requests.Response:
