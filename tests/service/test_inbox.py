@@ -130,6 +130,9 @@ def test_a_defeat_waits_for_the_manager_and_one_sent_back_returns_to_the_consult
 
 def test_a_late_report_and_an_amendment_reach_the_manager_and_the_decision_the_consultant(api):
     day = (clock.now().astimezone(SH) - timedelta(days=3)).date().isoformat()
+    r = api.post("/leads/api/v1/reports/reopenings", as_=MANAGER, json={  # past its deadline: reopened first
+        "day": day, "consultant_id": me(api, SALES)["user_id"], "reason": "补报"})
+    assert r.status_code == 201, r.json
     r = api.post("/leads/api/v1/reports", as_=SALES, json={"day": day, "figures": {"calls": 1}})
     assert r.status_code == 201, r.json
     report = r.json
