@@ -4,6 +4,7 @@ Which event opens or closes which item is listed in README ("To-do inbox and not
 """
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -126,12 +127,28 @@ def defeat_decided(s: Session, ev: Event) -> None:
               store_id=ev.store_id)
 
 
+def _report_day(consultant_id: str, day: object) -> str:
+    """The reference of a consultant's report day (a missed report has no record of its own yet)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"crm:report/{consultant_id}/{_iso(day)}"))
+
+
+@handlers.on("leads.report.missed")
+def report_missed(s: Session, ev: Event) -> None:
+    """A consultant's report was not in by its deadline: the store's managers are told (leads' rule)."""
+    d = ev.data
+    for m in managers_of(s, ev.store_id):
+        open_item(s, ev.group_id, m, "report_missing", _report_day(d["consultant_id"], d["day"]), "/leads/reports",
+                  {"day": _iso(d.get("day")), "consultant_id": d["consultant_id"]}, store_id=ev.store_id)
+
+
 @handlers.on("leads.report.submitted")
 def report_submitted(s: Session, ev: Event) -> None:
-    """A consultant's daily report submitted after its deadline (an approved amendment is no news)."""
+    """A consultant's daily report submitted after its deadline (an approved amendment is no news); it
+    closes the managers' "missing" item of that day."""
     d = ev.data
     if d.get("amendment") or not d.get("late") or d.get("consultant_id") is None:
         return
+    close_items(s, _report_day(d["consultant_id"], d.get("day")), ("report_missing",))
     for m in managers_of(s, ev.store_id):
         open_item(s, ev.group_id, m, "report_late", d["report_id"], "/leads/reports",
                   {"day": _iso(d.get("day")), "consultant_id": d.get("consultant_id")}, store_id=ev.store_id)

@@ -19,6 +19,7 @@ TITLES = {
     "defeat_decide": "A defeat waits for your decision",
     "first_response_breach": "First response later than the SLA",
     "report_late": "Daily report submitted late (%(day)s)",
+    "report_missing": "Daily report missing (%(day)s)",
     "report_amendment": "Daily report amendment to review (%(day)s)",
     "complaint": "Complaint to handle: %(name)s",
     "complaint_sla": "Complaint past its SLA: %(name)s",

@@ -33,6 +33,7 @@ KINDS = {
     "defeat_decide": "manager",
     "first_response_breach": "manager",
     "report_late": "manager",
+    "report_missing": "manager",
     "report_amendment": "manager",
     "complaint": "manager",
     "callback_due": "agent",
@@ -40,6 +41,7 @@ KINDS = {
 }
 #: items that tell something: done when their reader says so (no later event closes them)
 ACKNOWLEDGED = frozenset({"defeat_approved", "amendment_decided", "first_response_breach", "report_late",
+                          "report_missing",
                           "defeat_sent_back", "lead_reassigned"})
 #: a promised call-back shows this long before the promised time
 CALLBACK_LEAD_TIME = timedelta(minutes=10)

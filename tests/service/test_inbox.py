@@ -154,6 +154,25 @@ def test_a_late_report_and_an_amendment_reach_the_manager_and_the_decision_the_c
     assert "已核实" in told["detail"] and not told["closes_by_work"]
 
 
+def test_a_missed_report_reaches_the_manager_and_goes_once_it_is_back_filled(api, platform):
+    """Leads' daily job publishes a report missed at its deadline; the managers are told; the
+    submission the manager allows by reopening the day closes their item."""
+    from services.identity.consumers import _report_day
+
+    missed_on = (clock.now().astimezone(SH) - timedelta(days=4)).date()
+    day, sales = missed_on.isoformat(), me(api, SALES)["user_id"]
+    _emit(platform, "leads", "leads.report.missed", {"consultant_id": sales, "day": missed_on,
+                                                    "deadline": clock.now()})
+    missing = item_for(api, MANAGER, "report_missing", _report_day(sales, day))
+    assert day in missing["title"] and missing["link"] == "/leads/reports"
+    r = api.post("/leads/api/v1/reports/reopenings", as_=MANAGER, json={
+        "day": day, "consultant_id": sales, "reason": "补报"})
+    assert r.status_code == 201, r.json
+    r = api.post("/leads/api/v1/reports", as_=SALES, json={"day": day, "figures": {"calls": 2}})
+    assert r.status_code == 201, r.json
+    wait_until(lambda: gone(api, MANAGER, missing["id"]), 30)
+
+
 def _emit(platform, service: str, type_: str, data: dict, store: str = STORE) -> None:
     rt = platform.runtimes[service]
     gid = me_group(platform)
