@@ -317,7 +317,8 @@ def main() -> None:
             print(f"topology up in {topo.started_in:.0f}s (vhost {vhost or '/'}, namespace {topo.namespace}); "
                   f"load average {loadavg()}", flush=True)
             bare_url = next(bare_db)
-            bare = Proc("bare-api", [BIN / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
+            bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
+                                     f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
                         {**os.environ, "BARE_DATABASE_URL": bare_url, "PYTHONPATH": str(ROOT)},
                         tmp / "logs" / "bare-api.log").start()
             wait_http(bare_port, "/healthz")
