@@ -179,7 +179,8 @@ def drive(port: int, method: str, path: str, rate: float, seconds: float, header
     for t in pool:
         t.start()
     for t in pool:
-        t.join()
+        while t.is_alive():  # a bounded join: Ctrl-C reaches the main thread (and the clean-up) at once
+            t.join(0.5)
     point.elapsed = max(point.elapsed, seconds)
     return point
 
