@@ -65,9 +65,12 @@ def _adopt_tasks(s: Session, adoptions: list[Adoption]) -> None:
     s.flush()
     waiting = s.execute(select(Task.phone, Task.lead_id).where(
         Task.customer_id.is_(None), or_(Task.phone.in_(sorted(phones)), Task.lead_id.in_(sorted(leads))))).all()
-    phones, leads = {p for p, _ in waiting}, {lead for _, lead in waiting}
+    phones_waiting = {p for p, _ in waiting if p}
+    leads_waiting = {lead for _, lead in waiting if lead}
     for customer_id, phone, lead_id in adoptions:
-        for cond in ([Task.phone == phone] if phone in phones else []) + ([Task.lead_id == lead_id] if lead_id in leads else []):
+        conds = ([Task.phone == phone] if phone and phone in phones_waiting else []) + \
+            ([Task.lead_id == lead_id] if lead_id and lead_id in leads_waiting else [])
+        for cond in conds:
             s.execute(update(Task).where(Task.customer_id.is_(None), cond).values(customer_id=customer_id)
                       .execution_options(synchronize_session=False))
 
