@@ -26,9 +26,15 @@ leads = Table(
 )
 
 
-def create_app() -> Flask:
-    engine = create_engine(os.environ["BARE_DATABASE_URL"], pool_pre_ping=True)
+def create_table(url: str) -> None:
+    """Before gunicorn starts (two workers creating it at once would race)."""
+    engine = create_engine(url)
     metadata.create_all(engine)
+    engine.dispose()
+
+
+def create_app() -> Flask:
+    engine = create_engine(os.environ["BARE_DATABASE_URL"], pool_pre_ping=True)  # its table: `create_table`
     app = Flask(__name__)
 
     @app.post("/leads/api/v1/leads")

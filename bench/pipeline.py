@@ -52,6 +52,7 @@ from importlib import import_module  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
+from bench.bare_app import create_table  # noqa: E402
 from shared.bus.consumer import _topic_match  # noqa: E402
 from shared.config import SERVICES  # noqa: E402
 from tests.conftest import PG_ADMIN_URL, PG_APP, PG_OWNER, _ensure_role, _pg_database, as_role  # noqa: E402
@@ -283,6 +284,10 @@ def wait_http(port: int, path: str, timeout: float = 120) -> None:
     raise TimeoutError(f"nothing answers on :{port}{path}")
 
 
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
 def fmt(x: float, digits: int = 1) -> str:
     return "-" if x != x else f"{x:,.{digits}f}"
 
@@ -318,6 +323,7 @@ def main() -> None:
             print(f"topology up in {topo.started_in:.0f}s (vhost {vhost or '/'}, namespace {topo.namespace}); "
                   f"load average {loadavg()}", flush=True)
             bare_url = next(bare_db)
+            create_table(bare_url)
             bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
                                      f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
                         {**os.environ, "BARE_DATABASE_URL": bare_url, "PYTHONPATH": str(ROOT)},
@@ -406,10 +412,11 @@ def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loa
     print("\n== against the bare app, same run ==")
     print(f"  highest rate sustained (p99 < {GOAL_P99:.0f} ms, no errors, ≥95% achieved): platform {best:.0f}/s, "
           f"bare {bare_best:.0f}/s{'' if bare_best < max(bare_rates) else ' (its ladder’s top)'}, "
-          f"ratio {best / bare_best if bare_best else float('nan'):.2f}")
-    print(f"  API CPU per create: platform {api_create:.2f} ms, bare {bare_create:.2f} ms, ratio {api_create / bare_create:.2f}")
+          f"ratio {fmt(ratio(best, bare_best), 2)}")
+    print(f"  API CPU per create: platform {api_create:.2f} ms, bare {bare_create:.2f} ms, "
+          f"ratio {fmt(ratio(api_create, bare_create), 2)}")
     print(f"  API CPU per list of 50: platform {fmt(api_list, 2)} ms, bare {fmt(bare_list, 2)} ms, "
-          f"ratio {fmt(api_list / bare_list, 2)}")
+          f"ratio {fmt(ratio(api_list, bare_list), 2)}")
     for svc, (n, r) in consumer_rates.items():
         print(f"  {svc} consumer: {n} events from a backlog at {fmt(r, 0)} events/s")
 
@@ -420,9 +427,9 @@ def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loa
         (f"≥ {GOAL_RATE:.0f} leads/s with p99 < {GOAL_P99:.0f} ms and ≥ half the bare app",
          best >= GOAL_RATE and best >= bare_best / 2, f"{best:.0f}/s vs bare {bare_best:.0f}/s"),
         (f"API CPU per create ≤ {GOAL_API_RATIO:.0f}× bare", api_create <= GOAL_API_RATIO * bare_create,
-         f"{api_create / bare_create:.2f}×"),
+         f"{fmt(ratio(api_create, bare_create), 2)}×"),
         (f"API CPU per list ≤ {GOAL_API_RATIO:.0f}× bare", api_list <= GOAL_API_RATIO * bare_list,
-         f"{fmt(api_list / bare_list, 2)}×"),
+         f"{fmt(ratio(api_list, bare_list), 2)}×"),
     ]
     if "analytics" in consumer_rates:
         r = consumer_rates["analytics"][1]
