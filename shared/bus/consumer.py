@@ -318,11 +318,11 @@ class EventConsumer(ConsumerMixin):
             self.flush()
 
     def flush(self) -> None:
-        """Apply the buffered messages, a transaction per group, then ack them; on trouble, one by one."""
+        """Apply the buffered messages, a transaction per group, then ack them; on trouble, one by one.
+
+        A delivery of one message takes the same path (one inbox statement instead of a look-up and an
+        insert); only what fails there goes to `handle_one`, with its retries and the dead-letter queue."""
         batch, self.pending = self.pending, []
-        if len(batch) == 1:
-            self.handle_one(*batch[0])
-            return
         try:
             events = [Event.from_message(body) for body, _ in batch]
             groups: dict[str | None, list[Event]] = {}
