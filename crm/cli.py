@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -31,6 +32,8 @@ def cmd_worker(args) -> None:
     rt = runtime_of(args.service)
     rt.refuse_unsafe_role()
     rt.declare_topology()
+    gc.collect()  # what is loaded by now lives as long as the process: out of the collector's reach
+    gc.freeze()
     worker = Worker(rt).start()
     stop = {"now": False}
 

@@ -144,11 +144,13 @@ class Topology:
 @contextmanager
 def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: str = "e2e",
                         api_workers: int | dict[str, int] = 2, seed: bool = True,
-                        report_tracebacks: bool = True) -> Iterator[Topology]:
+                        report_tracebacks: bool = True, ports: dict[str, int] | None = None,
+                        env_extra: dict[str, str] | None = None) -> Iterator[Topology]:
     """Start every service's API and worker on fresh databases and a fresh bus namespace; seed the demo
     group (its users get a random password, `Topology.password`); stop and drop it all afterwards.
 
-    `api_workers`: gunicorn workers per API, for every service or by service (default 2)."""
+    `api_workers`: gunicorn workers per API, for every service or by service (default 2); `ports`: the
+    APIs' ports by service (default: free ones); `env_extra`: more environment for every process."""
     per_service = api_workers if isinstance(api_workers, dict) else dict.fromkeys(SERVICES, api_workers)
     ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
     ns = f"{prefix}{uuid.uuid4().hex[:8]}"
@@ -157,7 +159,7 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
     env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1", CRM_ALLOW_TEST_CLOCK="1",
                SECRET_KEY=secrets.token_urlsafe(48), JWT_PUBLIC_KEY_FILE=str(tmp / "jwt-public.pem"),
                JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
-               LOG_LEVEL="WARNING")
+               LOG_LEVEL="WARNING", **(env_extra or {}))
     env.pop("CRM_VAR_DIR", None)
     t0 = time.monotonic()
     owners = {}
@@ -171,10 +173,11 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
     topo = None
     try:
         subprocess.run([BIN / "crm", "migrate", "--all"], env={**env, **owners}, check=True, cwd=ROOT, timeout=300)
-        ports = {svc: free_port() for svc in SERVICES}
+        ports = dict(ports) if ports else {svc: free_port() for svc in SERVICES}
         for svc in SERVICES:
-            apis[svc] = Proc(f"{svc}-api", [BIN / "gunicorn", "-w", str(per_service.get(svc, 2)), "-b", f"127.0.0.1:{ports[svc]}",
-                                             f"services.{svc}.app:create_app()"], env, logs / f"{svc}-api.log").start()
+            argv = [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", str(per_service.get(svc, 2)), "-b",
+                    f"127.0.0.1:{ports[svc]}", f"services.{svc}.app:create_app()"]
+            apis[svc] = Proc(f"{svc}-api", argv, env, logs / f"{svc}-api.log").start()
             workers[svc] = Proc(f"{svc}-worker", [BIN / "crm", "worker", svc], env,
                                 logs / f"{svc}-worker.log").start()
         topo = Topology(env, ports, apis, workers, logs)

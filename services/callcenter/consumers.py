@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
@@ -53,30 +53,55 @@ def _set_consent(c: Contact, do_not_call: bool, consent: dict) -> None:
     c.updated_at = utcnow()
 
 
-def _adopt_tasks(s: Session, c: Contact, lead_id: str | None = None) -> None:
-    """Tasks created before the customer was known (by phone or lead) now point at the customer."""
-    conds = []
-    if c.phone:
-        conds.append(Task.phone == c.phone)
-    if lead_id:
-        conds.append(Task.lead_id == lead_id)
-    for cond in conds:
-        s.execute(update(Task).where(Task.customer_id.is_(None), cond).values(customer_id=c.id)
-                  .execution_options(synchronize_session=False))
+#: (customer id, phone, lead id): tasks created before the customer was known, by that phone or lead
+Adoption = tuple[str, str | None, str | None]
 
 
-@handlers.on("customers.customer.created")
-@handlers.on("customers.customer.updated")
-def customer_changed(s: Session, ev: Event) -> None:
-    d = ev.data
-    c = _contact(s, ev, d["customer_id"])
-    if d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
-        forget_customer(s, d["customer_id"])
+def _adopt_tasks(s: Session, adoptions: list[Adoption]) -> None:
+    """Tasks created before their customer was known (by phone or lead) now point at the customer, in
+    the order the customers became known. One look-up finds whether any task waits at all (mostly none)."""
+    phones = {phone for _, phone, _ in adoptions if phone}
+    leads = {lead for _, _, lead in adoptions if lead}
+    if not phones and not leads:
         return
-    c.name, c.phone = d["name"], d.get("phone")
-    _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
     s.flush()
-    _adopt_tasks(s, c)
+    waiting = s.execute(select(Task.phone, Task.lead_id).where(
+        Task.customer_id.is_(None), or_(Task.phone.in_(sorted(phones)), Task.lead_id.in_(sorted(leads))))).all()
+    phones_waiting = {p for p, _ in waiting if p}
+    leads_waiting = {lead for _, lead in waiting if lead}
+    for customer_id, phone, lead_id in adoptions:
+        conds = ([Task.phone == phone] if phone and phone in phones_waiting else []) + \
+            ([Task.lead_id == lead_id] if lead_id and lead_id in leads_waiting else [])
+        for cond in conds:
+            s.execute(update(Task).where(Task.customer_id.is_(None), cond).values(customer_id=customer_id)
+                      .execution_options(synchronize_session=False))
+
+
+@handlers.on_batch("customers.customer.created")
+@handlers.on_batch("customers.customer.updated")
+@handlers.on_batch("customers.relationship.linked")
+def customers_changed(s: Session, events: list[Event]) -> None:
+    """The customers' copies and the stores they relate to, a delivery's run in one pass: the contacts
+    read at once, the tasks waiting for them adopted together (before any erasure that follows)."""
+    ids = sorted({ev.data["customer_id"] for ev in events})
+    s.scalars(select(Contact).where(Contact.id.in_(ids))).all()  # into the session: `_contact` finds them there
+    adoptions: list[Adoption] = []
+    for ev in events:
+        d = ev.data
+        c = _contact(s, ev, d["customer_id"])
+        if ev.type == "customers.relationship.linked":
+            if d["store_id"] not in (c.store_ids or []):
+                c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
+            adoptions.append((c.id, c.phone, d.get("lead_id")))
+        elif d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
+            _adopt_tasks(s, adoptions)
+            adoptions = []
+            forget_customer(s, d["customer_id"])
+        else:
+            c.name, c.phone = d["name"], d.get("phone")
+            _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
+            adoptions.append((c.id, c.phone, None))
+    _adopt_tasks(s, adoptions)
 
 
 @handlers.on("customers.customer.erased")
@@ -115,16 +140,6 @@ def customer_unmerged(s: Session, ev: Event) -> None:
         c = _contact(s, ev, d["survivor_id"])
         c.name, c.phone = d["name"], d.get("phone")
         _set_consent(c, bool(d.get("do_not_call")), d.get("consent") or {})
-
-
-@handlers.on("customers.relationship.linked")
-def relationship_linked(s: Session, ev: Event) -> None:
-    d = ev.data
-    c = _contact(s, ev, d["customer_id"])
-    if d["store_id"] not in (c.store_ids or []):
-        c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
-    s.flush()
-    _adopt_tasks(s, c, d.get("lead_id"))
 
 
 # --- events that create tasks -----------------------------------------------------------------------

@@ -93,9 +93,10 @@ def _words_match(p: tuple[str, ...], k: tuple[str, ...]) -> bool:
 class EventHandlers:
     """The routing table of one consuming service: routing-key pattern → handler.
 
-    A handler registered with `on_batch` takes `fn(session, events)`: every event of that type that
-    arrives consecutively in one delivered batch, in order (a single event is a list of one). It must
-    be the only handler of its event types.
+    A handler registered with `on_batch` takes `fn(session, events)`: every event it handles that
+    arrives consecutively in one delivered batch, in order, whatever their types (a single event is a
+    list of one). It must be the only handler of its event types; one function may be registered for
+    several patterns.
     """
 
     consumer: str
@@ -129,20 +130,19 @@ class EventHandlers:
         return [fn for p, fn in self.handlers if _topic_match(p, event_type)]
 
     def batch_for(self, event_type: str) -> BatchHandler | None:
-        found = [fn for p, fn in self.batch_handlers if _topic_match(p, event_type)]
+        found = list(dict.fromkeys(fn for p, fn in self.batch_handlers if _topic_match(p, event_type)))
         if found and (len(found) > 1 or self.for_type(event_type)):
             raise RuntimeError(f"{self.consumer}: a batch handler must be the only handler of {event_type}")
         return found[0] if found else None
 
     def apply(self, s: Session, events: list[Event]) -> None:
-        """Run the handlers over `events` in order; a run of one batch-handled type goes in one call."""
-        for event_type, same_type in groupby(events, key=lambda ev: ev.type):
-            run = list(same_type)
-            batch_fn = self.batch_for(event_type)
-            if batch_fn is not None:
-                batch_fn(s, run)
+        """Run the handlers over `events` in order; a run of events of one batch handler goes in one call."""
+        for key, same in groupby(events, key=lambda ev: self.batch_for(ev.type) or ev.type):
+            run = list(same)
+            if not isinstance(key, str):  # the run's batch handler
+                key(s, run)
                 continue
-            fns = self.for_type(event_type)
+            fns = self.for_type(key)
             for ev in run:
                 for fn in fns:
                     fn(s, ev)
@@ -318,11 +318,11 @@ class EventConsumer(ConsumerMixin):
             self.flush()
 
     def flush(self) -> None:
-        """Apply the buffered messages, a transaction per group, then ack them; on trouble, one by one."""
+        """Apply the buffered messages, a transaction per group, then ack them; on trouble, one by one.
+
+        A delivery of one message takes the same path (one inbox statement instead of a look-up and an
+        insert); only what fails there goes to `handle_one`, with its retries and the dead-letter queue."""
         batch, self.pending = self.pending, []
-        if len(batch) == 1:
-            self.handle_one(*batch[0])
-            return
         try:
             events = [Event.from_message(body) for body, _ in batch]
             groups: dict[str | None, list[Event]] = {}

@@ -172,7 +172,12 @@ class Event:
                 errors[name] = [f"longer than {ID_LENGTH} characters"]
         if errors:
             raise ValidationError(errors)
-        data = s.dump(s.load(s.dump(self.data)))
+        # the payload in its wire form, validated as a consumer will load it; a third pass (dump again)
+        # only when loading adds what the wire form lacks (a field's load default)
+        data = s.dump(self.data)
+        loaded = s.load(data)
+        if loaded.keys() - data.keys():
+            data = s.dump(loaded)
         return {
             "id": str(self.id),
             "type": self.type,

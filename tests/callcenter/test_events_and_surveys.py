@@ -200,3 +200,29 @@ def test_a_new_questionnaire_version_applies_to_new_answers_and_old_answers_keep
     assert versions[t["id"]] == r.json["version"] and 1 in versions.values()
     v1 = api.get(f"/callcenter/api/v1/questionnaires/{dq['id']}/versions/1", as_="cc.sup")
     assert v1.status_code == 200 and "explained" in {q["key"] for q in v1.json["questions"]}
+
+
+def test_tasks_made_before_their_customer_was_known_are_adopted_when_a_delivery_brings_the_customer(platform):
+    """A delivery callback is made from the lead (no customer yet); when customers announces the person, by the
+    same phone or as the relationship of that lead, the task points at them: in one delivered batch as well."""
+    from shared.bus.consumer import Applier
+
+    today = clock.now().astimezone(SH).date()
+    by_phone, by_lead = delivered(platform, PD, "toyota", today), delivered(platform, PD, "toyota", today)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    batch = [
+        Event(type="customers.customer.created", group_id=GID, store_id=store(PD),
+              data={"customer_id": first, "name": "王先生", "phone": by_phone.data["phone"], "do_not_call": False,
+                    "consent": {"phone": True}}),
+        Event(type="customers.relationship.linked", group_id=GID, store_id=store(PD),
+              data={"customer_id": first, "store_id": store(PD), "brand_id": brand("toyota"),
+                    "customer_class": "intent"}),
+        Event(type="customers.relationship.linked", group_id=GID, store_id=store(PD),
+              data={"customer_id": second, "store_id": store(PD), "brand_id": brand("toyota"),
+                    "customer_class": "intent", "lead_id": by_lead.data["lead_id"]}),
+    ]
+    rt = platform.runtimes["callcenter"]
+    assert Applier(rt.db, rt.inbox, rt.handlers).apply_batch(batch) == 3
+    [phone_task] = _tasks_for_order(platform, by_phone.data["order_id"])
+    [lead_task] = _tasks_for_order(platform, by_lead.data["order_id"])
+    assert phone_task.customer_id == first and lead_task.customer_id == second

@@ -1,0 +1,466 @@
+"""What one lead costs, end to end through the real processes (issue 16).
+
+    .venv/bin/python bench/pipeline.py                       # ladder 10,20,40,80,150 /s, 30 s a point
+    .venv/bin/python bench/pipeline.py --seconds 10 --rates 20,80
+
+Starts the production topology as separate processes (`tests/topology.py`, as the e2e and fault tests:
+one gunicorn with 2 workers and one `crm worker` per service) on the machine's PostgreSQL (fresh
+databases) and RabbitMQ (a fresh vhost), and beside it the bare baseline (`bench/bare_app.py`: Flask
+inserting one row with SQLAlchemy Core, the same gunicorn settings, a fresh database). Both are
+driven open loop at each rate of the ladder: request i is due at start + i/rate whatever came
+back before it, and its latency counts from that scheduled time. The platform is driven as a
+consultant (`POST /leads/api/v1/leads` with a Bearer token); after each point the bench waits until
+the pipeline has drained (every outbox row relayed, every consumer's inbox holding every event its
+queue is bound to) and only then reads each process's CPU (utime + stime from /proc, a gunicorn
+master with its workers). Then:
+
+- per rate: achieved rate, p50/p99, errors, and CPU ms per lead of each process;
+- API CPU per request for the create and for `GET /leads/api/v1/leads?per_page=50`, platform vs bare;
+- each consumer's throughput through the real consumer: with the consuming workers stopped, leads
+  are created until a backlog waits in RabbitMQ; then the workers are started one after the other
+  (customers, callcenter, analytics) and each one's rate is read from its inbox (events over the
+  time between its first and last applied batch);
+- the issue's goals, met / NOT met.
+
+The load generator runs in this process, on the same cores as everything it measures.
+Ports: the APIs on --port-base + 1..5, the bare app on --port-base + 10 (default 9800).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH_DIR, ROOT = Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from importlib import import_module  # noqa: E402
+
+import psycopg  # noqa: E402
+from sqlalchemy import make_url  # noqa: E402
+
+from bench.bare_app import create_table  # noqa: E402
+from shared.bus.consumer import _topic_match  # noqa: E402
+from shared.config import SERVICES  # noqa: E402
+from tests.conftest import PG_ADMIN_URL, PG_APP, PG_OWNER, _ensure_role, _pg_database, as_role  # noqa: E402
+from tests.topology import BIN, Proc, Topology, production_topology  # noqa: E402
+
+CONSULTANTS = ("sh-toyota-pd.sales1", "sh-lexus-xh.sales1", "hz-vw-xh.sales1", "sh-toyota-pd.sales2")
+CONSUMERS = ("customers", "callcenter", "analytics", "leads")  # the services with a consumer
+GOAL_CPU_PER_LEAD = 10.0  # ms, every process
+GOAL_RATE, GOAL_P99 = 150.0, 200.0  # /s with p99 under ms
+GOAL_API_RATIO = 2.0
+GOAL_ANALYTICS = 5000.0  # events/s through its consumer
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# --- CPU of processes -------------------------------------------------------------------------------
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(stat.parent.name))
+    return kids
+
+
+def cpu_seconds(pid: int, kids: dict[int, list[int]] | None = None) -> float:
+    """utime + stime of `pid` and of all its descendants, living (their own) and reaped (cutime, cstime)."""
+    kids = _children_map() if kids is None else kids
+    f = _stat(pid)
+    if f is None:
+        return 0.0
+    total = sum(int(x) for x in f[11:15]) / TICK
+    return total + sum(cpu_seconds(c, kids) for c in kids.get(pid, ()))
+
+
+def snapshot(procs: dict[str, int]) -> dict[str, float]:
+    kids = _children_map()
+    return {name: cpu_seconds(pid, kids) for name, pid in procs.items()}
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --- open-loop driver -------------------------------------------------------------------------------
+
+@dataclass
+class Point:
+    rate: float
+    seconds: float
+    latencies: list[float] = field(default_factory=list)  # ms, from the scheduled send time, successes
+    errors: int = 0
+    elapsed: float = 0.0
+    error_samples: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def achieved(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        xs = sorted(self.latencies)
+        return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+    def sustained(self) -> bool:
+        return self.errors == 0 and self.achieved >= 0.95 * self.rate and self.pct(0.99) < GOAL_P99
+
+
+def drive(port: int, method: str, path: str, rate: float, seconds: float, headers: list[dict], body,
+          ok_status: int, threads: int = 200) -> Point:
+    """Send `rate` requests a second for `seconds`, open loop; latency from each request's scheduled time."""
+    total = max(1, int(rate * seconds))
+    point = Point(rate, seconds)
+    lock = threading.Lock()
+    nxt = [0]
+    t0 = time.monotonic() + 0.2
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= total:
+                return
+            due = t0 + i / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            payload = json.dumps(body() if callable(body) else body) if body is not None else None
+            hdrs = {"Content-Type": "application/json", **headers[i % len(headers)]}
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request(method, path, body=payload, headers=hdrs)
+                r = conn.getresponse()
+                data = r.read()
+                conn.close()
+                status = r.status
+            except OSError as exc:
+                status, data = 0, str(exc).encode()
+            done = time.monotonic()
+            with lock:
+                if status == ok_status:
+                    point.latencies.append((done - due) * 1000)
+                else:
+                    point.errors += 1
+                    if len(point.error_samples) < 3:
+                        point.error_samples.append(f"{status} {data[:200]!r}")
+                point.elapsed = max(point.elapsed, done - t0)
+
+    pool = [threading.Thread(target=work, daemon=True) for _ in range(min(threads, total))]
+    for t in pool:
+        t.start()
+    for t in pool:
+        while t.is_alive():  # a bounded join: Ctrl-C reaches the main thread (and the clean-up) at once
+            t.join(0.5)
+    point.elapsed = max(point.elapsed, seconds)
+    return point
+
+
+def lead_body() -> dict:
+    return {"name": "压测客户", "phone": f"+86 139{random.randrange(10**8):08d}", "source": "walk_in", "model": "凯美瑞"}
+
+
+# --- the pipeline's state ---------------------------------------------------------------------------
+
+class Pipeline:
+    """Reads the topology's databases as the superuser: outbox, inboxes; knows when it has drained."""
+
+    def __init__(self, topo: Topology):
+        self.topo = topo
+        self.urls = {svc: make_url(as_role(topo.database_url(svc), "postgres")).set(drivername="postgresql")
+                     .render_as_string(hide_password=False) for svc in SERVICES}
+        self.patterns = {svc: import_module(f"services.{svc}.consumers").handlers.spec.patterns for svc in CONSUMERS}
+
+    def _q(self, svc: str, sql: str, *args):
+        with psycopg.connect(self.urls[svc], autocommit=True) as conn:
+            return conn.execute(sql, args).fetchall()
+
+    def state(self) -> tuple[int, dict[str, int], dict[str, int]]:
+        """(outbox rows not sent, events each consumer should have by now, events in its inbox)."""
+        unsent, keys = 0, {}
+        for svc in SERVICES:
+            for rk, n, pending in self._q(svc, "SELECT routing_key, count(*), count(*) FILTER (WHERE sent_at IS NULL) "
+                                               "FROM outbox GROUP BY routing_key"):
+                keys[rk] = keys.get(rk, 0) + n
+                unsent += pending
+        expected = {svc: sum(n for rk, n in keys.items() if any(_topic_match(p, rk) for p in pats))
+                    for svc, pats in self.patterns.items()}
+        have = {svc: self._q(svc, "SELECT count(*) FROM inbox WHERE consumer = %s", svc)[0][0] for svc in CONSUMERS}
+        return unsent, expected, have
+
+    def deliveries(self) -> int:
+        return sum(self.state()[1].values())
+
+    def drain(self, timeout: float = 900.0, only: tuple[str, ...] = CONSUMERS) -> float:
+        """Wait until nothing is left to relay or apply (by the consumers in `only`); returns the wait."""
+        t0 = time.monotonic()
+        while True:
+            unsent, expected, have = self.state()
+            if unsent == 0 and all(have[c] >= expected[c] for c in only):
+                return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"pipeline not drained after {timeout}s: unsent {unsent}, "
+                                   f"expected {expected}, applied {have}\n{self.topo.tracebacks()}")
+            time.sleep(0.2)
+
+    def consumer_rate(self, svc: str, since) -> tuple[int, float]:
+        """Events applied by `svc` since `since` (a database timestamp) and their rate per second
+        between its first and last applied batch (the first batch's own time is not known: left out)."""
+        rows = self._q(svc, "SELECT handled_at, count(*) FROM inbox WHERE consumer = %s AND handled_at >= %s "
+                            "GROUP BY handled_at ORDER BY handled_at", svc, since)
+        n = sum(c for _, c in rows)
+        if len(rows) < 2:
+            return n, float("nan")
+        span = (rows[-1][0] - rows[0][0]).total_seconds()
+        return n, (n - rows[0][1]) / span if span > 0 else float("nan")
+
+    def now(self):
+        return self._q("leads", "SELECT clock_timestamp()")[0][0]
+
+
+# --- setup ------------------------------------------------------------------------------------------
+
+def make_vhost(amqp_base: str) -> tuple[str, str | None]:
+    """A fresh RabbitMQ vhost when rabbitmqctl is at hand (else the default one, with the topology's
+    own namespace); returns (URL, vhost)."""
+    if not shutil.which("rabbitmqctl"):
+        return amqp_base + "/", None
+    vhost = f"crmpipe{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+        subprocess.run(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True,
+                       capture_output=True, timeout=60)
+    except (subprocess.SubprocessError, OSError):
+        return amqp_base + "/", None
+    return f"{amqp_base}/{vhost}", vhost
+
+
+def drop_vhost(vhost: str | None) -> None:
+    if vhost:
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
+
+
+def wait_http(port: int, path: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"nothing answers on :{port}{path}")
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def fmt(x: float, digits: int = 1) -> str:
+    return "-" if x != x else f"{x:,.{digits}f}"
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rates", default="10,20,40,80,150", help="the platform's ladder, leads/s")
+    ap.add_argument("--bare-rates", default="", help="the bare app's ladder (default: the platform's and 300)")
+    ap.add_argument("--seconds", type=float, default=30.0, help="seconds per point")
+    ap.add_argument("--backlog", type=int, default=1500, help="leads queued for the consumer throughput (0: skip)")
+    ap.add_argument("--list-requests", type=int, default=300, help="GET /leads requests for the list's CPU (0: skip)")
+    ap.add_argument("--port-base", type=int, default=int(os.environ.get("PIPE_PORT_BASE", 9800)))
+    ap.add_argument("--amqp", default=os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
+                    help="RabbitMQ, without the vhost")
+    args = ap.parse_args()
+    rates = [float(r) for r in args.rates.split(",") if r]
+    bare_rates = [float(r) for r in args.bare_rates.split(",") if r] or sorted({*rates, 300.0})
+    ports = {svc: args.port_base + 1 + i for i, svc in enumerate(SERVICES)}
+    bare_port = args.port_base + 10
+    loads = [loadavg()]
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        for role in (PG_OWNER, PG_APP):
+            _ensure_role(conn, role)
+    amqp_url, vhost = make_vhost(args.amqp.rstrip("/"))
+    tmp = Path(tempfile.mkdtemp(prefix="crm-pipeline-"))
+    bare_db = _pg_database(PG_ADMIN_URL)
+    bare = None
+    try:
+        with production_topology(tmp, PG_ADMIN_URL, amqp_url, prefix="pipe", ports=ports) as topo:
+            print(f"topology up in {topo.started_in:.0f}s (vhost {vhost or '/'}, namespace {topo.namespace}); "
+                  f"load average {loadavg()}", flush=True)
+            bare_url = next(bare_db)
+            create_table(bare_url)
+            bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
+                                     f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
+                        {**os.environ, "BARE_DATABASE_URL": bare_url, "PYTHONPATH": str(ROOT)},
+                        tmp / "logs" / "bare-api.log").start()
+            wait_http(bare_port, "/healthz")
+            run(topo, bare, bare_port, rates, bare_rates, args, loads)
+    finally:
+        if bare is not None:
+            bare.stop()
+        next(bare_db, None)
+        drop_vhost(vhost)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loads: list[str]) -> None:
+    pipe = Pipeline(topo)
+    tokens = [topo.login(u) for u in CONSULTANTS]
+    procs = {f"{svc}-api": p.pid for svc, p in topo.apis.items()} | {f"{svc}-worker": p.pid for svc, p in topo.workers.items()}
+    lport = topo.ports["leads"]
+    create = "/leads/api/v1/leads"
+    # warm up both (imports, caches, connection pools), then start from a drained pipeline
+    drive(lport, "POST", create, 10, 3, tokens, lead_body, 201)
+    drive(bare_port, "POST", create, 10, 3, [{}], lead_body, 201)
+    pipe.drain()
+
+    print(f"\n== open loop, {args.seconds:.0f} s per point; latency from the scheduled send time ==")
+    results: list[tuple[Point, dict[str, float], int, float]] = []  # point, CPU s by process, deliveries, drain
+    bare_points: dict[float, tuple[Point, float]] = {}
+    for rate in sorted({*rates, *bare_rates}):
+        if rate in rates:
+            before, d0 = snapshot(procs), pipe.deliveries()
+            pt = drive(lport, "POST", create, rate, args.seconds, tokens, lead_body, 201)
+            waited = pipe.drain()
+            after, d1 = snapshot(procs), pipe.deliveries()
+            loads.append(loadavg())
+            results.append((pt, {k: after[k] - before[k] for k in procs}, d1 - d0, waited))
+            per = {k: (after[k] - before[k]) * 1000 / max(pt.ok, 1) for k in procs}
+            print(f"platform {rate:>5.0f}/s: achieved {pt.achieved:6.1f}/s  p50 {fmt(pt.pct(.5)):>7} ms  "
+                  f"p99 {fmt(pt.pct(.99)):>7} ms  errors {pt.errors}  drained {waited:4.1f}s after; "
+                  f"CPU ms/lead {sum(per.values()):.1f}  load {loads[-1]}", flush=True)
+            print("    " + "  ".join(f"{k} {v:.1f}" for k, v in per.items() if v >= 0.05), flush=True)
+            for e in pt.error_samples:
+                print(f"    error: {e}")
+        if rate in bare_rates:
+            b0 = snapshot({"bare": bare.pid})["bare"]
+            pt = drive(bare_port, "POST", create, rate, args.seconds, [{}], lead_body, 201)
+            cpu = (snapshot({"bare": bare.pid})["bare"] - b0) * 1000 / max(pt.ok, 1)
+            bare_points[rate] = (pt, cpu)
+            print(f"bare     {rate:>5.0f}/s: achieved {pt.achieved:6.1f}/s  p50 {fmt(pt.pct(.5)):>7} ms  "
+                  f"p99 {fmt(pt.pct(.99)):>7} ms  errors {pt.errors}  CPU ms/request {cpu:.2f}", flush=True)
+
+    # API CPU per request: the create (from the ladder) and the list, each against the bare app
+    total_ok = sum(pt.ok for pt, *_ in results)
+    api_create = sum(c["leads-api"] for _, c, *_ in results) * 1000 / max(total_ok, 1)
+    bare_create = (sum(cpu * pt.ok for pt, cpu in bare_points.values()) / max(sum(pt.ok for pt, _ in bare_points.values()), 1))
+    api_list = bare_list = float("nan")
+    if args.list_requests:
+        n, r = args.list_requests, 20.0
+        b = snapshot({"leads-api": procs["leads-api"]})["leads-api"]
+        pt = drive(lport, "GET", f"{create}?per_page=50", r, n / r, tokens, None, 200)
+        api_list = (snapshot({"leads-api": procs["leads-api"]})["leads-api"] - b) * 1000 / max(pt.ok, 1)
+        print(f"\nGET /leads (50 a page), platform: {pt.ok} ok, {pt.errors} errors, p50 {fmt(pt.pct(.5))} ms, "
+              f"API CPU {api_list:.2f} ms/request")
+        b = snapshot({"bare": bare.pid})["bare"]
+        pt = drive(bare_port, "GET", f"{create}?per_page=50", r, n / r, [{}], None, 200)
+        bare_list = (snapshot({"bare": bare.pid})["bare"] - b) * 1000 / max(pt.ok, 1)
+        print(f"GET /leads (50 a page), bare:     {pt.ok} ok, {pt.errors} errors, p50 {fmt(pt.pct(.5))} ms, "
+              f"CPU {bare_list:.2f} ms/request")
+
+    # each consumer through its real consumer, on a backlog queued in RabbitMQ
+    consumer_rates: dict[str, tuple[int, float]] = {}
+    if args.backlog:
+        consumer_rates = backlog_rates(topo, pipe, tokens, args.backlog, loads)
+
+    # --- summary ---------------------------------------------------------------------------------
+    print("\n== CPU per lead (ms), every point together, after the pipeline drained ==")
+    total_cpu = {k: sum(c[k] for _, c, *_ in results) for k in procs}
+    deliveries = sum(d for *_, d, _ in results)
+    for k, v in sorted(total_cpu.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:<20} {v * 1000 / max(total_ok, 1):6.2f}")
+    cpu_per_lead = sum(total_cpu.values()) * 1000 / max(total_ok, 1)
+    print(f"  {'all processes':<20} {cpu_per_lead:6.2f}   ({deliveries / max(total_ok, 1):.1f} deliveries per lead)")
+
+    best = max((pt.rate for pt, *_ in results if pt.sustained()), default=0.0)
+    bare_best = max((r for r, (pt, _) in bare_points.items() if pt.sustained()), default=0.0)
+    print("\n== against the bare app, same run ==")
+    print(f"  highest rate sustained (p99 < {GOAL_P99:.0f} ms, no errors, ≥95% achieved): platform {best:.0f}/s, "
+          f"bare {bare_best:.0f}/s{'' if bare_best < max(bare_rates) else ' (its ladder’s top)'}, "
+          f"ratio {fmt(ratio(best, bare_best), 2)}")
+    print(f"  API CPU per create: platform {api_create:.2f} ms, bare {bare_create:.2f} ms, "
+          f"ratio {fmt(ratio(api_create, bare_create), 2)}")
+    print(f"  API CPU per list of 50: platform {fmt(api_list, 2)} ms, bare {fmt(bare_list, 2)} ms, "
+          f"ratio {fmt(ratio(api_list, bare_list), 2)}")
+    for svc, (n, r) in consumer_rates.items():
+        print(f"  {svc} consumer: {n} events from a backlog at {fmt(r, 0)} events/s")
+
+    print("\n== the issue's goals ==")
+    goals = [
+        (f"CPU per lead across every process ≤ {GOAL_CPU_PER_LEAD:.0f} ms", cpu_per_lead <= GOAL_CPU_PER_LEAD,
+         f"{cpu_per_lead:.1f} ms"),
+        (f"≥ {GOAL_RATE:.0f} leads/s with p99 < {GOAL_P99:.0f} ms and ≥ half the bare app",
+         best >= GOAL_RATE and best >= bare_best / 2, f"{best:.0f}/s vs bare {bare_best:.0f}/s"),
+        (f"API CPU per create ≤ {GOAL_API_RATIO:.0f}× bare", api_create <= GOAL_API_RATIO * bare_create,
+         f"{fmt(ratio(api_create, bare_create), 2)}×"),
+        (f"API CPU per list ≤ {GOAL_API_RATIO:.0f}× bare", api_list <= GOAL_API_RATIO * bare_list,
+         f"{fmt(ratio(api_list, bare_list), 2)}×"),
+    ]
+    if "analytics" in consumer_rates:
+        r = consumer_rates["analytics"][1]
+        goals.append((f"analytics through its consumer ≥ {GOAL_ANALYTICS:,.0f} events/s", r >= GOAL_ANALYTICS,
+                      f"{fmt(r, 0)} events/s"))
+    for text, met, figure in goals:
+        print(f"  {'met    ' if met else 'NOT met'}  {text}: {figure}")
+    print(f"\nload average (1, 5, 15 min) at the start and after each point: {' | '.join(loads)}")
+    print("(the load generator runs on the same 2 cores; the machine may be shared with other work)")
+
+
+def backlog_rates(topo: Topology, pipe: Pipeline, tokens, n: int, loads: list[str]) -> dict[str, tuple[int, float]]:
+    """Stop the consuming workers but leads' (its relay publishes the leads), queue `n` leads, then
+    start the workers one by one and read each one's rate from its inbox."""
+    order = ("customers", "callcenter", "analytics")
+    for svc in order:
+        topo.workers[svc].stop()
+    rate = 60.0
+    pt = drive(topo.ports["leads"], "POST", "/leads/api/v1/leads", rate, n / rate, tokens, lead_body, 201)
+    pipe.drain(only=("leads",))
+    print(f"\n== consumers on a backlog: {pt.ok} leads queued ({pt.errors} errors) ==")
+    out = {}
+    for svc in order:
+        since = pipe.now()
+        topo.workers[svc].start()
+        pipe.drain(only=("leads", *order[:order.index(svc) + 1]))
+        out[svc] = pipe.consumer_rate(svc, since)
+        loads.append(loadavg())
+        print(f"  {svc:<11} {out[svc][0]:6d} events at {fmt(out[svc][1], 0)} events/s  (load {loads[-1]})", flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()
