@@ -221,3 +221,23 @@ def test_a_connection_lost_while_the_answer_is_stored_saves_neither_and_the_retr
     again = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key}, json=order)
     assert again.status_code == 201 and again.json == first.json
     assert _orders(leads, lead["id"]) == 1
+
+
+def test_a_table_missing_for_a_while_answers_503_and_saves_nothing(leads, pg_admin_url):
+    """A table renamed away (a migration or a restore in progress): 503 with Retry-After, not 500; once
+    it is back the same request goes through, with no restart."""
+    database = make_url(leads.settings.database_url).database
+    admin_url = make_url(pg_admin_url).set(database=database).render_as_string(hide_password=False)
+    body = {"name": "新客户", "phone": "+8613900000006", "source": "walk_in"}
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("ALTER TABLE leads RENAME TO leads_away")
+        try:
+            r = leads.client.post(LEADS, json=body, headers=leads.auth)
+            listed = leads.client.get(LEADS, headers=leads.auth)
+        finally:
+            admin.execute("ALTER TABLE leads_away RENAME TO leads")
+    assert_503(r)
+    assert_503(listed)
+    assert stored(leads, body["phone"]) == (0, 0)
+    assert leads.client.post(LEADS, json=body, headers=leads.auth).status_code == 201
+    assert stored(leads, body["phone"]) == (1, 1)
