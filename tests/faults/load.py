@@ -36,8 +36,8 @@ class Ledger:
         self.answers: Counter = Counter()  # "201", "503", "connection error", …
         self.unexpected: list[str] = []  # answers no retry explains (a 500, a 4xx)
         self.unresolved: list[str] = []  # creates never answered within RESOLVE
-        # a create committed whose stored answer was lost with its worker (`shared.idempotency`: the
-        # retry is told 409 idempotency_in_progress, "look the record up"); the database counts hold it
+        # creates still told 409 idempotency_in_progress after IN_PROGRESS (none expected: the answer
+        # commits with the create, `shared.idempotency`)
         self.in_progress: list[str] = []
         # a fault the server cannot hide from reads (a table missing): a 503 with Retry-After is waited out
         self.reads_may_wait = False
