@@ -136,7 +136,8 @@ def default_processes() -> int:
 def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = None) -> None:
     """Embedded mode: the first process migrates, seeds, runs every relay and consumer and serves; the
     others (`processes - 1`) serve on the same port, each with the relays of its own
-    commits (an in-process wake-up; the SQLite write lock keeps two relays from sending a row twice)."""
+    commits (an in-process wake-up; a file lock per database keeps two relays from sending a row twice:
+    `shared.bus.relay`)."""
     from waitress import serve as waitress_serve
 
     processes = processes or default_processes()
