@@ -135,8 +135,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, processes: int | None = Non
     """Embedded mode: the port answers at once with the start's progress (`crm.starting`; `early` when the
     caller bound it already) while this process migrates, seeds and starts every relay and consumer; then
     the same socket serves the platform. The others (`processes - 1`) start then and join the port when
-    ready, each with the relays of its own commits (an in-process wake-up; the SQLite write lock keeps two
-    relays from sending a row twice)."""
+    ready, each with the relays of its own commits (an in-process wake-up; a file lock per database keeps two
+    relays from sending a row twice: `shared.bus.relay`)."""
     processes = processes or default_processes()
     # a socket per process on the same port (SO_REUSEPORT): the kernel spreads new connections evenly over
     # them, where processes accepting from one shared socket take connections unevenly (and a browser's

@@ -331,7 +331,13 @@ class Database:
 
     @contextmanager
     def session(self, scope: Scope) -> Iterator[Session]:
-        """A unit of work: commits when the block ends normally, rolls back on any exception."""
+        """A unit of work: commits when the block ends normally, rolls back on any exception. Inside
+        `enclosing` (same database, same scope) it is the enclosing unit's session: the block's work
+        commits, or not, with the rest of that unit."""
+        outer = _ENCLOSING.get()
+        if outer is not None and outer[0] is self and outer[1] == scope:
+            yield outer[2]
+            return
         with self.factory() as session:
             session.info["scope"] = scope
             try:
@@ -340,3 +346,17 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def enclosing(self, scope: Scope) -> Iterator[Session]:
+        """One unit of work around a block whose own `session(scope)` blocks join it: what they do and
+        what this block adds after them (an idempotency key's stored answer) commit together."""
+        with self.session(scope) as session:
+            token = _ENCLOSING.set((self, scope, session))
+            try:
+                yield session
+            finally:
+                _ENCLOSING.reset(token)
+
+
+_ENCLOSING: ContextVar[tuple[Database, Scope, Session] | None] = ContextVar("enclosing_unit", default=None)

@@ -100,13 +100,42 @@ def connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """A failure of the database rather than of the request: no connection could be made (server
-    down, not accepting connections), the connection was lost, or the server gave up on the
-    statement for a transient reason (SQLite busy, a statement timeout, a serialization failure)."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+#: SQLSTATE classes of PostgreSQL errors that pass: a connection (08), a transaction rolled back for
+#: a concurrent one (40: serialization failure, deadlock), resources (53: too many connections, disk
+#: full, out of memory), an operator or the server stopping a statement (57: statement timeout,
+#: shutdown, starting up), an I/O error (58)
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+#: single SQLSTATEs that pass: a lock not available (55P03), a read-only transaction on a standby
+#: during a failover (25006), a table missing (42P01: a migration or a restore in progress; the same
+#: code with the table in place works)
+TRANSIENT_SQLSTATES = frozenset({"55P03", "25006", "42P01"})
+#: SQLite's transient failures (its errors carry no code in Python 3.11): busy, I/O, a table missing
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error",
+                     "unable to open database file", "no such table")
 
-    return connection_lost(exc) or isinstance(exc, OperationalError | InterfaceError)
+
+def database_unavailable(exc: BaseException) -> bool:
+    """A failure of the database rather than of the request, which the same request may not meet a
+    moment later: no connection could be made (server down, not accepting connections), the
+    connection was lost, or the server refused the statement for a reason that passes (SQLite busy, a
+    statement timeout, a serialization failure, a table missing while a migration runs: see
+    `TRANSIENT_SQLSTATE_CLASSES`). A permanent error that SQLAlchemy also calls `OperationalError`
+    (PostgreSQL's program limits, SQLite's syntax errors) is not: it is the code's, a 500, and a
+    consumer parks the message after its few retries instead of retrying it for minutes."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if connection_lost(exc) or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
+    if type(orig).__module__ == "sqlite3":
+        message = str(orig).lower()
+        return any(m in message for m in _SQLITE_TRANSIENT)
+    return isinstance(exc, OperationalError)  # no code: the connection could not be made at all
 
 
 def as_http(exc: DomainError) -> ApiError:

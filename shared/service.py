@@ -25,7 +25,6 @@ from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
 from shared.db import Database
-from shared.idempotency import install_idempotency
 from shared.sessions import MIGRATIONS as SESSION_MIGRATIONS
 from shared.sessions import SessionCheck, StateReader, session_table, stored_state, with_session_copy
 from shared.migrations import grant_app_role
@@ -165,8 +164,6 @@ class ServiceRuntime:
         models = [m.class_ for m in base.registry.mappers]
         self.db = Database(settings.database_url, models)
         install_outbox(self.db.factory, outbox)
-        if "idempotency_keys" in base.metadata.tables:
-            install_idempotency(self.db.factory, base.metadata.tables["idempotency_keys"])
         self.sessions = SessionCheck(self.db.engine, session_state)
         self.bus = bus or MessageBus()
         self.uow_extras = {"settings": settings, **uow_extras}

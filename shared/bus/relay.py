@@ -10,9 +10,12 @@ transaction per 5 or 30 s instead of ten a second.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +23,7 @@ from sqlalchemy import Engine, Table, select, update
 
 from shared.bus.outbox import NOTIFY_CHANNEL, stop_waking, wake_on_commit
 from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
-from shared.db import utcnow
+from shared.db import read_only, utcnow
 
 if TYPE_CHECKING:
     import psycopg
@@ -72,6 +75,26 @@ class _Listener:
             self.conn = None
 
 
+@contextmanager
+def _relay_turn(engine: Engine) -> Iterator[None]:
+    """An exclusive lock, across threads and processes, for the relays of one SQLite database (a file
+    beside it); an in-memory database has one process, and its relays a lock of that process."""
+    path = engine.url.database
+    if not path or path == ":memory:":
+        with _MEMORY_TURN:
+            yield
+        return
+    with open(f"{path}.relay-lock", "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+_MEMORY_TURN = threading.Lock()
+
+
 class Relay:
     def __init__(self, engine: Engine, outbox: Table, publisher: Publisher, batch: int = 500):
         self.engine, self.outbox, self.publisher, self.batch = engine, outbox, publisher, batch
@@ -83,14 +106,31 @@ class Relay:
         t = self.outbox
         query = select(t.c.seq, t.c.event_id, t.c.routing_key, t.c.body).where(t.c.sent_at.is_(None))
         query = query.order_by(t.c.seq).limit(self.batch)
+        if self.engine.dialect.name == "sqlite":
+            return self._run_once_sqlite(query)
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)  # several relays share the work
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.with_for_update(skip_locked=True)).all()  # several relays share the work
             if not rows:
                 return 0
             self.publisher.publish_batch([OutgoingMessage(r.event_id, r.routing_key, r.body) for r in rows])
             conn.execute(update(t).where(t.c.seq.in_([r.seq for r in rows])).values(sent_at=utcnow()))
+        return len(rows)
+
+    def _run_once_sqlite(self, query) -> int:
+        """SQLite has one write lock per database: publishing inside a writing transaction held it for
+        the broker's time (file writes, in embedded mode), and every API write and consumer of the
+        service queued behind the relay. Instead the relays of a database (one per serving process)
+        take turns on a file lock of their own, read the unsent rows without the write lock, publish,
+        and take the write lock only to mark them sent: still no row sent twice by two relays."""
+        with _relay_turn(self.engine):
+            with read_only(), self.engine.begin() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            self.publisher.publish_batch([OutgoingMessage(r.event_id, r.routing_key, r.body) for r in rows])
+            with self.engine.begin() as conn:
+                conn.execute(update(self.outbox).where(self.outbox.c.seq.in_([r.seq for r in rows]))
+                             .values(sent_at=utcnow()))
         return len(rows)
 
     def replay_recent(self, minutes: int) -> int:

@@ -155,17 +155,94 @@ def test_a_write_while_the_database_refuses_connections_answers_503_and_saves_no
     assert wait_until(lambda: leads.client.get(LEADS, headers=leads.auth).status_code == 200, timeout=30, interval=0.2)
 
 
-def test_a_create_committed_whose_stored_answer_is_lost_still_answers_201(leads, pg_admin_url):
-    """The connection dies after the order's commit, while the idempotency layer stores the answer: the
-    order exists, so the client is told 201 (not a 503 saying it was not completed)."""
+def _orders(rt, lead_id: str) -> int:
+    with rt.db.session(Scope.system(GROUP)) as s:
+        return s.scalar(text("SELECT count(*) FROM orders WHERE lead_id = :l"), {"l": lead_id})
+
+
+class WorkerDied(BaseException):
+    """Stands for the process dying: nothing after it runs, no answer leaves."""
+
+
+def test_a_worker_that_dies_right_after_the_commit_leaves_an_answer_the_retry_gets(leads):
+    """The order and its Idempotency-Key's answer commit together: a worker that dies after the commit
+    (before it answered) leaves nothing "in progress"; the client's retry is given the order."""
     lead = leads.client.post(LEADS, json={"name": "订单客户", "phone": "+8613900000004", "source": "walk_in"},
                              headers=leads.consultant).json
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    cut = Terminator(leads.db.engine, pg_admin_url, lambda sql: re.match(r"\s*UPDATE idempotency_keys\b", sql) is not None)
-    r = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key},
-                          json={"model": "凯美瑞", "price": 189800, "payment_method": "cash"})
+    order = {"model": "凯美瑞", "price": 189800, "payment_method": "cash"}
+    died = []  # from the order's commit on, the worker is dead: it runs no statement, no answer leaves
+
+    def flush(session, _ctx, _instances) -> None:
+        if any(type(o).__name__ == "Order" for o in session.new):
+            session.info["wrote_an_order"] = True
+
+    def commit(session) -> None:
+        if session.info.pop("wrote_an_order", False):
+            died.append(True)
+
+    def dead(*_args) -> None:
+        if died:
+            raise WorkerDied
+
+    def no_answer(response):
+        dead()
+        return response
+
+    app = leads.client.application
+    event.listen(leads.db.factory, "before_flush", flush)
+    event.listen(leads.db.factory, "after_commit", commit)
+    event.listen(leads.db.engine, "before_cursor_execute", dead)
+    app.after_request_funcs.setdefault(None, []).append(no_answer)
+    try:
+        with pytest.raises(WorkerDied):
+            leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key}, json=order)
+    finally:
+        app.after_request_funcs[None].remove(no_answer)
+        event.remove(leads.db.engine, "before_cursor_execute", dead)
+        event.remove(leads.db.factory, "after_commit", commit)
+        event.remove(leads.db.factory, "before_flush", flush)
+    assert died and _orders(leads, lead["id"]) == 1  # it was committed
+    again = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key}, json=order)
+    assert again.status_code == 201, again.get_data(as_text=True)  # not 409 idempotency_in_progress
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json["lead_id"] == lead["id"]
+    assert leads.client.get(f"/leads/api/v1/orders/{again.json['id']}", headers=leads.consultant).status_code == 200
+    assert _orders(leads, lead["id"]) == 1
+
+
+def test_a_connection_lost_while_the_answer_is_stored_saves_neither_and_the_retry_creates_once(leads, pg_admin_url):
+    lead = leads.client.post(LEADS, json={"name": "订单客户", "phone": "+8613900000005", "source": "walk_in"},
+                             headers=leads.consultant).json
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    order = {"model": "凯美瑞", "price": 189800, "payment_method": "cash"}
+    cut = Terminator(leads.db.engine, pg_admin_url, lambda sql: re.match(r"\s*INSERT INTO idempotency_keys\b", sql) is not None)
+    r = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key}, json=order)
     cut.remove()
     assert cut.fired == 1
-    assert r.status_code == 201, r.get_data(as_text=True)
-    with leads.db.session(Scope.system(GROUP)) as s:
-        assert s.scalar(text("SELECT count(*) FROM orders WHERE lead_id = :l"), {"l": lead["id"]}) == 1
+    assert_503(r)
+    assert _orders(leads, lead["id"]) == 0  # the 503 is true: the order went with its answer
+    first = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key}, json=order)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    again = leads.client.post(f"{LEADS}/{lead['id']}/orders", headers={**leads.consultant, **key}, json=order)
+    assert again.status_code == 201 and again.json == first.json
+    assert _orders(leads, lead["id"]) == 1
+
+
+def test_a_table_missing_for_a_while_answers_503_and_saves_nothing(leads, pg_admin_url):
+    """A table renamed away (a migration or a restore in progress): 503 with Retry-After, not 500; once
+    it is back the same request goes through, with no restart."""
+    database = make_url(leads.settings.database_url).database
+    admin_url = make_url(pg_admin_url).set(database=database).render_as_string(hide_password=False)
+    body = {"name": "新客户", "phone": "+8613900000006", "source": "walk_in"}
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute("ALTER TABLE leads RENAME TO leads_away")
+        try:
+            r = leads.client.post(LEADS, json=body, headers=leads.auth)
+            listed = leads.client.get(LEADS, headers=leads.auth)
+        finally:
+            admin.execute("ALTER TABLE leads_away RENAME TO leads")
+    assert_503(r)
+    assert_503(listed)
+    assert stored(leads, body["phone"]) == (0, 0)
+    assert leads.client.post(LEADS, json=body, headers=leads.auth).status_code == 201
+    assert stored(leads, body["phone"]) == (1, 1)

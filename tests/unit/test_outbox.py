@@ -152,3 +152,60 @@ def test_an_embedded_commit_wakes_only_waiting_relays_of_its_outbox_at_once(tmp_
             r.stop()
         for t in threads:
             t.join(5)
+
+
+def test_sqlite_relays_publish_without_the_write_lock_and_never_send_a_row_twice(tmp_path):
+    """Embedded mode: an API write is not held up while a relay waits for the broker, and the relays
+    of several processes (separate engines on one file) still send each row once."""
+    import sqlite3
+    import threading
+
+    from sqlalchemy import text
+
+    from shared.bus.relay import Relay
+    from shared.db import make_engine
+
+    path = tmp_path / "r.sqlite"
+    d = Database(f"sqlite:///{path}", [Note])
+    Base.metadata.create_all(d.engine)
+    install_outbox(d.factory, OUTBOX)
+    writes_during_publish: list[str] = []
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    class SlowBroker:
+        def publish_batch(self, messages, exchange=None):
+            # another writer of the same database, while the relay holds what it is publishing
+            conn = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO notes (id, group_id, text) VALUES (?, 'g1', 'x')", (str(uuid.uuid4()),))
+                conn.execute("COMMIT")
+                writes_during_publish.append("ok")
+            except sqlite3.OperationalError as exc:
+                writes_during_publish.append(str(exc))
+            finally:
+                conn.close()
+            with lock:
+                sent.extend(json.loads(m.body)["id"] for m in messages)
+
+        def close(self):
+            pass
+
+    for i in range(40):
+        with d.session(Scope.system("g1")) as s:
+            emit(s, store_event(f"店{i}"))
+    engines = [make_engine(f"sqlite:///{path}") for _ in range(3)]  # three processes' engines
+    relays = [Relay(e, OUTBOX, SlowBroker(), batch=5) for e in engines]
+    threads = [threading.Thread(target=lambda r=r: [r.run_once() for _ in range(10)]) for r in relays]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert len(sent) == 40 and len(set(sent)) == 40  # every row once
+    assert writes_during_publish and set(writes_during_publish) == {"ok"}  # not "database is locked"
+    with d.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar() == 0
+    d.engine.dispose()

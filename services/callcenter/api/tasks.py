@@ -64,8 +64,10 @@ class NextTask(MethodView):
         p = current_principal()
         with work() as uow:
             claim = h.claim_next_task(uow, p.user_id, p.group_id, **body)
-            uow.commit()
+            # read before the commit: after it, a read would begin a transaction of its own, which on
+            # SQLite (a POST's transactions take the write lock) queues behind every writer again
             task = views.task_row(uow.session, claim.task) if claim.task else None
+            uow.commit()
         return {"task": task, "reason": claim.reason, "message": REASONS.get(claim.reason, "")}
 
 
@@ -121,8 +123,9 @@ class Release(MethodView):
         """Give a task you hold back to the queue."""
         with work() as uow:
             t = h.release_task(uow, current_principal(), task_id)
+            row = views.task_row(uow.session, t)  # before the commit, as for a claim
             uow.commit()
-            return views.task_row(uow.session, t)
+            return row
 
 
 @blp.route("/tasks/<task_id>/renew")
@@ -133,5 +136,6 @@ class Renew(MethodView):
         """Extend your lease while you are still on the call."""
         with work() as uow:
             t = h.renew_lease(uow, current_principal(), task_id)
+            row = views.task_row(uow.session, t)  # before the commit, as for a claim
             uow.commit()
-            return views.task_row(uow.session, t)
+            return row
