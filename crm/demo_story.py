@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from faker import Faker
 from werkzeug.test import Client
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "demo"
 PASSWORD = "demo-pass-2026"
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = clock.zone()
 CONSULTANTS = 5
 
 MODELS = {

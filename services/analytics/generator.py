@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from shared import clock
+
 SOURCES = ("walk_in", "phone_in", "online", "owner_referral", "event", "advertising", "service_customer")
 CHANNEL = {"walk_in": "showroom", "phone_in": "phone", "online": "online", "owner_referral": "referral",
            "service_customer": "referral"}
@@ -55,14 +57,14 @@ def identity_messages(org: Org, at: datetime) -> list[dict]:
     only once they know the group), then brands, stores and consultants."""
     out = [_msg("identity.group.created", at, org.group_id, None, None,
                 {"id": org.group_id, "code": f"g{org.group_id[:8]}", "name": "Generated group",
-                 "timezone": "Asia/Shanghai"})]
+                 "timezone": clock.zone_name()})]
     for bid, code in org.brands.items():
         out.append(_msg("identity.brand.created", at, org.group_id, None, None,
                         {"id": bid, "code": code, "name": org.names.get(bid, code)}))
     for sid, bid in org.stores.items():
         out.append(_msg("identity.store.created", at, org.group_id, bid, sid,
                         {"id": sid, "code": org.codes.get(sid, sid[:8]), "name": org.names.get(sid, sid[:8]),
-                         "brand_id": bid, "city": "上海", "timezone": "Asia/Shanghai", "active": True}))
+                         "brand_id": bid, "city": "上海", "timezone": clock.zone_name(), "active": True}))
         for cid in org.consultants[sid]:
             out.append(_msg("identity.user.created", at, org.group_id, bid, sid,
                             {"id": cid, "username": cid[:8], "name": org.names.get(cid, cid[:8]),

@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import overload
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")
+from shared import clock
+
+TZ = clock.zone()
 LADDER = ("N", "C", "B", "A", "H", "O", "delivered")
 OPEN_LEVELS = ("N", "C", "B", "A", "H", "O")
 #: base customers (基盘客户): every relationship class but a mere potential customer

@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
+
 from ..domain_time import local_date, local_midnight
 from ..models import Defeat, Lead, Order, StoreRef, TestDrive, Visit
 
@@ -18,7 +20,7 @@ METRICS = ("leads", "showroom_visits", "phone_ins", "test_drives", "orders", "or
 
 def daily_counts(s: Session, day_from: date, day_to: date) -> list[dict]:
     """Per store, local day and metric, the count of facts in [day_from, day_to] the caller may see."""
-    tzs = {st.id: st.timezone or "Asia/Shanghai" for st in s.scalars(select(StoreRef))}
+    tzs = {st.id: clock.zone_name(st.timezone) for st in s.scalars(select(StoreRef))}
     lo, hi = local_midnight(day_from - timedelta(days=1)), local_midnight(day_to + timedelta(days=2))
     out: Counter = Counter()
 
@@ -27,7 +29,7 @@ def daily_counts(s: Session, day_from: date, day_to: date) -> list[dict]:
             out[(store_id, day, metric)] += 1
 
     def on(store_id: str, instant) -> date:
-        return local_date(instant, tzs.get(store_id, "Asia/Shanghai"))
+        return local_date(instant, tzs.get(store_id) or clock.zone_name())
 
     at: datetime | None  # the loops below read nullable columns
     for sid, at in s.execute(select(Lead.store_id, Lead.created_at).where(Lead.created_at >= lo, Lead.created_at < hi)):
