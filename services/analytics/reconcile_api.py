@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from shared.auth import current_principal
-from shared.fields import Date
+from shared.fields import Date, DayRange
 from shared.permissions import require
 
 from .api import _db, blp
 from .ingest import rebuild
 from .reconcile import LEADS_KPIS, drift
-
-MAX_DAYS = 92
-
 
 class SourceCount(Schema):
     store_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
@@ -22,19 +19,10 @@ class SourceCount(Schema):
     value = fields.Integer(required=True, validate=validate.Range(min=0, max=10**9))
 
 
-class ReconcileIn(Schema):
-    day_from = Date(required=True, data_key="from")
-    day_to = Date(required=True, data_key="to")
+class ReconcileIn(DayRange):
     source = fields.String(load_default="leads", validate=validate.OneOf(("leads",)))
     counts = fields.List(fields.Nested(SourceCount), required=True, validate=validate.Length(max=100_000),
                          metadata={"description": "the rows of GET /leads/api/v1/stats/daily for the same days"})
-
-    @validates_schema
-    def _range(self, data, **_):
-        if data["day_to"] < data["day_from"]:
-            raise ValidationError("to is before from", "to")
-        if (data["day_to"] - data["day_from"]).days >= MAX_DAYS:
-            raise ValidationError(f"at most {MAX_DAYS} days at a time", "to")
 
 
 class DriftRow(Schema):

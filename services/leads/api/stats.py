@@ -2,29 +2,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, fields
 
 from shared.auth import current_principal
-from shared.fields import Date
+from shared.fields import DayRange
 from shared.permissions import require
 
 from ..handlers import stats
 from . import blp, db
-
-MAX_DAYS = 92
-
-
-class CountsQuery(Schema):
-    day_from = Date(required=True, data_key="from")
-    day_to = Date(required=True, data_key="to")
-
-    @validates_schema
-    def _range(self, data, **_):
-        if data["day_to"] < data["day_from"]:
-            raise ValidationError("to is before from", "to")
-        if (data["day_to"] - data["day_from"]).days >= MAX_DAYS:
-            raise ValidationError(f"at most {MAX_DAYS} days at a time", "to")
-
 
 class CountOut(Schema):
     store_id = fields.String()
@@ -36,7 +21,7 @@ class CountOut(Schema):
 @blp.route("/stats/daily")
 class DailyCounts(MethodView):
     @require("leads.oversee")
-    @blp.arguments(CountsQuery, location="query")
+    @blp.arguments(DayRange, location="query")
     @blp.response(200, CountOut(many=True))
     def get(self, q):
         """Per store and local day: new leads, walk-in groups, phone-ins, test drives, orders (not cancelled,
