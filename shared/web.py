@@ -201,7 +201,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     app.jinja_loader = ChoiceLoader(loaders)
     app.add_template_filter(local_time, "local")
     app.add_template_filter(spaced_phone, "phone")
-    app.add_template_global(DEFAULT_TIMEZONE, "default_timezone")  # the example a time-zone field shows
+    app.jinja_env.globals["default_timezone"] = DEFAULT_TIMEZONE  # the example a time-zone field shows
     Babel(app, locale_selector=select_locale)
     # brotli or gzip where the client accepts it, for pages and their scripts and styles (the dashboard's
     # chart library goes from 1.3 MB to about 420 kB). API answers stay as they are: API clients driving
