@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from faker import Faker
 from werkzeug.test import Client
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "demo"
 PASSWORD = "demo-pass-2026"
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = clock.zone()
 CONSULTANTS = 5
 
 #: the models each brand sells, with their guide prices: the leads service's starter catalogues, which the

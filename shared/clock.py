@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from shared.config import DEFAULT_TIMEZONE
 
 OFFSET_VAR = "CRM_CLOCK_OFFSET"
 
@@ -22,6 +25,17 @@ def _env_offset() -> timedelta:
 _base = _env_offset()
 _offset = _base
 _frozen: datetime | None = None  # tests: "now" stands still here until moved or reset
+
+
+def zone_name(name: str | None = None) -> str:
+    """The time zone of a store or group: its own (`name`, as its record keeps it) or, when it keeps none,
+    the group's default (`Settings.default_timezone`). Every local day and local time is reckoned in it."""
+    return name or DEFAULT_TIMEZONE
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    """`zone_name(name)` as a tzinfo."""
+    return ZoneInfo(zone_name(name))
 
 
 def now() -> datetime:

@@ -8,6 +8,8 @@ from pathlib import Path
 SERVICES = ("identity", "leads", "customers", "callcenter", "analytics")
 DEFAULT_SECRET = "embedded-mode-secret-do-not-use-in-production"
 ROOT = Path(__file__).resolve().parent.parent
+#: the group's time zone where a store or group keeps none of its own (shared.clock.zone gives it)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 class ConfigError(RuntimeError):
@@ -37,7 +39,7 @@ class Settings:
     #: proxies in front of the service that append the client's address to X-Forwarded-For (the gateway:
     #: 1); 0 trusts no such header, so that a client cannot choose the address its logins are counted by
     proxy_hops: int = 0
-    default_timezone: str = "Asia/Shanghai"
+    default_timezone: str = DEFAULT_TIMEZONE
     # the owner of the service's tables, for `crm migrate` only (`<SERVICE>_MIGRATE_DATABASE_URL`);
     # None: migrations run as `database_url` (embedded mode, or one role for both)
     migrate_database_url: str | None = None

@@ -11,33 +11,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, fields
 
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.bus import emit
 from shared.bus.consumer import EventHandlers
 from shared.events import Event
-from shared.fields import Date
+from shared.fields import DayRange
 
 MAX_DAYS = 92
-DEFAULT_TZ = "Asia/Shanghai"
 #: analytics asks every source for its counts of these days (its nightly run)
 REQUESTED = "analytics.reconciliation.requested"
 
 
-class CountsQuery(Schema):
-    day_from = Date(required=True, data_key="from")
-    day_to = Date(required=True, data_key="to")
-
-    @validates_schema
-    def _range(self, data, **_):
-        if data["day_to"] < data["day_from"]:
-            raise ValidationError("to is before from", "to")
-        if (data["day_to"] - data["day_from"]).days >= MAX_DAYS:
-            raise ValidationError(f"at most {MAX_DAYS} days at a time", "to")
+CountsQuery = DayRange  # the days of a source's counts (`from`, `to`)
 
 
 def count_out(metrics: tuple[str, ...]) -> type[Schema]:
@@ -60,11 +50,11 @@ class DailyCounter:
         self.day_from, self.day_to = day_from, day_to
         self.tzs = timezones or {}
         self.out: Counter = Counter()
-        lo = datetime.combine(day_from - timedelta(days=1), datetime.min.time(), ZoneInfo(DEFAULT_TZ))
+        lo = datetime.combine(day_from - timedelta(days=1), datetime.min.time(), clock.zone())
         self.window = (lo, lo + timedelta(days=(day_to - day_from).days + 3))
 
     def day_of(self, store_id: str, instant: datetime) -> date:
-        return instant.astimezone(ZoneInfo(self.tzs.get(store_id) or DEFAULT_TZ)).date()
+        return instant.astimezone(clock.zone(self.tzs.get(store_id))).date()
 
     def add(self, store_id: str | None, day: date | None, metric: str, n: int = 1) -> None:
         if store_id and day is not None and self.day_from <= day <= self.day_to:

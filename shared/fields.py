@@ -19,7 +19,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import available_timezones
 
-from marshmallow import fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.config import DEFAULT_TIMEZONE
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 INT_MAX = 2**31 - 1  # PostgreSQL integer
@@ -94,7 +96,7 @@ class TimeZone(fields.String):
     _known = frozenset(available_timezones())
 
     def __init__(self, **kw):
-        metadata = {"description": "an IANA time zone name", "example": "Asia/Shanghai", **kw.pop("metadata", {})}
+        metadata = {"description": "an IANA time zone name", "example": DEFAULT_TIMEZONE, **kw.pop("metadata", {})}
         super().__init__(metadata=metadata, **_with(kw, validate.Length(min=1, max=60)))
 
     def _deserialize(self, value, attr, data, **kw) -> str:
@@ -133,3 +135,20 @@ def Page() -> Integer:  # noqa: N802  (a field factory reads like the field it m
 def PerPage(default: int = 50, maximum: int = 200) -> Integer:  # noqa: N802
     """`per_page`: 1 … `maximum`."""
     return Integer(minimum=1, maximum=maximum, load_default=default)
+
+
+class DayRange(Schema):
+    """`from` and `to`, two days of at most `MAX_DAYS` days together (both counted): the period of a
+    source's daily counts and of the reconciliation that compares them."""
+
+    MAX_DAYS = 92
+
+    day_from = Date(required=True, data_key="from")
+    day_to = Date(required=True, data_key="to")
+
+    @validates_schema
+    def _range(self, data, **_):
+        if data["day_to"] < data["day_from"]:
+            raise ValidationError("to is before from", "to")
+        if (data["day_to"] - data["day_from"]).days >= self.MAX_DAYS:
+            raise ValidationError(f"at most {self.MAX_DAYS} days at a time", "to")

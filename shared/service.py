@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import NullPool, Table, create_engine, make_url
+from sqlalchemy.orm import Session
 
 from shared import clock, config, rls
 from shared.auth import ensure_keypair
@@ -24,11 +25,11 @@ from shared.bus.outbox import install_outbox
 from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
-from shared.db import Database
+from shared.db import Database, read_only
 from shared.sessions import MIGRATIONS as SESSION_MIGRATIONS
 from shared.sessions import SessionCheck, StateReader, session_table, stored_state, with_session_copy
 from shared.migrations import grant_app_role
-from shared.tenancy import Scope
+from shared.tenancy import NO_GROUP, Scope
 from shared.uow import MessageBus, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,16 @@ class ServiceRuntime:
     def uow(self, scope: Scope) -> UnitOfWork:
         """A unit of work on this service's database: nothing is saved unless `commit()` is called."""
         return UnitOfWork(self.db.factory, scope, self.bus, **self.uow_extras)
+
+    def scope_of_unsigned(self, group_of: Callable[[Session], str | None]) -> Scope:
+        """The scope of a caller who is not signed in (the login form, a customer's survey link): the one
+        group `group_of` finds for what the caller brought (a group code, a link's token), looked up in a
+        session that sees every group and writes nothing. A caller whose group is not found gets a scope
+        that sees no group's rows. The only way an entrypoint without a signed-in caller gets a scope;
+        the handlers it calls take it as given."""
+        with read_only(), self.db.session(Scope.system()) as s:
+            group_id = group_of(s)
+        return Scope.system(group_id or NO_GROUP)
 
     def local_today(self) -> date:
         """Today in the platform's default time zone (daily jobs run once per local day)."""

@@ -31,6 +31,8 @@ from shared import rls
 log = logging.getLogger(__name__)
 HQ_ROLES = frozenset({"group_admin", "hq_analyst", "cc_supervisor", "cc_agent"})
 ROLES = HQ_ROLES | {"store_manager", "sales_consultant"}
+#: the group of no row: a scope of it sees no tenant's rows (a caller who is not signed in, whose group is unknown)
+NO_GROUP = ""
 
 
 class ScopeViolation(Exception):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +17,9 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shared import clock
 from shared.auth import InvalidToken, Principal, TokenVerifier, current_principal
+from shared.config import DEFAULT_TIMEZONE
 from shared.db import ReadsFirst, WroteInReadOnly
 from shared.errors import (
     DATABASE_RETRY_AFTER,
@@ -140,6 +143,26 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES), default="zh_CN")
 
 
+def local_time(value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
+    """Jinja's `local`: a UTC instant (naive means UTC; or its ISO text, as a complaint's history keeps it)
+    in the group's time zone (shared.clock.zone), e.g. `{{ lead.created_at|local('%Y-%m-%d') }}`."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(clock.zone()).strftime(fmt)
+
+
+def spaced_phone(value: str | None) -> str:
+    """Jinja's `phone`: +8613912345678 → +86 139 1234 5678, easier to read out and dial (a masked number is
+    spaced already and stays as it is)."""
+    if value and value.startswith("+86") and len(value) == 14 and value[1:].isdigit():
+        return f"+86 {value[3:6]} {value[6:10]} {value[10:]}"
+    return value or ""
+
+
 def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_dir: Path | None = None) -> Flask:
     """Build one service's Flask app; `runtime` holds its settings and database."""
     s = runtime.settings
@@ -166,7 +189,7 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=s.cookie_secure,
         BABEL_DEFAULT_LOCALE="zh_CN",
-        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_DEFAULT_TIMEZONE=DEFAULT_TIMEZONE,
         BABEL_TRANSLATION_DIRECTORIES=";".join(
             str(p) for p in [SHARED_DIR / "translations", (service_dir or SHARED_DIR) / "translations"]
         ),
@@ -176,6 +199,9 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     if service_dir is not None:
         loaders.insert(0, FileSystemLoader(str(service_dir / "templates")))
     app.jinja_loader = ChoiceLoader(loaders)
+    app.add_template_filter(local_time, "local")
+    app.add_template_filter(spaced_phone, "phone")
+    app.jinja_env.globals["default_timezone"] = DEFAULT_TIMEZONE  # the example a time-zone field shows
     Babel(app, locale_selector=select_locale)
     # brotli or gzip where the client accepts it, for pages and their scripts and styles (the dashboard's
     # chart library goes from 1.3 MB to about 420 kB). API answers stay as they are: API clients driving
@@ -231,7 +257,13 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
 
     @app.after_request
     def _compress(resp):
-        return resp if _is_api_request() else compress.after_request(resp)
+        if _is_api_request():
+            return resp
+        body = resp.response  # a static file's wrapper, which flask-compress replaces by its compressed stream
+        out = compress.after_request(resp)
+        if out.response is not body and hasattr(body, "close"):
+            out.call_on_close(body.close)  # unclosed otherwise: flask-compress 1.25 drops the file it read from
+        return out
 
     @app.before_request
     def _refuse_hostile_input():

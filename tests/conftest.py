@@ -99,11 +99,20 @@ def embedded_env(var_dir) -> dict:
     return {"CRM_MODE": "embedded", "CRM_VAR_DIR": str(var_dir), "PATH": os.environ.get("PATH", "")}
 
 
+class BufferedClient(Client):
+    """A test client that reads each answer whole and closes it at once: a file the answer streams (a
+    static script or style) is closed then, not left to the garbage collector (warnings are errors)."""
+
+    def open(self, *args, **kw):
+        kw.setdefault("buffered", True)
+        return super().open(*args, **kw)
+
+
 class Api:
     """A JSON client that remembers tokens per user."""
 
     def __init__(self, wsgi):
-        self.client = Client(wsgi)
+        self.client = BufferedClient(wsgi)
         self._tokens: dict[tuple[str, str], str] = {}
 
     def token(self, username: str, group: str = "demo", password: str = DEMO_PASSWORD) -> str:

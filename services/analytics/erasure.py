@@ -63,7 +63,7 @@ def forget_erased(s: Session, events: list[Envelope]) -> list[Envelope]:
     erased: dict[str, str] = {}
     for chunk in _chunks(ids):
         erased.update(s.execute(select(ErasedSubject.id, ErasedSubject.customer_id)
-                                .where(ErasedSubject.id.in_(chunk))).tuples().all())
+                                .where(ErasedSubject.id.in_(chunk))).all())
     if not erased:
         return events
     out = []

@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+
+from shared import clock
 
 SOURCES = ("walk_in", "phone_in", "online", "owner_referral", "event", "advertising", "service_customer")
 CHANNEL = {"walk_in": "showroom", "phone_in": "phone", "online": "online", "owner_referral": "referral",
@@ -22,7 +23,7 @@ TACT = ("calls", "reached", "dms", "handouts", "customer_visits", "showroom_grou
 #: the follow-up cadence in days per level that leads applies by default (leads publishes the due dates it
 #: gives; the generator publishes them as leads would, so that overdue follow-ups are not 0 in generated data)
 LEADS_CADENCE = {"N": 1, "C": 15, "B": 7, "A": 3, "H": 1, "O": 7}
-SH = ZoneInfo("Asia/Shanghai")
+SH = clock.zone()
 
 
 def _due(last_contact: datetime, level: str) -> dict:
@@ -68,14 +69,14 @@ def identity_messages(org: Org, at: datetime) -> list[dict]:
     only once they know the group), then brands, stores and consultants."""
     out = [_msg("identity.group.created", at, org.group_id, None, None,
                 {"id": org.group_id, "code": f"g{org.group_id[:8]}", "name": "Generated group",
-                 "timezone": "Asia/Shanghai"})]
+                 "timezone": clock.zone_name()})]
     for bid, code in org.brands.items():
         out.append(_msg("identity.brand.created", at, org.group_id, None, None,
                         {"id": bid, "code": code, "name": org.names.get(bid, code)}))
     for sid, bid in org.stores.items():
         out.append(_msg("identity.store.created", at, org.group_id, bid, sid,
                         {"id": sid, "code": org.codes.get(sid, sid[:8]), "name": org.names.get(sid, sid[:8]),
-                         "brand_id": bid, "city": "上海", "timezone": "Asia/Shanghai", "active": True}))
+                         "brand_id": bid, "city": "上海", "timezone": clock.zone_name(), "active": True}))
         for cid in org.consultants[sid]:
             out.append(_msg("identity.user.created", at, org.group_id, bid, sid,
                             {"id": cid, "username": cid[:8], "name": org.names.get(cid, cid[:8]),

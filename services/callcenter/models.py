@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Float, Index, MetaData, String, Text, Uniq
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
+from shared.config import DEFAULT_TIMEZONE
 from shared.db import NAMING, Conventions, id_column, utcnow
 from shared.tenancy import Scoped, StoreScoped
 
@@ -32,7 +33,7 @@ class StoreRef(Scoped, Base):
     brand_id: Mapped[str] = mapped_column(S36)
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
-    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(60), default=DEFAULT_TIMEZONE)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -78,7 +79,7 @@ class GroupSettings(Scoped, Base):
 
     __tablename__ = "group_settings"
     id: Mapped[str] = mapped_column(S36, primary_key=True)  # the group id
-    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(60), default=DEFAULT_TIMEZONE)
     window_start: Mapped[str] = mapped_column(String(5), default="09:00")
     window_end: Mapped[str] = mapped_column(String(5), default="20:00")
     lease_minutes: Mapped[int] = mapped_column(default=20)

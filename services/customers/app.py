@@ -9,6 +9,7 @@ from flask import Flask
 
 from shared import config
 from shared.service import DailyJob, ServiceRuntime
+from shared.tenancy import Scope
 from shared.web import create_service_app
 
 from .consumers import handlers
@@ -29,7 +30,17 @@ class CustomersRuntime(ServiceRuntime):
     def _daily_schedules(self, today: date) -> None:
         from .handlers.schedules import run_schedules
 
-        run_schedules(self.db, today)
+        run_schedules(self.db, today, self.group_scopes())
+
+    def group_scopes(self, group_id: str | None = None) -> list[Scope]:
+        """The scope of `group_id`, or one per group with customers: what the daily job and `crm` run the
+        care schedules in."""
+        from .handlers.schedules import groups_with_customers
+
+        if group_id:
+            return [Scope.system(group_id)]
+        with self.db.session(Scope.system()) as s:
+            return [Scope.system(gid) for gid in groups_with_customers(s)]
 
 
 def build(settings: config.Settings | None = None) -> CustomersRuntime:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
@@ -31,23 +30,6 @@ REVIEW_MESSAGES = {
     "not_active": _l("Only active records can be merged."),
     "survivor_not_in_pair": _l("Choose which record stays."),
 }
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(runtime().settings.default_timezone)
-
-
-@bp.app_template_filter("local")
-def _local(value, fmt: str = "%Y-%m-%d %H:%M"):
-    return value.astimezone(_tz()).strftime(fmt) if value else ""
-
-
-@bp.app_template_filter("phone")
-def _phone(value: str) -> str:
-    """'+8613800138000' → '+86 138 0013 8000' (masked numbers are already spaced)."""
-    if value and value.startswith("+86") and len(value) == 14 and value[1:].isdigit():
-        return f"+86 {value[3:6]} {value[6:10]} {value[10:]}"
-    return value
 
 
 @bp.app_context_processor

@@ -68,7 +68,7 @@ class Login(MethodView):
     def post(self, body):
         """Log in with group code, username and password; returns a Bearer token."""
         attempt = auth.Attempt(body["group"], body["username"], body["password"], request.remote_addr)
-        return _token(auth.login(_rt().uow, attempt))
+        return _token(auth.login(_rt().uow, attempt, _rt().scope_of_unsigned(lambda s: auth.group_of(s, attempt))))
 
 
 @blp.route("/auth/logout")

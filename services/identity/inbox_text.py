@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from shared import clock
+
 TITLES = {
     "lead_new": "New lead: %(name)s",
     "lead_reassigned": "A lead was given to you",
@@ -43,9 +45,7 @@ def _when(value: str | None) -> str:
     if not value:
         return SOURCES_UNKNOWN
     try:
-        from zoneinfo import ZoneInfo
-
-        return datetime.fromisoformat(value).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+        return datetime.fromisoformat(value).astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return value
 

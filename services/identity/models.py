@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Stri
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
+from shared.config import DEFAULT_TIMEZONE
 from shared.db import NAMING, Conventions, id_column, utcnow
 from shared.tenancy import Scope, Scoped
 
@@ -27,7 +28,7 @@ class Group(Scoped, Base):
     id: Mapped[str] = id_column()
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(60), default=DEFAULT_TIMEZONE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -49,7 +50,7 @@ class Store(Scoped, Base):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
     city: Mapped[str] = mapped_column(String(60), default="")
-    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(60), default=DEFAULT_TIMEZONE)
     business_hours: Mapped[dict] = mapped_column(JSON, default=lambda: {"open": "09:00", "close": "18:00"})
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

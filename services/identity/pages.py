@@ -60,7 +60,7 @@ def login():
     f = request.form
     attempt = auth.Attempt(f.get("group", ""), f.get("username", ""), f.get("password", ""), request.remote_addr)
     try:
-        res = auth.login(_rt().uow, attempt)
+        res = auth.login(_rt().uow, attempt, _rt().scope_of_unsigned(lambda s: auth.group_of(s, attempt)))
     except auth.TooManyAttempts as exc:
         error = _("Too many failed attempts; try again in %(minutes)d minutes.", minutes=-(-exc.retry_after // 60))
         resp = current_app.make_response((render_template("identity/login.html", error=error, form=form), 429))

@@ -1,6 +1,7 @@
 """Request and response schemas of the identity API."""
 from marshmallow import Schema, fields, validate
 
+from shared.config import DEFAULT_TIMEZONE
 from shared.fields import Id, TimeZone
 from shared.tenancy import ROLES
 
@@ -48,7 +49,7 @@ class StoreIn(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     city = fields.String(load_default="", validate=validate.Length(max=60))
-    timezone = TimeZone(load_default="Asia/Shanghai")
+    timezone = TimeZone(load_default=DEFAULT_TIMEZONE)
 
 
 class StorePatch(Schema):

@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy import select
 
+from shared import clock
 from shared.tenancy import Scope
 
 from . import domain
@@ -51,7 +52,7 @@ def seed_group(rt, code: str = "demo", name: str = "华东汽车集团", passwor
     pw_hash = domain.hash_password(password)
     gid = stable_id("group", code)
     with rt.uow(Scope.system()) as uow:
-        org.create_group(uow, code, name, "Asia/Shanghai", group_id=gid)
+        org.create_group(uow, code, name, clock.zone_name(), group_id=gid)
         brand_ids = {}
         for bcode, bname in BRANDS:
             brand_ids[bcode] = org.create_brand(uow, None, gid, bcode, bname, stable_id("brand", f"{code}/{bcode}")).id

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.db import utcnow
 from shared.permissions import ADMIN, MANAGER, SUPERVISOR
 
@@ -54,7 +55,7 @@ def lead_link(lead_id: str) -> str:
 
 def _group_tz(s: Session, group_id: str | None) -> ZoneInfo:
     g = s.get(Group, group_id) if group_id else None
-    return ZoneInfo(g.timezone if g is not None else "Asia/Shanghai")
+    return clock.zone(g.timezone if g is not None else None)
 
 
 def day_start(s: Session, store_id: str | None, group_id: str | None, day: date) -> datetime:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-DEFAULT_TZ = "Asia/Shanghai"
+from shared.config import DEFAULT_TIMEZONE
+
+DEFAULT_TZ = DEFAULT_TIMEZONE
 
 
 def local_date(instant: datetime, tz: str = DEFAULT_TZ) -> date:

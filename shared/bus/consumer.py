@@ -286,7 +286,12 @@ class EventConsumer(ConsumerMixin):
         self.ready = threading.Event()
 
     def get_consumers(self, Consumer, channel):
+        amqp = is_amqp(self.url)
+        if amqp:
+            self.connection.connect()  # closed after the last declaration (below)
         declare(self.connection, [self.spec])
+        if amqp:  # kombu's loop consumes on a clone of it: this connection only declares, and is not left open
+            self.connection.release()
         queue = self.spec.queue(is_amqp(self.url))
         c = Consumer(queues=[queue], callbacks=[self.on_message], accept=["json"], prefetch_count=self.prefetch)
         c.on_decode_error = self.on_decode_error

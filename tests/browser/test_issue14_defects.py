@@ -4,7 +4,6 @@ Each test walks the path where the defect showed, and fails on the behaviour tha
 """
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -26,18 +25,6 @@ class _Pf:
 
     def __init__(self, platform):
         self.runtimes = platform.runtimes
-
-
-def _until(check, seconds: float = 30.0, what: str = "condition"):
-    """Poll `check` until it is truthy (a loaded 2-core machine may take a while); fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

@@ -34,10 +34,10 @@ def test_schedules_are_published_once_with_stable_ids_and_churn_changes_the_clas
     api.post("/customers/api/v1/service-visits", as_="hq.admin", json={
         "customer_name": "卫九", "vin": car, "store_id": store_id("sh-toyota-mh"), "repair_order": uuid.uuid4().hex[:8],
         "visit_date": "2024-02-01", "kind": "maintenance", "mileage": 3000})
-    db = runtime(platform).db
+    db, groups = runtime(platform).db, runtime(platform).group_scopes()
 
-    run_schedules(db, date(2025, 2, 27))  # birthday in 3 days, policy ends in 20 days (30-day notice)
-    run_schedules(db, date(2025, 2, 27))
+    run_schedules(db, date(2025, 2, 27), groups)  # birthday in 3 days, policy ends in 20 days (30-day notice)
+    run_schedules(db, date(2025, 2, 27), groups)
     assert [s["due_on"] for s in _schedules(platform, "birthday", cid)] == ["2025-03-02"]
     expiring = _schedules(platform, "insurance_expiring", cid)
     assert [(s["detail"]["days"], s["vin"]) for s in expiring] == [(30, car)]
@@ -50,7 +50,7 @@ def test_schedules_are_published_once_with_stable_ids_and_churn_changes_the_clas
                if e["data"]["customer_id"] == cid]
     assert changed[-1]["from_class"] == "self_sold" and changed[-1]["to_class"] == "churned"
 
-    run_schedules(db, date(2025, 3, 21))  # the policy lapsed without renewal
+    run_schedules(db, date(2025, 3, 21), groups)  # the policy lapsed without renewal
     assert len(_schedules(platform, "insurance_lapsed", cid)) == 1
     r = api.post("/customers/api/v1/service-visits", as_="hq.admin", json={  # the churned owner comes back
         "customer_name": "卫九", "vin": car, "store_id": store_id("sh-toyota-mh"), "repair_order": uuid.uuid4().hex[:8],
@@ -77,7 +77,8 @@ def test_maintenance_due_follows_the_brand_rule(customers_ready, api):
     r = api.post("/customers/api/v1/vehicles", as_="hq.admin", json={
         "customer_name": "蒋十", "phone": mobile(), "vin": car, "purchase_date": "2025-01-15"})
     cid = r.json["customer_id"]
-    run_schedules(runtime(platform).db, date(2025, 4, 10))  # first service 3 months after purchase: 04-15
+    rt = runtime(platform)
+    run_schedules(rt.db, date(2025, 4, 10), rt.group_scopes())  # first service 3 months after purchase: 04-15
     assert [(s["due_on"], s["vin"]) for s in _schedules(platform, "maintenance_due", cid)] == [("2025-04-15", car)]
 
 

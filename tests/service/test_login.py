@@ -138,3 +138,13 @@ def test_only_the_group_admin_unlocks_or_resets(api):
         assert api.post(f"/identity/api/v1/users/{user['id']}/unlock", as_=who).status_code == 403
         assert api.post(f"/identity/api/v1/users/{user['id']}/password-reset", as_=who,
                         json={"password": "a-long-password-1"}).status_code == 403
+
+
+def test_a_group_code_that_names_no_group_is_refused_and_its_failures_still_count(platform):
+    """A login whose group code is unknown runs in a scope that sees no group's rows: a real username with
+    its right password is refused like any wrong guess, and the failures still count against the address."""
+    address = _address()
+    for _ in range(domain.ADDRESS.limit):  # a new group code each time: no account name reaches its own limit
+        r = _login(platform, "hq.analyst", DEMO_PASSWORD, address, group=f"no-{uuid.uuid4().hex[:6]}")
+        assert r.status_code == 401 and "access_token" not in r.json
+    assert _login(platform, "hq.analyst", DEMO_PASSWORD, address).status_code == 429  # the address is shut out

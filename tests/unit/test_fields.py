@@ -33,3 +33,14 @@ def test_the_bounds_themselves_can_be_shifted_a_day_and_a_time_zone_either_way()
 def test_instants_still_need_their_offset():
     with pytest.raises(ValidationError):
         Visit().load({"at": "2026-11-30T10:00:00"})
+
+
+def test_a_day_range_is_at_most_92_days_and_not_backwards():
+    from shared.fields import DayRange
+
+    assert DayRange().load({"from": "2026-01-01", "to": "2026-04-02"}) == {
+        "day_from": date(2026, 1, 1), "day_to": date(2026, 4, 2)}  # 92 days, both counted
+    for to, why in (("2026-04-03", "at most 92 days at a time"), ("2025-12-31", "to is before from")):
+        with pytest.raises(ValidationError) as exc:
+            DayRange().load({"from": "2026-01-01", "to": to})
+        assert exc.value.messages == {"to": [why]}

@@ -25,12 +25,11 @@ REVIEWED = {
     ("services/analytics/reports.py", "group_average_per_store"),
 }
 
-#: files where a system scope is the point (consumers, commands, the runtime's wiring, daily jobs,
-#: the public survey link that carries its own signed token, login before anyone is known)
+#: files where a system scope is the point: the runtime's wiring (daily jobs) and commands. A caller who
+#: is not signed in (login, the customer's survey link) gets the scope of its one group from
+#: `ServiceRuntime.scope_of_unsigned`; handlers and pages take their scope from their caller.
 SYSTEM_SCOPE_ALLOWED = {
-    "services/identity/handlers/login.py",  # login: the user is not known yet
-    "services/callcenter/pages/public.py",  # the customer's survey link: a signed token names the task
-    "services/customers/handlers/schedules.py",  # daily care schedules (worker)
+    "services/customers/app.py",  # the daily care schedules: one scope per group (group_scopes)
     "services/analytics/rebuild.py",  # crm rebuild-analytics
     "services/analytics/app.py",  # the daily job: compaction, the nightly reconciliation request
     "services/leads/app.py",  # the daily job: reports missed at their deadline

@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import overload
-from zoneinfo import ZoneInfo
+
+from shared import clock
 
 from .definitions import VERSION as LATEST
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = clock.zone()
 LADDER = ("N", "C", "B", "A", "H", "O", "delivered")
 OPEN_LEVELS = ("N", "C", "B", "A", "H", "O")
 #: base customers (基盘客户): every relationship class but a mere potential customer

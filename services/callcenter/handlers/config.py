@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
+from shared.config import DEFAULT_TIMEZONE
 from shared.db import utcnow
 from shared.errors import Invalid, NotFound
 from shared.uow import UnitOfWork
@@ -23,7 +24,6 @@ from ..domain.rules import DEFAULT_RULES, TASK_TYPES, TaskRule, validate_rule
 from ..models import GroupSettings, StoreRef, TaskRuleRow
 
 log = logging.getLogger(__name__)
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 SETTING_FIELDS = ("timezone", "window_start", "window_end", "lease_minutes", "callback_release_minutes",
                   "spot_check_share", "low_score_threshold", "link_valid_hours", "sla_hours")
 
@@ -53,7 +53,7 @@ def _zone_names() -> frozenset[str]:
 
 
 def is_time_zone(name: object) -> bool:
-    """A name of the tz database ("Asia/Shanghai"), not just any string ("Mars/Olympus")."""
+    """A name of the tz database (`Asia/Shanghai`), not just any string (`Mars/Olympus`)."""
     return isinstance(name, str) and name in _zone_names()
 
 

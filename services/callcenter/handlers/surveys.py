@@ -152,8 +152,13 @@ class LinkUnusable(Exception):
         self.reason = reason  # unknown | used | expired
 
 
+def link_group(s: Session, token: str) -> str | None:
+    """The group of the link behind a token (what scopes the customer's survey page, who is not signed in)."""
+    return s.scalar(select(SurveyLink.group_id).where(SurveyLink.token_hash == _hash(token)))
+
+
 def open_link(s: Session, token: str) -> tuple[SurveyLink, Task, QuestionnaireVersion]:
-    """The link behind a token (system scope: the customer is not signed in)."""
+    """The link behind a token, in the scope of its group (`link_group`)."""
     link = s.scalar(select(SurveyLink).where(SurveyLink.token_hash == _hash(token)))
     if link is None:
         raise LinkUnusable("unknown")

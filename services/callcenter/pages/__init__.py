@@ -2,9 +2,6 @@
 spot checks, rules, and the customer's public survey page."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -47,28 +44,6 @@ def reason(exc) -> str:
     data = exc.data
     errors = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in (data.get("errors") or {}).items())
     return f"{data['message']}{' — ' + errors if errors else ''}"
-
-
-def tz() -> ZoneInfo:
-    return ZoneInfo(rt().settings.default_timezone)
-
-
-@bp.app_template_filter("local")
-def local_time(value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
-    """A UTC time (or its ISO text, as a complaint's history keeps it) in the group's time zone."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(tz()).strftime(fmt)
-
-
-@bp.app_template_filter("phone")
-def phone(value: str | None) -> str:
-    """+8613912345678 → +86 139 1234 5678 (easier to read out and dial)."""
-    if value and value.startswith("+86") and len(value) == 14:
-        return f"+86 {value[3:6]} {value[6:10]} {value[10:]}"
-    return value or ""
 
 
 @bp.app_context_processor

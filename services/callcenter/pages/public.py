@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import render_template, request
 
 from shared.errors import UserError
-from shared.tenancy import Scope
 
 from ..handlers import surveys as h
 from . import bp, rt
@@ -15,7 +14,8 @@ from .workbench import _answers, choices
 def public_survey(token: str):
     """Show the questionnaire to the customer; accept one set of answers."""
     status, errors = 200, dict[str, list[str]]()
-    with rt().uow(Scope.system()) as uow:  # the customer is not signed in: the token names the task
+    scope = rt().scope_of_unsigned(lambda s: h.link_group(s, token))  # not signed in: the token names the group
+    with rt().uow(scope) as uow:
         try:
             _link, _task, version = h.open_link(uow.session, token)
             uow.session.expunge(version)  # read only: keep it readable after the unit of work rolls back
@@ -25,7 +25,7 @@ def public_survey(token: str):
         ctx = {"version": version, "choices": choices, "token": token}
     if request.method == "POST":
         try:
-            with rt().uow(Scope.system()) as uow:
+            with rt().uow(scope) as uow:
                 h.submit_link(uow, token, _answers(request.form))
                 uow.commit()
             return render_template("callcenter/public_done.html", reason="thanks")

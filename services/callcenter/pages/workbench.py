@@ -10,6 +10,7 @@ from datetime import datetime
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from shared import clock
 from shared.db import utcnow
 from shared.errors import UserError
 from shared.permissions import page
@@ -21,7 +22,7 @@ from ..handlers import calls, surveys
 from ..handlers import complaints as complaints_h
 from ..handlers import tasks as h
 from ..models import Contact
-from . import bp, reason, tz, work
+from . import bp, reason, work
 
 HOME = "/callcenter/workbench"
 
@@ -104,7 +105,7 @@ def attempt(task_id: str):
     callback_at = None
     if outcome == "call_back":
         try:
-            callback_at = datetime.fromisoformat(f.get("callback_at", "")).replace(tzinfo=tz())
+            callback_at = datetime.fromisoformat(f.get("callback_at", "")).replace(tzinfo=clock.zone())
         except ValueError:
             flash(_("Give the date and time you promised to call back."), "error")
             return redirect(HOME)
@@ -180,7 +181,7 @@ def link(task_id: str):
             lk, token = surveys.create_link(uow, g.principal, task_id)
             uow.commit()
         url = f"{request.host_url.rstrip('/')}/callcenter/s/{token}"
-        flash(_("Web survey link (valid until %(until)s): %(url)s", until=lk.expires_at.astimezone(tz())
+        flash(_("Web survey link (valid until %(until)s): %(url)s", until=lk.expires_at.astimezone(clock.zone())
                 .strftime("%m-%d %H:%M"), url=url), "ok")
     except UserError as exc:
         _error(exc)

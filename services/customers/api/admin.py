@@ -124,4 +124,4 @@ class RunSchedules(MethodView):
         p = current_principal()
         rt = runtime()
         day = body.get("date") or rt.local_today()
-        return {"date": day, "published": run_schedules(rt.db, day, p.group_id)}
+        return {"date": day, "published": run_schedules(rt.db, day, [p.scope])}

@@ -84,11 +84,11 @@ def page(s: Session, q: dict, tz: str) -> tuple[list[AccessLog], int]:
 def customer_names(s: Session, ids) -> dict[str, str]:
     """The names of the customers on a page of the log (an erased customer's is empty)."""
     ids = sorted({i for i in ids if i})
-    return dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).tuples().all()) if ids else {}
+    return dict(s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all()) if ids else {}
 
 
 def store_names(s: Session) -> dict[str, str]:
-    return dict(s.execute(select(StoreRef.id, StoreRef.name)).tuples().all())
+    return dict(s.execute(select(StoreRef.id, StoreRef.name)).all())
 
 
 def rows(s: Session, q: dict, tz: str, labels: dict | None = None) -> Iterator[list]:

@@ -205,8 +205,8 @@ def propose_likely_many(s: Session, customers: list[Customer]) -> None:
             pairs.setdefault((first, second), reason)
     if not pairs:
         return
-    known = set(s.execute(select(MatchCandidate.customer_a, MatchCandidate.customer_b)
-                          .where(MatchCandidate.customer_a.in_({a for a, _ in pairs}))).tuples())
+    known = {(a, b) for a, b in s.execute(select(MatchCandidate.customer_a, MatchCandidate.customer_b)
+                                          .where(MatchCandidate.customer_a.in_({a for a, _ in pairs})))}
     for (a, b), reason in pairs.items():
         if (a, b) not in known:
             add(s, MatchCandidate(group_id=wanted[0].group_id, customer_a=a, customer_b=b, reason=reason))

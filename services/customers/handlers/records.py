@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.bus import emit
 from shared.db import utcnow
 from shared.events import Event
@@ -63,7 +63,7 @@ def register_vehicle(s: Session, c: Customer, vin: str, actor: str | None, *, pl
 
 def local_noon(day: date) -> datetime:
     """A dated DMS record sits on the timeline at noon of its (Shanghai) day."""
-    return datetime.combine(day, time(12), tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    return datetime.combine(day, time(12), tzinfo=clock.zone()).astimezone(UTC)
 
 
 def _reschedule(s: Session, v: Vehicle) -> None:

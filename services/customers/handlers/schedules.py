@@ -6,6 +6,7 @@ published, so running the same day twice, or every hour, publishes nothing new.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -40,15 +41,21 @@ class Due:
     detail: dict = field(default_factory=dict)
 
 
-def run_schedules(db: Database, today: date, group_id: str | None = None) -> dict[str, int]:
-    """Publish what is due on `today` (local date) for one group or all; returns counts per kind."""
-    with db.session(Scope.system()) as s:
-        groups = [group_id] if group_id else list(s.scalars(select(Customer.group_id).distinct()))
+def groups_with_customers(s: Session) -> list[str]:
+    return list(s.scalars(select(Customer.group_id).distinct()))
+
+
+def run_schedules(db: Database, today: date, scopes: Iterable[Scope]) -> dict[str, int]:
+    """Publish what is due on `today` (local date) in the group of each of `scopes`, one transaction per
+    group; returns counts per kind. The caller gives the scopes: the daily job and `crm` one per group
+    (`CustomersRuntime.group_scopes`), the admin endpoint its caller's own."""
     totals: dict[str, int] = {}
-    for gid in groups:
+    for scope in scopes:
+        gid = scope.group_id
+        assert gid, "schedules are published one group at a time"
         for attempt in (1, 2):
             try:
-                with db.session(Scope.system(gid)) as s:
+                with db.session(scope) as s:
                     counts = publish_due(s, gid, today)
                 break
             except IntegrityError:  # another run published the same ids at the same moment: look again

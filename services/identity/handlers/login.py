@@ -89,12 +89,18 @@ def signed(uow: UnitOfWork, user: User) -> LoginResult:
     return LoginResult(signer.sign(p), p, signer.ttl)  # tokens live in real time, as every service checks them
 
 
-def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
-    """Check the password; count failures per account name and per address, lock at their limits."""
+def group_of(s, attempt: Attempt) -> str | None:
+    """The group an attempt names by its code (what scopes a login: `ServiceRuntime.scope_of_unsigned`)."""
+    return s.scalar(select(Group.id).where(Group.code == attempt.group.strip().lower()))
+
+
+def login(open_uow: OpenUow, attempt: Attempt, scope: Scope) -> LoginResult:
+    """Check the password; count failures per account name and per address, lock at their limits. `scope`
+    is the group's the attempt names (`group_of`), which the caller looked up."""
     now = utcnow()
     account = throttles.account_key(attempt.group, attempt.username)
     address = throttles.address_key(attempt.address)
-    with read_only(), open_uow(Scope.system()) as uow:  # the user is not known yet; a read, no write lock
+    with read_only(), open_uow(scope) as uow:  # the user is not known yet; a read, no write lock
         found = _account(uow, attempt)
         by_account, by_address = throttles.tally(uow.session, account), throttles.tally(uow.session, address)
     wait = domain.retry_after(by_address, now)
@@ -105,9 +111,9 @@ def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
         domain.verify_password(None, attempt.password)  # the same work whether or not the account exists
         raise TooManyAttempts(wait)
     ok = domain.verify_password(found.password_hash if found else None, attempt.password)
-    result = _signed_if_unchanged(open_uow, found, account if by_account else None) if ok and found else None
+    result = _signed_if_unchanged(open_uow, scope, found, account if by_account else None) if ok and found else None
     if result is None:
-        with open_uow(Scope.system()) as uow:
+        with open_uow(scope) as uow:
             throttles.prune(uow.session, now)
             throttles.count_failure(uow.session, account, domain.ACCOUNT, now)
             throttles.count_failure(uow.session, address, domain.ADDRESS, now)
@@ -116,11 +122,11 @@ def login(open_uow: OpenUow, attempt: Attempt) -> LoginResult:
     return result
 
 
-def _signed_if_unchanged(open_uow: OpenUow, found: _Account, forget: str | None) -> LoginResult | None:
+def _signed_if_unchanged(open_uow: OpenUow, scope: Scope, found: _Account, forget: str | None) -> LoginResult | None:
     """A token, if the user still has the password just checked and is still active (an admin may have
     acted meanwhile); the account's failures, if it had any, are forgotten. Without any to forget this
     only reads (no write lock on SQLite)."""
-    with nullcontext() if forget else read_only(), open_uow(Scope.system()) as uow:
+    with nullcontext() if forget else read_only(), open_uow(scope) as uow:
         user = uow.session.get(User, found.user_id)
         if user is None or not user.active or user.password_hash != found.password_hash:
             return None
@@ -133,7 +139,7 @@ def _signed_if_unchanged(open_uow: OpenUow, found: _Account, forget: str | None)
 
 def _account(uow: UnitOfWork, attempt: Attempt) -> _Account | None:
     s = uow.session
-    group_id = s.scalar(select(Group.id).where(Group.code == attempt.group.strip().lower()))
+    group_id = group_of(s, attempt)
     if group_id is None:
         return None
     row = s.execute(select(User.id, User.password_hash, User.active)

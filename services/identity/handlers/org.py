@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from shared.auth import Principal
+from shared.config import DEFAULT_TIMEZONE
 from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
@@ -11,7 +12,6 @@ from .. import domain
 from ..models import Brand, Group, Store
 from . import emit
 
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 def check_time_zone(name: str) -> None:
@@ -20,7 +20,7 @@ def check_time_zone(name: str) -> None:
                                                                           "e.g. Asia/Shanghai"]})
 
 
-def create_group(uow: UnitOfWork, code: str, name: str, timezone: str = DEFAULT_TZ, group_id: str | None = None) -> Group:
+def create_group(uow: UnitOfWork, code: str, name: str, timezone: str = DEFAULT_TIMEZONE, group_id: str | None = None) -> Group:
     """Create a tenant (platform operator only: CLI and seed)."""
     check_time_zone(timezone)
     if uow.session.scalar(select(Group).where(Group.code == code)):
@@ -55,7 +55,7 @@ def _store_data(st: Store) -> dict:
 
 
 def create_store(uow: UnitOfWork, actor: Principal | None, group_id: str, brand_id: str, code: str, name: str,
-                 city: str = "", timezone: str = DEFAULT_TZ, store_id: str | None = None) -> Store:
+                 city: str = "", timezone: str = DEFAULT_TIMEZONE, store_id: str | None = None) -> Store:
     s = uow.session
     check_time_zone(timezone)
     if s.get(Brand, brand_id) is None:

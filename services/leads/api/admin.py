@@ -7,7 +7,6 @@ import tempfile
 from flask import Response, request
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from shared.auth import current_principal
 from shared.db import utcnow
@@ -17,7 +16,7 @@ from shared.permissions import CONSULTANT, require
 from .. import handlers
 from ..handlers import exports, importer, queries
 from ..handlers.common import store_of
-from ..models import Campaign, ImportJob, ImportRowError, StoreRef
+from ..models import Campaign, ImportJob
 from ..pages.labels import label
 from ..schemas import (
     CampaignIn,
@@ -101,8 +100,7 @@ class Campaigns(MethodView):
         """Campaigns of the caller's stores, newest first."""
         p = current_principal()
         with db().session(p.scope) as s:
-            return list(s.scalars(select(Campaign).order_by(Campaign.starts_on.desc())
-                                  .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"])))
+            return queries.campaigns(s, q["page"], q["per_page"])
 
     @require("leads.manage")
     @blp.arguments(CampaignIn)
@@ -211,10 +209,8 @@ def job_out(job_id: str, limit: int = 1000) -> dict:
         job = s.get(ImportJob, job_id)
         if job is None:
             not_found("import")
-        errors = s.execute(select(ImportRowError.row, ImportRowError.reason, ImportRowError.duplicate)
-                           .where(ImportRowError.job_id == job_id).order_by(ImportRowError.row).limit(limit)).all()
         out = {c.key: getattr(job, c.key) for c in ImportJob.__table__.columns}
-        out["errors"] = [{"row": r, "reason": why, "duplicate": d} for r, why, d in errors]
+        out["errors"] = queries.import_errors(s, job_id, limit)
         return out
 
 
@@ -235,7 +231,7 @@ class Stores(MethodView):
         """The stores the caller may work with, with their lead options."""
         p = current_principal()
         with db().session(p.scope) as s:
-            return [st for st in s.scalars(select(StoreRef).order_by(StoreRef.code)) if p.scope.sees_store(st.id)]
+            return queries.visible_stores(s, p)
 
 
 #: the export's column titles, in the reader's language (Accept-Language, else Chinese)

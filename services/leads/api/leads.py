@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import g, request
 from flask.views import MethodView
-from sqlalchemy import select
 
 from shared.auth import current_principal
 from shared.db import utcnow
@@ -14,7 +13,6 @@ from shared.permissions import require
 from .. import handlers
 from ..handlers import queries
 from ..handlers.common import get_lead
-from ..models import Assignment, FollowUp, LevelChange
 from ..schemas import (
     AssignIn,
     AssignmentOut,
@@ -103,8 +101,7 @@ class Levels(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             get_lead(s, lead_id)
-            return list(s.scalars(select(LevelChange).where(LevelChange.lead_id == lead_id)
-                                  .order_by(LevelChange.at)))
+            return queries.history(s, lead_id, "levels")
 
 
 @blp.route("/leads/<lead_id>/follow-ups")
@@ -116,7 +113,7 @@ class FollowUps(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             get_lead(s, lead_id)
-            return list(s.scalars(select(FollowUp).where(FollowUp.lead_id == lead_id).order_by(FollowUp.at)))
+            return queries.history(s, lead_id, "follow_ups")
 
     @require("leads.work")
     @idempotent
@@ -150,7 +147,7 @@ class Assignments(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             get_lead(s, lead_id)
-            return list(s.scalars(select(Assignment).where(Assignment.lead_id == lead_id).order_by(Assignment.at)))
+            return queries.history(s, lead_id, "assignments")
 
 
 @blp.route("/stores/<store_id>/reassign")

@@ -1,11 +1,9 @@
 """Test drives, orders, deliveries, defeats and the daily activity reports."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from flask import g
 from flask.views import MethodView
-from sqlalchemy import func, select
 
 from shared.auth import current_principal
 from shared.errors import fail, not_found
@@ -13,10 +11,9 @@ from shared.idempotency import idempotent
 from shared.permissions import require
 
 from .. import handlers
-from ..handlers import reports
+from ..handlers import queries, reports
 from ..handlers.common import get_lead
-from ..domain_time import local_midnight
-from ..models import DailyReport, Defeat, Order, StoreRef, TestDrive
+from ..models import DailyReport, StoreRef
 from ..schemas import (
     ReopeningIn,
     ReopeningOut,
@@ -52,8 +49,7 @@ class TestDrives(MethodView):
         p = current_principal()
         with db().session(p.scope) as s:
             get_lead(s, lead_id)
-            return list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead_id)
-                                  .order_by(TestDrive.booked_for)))
+            return queries.history(s, lead_id, "test_drives")
 
     @require("leads.work")
     @idempotent
@@ -101,17 +97,8 @@ class OrderList(MethodView):
         newest first; by status, store, lead and signing day (the group's local days); paginated."""
         p = current_principal()
         with db().session(p.scope) as s:
-            stmt = select(Order)
-            for key in ("status", "store_id", "lead_id"):
-                if q.get(key):
-                    stmt = stmt.where(getattr(Order, key) == q[key])
-            if q.get("signed_from"):
-                stmt = stmt.where(Order.created_at >= local_midnight(q["signed_from"]))
-            if q.get("signed_to"):
-                stmt = stmt.where(Order.created_at < local_midnight(q["signed_to"] + timedelta(days=1)))
-            g.total_count = s.scalar(stmt.with_only_columns(func.count(Order.id))) or 0
-            return list(s.scalars(stmt.order_by(Order.created_at.desc(), Order.id)
-                                  .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"])))
+            rows, g.total_count = queries.orders(s, q)
+            return rows
 
 
 @blp.route("/orders/<order_id>")
@@ -171,7 +158,7 @@ class Defeats(MethodView):
         """Defeats waiting for the manager's decision."""
         p = current_principal()
         with db().session(p.scope) as s:
-            return list(s.scalars(select(Defeat).where(Defeat.status == "proposed").order_by(Defeat.proposed_at)))
+            return queries.pending_defeats(s)
 
 
 @blp.route("/defeats/<defeat_id>/decision")
@@ -202,11 +189,7 @@ class Reports(MethodView):
         """Submitted reports: a consultant's own, a store's, or the group's; by day."""
         p = current_principal()
         with db().session(p.scope) as s:
-            stmt = select(DailyReport).order_by(DailyReport.day.desc(), DailyReport.owner).limit(500)
-            for key in ("day", "store_id", "owner"):
-                if q.get(key):
-                    stmt = stmt.where(getattr(DailyReport, key) == q[key])
-            return [report_out(s, r) for r in s.scalars(stmt)]
+            return [report_out(s, r) for r in queries.daily_reports(s, q)]
 
     @require("leads.report")
     @blp.arguments(ReportIn)

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.auth import Principal
 from shared.bus import emit
 from shared.db import utcnow
@@ -28,7 +29,7 @@ def rules_of(s: Session, group_id: str) -> GroupRules:
 
 
 def hours_of(rules: GroupRules, store: StoreRef) -> BusinessHours:
-    return BusinessHours(rules.open_at, rules.close_at, store.timezone or "Asia/Shanghai")
+    return BusinessHours(rules.open_at, rules.close_at, clock.zone_name(store.timezone))
 
 
 def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreRef:

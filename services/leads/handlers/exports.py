@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
+from shared.config import DEFAULT_TIMEZONE
 from shared.errors import Forbidden
 from shared.permissions import CONSULTANT
 from shared.privacy import safe_row, shown_phone
@@ -43,7 +44,7 @@ def _code(_group: str, key: str) -> str:
 
 def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str, words: Words = _code) -> Iterator[list]:
     names = staff_names(s)
-    stores = dict(s.execute(select(StoreRef.id, StoreRef.name)).tuples().all())
+    stores = dict(s.execute(select(StoreRef.id, StoreRef.name)).all())
     z = ZoneInfo(tz)
 
     def local(v: datetime | None) -> str:
@@ -58,7 +59,7 @@ def _rows(s: Session, p: Principal, stmt: Select, at: datetime, tz: str, words: 
             "1" if lead.overdue_at and lead.overdue_at <= at else ""])
 
 
-def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai",
+def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = DEFAULT_TIMEZONE,
                header: list[str] | None = None, words: Words = _code) -> Iterator[str]:
     """UTF-8 with BOM so that Excel opens Chinese text correctly; numbers masked as `p` sees them; the
     header and the codes in the reader's words when the caller gives them."""
@@ -75,7 +76,7 @@ def csv_chunks(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "
     yield buf.getvalue()
 
 
-def xlsx_bytes(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = "Asia/Shanghai",
+def xlsx_bytes(s: Session, p: Principal, stmt: Select, at: datetime, tz: str = DEFAULT_TIMEZONE,
                header: list[str] | None = None, words: Words = _code) -> bytes:
     from openpyxl import Workbook
 

@@ -9,6 +9,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.auth import Principal
 from shared.bus import emit
 from shared.bus.outbox import emit_many
@@ -321,7 +322,7 @@ def recompute_due_dates(s: Session, group_id: str, actor: str | None = None) -> 
     params, events = [], []
     for r in rows:
         due = due_for(r.last_contact_at or r.created_at, r.level, r.planned_on, rules,
-                      tzs.get(r.store_id, "Asia/Shanghai"))
+                      clock.zone_name(tzs.get(r.store_id)))
         new = (due.due_on, due.overdue_at) if due else (None, None)
         if new == (r.due_on, r.overdue_at):
             continue

@@ -1,7 +1,8 @@
 """Read models: the lead list with its filters, the store board, the funnel, the card audit."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,23 @@ from shared.phones import try_normalize
 
 from ..domain import CLOSED, LEVELS
 from ..domain_funnel import close_ratio, funnel, refill_needed
-from ..models import Defeat, Lead, Order, StaffRef, StoreRef, TestDrive
+from ..domain_time import local_midnight
+from ..models import (
+    Assignment,
+    Campaign,
+    DailyReport,
+    Defeat,
+    FollowUp,
+    ImportJob,
+    ImportRowError,
+    Lead,
+    LevelChange,
+    Order,
+    StaffRef,
+    StoreRef,
+    TestDrive,
+    Visit,
+)
 from .common import now, rules_of
 
 
@@ -70,7 +87,7 @@ def staff_names(s: Session, store_id: str | None = None) -> dict[str, str]:
     stmt = select(StaffRef.id, StaffRef.name)
     if store_id:
         stmt = stmt.where(StaffRef.store_id == store_id)
-    return dict(s.execute(stmt).tuples().all())
+    return dict(s.execute(stmt).all())
 
 
 def consultants(s: Session, store_id: str, active_only: bool = True) -> list[StaffRef]:
@@ -86,7 +103,7 @@ def level_counts(s: Session, store_id: str | None, consultant_id: str | None = N
         stmt = stmt.where(Lead.store_id == store_id)
     if consultant_id:
         stmt = stmt.where(Lead.consultant_id == consultant_id)
-    counts = dict(s.execute(stmt).tuples().all())
+    counts = dict(s.execute(stmt).all())
     return {lv: counts.get(lv, 0) for lv in LEVELS + CLOSED}
 
 
@@ -95,10 +112,10 @@ def board(s: Session, store: StoreRef) -> dict:
     at = now()
     overdue = dict(s.execute(select(Lead.consultant_id, func.count(Lead.id))
                              .where(Lead.store_id == store.id, Lead.overdue_at <= at)
-                             .group_by(Lead.consultant_id)).tuples().all())
+                             .group_by(Lead.consultant_id)).all())
     per_consultant = dict(s.execute(select(Lead.consultant_id, func.count(Lead.id))
                                     .where(Lead.store_id == store.id, Lead.level.in_(LEVELS))
-                                    .group_by(Lead.consultant_id)).tuples().all())
+                                    .group_by(Lead.consultant_id)).all())
     breaches = list(s.scalars(select(Lead).where(
         Lead.store_id == store.id, Lead.first_contact_at.is_(None), Lead.response_due_at <= at,
         Lead.level.in_(LEVELS)).order_by(Lead.response_due_at).limit(50)))
@@ -152,3 +169,95 @@ def audit_list(s: Session, store: StoreRef, consultant_id: str | None = None, li
 def orders_of(s: Session, lead_id: str) -> list[Order]:
     """A lead's orders, newest first (placed, delivered or cancelled)."""
     return list(s.scalars(select(Order).where(Order.lead_id == lead_id).order_by(Order.created_at.desc())))
+
+def overdue_count(s: Session) -> int:
+    """Open leads past their next-contact due time, in the caller's scope."""
+    return s.scalar(select(func.count(Lead.id)).where(Lead.overdue_at <= now())) or 0
+
+
+#: what a lead's history holds, by kind: the table and the order it is read in
+HISTORY: dict[str, tuple[Any, Any]] = {
+    "visits": (Visit, Visit.time_in), "levels": (LevelChange, LevelChange.at), "follow_ups": (FollowUp, FollowUp.at),
+    "test_drives": (TestDrive, TestDrive.booked_for), "orders": (Order, Order.created_at),
+    "defeats": (Defeat, Defeat.proposed_at), "assignments": (Assignment, Assignment.at),
+}
+
+
+def history(s: Session, lead_id: str, kind: str) -> list:
+    """One kind of a lead's history (visits, levels, follow-ups, ...), oldest first."""
+    model, order = HISTORY[kind]
+    return list(s.scalars(select(model).where(model.lead_id == lead_id).order_by(order)))
+
+
+def open_steps(s: Session, lead_id: str) -> dict:
+    """What is under way on a lead: its booked test drives, its placed order, its proposed defeat."""
+    return {"drives": list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead_id, TestDrive.status == "booked"))),
+            "order": s.scalar(select(Order).where(Order.lead_id == lead_id, Order.status == "placed")),
+            "defeat": s.scalar(select(Defeat).where(Defeat.lead_id == lead_id, Defeat.status == "proposed"))}
+
+
+def visits_since(s: Session, start: datetime, limit: int = 30) -> list[Visit]:
+    """The visitor log from `start`, newest first."""
+    return list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(limit)))
+
+
+def pending_defeats(s: Session) -> list[Defeat]:
+    """Defeats waiting for the manager's decision, oldest first."""
+    return list(s.scalars(select(Defeat).where(Defeat.status == "proposed").order_by(Defeat.proposed_at)))
+
+
+def leads_by_id(s: Session, ids: list[str]) -> dict[str, Lead]:
+    return {x.id: x for x in s.scalars(select(Lead).where(Lead.id.in_(ids)))}
+
+
+def orders(s: Session, q: dict) -> tuple[list[Order], int]:
+    """Orders by status, store, lead and signing day (the group's local days), newest first; one page and the total."""
+    stmt = select(Order)
+    for key in ("status", "store_id", "lead_id"):
+        if q.get(key):
+            stmt = stmt.where(getattr(Order, key) == q[key])
+    if q.get("signed_from"):
+        stmt = stmt.where(Order.created_at >= local_midnight(q["signed_from"]))
+    if q.get("signed_to"):
+        stmt = stmt.where(Order.created_at < local_midnight(q["signed_to"] + timedelta(days=1)))
+    total = s.scalar(stmt.with_only_columns(func.count(Order.id))) or 0
+    rows = list(s.scalars(stmt.order_by(Order.created_at.desc(), Order.id)
+                          .limit(q["per_page"]).offset((q["page"] - 1) * q["per_page"])))
+    return rows, total
+
+
+def daily_reports(s: Session, q: dict, limit: int = 500) -> list[DailyReport]:
+    """Submitted reports by day, store and owner, newest day first."""
+    stmt = select(DailyReport).order_by(DailyReport.day.desc(), DailyReport.owner).limit(limit)
+    for key in ("day", "store_id", "owner"):
+        if q.get(key):
+            stmt = stmt.where(getattr(DailyReport, key) == q[key])
+    return list(s.scalars(stmt))
+
+
+def reports_of_day(s: Session, store_id: str, day: date) -> dict[str, DailyReport]:
+    """A store's reports of one day, by owner."""
+    return {r.owner: r for r in s.scalars(select(DailyReport).where(DailyReport.store_id == store_id,
+                                                                     DailyReport.day == day))}
+
+
+def campaigns(s: Session, page: int, per_page: int) -> list[Campaign]:
+    """Campaigns of the caller's stores, newest first, one page."""
+    return list(s.scalars(select(Campaign).order_by(Campaign.starts_on.desc())
+                          .limit(per_page).offset((page - 1) * per_page)))
+
+
+def recent_imports(s: Session, limit: int = 10) -> list[ImportJob]:
+    return list(s.scalars(select(ImportJob).order_by(ImportJob.created_at.desc()).limit(limit)))
+
+
+def import_errors(s: Session, job_id: str, limit: int = 1000) -> list[dict]:
+    """An import's rejected rows, by row number."""
+    rows = s.execute(select(ImportRowError.row, ImportRowError.reason, ImportRowError.duplicate)
+                     .where(ImportRowError.job_id == job_id).order_by(ImportRowError.row).limit(limit)).all()
+    return [{"row": r, "reason": why, "duplicate": d} for r, why, d in rows]
+
+
+def visible_stores(s: Session, p: Principal) -> list[StoreRef]:
+    """The stores the caller may work with, by code."""
+    return [st for st in s.scalars(select(StoreRef).order_by(StoreRef.code)) if p.scope.sees_store(st.id)]

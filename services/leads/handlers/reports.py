@@ -245,7 +245,7 @@ def pending_amendments(s: Session, store_id: str) -> list[tuple[ReportAmendment,
     return list(s.execute(select(ReportAmendment, DailyReport)
                           .join(DailyReport, DailyReport.id == ReportAmendment.report_id)
                           .where(ReportAmendment.store_id == store_id, ReportAmendment.status == "pending")
-                          .order_by(ReportAmendment.at)).tuples())
+                          .order_by(ReportAmendment.at)))
 
 
 def _apply(s: Session, p: Principal, r: DailyReport, a: ReportAmendment, current: dict[str, int]) -> None:

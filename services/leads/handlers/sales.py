@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 
@@ -113,7 +114,8 @@ def _order_and_lead(s: Session, order_id: str) -> tuple[Order, Lead]:
 
 def check_delivery_day(s: Session, order: Order, delivered_on: date) -> None:
     """A car is handed over between the day its order was signed and today (local days of the store)."""
-    tz = (s.get(StoreRef, order.store_id) or StoreRef(timezone="Asia/Shanghai")).timezone or "Asia/Shanghai"
+    store = s.get(StoreRef, order.store_id)
+    tz = clock.zone_name(store.timezone if store else None)
     signed, today = local_date(order.created_at, tz), local_date(now(), tz)
     if delivered_on > today:
         raise Invalid("a delivery cannot be dated in the future",

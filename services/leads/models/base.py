@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus import bus_tables
+from shared.config import DEFAULT_TIMEZONE
 from shared.db import NAMING, Conventions, utcnow
 from shared.tenancy import Scoped
 
@@ -28,7 +29,7 @@ class StoreRef(Scoped, Base):
     brand_id: Mapped[str] = mapped_column(String(36))
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(120))
-    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(60), default=DEFAULT_TIMEZONE)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: store options, set by the store manager
     round_robin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

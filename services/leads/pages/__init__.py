@@ -1,15 +1,14 @@
 """Leads pages: consultants (my leads, lead detail, visitor log, daily report) and managers (board, ...)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
+from shared import clock
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, UserError
 from shared.permissions import can
@@ -19,20 +18,11 @@ from ..domain import ALL_SIGNALS, DEFEAT_REASONS, FOLLOW_UP_KINDS, GRADABLE, LEV
 from .labels import ALL, label
 
 bp = Blueprint("leads_pages", __name__, url_prefix="/leads")
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = clock.zone()
 
 
 def db():
     return current_app.extensions["crm"].db
-
-
-def local(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
-    """A UTC instant in the store's time zone (Asia/Shanghai) for display."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(TZ).strftime(fmt)
 
 
 def store_page(fn):
@@ -88,11 +78,6 @@ def form_errors(exc: ValidationError | Exception) -> None:
 
     parts = [f"{FIELD_NAMES.get(k, k)}: {said(v)}" if k else said(v) for k, v in errs.items()]
     flash("; ".join([m for m in [gettext(msg) if msg else "", *parts] if m]), "error")
-
-
-@bp.app_template_filter("local")
-def _local_filter(value, fmt: str = "%m-%d %H:%M"):
-    return local(value, fmt)
 
 
 @bp.app_context_processor

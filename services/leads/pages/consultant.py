@@ -7,7 +7,6 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from sqlalchemy import func, select
 
 from shared.errors import Invalid, NotFound, UserError
 from shared.fields import in_range
@@ -17,7 +16,7 @@ from .. import handlers
 from ..domain import LEVELS, SIGNALS, allowed_actions
 from ..domain_funnel import REPORT_FIELDS
 from ..handlers import catalogue, queries, reports
-from ..models import (Assignment, Defeat, FollowUp, Lead, LevelChange, StoreRef, TestDrive, Visit)
+from ..models import Lead, StoreRef
 from ..schemas import CancelIn, DefeatIn, DeliveryIn, FollowUpIn, GradeIn, OrderIn, PageQuery, TestDriveIn, VisitIn
 from . import TZ, bp, db, form_errors, store_page, today_local
 from .labels import label, level_reason
@@ -52,7 +51,7 @@ def my_leads():
     with db().session(p.scope) as s:
         rows, total = queries.page_of(s, queries.lead_query(q, viewer=p), q["page"], q["per_page"])
         counts = queries.level_counts(s, None)
-        overdue = s.scalar(select(func.count(Lead.id)).where(Lead.overdue_at <= handlers.queries.now())) or 0
+        overdue = queries.overdue_count(s)
         names = queries.staff_names(s)
         store = s.get(StoreRef, p.home_store) if p.home_store else None
     may_export = p.role != CONSULTANT or bool(store and store.consultants_may_export)
@@ -62,17 +61,17 @@ def my_leads():
 
 def _timeline(s, lead: Lead, names: dict) -> list[dict]:
     items: list[dict] = [{"at": lead.created_at, "icon": "new", "text": _("Lead registered"), "who": lead.created_by}]
-    for v in s.scalars(select(Visit).where(Visit.lead_id == lead.id)):
+    for v in queries.history(s, lead.id, "visits"):
         items.append({"at": v.time_in, "icon": "visit", "who": v.created_by, "text": _(
             "%(kind)s, party of %(n)s", kind=_("Walk-in") if v.kind == "walk_in" else _("Phone-in"), n=v.party_size)
             + (f" · {v.model}" if v.model else "")})
-    for c in s.scalars(select(LevelChange).where(LevelChange.lead_id == lead.id)):
+    for c in queries.history(s, lead.id, "levels"):
         items.append({"at": c.at, "icon": "level", "who": c.actor, "level": c.to_level, "from_level": c.from_level,
                       "text": level_reason(c.reason), "signals": c.signals})
-    for f in s.scalars(select(FollowUp).where(FollowUp.lead_id == lead.id)):
+    for f in queries.history(s, lead.id, "follow_ups"):
         items.append({"at": f.at, "icon": "followup", "who": f.consultant_id, "kind": f.kind, "outcome": f.outcome,
                       "text": f.note or "", "next": f.next_planned_at})
-    for t in s.scalars(select(TestDrive).where(TestDrive.lead_id == lead.id)):
+    for t in queries.history(s, lead.id, "test_drives"):
         items.append({"at": t.completed_at or t.created_at, "icon": "drive", "who": None, "text": (
             _("Test drive completed: %(m)s", m=t.model) if t.status == "completed"
             else _("Test drive booked: %(m)s", m=t.model))})
@@ -85,11 +84,11 @@ def _timeline(s, lead: Lead, names: dict) -> list[dict]:
         if o.status == "delivered" and o.delivered_on:
             items.append({"at": datetime.combine(o.delivered_on, time(18), TZ), "icon": "order", "who": None,
                           "text": _("Delivered: VIN %(v)s", v=o.vin or "")})
-    for d in s.scalars(select(Defeat).where(Defeat.lead_id == lead.id)):
+    for d in queries.history(s, lead.id, "defeats"):
         items.append({"at": d.proposed_at, "icon": "defeat", "who": d.proposed_by, "text": _(
             "Defeat proposed: %(r)s %(b)s %(m)s", r=handlers_label("defeat", d.reason), b=d.competitor_brand or "",
             m=d.competitor_model or "") + (f" — {label('defeat_status', d.status)}" if d.status != "proposed" else "")})
-    for a in s.scalars(select(Assignment).where(Assignment.lead_id == lead.id)):
+    for a in queries.history(s, lead.id, "assignments"):
         items.append({"at": a.at, "icon": "assign", "who": a.actor, "text": _(
             "Now with %(to)s (%(why)s)", to=names.get(a.to_consultant or "", "—"), why=handlers_label("why", a.why))})
     return sorted(items, key=lambda x: x["at"], reverse=True)
@@ -110,14 +109,13 @@ def lead_detail(lead_id: str):
             abort(404)
         names = queries.staff_names(s)
         timeline = _timeline(s, lead, names)
-        drives = list(s.scalars(select(TestDrive).where(TestDrive.lead_id == lead.id, TestDrive.status == "booked")))
+        steps = queries.open_steps(s, lead.id)
         orders = queries.orders_of(s, lead.id)
-        defeat = s.scalar(select(Defeat).where(Defeat.lead_id == lead.id, Defeat.status == "proposed"))
         colleagues = queries.consultants(s, lead.store_id)
         models = catalogue.models_of(s, lead.brand_id, active_only=True)
         rivals = catalogue.competitors(s)
     return render_template(
-        "leads/detail.html", lead=lead, names=names, timeline=timeline, drives=drives, defeat=defeat,
+        "leads/detail.html", lead=lead, names=names, timeline=timeline, drives=steps["drives"], defeat=steps["defeat"],
         order=next((o for o in orders if o.status == "placed"), None),
         delivered=next((o for o in orders if o.status == "delivered"), None),
         allowed=allowed_actions(lead.level, lead.defeat_pending), models=models, rivals=rivals,
@@ -259,7 +257,7 @@ def _today(p) -> dict:
     """Today's visitor log (newest first), the consultants who receive visitors, and their names."""
     start = datetime.combine(today_local(), time(0), TZ)
     with db().session(p.scope) as s:
-        recent = list(s.scalars(select(Visit).where(Visit.time_in >= start).order_by(Visit.time_in.desc()).limit(30)))
+        recent = queries.visits_since(s, start)
         names = queries.staff_names(s)
         team = queries.consultants(s, p.home_store) if p.role == MANAGER else []
         brand = catalogue.brand_of_store(s, p.home_store)
@@ -309,8 +307,7 @@ def my_report():
         team, requests = [], []
         if kind == "store":
             requests = reports.pending_amendments(s, store.id)
-            done = {r.owner: r for r in s.scalars(select(reports.DailyReport).where(
-                reports.DailyReport.store_id == store.id, reports.DailyReport.day == day))}
+            done = queries.reports_of_day(s, store.id, day)
             team = [(c, done.get(c.id)) for c in queries.consultants(s, store.id)]
     from ..domain_time import report_deadline
 

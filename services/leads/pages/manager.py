@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from shared.errors import UserError
 from shared.permissions import CONSULTANT, page
 
 from .. import handlers
 from ..handlers import queries
-from ..models import Defeat, ImportJob, Lead
 from . import bp, db, form_errors, home_store, store_page
 
 
@@ -75,8 +73,8 @@ def defeats():
             form_errors(exc)
         return redirect("/leads/defeats")
     with db().session(p.scope) as s:
-        rows = list(s.scalars(select(Defeat).where(Defeat.status == "proposed").order_by(Defeat.proposed_at)))
-        leads = {x.id: x for x in s.scalars(select(Lead).where(Lead.id.in_([d.lead_id for d in rows])))}
+        rows = queries.pending_defeats(s)
+        leads = queries.leads_by_id(s, [d.lead_id for d in rows])
         names = queries.staff_names(s)
     return render_template("leads/defeats.html", rows=rows, leads=leads, names=names)
 
@@ -133,5 +131,5 @@ def import_page():
     """Upload a CSV of leads, dry run first; progress and rejected rows show as it runs."""
     p = g.principal
     with db().session(p.scope) as s:
-        jobs = list(s.scalars(select(ImportJob).order_by(ImportJob.created_at.desc()).limit(10)))
+        jobs = queries.recent_imports(s)
     return render_template("leads/import.html", jobs=jobs)
