@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from werkzeug.test import Client
 
 from services.leads.models import OUTBOX
+from tests.conftest import DEMO_PASSWORD
 
 LEADS = "/leads/api/v1"
 
@@ -39,3 +42,18 @@ def events(platform, type_: str) -> list[dict]:
     with platform.runtimes["leads"].db.engine.connect() as c:
         rows = c.execute(select(OUTBOX.c.body).where(OUTBOX.c.routing_key == type_)).scalars().all()
     return [json.loads(b) for b in rows]
+
+
+def browser(platform, username: str) -> Client:
+    """A signed-in browser session (cookies, CSRF tokens) on the embedded platform's pages, in Chinese."""
+    c = Client(platform.wsgi())
+    token = _csrf(c.get("/identity/login").get_data(as_text=True))
+    r = c.post("/identity/login", data={"group": "demo", "username": username, "password": DEMO_PASSWORD,
+                                        "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    c.get("/identity/lang/zh_CN?next=/identity/")
+    return c
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

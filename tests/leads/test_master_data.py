@@ -8,12 +8,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from werkzeug.test import Client
 
 from services.identity.seed import stable_id
 from services.leads.domain import allowed_actions, check_grade
-from tests.conftest import DEMO_PASSWORD, store_id, wait_until
-from tests.leads.helpers import LEADS, events, new_lead
+from tests.conftest import store_id, wait_until
+from tests.leads.helpers import LEADS, _csrf, browser, events, new_lead
 
 TOYOTA, LEXUS = stable_id("brand", "demo/toyota"), stable_id("brand", "demo/lexus")
 PD, XH = "sh-toyota-pd", "sh-lexus-xh"
@@ -26,20 +25,6 @@ def toyota_catalogue(api):
     assert wait_until(lambda: api.post(f"{LEADS}/catalogue/starter", as_="hq.admin",
                                        json={"brand_id": TOYOTA}).status_code == 200, 30)
     return {m["name"]: m for m in api.get(f"{LEADS}/catalogue", as_=ME, query_string={"brand_id": TOYOTA}).json}
-
-
-def browser(platform, username: str) -> Client:
-    c = Client(platform.wsgi())
-    token = _csrf(c.get("/identity/login").get_data(as_text=True))
-    r = c.post("/identity/login", data={"group": "demo", "username": username, "password": DEMO_PASSWORD,
-                                        "csrf_token": token})
-    assert r.status_code == 302, r.get_data(as_text=True)
-    c.get("/identity/lang/zh_CN?next=/identity/")
-    return c
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def test_only_hq_keeps_the_catalogue_and_every_role_reads_its_own_brand(api, toyota_catalogue):

@@ -1,7 +1,7 @@
 """Daily activity reports: counted from activities, final once submitted, amended beside the original, late."""
 from __future__ import annotations
 
-from tests.leads.helpers import LEADS, events, new_lead, sh
+from tests.leads.helpers import LEADS, _csrf, browser, events, new_lead, sh
 
 PD = "sh-toyota-pd"
 
@@ -89,6 +89,35 @@ def test_after_the_deadline_only_a_day_the_manager_reopened_is_accepted_and_coun
     frozen_clock.travel_to(sh(2026, 11, 23, 9, 45))
     assert api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-21"}).status_code == 409
     assert api.post(f"{LEADS}/reports", as_=me, json={"day": "2026-11-24"}).status_code == 422
+
+
+def test_the_manager_reopens_a_missed_day_from_the_reports_page_and_the_consultant_back_fills_it(
+        api, frozen_clock, platform):
+    """Past the deadline the consultant's page says the day is closed and offers no form; the manager's
+    page lists the consultant as missing with a reopen form; once reopened, the consultant submits late."""
+    me, mgr = f"{PD}.sales1", f"{PD}.manager"
+    frozen_clock.travel_to(sh(2026, 11, 25, 19, 0))  # a Wednesday, past its 18:00 deadline
+    day = "2026-11-25"
+    sales = browser(platform, me)
+    html = sales.get(f"/leads/reports?day={day}").get_data(as_text=True)
+    assert 'id="ld-closed"' in html and "店长" in html and "提交日报" not in html  # no form that would be refused
+
+    manager = browser(platform, mgr)
+    html = manager.get(f"/leads/reports?day={day}").get_data(as_text=True)
+    consultant_id = api.get("/identity/api/v1/auth/me", as_=me).json["user_id"]
+    assert f'name="reopen_for" value="{consultant_id}"' in html
+    r = manager.post(f"/leads/reports?day={day}", data={"csrf_token": _csrf(html), "day": day,
+                                                         "reopen_for": consultant_id, "reason": "系统故障"})
+    assert r.status_code == 302
+    html = manager.get(f"/leads/reports?day={day}").get_data(as_text=True)
+    assert "已重新开放" in html and f'name="reopen_for" value="{consultant_id}"' not in html
+
+    html = sales.get(f"/leads/reports?day={day}").get_data(as_text=True)
+    assert 'id="ld-closed"' not in html and "已重新开放" in html
+    r = sales.post(f"/leads/reports?day={day}", data={"csrf_token": _csrf(html), "day": day, "calls": "3"})
+    assert r.status_code == 302
+    mine = api.get(f"{LEADS}/reports", as_=me, query_string={"day": day}).json
+    assert [(x["figures"]["calls"], x["late"]) for x in mine] == [(3, True)]
 
 
 def test_store_tact_statistics_by_the_manager(api, frozen_clock):

@@ -8,6 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from shared import clock
 from shared.errors import Invalid, NotFound, UserError
 from shared.fields import in_range
 from shared.permissions import CONSULTANT, MANAGER, page
@@ -281,7 +282,9 @@ def my_report():
         f = request.form
         try:
             with db().session(p.scope) as s:
-                if f.get("amendment_id"):  # the manager decides on a consultant's request
+                if "reopen_for" in f:  # the manager reopens a day past its deadline ("" = the store's own)
+                    reports.reopen(s, p, p.home_store, day, f["reopen_for"] or None, f.get("reason", ""))
+                elif f.get("amendment_id"):  # the manager decides on a consultant's request
                     reports.decide_amendment(s, p, f["amendment_id"], f.get("decision") == "approve",
                                              f.get("note") or None)
                 elif f.get("report_id"):
@@ -304,13 +307,18 @@ def my_report():
         effective = reports.effective(s, report) if report else None
         amendments = reports.amendments_of(s, report) if report else []
         names = queries.staff_names(s, store.id)
+        reopened = reports.open_reopening(s, store.id, owner, day) is not None
         team, requests = [], []
         if kind == "store":
             requests = reports.pending_amendments(s, store.id)
             done = queries.reports_of_day(s, store.id, day)
-            team = [(c, done.get(c.id)) for c in queries.consultants(s, store.id)]
-    from ..domain_time import report_deadline
+            team = [(c, done.get(c.id), reports.open_reopening(s, store.id, c.id, day) is not None)
+                    for c in queries.consultants(s, store.id)]
+    from ..domain_time import is_late, report_deadline
 
+    tz = clock.zone_name(store.timezone)
+    closed = is_late(day, clock.now(), tz)  # past the deadline: only a day the manager reopened is accepted
     return render_template("leads/report.html", day=day, kind=kind, report=report, auto=auto, effective=effective,
                            amendments=amendments, fields=REPORT_FIELDS, names=names, team=team, requests=requests,
-                           deadline=report_deadline(day), today=today_local())
+                           deadline=report_deadline(day, tz), today=today_local(), closed=closed,
+                           reopened=reopened)
