@@ -18,7 +18,7 @@ def free_port() -> int:
 class SmtpInbox:
     """aiosmtpd on 127.0.0.1: `messages` are the e-mails it accepted (email.message.EmailMessage)."""
 
-    def __init__(self):
+    def __init__(self, port: int | None = None):
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
@@ -30,7 +30,7 @@ class SmtpInbox:
                 inbox.messages.append((list(envelope.rcpt_tos), msg))
                 return "250 OK"
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpInbox:

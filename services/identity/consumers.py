@@ -15,6 +15,7 @@ from shared.events import Event
 from .todo import (
     CALLBACK_LEAD_TIME,
     close_items,
+    compliance_alert,
     day_start,
     lead_link,
     managers_of,
@@ -139,6 +140,8 @@ def report_missed(s: Session, ev: Event) -> None:
     for m in managers_of(s, ev.store_id):
         open_item(s, ev.group_id, m, "report_missing", _report_day(d["consultant_id"], d["day"]), "/leads/reports",
                   {"day": _iso(d.get("day")), "consultant_id": d["consultant_id"]}, store_id=ev.store_id)
+    compliance_alert(s, ev.group_id, ev.store_id, _iso(d.get("day")), d["consultant_id"],
+                     _report_day(f"store:{ev.store_id}", d["day"]))
 
 
 @handlers.on("leads.report.submitted")

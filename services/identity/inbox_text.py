@@ -22,6 +22,7 @@ TITLES = {
     "first_response_breach": "First response later than the SLA",
     "report_late": "Daily report submitted late (%(day)s)",
     "report_missing": "Daily report missing (%(day)s)",
+    "compliance_alert": "%(store)s: %(missing)s daily reports missing on %(day)s",
     "report_amendment": "Daily report amendment to review (%(day)s)",
     "complaint": "Complaint to handle: %(name)s",
     "complaint_sla": "Complaint past its SLA: %(name)s",

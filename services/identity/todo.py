@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from shared import clock
 from shared.db import utcnow
-from shared.permissions import ADMIN, MANAGER, SUPERVISOR
+from shared.permissions import ADMIN, ANALYST, MANAGER, SUPERVISOR
 
 from .models import Delivery, Group, GroupChannels, NotifySettings, Store, TodoItem, User
 
@@ -39,10 +39,11 @@ KINDS = {
     "complaint": "manager",
     "callback_due": "agent",
     "complaint_sla": "oversight",
+    "compliance_alert": "hq",
 }
 #: items that tell something: done when their reader says so (no later event closes them)
 ACKNOWLEDGED = frozenset({"defeat_approved", "amendment_decided", "first_response_breach", "report_late",
-                          "report_missing",
+                          "report_missing", "compliance_alert",
                           "defeat_sent_back", "lead_reassigned"})
 #: a promised call-back shows this long before the promised time
 CALLBACK_LEAD_TIME = timedelta(minutes=10)
@@ -76,6 +77,25 @@ def overseers(s: Session) -> list[str]:
     """Who watches the group's complaint SLA: the call-center supervisors and the group admins."""
     return list(s.scalars(select(User.id).where(User.role.in_((SUPERVISOR, ADMIN)), User.active.is_(True))
                           .order_by(User.id)))
+
+
+def hq_watchers(s: Session) -> list[str]:
+    """Who watches the stores' compliance for HQ: the group admins and the HQ analysts."""
+    return list(s.scalars(select(User.id).where(User.role.in_((ADMIN, ANALYST)), User.active.is_(True))
+                          .order_by(User.id)))
+
+
+def compliance_alert(s: Session, group_id: str | None, store_id: str | None, day: str | None, consultant_id: str,
+                     ref: str) -> None:
+    """HQ's compliance alert: one item per store and day, counting the consultants whose report is missing."""
+    store = s.get(Store, store_id) if store_id else None
+    for u in hq_watchers(s):
+        item = s.scalar(select(TodoItem).where(TodoItem.user_id == u, TodoItem.kind == "compliance_alert",
+                                               TodoItem.ref == ref))
+        missing = sorted({*(((item.data or {}).get("consultants") or []) if item else []), consultant_id})
+        open_item(s, group_id, u, "compliance_alert", ref, "/analytics/compliance",
+                  {"day": day, "store": store.name if store else None, "missing": len(missing),
+                   "consultants": missing}, store_id=store_id)
 
 
 def open_item(s: Session, group_id: str | None, user_id: str | None, kind: str, ref: str, link: str, data: dict,

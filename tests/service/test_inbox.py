@@ -165,6 +165,12 @@ def test_a_missed_report_reaches_the_manager_and_goes_once_it_is_back_filled(api
                                                     "deadline": clock.now()})
     missing = item_for(api, MANAGER, "report_missing", _report_day(sales, day))
     assert day in missing["title"] and missing["link"] == "/leads/reports"
+    alert = item_for(api, ADMIN, "compliance_alert", _report_day(f"store:{store_id(STORE)}", missed_on))
+    assert alert["link"] == "/analytics/compliance" and day in alert["title"] and alert["data"]["missing"] == 1
+    other = me(api, f"{STORE}.sales2")["user_id"]  # a second consultant missing that day: the same alert, counting 2
+    _emit(platform, "leads", "leads.report.missed", {"consultant_id": other, "day": missed_on,
+                                                    "deadline": clock.now()})
+    assert wait_until(lambda: item_for(api, ADMIN, "compliance_alert", alert["ref"])["data"]["missing"] == 2, 30)
     r = api.post("/leads/api/v1/reports/reopenings", as_=MANAGER, json={
         "day": day, "consultant_id": sales, "reason": "补报"})
     assert r.status_code == 201, r.json
@@ -272,12 +278,7 @@ def test_notices_are_retried_until_the_mail_server_answers_and_sent_once(api, pl
                                  and d.channel == "email"], 20)
     assert failed[0].last_error and failed[0].next_at > clock.now()
 
-    smtp = SmtpInbox()
-    smtp.port = channels["smtp_port"]
-    from aiosmtpd.controller import Controller
-
-    smtp.controller = Controller(smtp.controller.handler, hostname="127.0.0.1", port=channels["smtp_port"])
-    smtp.start()
+    smtp = SmtpInbox(channels["smtp_port"]).start()  # the mail server comes up on the configured port
     try:
         clock.travel_to(clock.now() + timedelta(minutes=2))  # past the retry's delay
         wait_until(lambda: all(d.status == "sent" for d in _deliveries(platform, link))
