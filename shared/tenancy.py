@@ -16,15 +16,21 @@ from functools import lru_cache
 from typing import ClassVar
 
 from sqlalchemy import String, and_, event, false, true
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import (
     Mapped,
+    Mapper,
     ORMExecuteState,
     Session,
     declared_attr,
     mapped_column,
     with_loader_criteria,
 )
+
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.annotation import SupportsAnnotations
+from sqlalchemy.sql.expression import TableClause
 
 from shared import rls
 
@@ -136,6 +142,7 @@ def install_scoping(factory, models: list[type]) -> None:
     service's session factory."""
     rls.install(factory)
     scoped_models = [m for m in models if isinstance(m, type) and issubclass(m, Scoped)]
+    by_table = _models_by_table(scoped_models)
 
     @event.listens_for(factory, "do_orm_execute")
     def _filter(state: ORMExecuteState) -> None:
@@ -148,16 +155,61 @@ def install_scoping(factory, models: list[type]) -> None:
             raise ScopeViolation("session has no tenant scope")
         if scope.all_groups:
             return
-        state.statement = state.statement.options(*_options_for(scope))
+        read = _scoped_models_in(state.statement, by_table)
+        if read:
+            state.statement = state.statement.options(*_options_for(scope, read))
 
-    @lru_cache(maxsize=2048)
-    def _options_for(scope: Scope) -> tuple:
-        """The loader criteria for one scope, built once (scopes are immutable and few)."""
-        return tuple(with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True) for m in scoped_models)
+    @lru_cache(maxsize=4096)
+    def _options_for(scope: Scope, read: frozenset[type]) -> tuple:
+        """The loader criteria of one scope for the scoped models a statement reads, built once
+        (scopes are immutable and few)."""
+        return tuple(with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True)
+                     for m in scoped_models if m in read)
 
     @event.listens_for(factory, "before_flush")
     def _check(session: Session, _ctx, _instances) -> None:
         check_rows(session, list(session.new) + list(session.dirty))
+
+
+def _models_by_table(scoped_models: list[type]) -> dict[str, frozenset[type]]:
+    """Each table a scoped model is mapped to -> the scoped models whose criteria a statement that
+    names it needs: the model, its mapped sub- and superclasses, and every scoped model reachable from
+    it by relationships (joins along them, eager loads and the lazy loads that inherit the criteria)."""
+    reach: dict[type, set[type]] = {}
+    scoped = set(scoped_models)
+    for m in scoped_models:
+        seen: set[Mapper] = set()
+        todo = [sa_inspect(m)]
+        while todo:
+            mapper = todo.pop()
+            if mapper in seen:
+                continue
+            seen.add(mapper)
+            todo.extend(mapper.iterate_to_root())
+            todo.extend(mapper.self_and_descendants)
+            todo.extend(rel.mapper for rel in mapper.relationships)
+        reach[m] = {mp.class_ for mp in seen} & scoped
+    out: dict[str, set[type]] = {}
+    for m in scoped_models:
+        for table in sa_inspect(m).tables:  # by name: a statement names a table by an annotated copy of it
+            out.setdefault(table.fullname, set()).update(reach[m])
+    return {t: frozenset(ms) for t, ms in out.items()}
+
+
+def _scoped_models_in(statement, by_table: dict[str, frozenset[type]]) -> frozenset[type]:
+    """The scoped models whose tables a statement names anywhere: its entities and columns, joins,
+    subqueries, WHERE, ORDER BY, the target of an UPDATE or DELETE. The loader criteria apply to an
+    entity wherever it appears in the statement, so these are all it can read."""
+    found: set[type] = set()
+    for el in visitors.iterate(statement):
+        table = el if isinstance(el, TableClause) else getattr(el, "table", None)
+        if isinstance(table, TableClause):
+            found.update(by_table.get(table.fullname, ()))
+        mapper = el._annotations.get("parentmapper") if isinstance(el, SupportsAnnotations) else None
+        if mapper is not None:
+            for t in mapper.tables:
+                found.update(by_table.get(t.fullname, ()))
+    return frozenset(found)
 
 
 def check_rows(session: Session, objs) -> None:
