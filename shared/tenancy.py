@@ -30,7 +30,7 @@ from sqlalchemy.orm import (
 
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.annotation import SupportsAnnotations
-from sqlalchemy.sql.expression import TableClause
+from sqlalchemy.sql.expression import ColumnClause, TableClause
 
 from shared import rls
 
@@ -201,8 +201,8 @@ def _scoped_models_in(statement, by_table: dict[str, frozenset[type]]) -> frozen
     subqueries, WHERE, ORDER BY, the target of an UPDATE or DELETE. The loader criteria apply to an
     entity wherever it appears in the statement, so these are all it can read."""
     found: set[type] = set()
-    for el in visitors.iterate(statement):
-        table = el if isinstance(el, TableClause) else getattr(el, "table", None)
+    for el in visitors.iterate(statement, {"column_collections": False}):
+        table = el if isinstance(el, TableClause) else el.table if isinstance(el, ColumnClause) else None
         if isinstance(table, TableClause):
             found.update(by_table.get(table.fullname, ()))
         mapper = el._annotations.get("parentmapper") if isinstance(el, SupportsAnnotations) else None
