@@ -179,7 +179,7 @@ def _models_by_table(scoped_models: list[type]) -> dict[str, frozenset[type]]:
     scoped = set(scoped_models)
     for m in scoped_models:
         seen: set[Mapper] = set()
-        todo = [sa_inspect(m)]
+        todo: list[Mapper] = [sa_inspect(m)]
         while todo:
             mapper = todo.pop()
             if mapper in seen:
@@ -191,7 +191,8 @@ def _models_by_table(scoped_models: list[type]) -> dict[str, frozenset[type]]:
         reach[m] = {mp.class_ for mp in seen} & scoped
     out: dict[str, set[type]] = {}
     for m in scoped_models:
-        for table in sa_inspect(m).tables:  # by name: a statement names a table by an annotated copy of it
+        m_mapper: Mapper = sa_inspect(m)
+        for table in m_mapper.tables:  # by name: a statement names a table by an annotated copy of it
             out.setdefault(table.fullname, set()).update(reach[m])
     return {t: frozenset(ms) for t, ms in out.items()}
 
@@ -202,7 +203,7 @@ def _scoped_models_in(statement, by_table: dict[str, frozenset[type]]) -> frozen
     entity wherever it appears in the statement, so these are all it can read."""
     found: set[type] = set()
     for el in visitors.iterate(statement, {"column_collections": False}):
-        table = el if isinstance(el, TableClause) else el.table if isinstance(el, ColumnClause) else None
+        table: object = el if isinstance(el, TableClause) else el.table if isinstance(el, ColumnClause) else None
         if isinstance(table, TableClause):
             found.update(by_table.get(table.fullname, ()))
         mapper = el._annotations.get("parentmapper") if isinstance(el, SupportsAnnotations) else None
