@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from sqlalchemy import String, and_, event, false, true
 from sqlalchemy import inspect as sa_inspect
@@ -127,7 +127,11 @@ class StoreScoped(Scoped):
     def scope_criteria(cls, scope: Scope):
         crit = super().scope_criteria(scope)
         if scope.store_ids is not None:
-            crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
+            if len(scope.store_ids) == 1:  # most store users: no list to expand into the SQL on every execution
+                (only,) = scope.store_ids
+                crit = and_(crit, cls.store_id == only)
+            else:
+                crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
         return crit
 
     @classmethod
@@ -189,9 +193,26 @@ def _models_by_table(scoped_models: list[type]) -> dict[str, frozenset[type]]:
             todo.extend(mapper.self_and_descendants)
             todo.extend(rel.mapper for rel in mapper.relationships)
         reach[m] = {mp.class_ for mp in seen} & scoped
-    out: dict[str, set[type]] = {}
+    # a model's own criteria may read another scoped model (customers: a store sees a customer through
+    # a relationship row): a statement that names the model gets that model's criteria too, as when
+    # every statement carried every model's criteria
+    own: dict[str, frozenset[type]] = {}
     for m in scoped_models:
         m_mapper: Mapper = sa_inspect(m)
+        own.update((t.fullname, frozenset({m})) for t in m_mapper.tables)
+    sample = Scope(group_id="sample", store_ids=frozenset({"sample"}), user_id="sample", role="store_manager")
+    named = {m: _scoped_models_in(cast("type[Scoped]", m).scope_criteria(sample), own) for m in scoped_models}
+    changed = True
+    while changed:  # to a fixed point: criteria that read models whose criteria read others
+        changed = False
+        for m in scoped_models:
+            more = set().union(*(reach[n] | named[n] for n in reach[m] | named[m])) - reach[m]
+            if more:
+                reach[m] |= more
+                changed = True
+    out: dict[str, set[type]] = {}
+    for m in scoped_models:
+        m_mapper = sa_inspect(m)
         for table in m_mapper.tables:  # by name: a statement names a table by an annotated copy of it
             out.setdefault(table.fullname, set()).update(reach[m])
     return {t: frozenset(ms) for t, ms in out.items()}

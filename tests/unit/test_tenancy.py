@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import String, delete, func, select, update
+from sqlalchemy import String, delete, exists, func, select, update
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from shared.db import Database, id_column, make_base
-from shared.tenancy import Scope, ScopeViolation, StoreScoped
+from shared.tenancy import Scope, Scoped, ScopeViolation, StoreScoped
 
 Base = make_base()
 
@@ -24,9 +24,24 @@ class Note(StoreScoped, Base):
     card_id: Mapped[str] = mapped_column(String(36))
 
 
+class Tag(Scoped, Base):
+    """Group-owned, visible to a store through the notes it may read: its criteria read another scoped
+    model and lean on that model's own criteria (as customers' rows lean on store relationships)."""
+    __tablename__ = "tags"
+    id: Mapped[str] = id_column()
+    card_id: Mapped[str] = mapped_column(String(36))
+
+    @classmethod
+    def scope_criteria(cls, scope: Scope):
+        crit = super().scope_criteria(scope)
+        if scope.store_ids is not None:
+            crit = crit & exists(select(Note.id).where(Note.card_id == cls.card_id))
+        return crit
+
+
 @pytest.fixture
 def db(tmp_path):
-    d = Database(f"sqlite:///{tmp_path / 't.sqlite'}", [Card, Note])
+    d = Database(f"sqlite:///{tmp_path / 't.sqlite'}", [Card, Note, Tag])
     Base.metadata.create_all(d.engine)
     with d.session(Scope.system()) as s:
         s.add_all([
@@ -40,6 +55,9 @@ def db(tmp_path):
             # a note of store A about cards the store cannot see
             Note(id="nab", group_id="g1", store_id="A", card_id="b1"),
             Note(id="nax", group_id="g1", store_id="A", card_id="x1"),
+            Note(id="nc", group_id="g1", store_id="B", card_id="c9"),  # the only note about c9: store B's
+            Tag(id="t1", group_id="g1", card_id="a1"),
+            Tag(id="t9", group_id="g1", card_id="c9"),
         ])
     return d
 
@@ -128,4 +146,20 @@ def test_bulk_statements_on_a_second_model_are_filtered(db):
         s.execute(delete(Note).where(Note.id.in_(["nb", "nx"])))
     with db.session(Scope.system()) as s:
         assert {n.id: n.card_id for n in s.scalars(select(Note))} == {
-            "na": "moved", "nb": "a1", "nx": "a1", "nab": "b1", "nax": "x1"}
+            "na": "moved", "nb": "a1", "nx": "a1", "nab": "b1", "nax": "x1", "nc": "c9"}
+
+
+def test_a_user_of_two_stores_reads_both_and_no_third(db):
+    with db.session(Scope(group_id="g1", store_ids=frozenset({"A", "B"}), user_id="u", role="store_manager")) as s:
+        assert sorted(s.scalars(select(Card.id))) == ["a1", "b1"]
+        assert sorted(s.scalars(select(Note.id))) == ["na", "nab", "nax", "nb", "nc"]
+        assert s.get(Note, "nx") is None
+
+
+def test_criteria_that_read_another_scoped_model_are_filtered_by_its_criteria_too(db):
+    """A statement naming only Tag: Tag's criteria read Note, and Note's own criteria hold inside them."""
+    with db.session(STORE_A) as s:
+        assert s.scalars(select(Tag.id)).all() == ["t1"]
+        assert s.get(Tag, "t9") is None
+    with db.session(Scope(group_id="g1", role="group_admin")) as s:
+        assert sorted(s.scalars(select(Tag.id))) == ["t1", "t9"]
