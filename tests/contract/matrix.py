@@ -13,7 +13,6 @@ checks can run against the production topology as well as the embedded platform.
 """
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections import Counter
@@ -68,21 +67,6 @@ OWN_INBOX = {("post", "/identity/api/v1/inbox/{item_id}/read"), ("post", "/ident
 PUBLIC = {("post", "/identity/api/v1/auth/login")} | OWN_SESSION | OWN_INBOX
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _text_of(r) -> str:
-    """A response body as text to look for foreign ids in; a workbook (the targets' template, the
-    exports) by the values of its cells, which the zipped bytes would hide."""
-    if r.mimetype == XLSX:
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(r.get_data()), read_only=True)
-        return "\n".join(" ".join("" if v is None else str(v) for v in row)
-                         for ws in wb.worksheets for row in ws.iter_rows(values_only=True))
-    return r.get_data(as_text=True)
-
-
 class Matrix:
     def __init__(self, api, world: World, docs: dict):
         self.api, self.world, self.docs = api, world, docs
@@ -97,10 +81,10 @@ class Matrix:
         r = self.api.client.open(url, method=op.method.upper(), headers=headers,
                                  **({"json": body} if op.writes and body is not None else {}))
         try:
-            answer = (r.status_code, r.json if r.is_json else _text_of(r))
+            answer = (r.status_code, r.json if r.is_json else r.get_data(as_text=True))
         except ValueError:
             raise AssertionError(f"{op.method.upper()} {url} as {who.username}: {r.status_code} "
-                                 f"{r.content_type} {r.get_data()[:200]!r}") from None
+                                 f"{r.content_type} {r.get_data(as_text=True)[:200]!r}") from None
         if r.status_code >= 500:
             self.errors.append(f"{who.label} ({who.group}/{who.username}): {op.method.upper()} {url} "
                                f"{json.dumps(body, ensure_ascii=False)} -> {r.status_code}")
