@@ -140,14 +140,12 @@ def _plan_reports(run: Run, st: dict, days: int) -> None:
         if day.weekday() >= 5:  # weekends are reported with Monday's report
             continue
         for i in range(1, CONSULTANTS + 1):
-            r = rng.random()
+            r, user = rng.random(), f"{st['code']}.sales{i}"
             if r < 0.86:
-                when = local(day, 17, rng.randint(20, 58))
-            elif r < 0.95:
-                when = local(day, rng.randint(19, 21), rng.randint(0, 59))  # after the deadline: late
-            else:
-                continue
-            run.add(when, partial(daily_report, run, f"{st['code']}.sales{i}", off, "consultant"))
+                run.add(local(day, 17, rng.randint(20, 58)), partial(daily_report, run, user, off, "consultant"))
+            elif r < 0.95:  # after the deadline: late, once the manager has reopened the day (the seeds' rule)
+                run.add(local(day, rng.randint(19, 21), rng.randint(0, 59)),
+                        partial(late_report, run, user, f"{st['code']}.manager", off))
         if off <= 7:
             run.add(local(day, 17, 59), partial(daily_report, run, f"{st['code']}.manager", off, "store"))
 
@@ -171,6 +169,13 @@ def service_visit(run: Run, st: dict, owner: dict, bought: str, when: Any) -> No
             "kind": rng.choice(("maintenance", "maintenance", "repair")),
             "mileage": rng.randint(8000, 90000), "amount": str(rng.randint(4, 40) * 100)}):
         run.counts["service_visits"] += 1
+
+
+def late_report(run: Run, user: str, manager: str, off: int) -> None:
+    """A consultant's report after its deadline: the store manager reopens the day first."""
+    if run.http.call("POST", "/leads/api/v1/reports/reopenings", manager, {
+            "day": run.day_of(off).isoformat(), "consultant_id": run.http.user_ids[user], "reason": "系统故障，补交"}):
+        daily_report(run, user, off, "consultant")
 
 
 def daily_report(run: Run, user: str, off: int, kind: str) -> None:

@@ -81,7 +81,7 @@ class Matrix:
         r = self.api.client.open(url, method=op.method.upper(), headers=headers,
                                  **({"json": body} if op.writes and body is not None else {}))
         try:
-            answer = (r.status_code, r.json if r.is_json else r.get_data(as_text=True))
+            answer = (r.status_code, r.json if r.is_json else _text(r))
         except ValueError:
             raise AssertionError(f"{op.method.upper()} {url} as {who.username}: {r.status_code} "
                                  f"{r.content_type} {r.get_data(as_text=True)[:200]!r}") from None
@@ -159,6 +159,23 @@ class Matrix:
         if status != 403:
             self.leaks.append(f"{who.label} ({who.group}/{who.username}) may write: {op.method.upper()} {op.url(ids)}"
                               f" body={json.dumps(body, ensure_ascii=False)} -> {status} {str(answer)[:200]}")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _text(r) -> str:
+    """A non-JSON answer as text to search: a workbook's cells (a spreadsheet download), else the body."""
+    if r.mimetype == XLSX:
+        import io
+
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(r.get_data()), read_only=True)
+        cells = [str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+        book.close()
+        return "\n".join(cells)
+    return r.get_data(as_text=True)
 
 
 def _masked(answer, value: str):
