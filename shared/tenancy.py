@@ -13,18 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from sqlalchemy import String, and_, event, false, true
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import (
     Mapped,
+    Mapper,
     ORMExecuteState,
     Session,
     declared_attr,
     mapped_column,
     with_loader_criteria,
 )
+
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.annotation import SupportsAnnotations
+from sqlalchemy.sql.expression import ColumnClause, TableClause
 
 from shared import rls
 
@@ -121,7 +127,11 @@ class StoreScoped(Scoped):
     def scope_criteria(cls, scope: Scope):
         crit = super().scope_criteria(scope)
         if scope.store_ids is not None:
-            crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
+            if len(scope.store_ids) == 1:  # most store users: no list to expand into the SQL on every execution
+                (only,) = scope.store_ids
+                crit = and_(crit, cls.store_id == only)
+            else:
+                crit = and_(crit, cls.store_id.in_(sorted(scope.store_ids)))
         return crit
 
     @classmethod
@@ -136,6 +146,7 @@ def install_scoping(factory, models: list[type]) -> None:
     service's session factory."""
     rls.install(factory)
     scoped_models = [m for m in models if isinstance(m, type) and issubclass(m, Scoped)]
+    by_table = _models_by_table(scoped_models)
 
     @event.listens_for(factory, "do_orm_execute")
     def _filter(state: ORMExecuteState) -> None:
@@ -148,16 +159,79 @@ def install_scoping(factory, models: list[type]) -> None:
             raise ScopeViolation("session has no tenant scope")
         if scope.all_groups:
             return
-        state.statement = state.statement.options(*_options_for(scope))
+        read = _scoped_models_in(state.statement, by_table)
+        if read:
+            state.statement = state.statement.options(*_options_for(scope, read))
 
-    @lru_cache(maxsize=2048)
-    def _options_for(scope: Scope) -> tuple:
-        """The loader criteria for one scope, built once (scopes are immutable and few)."""
-        return tuple(with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True) for m in scoped_models)
+    @lru_cache(maxsize=4096)
+    def _options_for(scope: Scope, read: frozenset[type]) -> tuple:
+        """The loader criteria of one scope for the scoped models a statement reads, built once
+        (scopes are immutable and few)."""
+        return tuple(with_loader_criteria(m, m.scope_criteria(scope), include_aliases=True)
+                     for m in scoped_models if m in read)
 
     @event.listens_for(factory, "before_flush")
     def _check(session: Session, _ctx, _instances) -> None:
         check_rows(session, list(session.new) + list(session.dirty))
+
+
+def _models_by_table(scoped_models: list[type]) -> dict[str, frozenset[type]]:
+    """Each table a scoped model is mapped to -> the scoped models whose criteria a statement that
+    names it needs: the model, its mapped sub- and superclasses, and every scoped model reachable from
+    it by relationships (joins along them, eager loads and the lazy loads that inherit the criteria)."""
+    reach: dict[type, set[type]] = {}
+    scoped = set(scoped_models)
+    for m in scoped_models:
+        seen: set[Mapper] = set()
+        todo: list[Mapper] = [sa_inspect(m)]
+        while todo:
+            mapper = todo.pop()
+            if mapper in seen:
+                continue
+            seen.add(mapper)
+            todo.extend(mapper.iterate_to_root())
+            todo.extend(mapper.self_and_descendants)
+            todo.extend(rel.mapper for rel in mapper.relationships)
+        reach[m] = {mp.class_ for mp in seen} & scoped
+    # a model's own criteria may read another scoped model (customers: a store sees a customer through
+    # a relationship row): a statement that names the model gets that model's criteria too, as when
+    # every statement carried every model's criteria
+    own: dict[str, frozenset[type]] = {}
+    for m in scoped_models:
+        m_mapper: Mapper = sa_inspect(m)
+        own.update((t.fullname, frozenset({m})) for t in m_mapper.tables)
+    sample = Scope(group_id="sample", store_ids=frozenset({"sample"}), user_id="sample", role="store_manager")
+    named = {m: _scoped_models_in(cast("type[Scoped]", m).scope_criteria(sample), own) for m in scoped_models}
+    changed = True
+    while changed:  # to a fixed point: criteria that read models whose criteria read others
+        changed = False
+        for m in scoped_models:
+            more = set().union(*(reach[n] | named[n] for n in reach[m] | named[m])) - reach[m]
+            if more:
+                reach[m] |= more
+                changed = True
+    out: dict[str, set[type]] = {}
+    for m in scoped_models:
+        m_mapper = sa_inspect(m)
+        for table in m_mapper.tables:  # by name: a statement names a table by an annotated copy of it
+            out.setdefault(table.fullname, set()).update(reach[m])
+    return {t: frozenset(ms) for t, ms in out.items()}
+
+
+def _scoped_models_in(statement, by_table: dict[str, frozenset[type]]) -> frozenset[type]:
+    """The scoped models whose tables a statement names anywhere: its entities and columns, joins,
+    subqueries, WHERE, ORDER BY, the target of an UPDATE or DELETE. The loader criteria apply to an
+    entity wherever it appears in the statement, so these are all it can read."""
+    found: set[type] = set()
+    for el in visitors.iterate(statement, {"column_collections": False}):
+        table: object = el if isinstance(el, TableClause) else el.table if isinstance(el, ColumnClause) else None
+        if isinstance(table, TableClause):
+            found.update(by_table.get(table.fullname, ()))
+        mapper = el._annotations.get("parentmapper") if isinstance(el, SupportsAnnotations) else None
+        if mapper is not None:
+            for t in mapper.tables:
+                found.update(by_table.get(t.fullname, ()))
+    return frozenset(found)
 
 
 def check_rows(session: Session, objs) -> None:
