@@ -83,7 +83,7 @@ def main() -> None:
 
 
 def run(args, url: str) -> None:
-    from services.analytics.app import build
+    from services.analytics.bootstrap import build
 
     var = tempfile.mkdtemp()
     rt = build(config.load("analytics", {"CRM_MODE": "embedded", "CRM_VAR_DIR": var, "ANALYTICS_DATABASE_URL": url}))

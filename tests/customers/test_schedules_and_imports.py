@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from services.customers.handlers.schedules import run_schedules
-from services.customers.models import Customer, StoreRelationship
+from services.customers.adapters.models import Customer, StoreRelationship
 from tests.conftest import store_id
 
 from .helpers import mobile, outbox_events, runtime, system_session, vin

@@ -21,7 +21,7 @@ from shared.tenancy import Scope
 
 from ..domain import (OWNER_CLASSES, add_months, churn_stage, insurance_notice, month_days_ahead,
                       schedule_id)
-from ..models import Customer, InsurancePolicy, ScheduleLog, StoreRelationship, Vehicle
+from ..adapters.models import Customer, InsurancePolicy, ScheduleLog, StoreRelationship, Vehicle
 from .common import settings_of
 from .relationships import touch
 
