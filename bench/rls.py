@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine, event, make_url, select, text  # noqa: E402
 
-from services.leads.handlers import queries  # noqa: E402
+from services.leads import views as queries  # noqa: E402
 from services.leads.adapters.models import Base, Lead, StaffRef, StoreRef  # noqa: E402
 from shared import config, rls  # noqa: E402
 from shared.tenancy import Scope  # noqa: E402

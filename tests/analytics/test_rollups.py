@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.analytics import ingest, queries as Q
+from services.analytics.handlers import ingest
+from services.analytics.views import queries as Q
 from services.analytics.domain import kpis as K
 from services.analytics.domain.facts import Envelope
 from services.analytics.adapters.models import Target

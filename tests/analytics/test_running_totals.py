@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from services.analytics import ingest, queries as Q
+from services.analytics.handlers import ingest
+from services.analytics.views import queries as Q
 from services.analytics.domain import kpis as K
 from services.analytics.domain.facts import Envelope
 from services.analytics.adapters.models import Fact, RollupFine, RollupRunning
