@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from shared import config
-from shared.service import DailyJob, ServiceRuntime
+from shared.service import ServiceRuntime
 from shared.tenancy import Scope
 from shared.web import create_service_app
 
@@ -20,54 +20,53 @@ SERVICE_DIR = Path(__file__).resolve().parent
 RECONCILED_DAYS = 7
 
 
-class AnalyticsRuntime(ServiceRuntime):
-    def __init__(self, settings: config.Settings, *a, **kw):
-        super().__init__(settings, *a, **kw)
-        self.daily_compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
-        self.nightly_reconciliation = os.environ.get("ANALYTICS_NIGHTLY_RECONCILIATION", "1") == "1"
-        if self.daily_compaction or self.nightly_reconciliation:  # on the worker's scheduler, once per local day
-            self.daily_jobs.append(DailyJob("analytics", self.local_today, self.daily))
+def request_reconciliation(rt: ServiceRuntime, today: date, days: int = RECONCILED_DAYS) -> int:
+    """Ask every source for its own counts of the `days` days before today, for each group (their
+    answers are compared as they arrive, `consumers.compare_counts`); returns the groups asked."""
+    from sqlalchemy import select
+    from uuid6 import uuid7
 
-    def daily(self, today: date) -> None:
-        if self.daily_compaction:
-            self.compact(today)
-        if self.nightly_reconciliation:
-            self.request_reconciliation(today)
+    from shared.bus import emit
+    from shared.daily_counts import REQUESTED
+    from shared.events import Event
 
-    def request_reconciliation(self, today: date, days: int = RECONCILED_DAYS) -> int:
-        """Ask every source for its own counts of the `days` days before today, for each group (their
-        answers are compared as they arrive, `consumers.compare_counts`); returns the groups asked."""
-        from sqlalchemy import select
-        from uuid6 import uuid7
+    from .adapters.models import DimStore
 
-        from shared.bus import emit
-        from shared.daily_counts import REQUESTED
-        from shared.events import Event
-
-        from .adapters.models import DimStore
-
-        with self.db.session(Scope.system()) as s:
-            groups = sorted(s.scalars(select(DimStore.group_id).distinct()))
-        for group_id in groups:
-            with self.db.session(Scope.system(group_id)) as s:
-                emit(s, Event(type=REQUESTED, group_id=group_id, data={
-                    "request_id": str(uuid7()), "day_from": today - timedelta(days=days),
-                    "day_to": today - timedelta(days=1)}))
-        return len(groups)
-
-    def compact(self, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
-        """Fold the fine rollup's rows older than two days into one row per cell, over the last `window`
-        days (the daily run: late events rarely reach further back) or all of them (None); returns the
-        rows before and after."""
-        from .handlers.ingest import compact_fine
-
-        until = today - timedelta(days=2)
-        with self.db.session(Scope.system(group_id)) as s:
-            return compact_fine(s, until, None if window is None else until - timedelta(days=window))
+    with rt.db.session(Scope.system()) as s:
+        groups = sorted(s.scalars(select(DimStore.group_id).distinct()))
+    for group_id in groups:
+        with rt.db.session(Scope.system(group_id)) as s:
+            emit(s, Event(type=REQUESTED, group_id=group_id, data={
+                "request_id": str(uuid7()), "day_from": today - timedelta(days=days),
+                "day_to": today - timedelta(days=1)}))
+    return len(groups)
 
 
-def build(settings: config.Settings | None = None) -> AnalyticsRuntime:
-    return AnalyticsRuntime(settings or config.load("analytics"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
+def compact(rt: ServiceRuntime, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
+    """Fold the fine rollup's rows older than two days into one row per cell, over the last `window`
+    days (the daily run: late events rarely reach further back) or all of them (None); returns the
+    rows before and after."""
+    from .handlers.ingest import compact_fine
+
+    until = today - timedelta(days=2)
+    with rt.db.session(Scope.system(group_id)) as s:
+        return compact_fine(s, until, None if window is None else until - timedelta(days=window))
+
+
+def build(settings: config.Settings | None = None) -> ServiceRuntime:
+    """The runtime: its worker folds the fine rollup (unless ANALYTICS_DAILY_COMPACTION=0) and asks the
+    sources for their counts (unless ANALYTICS_NIGHTLY_RECONCILIATION=0) once per local day."""
+    compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
+    reconciliation = os.environ.get("ANALYTICS_NIGHTLY_RECONCILIATION", "1") == "1"
+
+    def daily(rt: ServiceRuntime, today: date) -> None:
+        if compaction:
+            compact(rt, today)
+        if reconciliation:
+            request_reconciliation(rt, today)
+
+    return ServiceRuntime(settings or config.load("analytics"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
+                          daily={"analytics": daily} if compaction or reconciliation else {})
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -20,11 +20,9 @@ from .adapters.models import INBOX, OUTBOX, Base
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
-class IdentityRuntime(ServiceRuntime):
-    """Identity's runtime: its relay also sends the inbox's notices (e-mail, WeCom)."""
-
-    def relay(self) -> Relay:
-        return NotifyingRelay(self.db, self.db.engine, self.outbox, Publisher(self.settings.bus_url))
+def notifying_relay(rt: ServiceRuntime) -> Relay:
+    """Identity's relay also sends the inbox's notices (e-mail, WeCom)."""
+    return NotifyingRelay(rt.db, rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url))
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
@@ -41,8 +39,8 @@ def build(settings: config.Settings | None = None) -> ServiceRuntime:
         settings.jwt_audience,
         settings.token_ttl_seconds,
     )
-    return IdentityRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, handlers, session_state=session_state,
-                           signer=signer)
+    return ServiceRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, handlers, session_state=session_state,
+                          relay=notifying_relay, signer=signer)
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from shared import clock, config
-from shared.service import DailyJob, ServiceRuntime
+from shared.service import ServiceRuntime
 from shared.tenancy import Scope
 from shared.web import create_service_app
 
@@ -18,35 +18,31 @@ from .adapters.models import INBOX, OUTBOX, Base
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
-class LeadsRuntime(ServiceRuntime):
-    def __init__(self, settings: config.Settings, *a, **kw):
-        super().__init__(settings, *a, **kw)
-        self.daily_misses = os.environ.get("LEADS_DAILY_REPORT_MISSES", "1") == "1"
-        if self.daily_misses:  # on the worker's scheduler, once per local day
-            self.daily_jobs.append(DailyJob("leads", self.local_today, self.publish_misses))
+def publish_misses(rt: ServiceRuntime, today: date | None = None) -> int:
+    """The daily job: `leads.report.missed` for every owed report of the last week not in by its deadline
+    (once each)."""
+    from sqlalchemy import select
 
-    def publish_misses(self, today: date | None = None) -> int:
-        """`leads.report.missed` for every owed report of the last week not in by its deadline (once each)."""
-        from sqlalchemy import select
+    from .adapters.models import StoreRef
+    from .handlers.reports import publish_misses as publish_group_misses
 
-        from .handlers.reports import publish_misses
-        from .adapters.models import StoreRef
-
-        with self.db.session(Scope.system()) as s:
-            groups = sorted(set(s.scalars(select(StoreRef.group_id))))
-        n = 0
-        for group_id in groups:
-            with self.db.session(Scope.system(group_id)) as s:
-                n += publish_misses(s, clock.now())
-        return n
+    with rt.db.session(Scope.system()) as s:
+        groups = sorted(set(s.scalars(select(StoreRef.group_id))))
+    n = 0
+    for group_id in groups:
+        with rt.db.session(Scope.system(group_id)) as s:
+            n += publish_group_misses(s, clock.now())
+    return n
 
 
-def build(settings: config.Settings | None = None) -> LeadsRuntime:
+def build(settings: config.Settings | None = None) -> ServiceRuntime:
+    """The runtime: its worker runs the reports-missed check once per local day (unless
+    LEADS_DAILY_REPORT_MISSES=0) and the queued CSV imports."""
     from .entrypoints.worker import ImportQueue
 
-    rt = LeadsRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers)
-    rt.queues.append(ImportQueue(rt.db))  # CSV imports, run by the leads worker
-    return rt
+    daily = {"leads": publish_misses} if os.environ.get("LEADS_DAILY_REPORT_MISSES", "1") == "1" else {}
+    return ServiceRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
+                          daily=daily, queues=[lambda rt: ImportQueue(rt.db)])
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

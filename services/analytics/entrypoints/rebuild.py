@@ -25,10 +25,10 @@ def compact(group_id: str | None = None, settings=None) -> tuple[int, int]:
     """Fold every fine rollup row older than two days into one row per cell (the worker folds the last
     35 days of them once a day; ingestion appends a row per changed cell and batch, and screens split
     by two dimensions read them)."""
-    from ..bootstrap import build
+    from .. import bootstrap
 
-    rt = build(settings)
-    return rt.compact(rt.local_today(), group_id, window=None)
+    rt = bootstrap.build(settings)
+    return bootstrap.compact(rt, rt.local_today(), group_id, window=None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,7 +10,7 @@ import json
 import logging
 from datetime import date
 
-from ..bootstrap import build
+from ..bootstrap import build, group_scopes
 from ..handlers.schedules import run_schedules
 
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     rt = build()
     day = args.date or rt.local_today()
-    print(json.dumps({"date": day.isoformat(), "published": run_schedules(rt.db, day, rt.group_scopes(args.group))}))
+    print(json.dumps({"date": day.isoformat(), "published": run_schedules(rt.db, day, group_scopes(rt, args.group))}))
 
 
 if __name__ == "__main__":
