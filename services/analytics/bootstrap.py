@@ -70,8 +70,8 @@ def build(settings: config.Settings | None = None) -> ServiceRuntime:
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:
-    from .entrypoints.api import clock as clock_api  # noqa: F401  (their views register on the blueprints)
-    from .entrypoints.api import reconcile as reconcile_api  # noqa: F401
+    from .entrypoints.api import platform_clock  # noqa: F401  (their views register on the blueprints)
+    from .entrypoints.api import reconcile  # noqa: F401
     from .entrypoints import targets_upload  # noqa: F401
     from .entrypoints.api import blp
     from .entrypoints.pages import bp
