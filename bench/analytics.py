@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from services.analytics import generator as G, ingest, queries as Q  # noqa: E402
+from services.analytics import generator as G  # noqa: E402
+from services.analytics.handlers import ingest  # noqa: E402
+from services.analytics.views import queries as Q  # noqa: E402
 from services.analytics.domain import kpis as K  # noqa: E402
 from services.analytics.domain.facts import Envelope  # noqa: E402
 from shared import config  # noqa: E402
@@ -83,7 +85,7 @@ def main() -> None:
 
 
 def run(args, url: str) -> None:
-    from services.analytics.app import build
+    from services.analytics.bootstrap import build
 
     var = tempfile.mkdtemp()
     rt = build(config.load("analytics", {"CRM_MODE": "embedded", "CRM_VAR_DIR": var, "ANALYTICS_DATABASE_URL": url}))

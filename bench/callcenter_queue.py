@@ -54,7 +54,7 @@ def _runtime(url: str, pool: int):
 
     from sqlalchemy.orm import sessionmaker
 
-    from services.callcenter.app import build
+    from services.callcenter.bootstrap import build
     from shared import config
     from shared.bus.outbox import install_outbox
     from shared.db import install_scoping, make_engine
@@ -186,7 +186,7 @@ def reset(url: str) -> None:
 
 
 def prepare(url: str) -> None:
-    from services.callcenter.models import GroupSettings  # noqa: F401
+    from services.callcenter.adapters.models import GroupSettings  # noqa: F401
     from shared.tenancy import Scope
 
     rt = _runtime(url, 2)

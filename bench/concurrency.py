@@ -33,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "demo-pass-2026"  # services/identity/seed.py: DEMO_PASSWORD (embedded mode only)
+PASSWORD = "demo-pass-2026"  # services/identity/entrypoints/seed.py: DEMO_PASSWORD (embedded mode only)
 STORES = ["sh-toyota-pd", "sh-toyota-mh", "hz-toyota-xs", "nj-toyota-jn", "sh-lexus-xh", "sh-lexus-pd",
           "hz-lexus-bj", "sz-lexus-yq", "hz-vw-xh", "sh-vw-jd", "nb-vw-yz", "wx-vw-bh"]
 AGENTS = ["cc.agent1", "cc.agent2", "cc.sup"]

@@ -43,10 +43,10 @@ import shared.events.callcenter  # noqa: E402,F401  (register every payload sche
 import shared.events.customers  # noqa: E402,F401
 import shared.events.identity  # noqa: E402,F401
 import shared.events.leads  # noqa: E402,F401
-from services.customers.app import build  # noqa: E402
-from services.customers.consumers import handlers  # noqa: E402
+from services.customers.bootstrap import build  # noqa: E402
+from services.customers.entrypoints.consumers import handlers  # noqa: E402
 from services.customers.domain import add_months  # noqa: E402
-from services.customers.handlers import view  # noqa: E402
+from services.customers import views as view  # noqa: E402
 from shared import config  # noqa: E402
 from shared.auth import Principal  # noqa: E402
 from shared.bus.consumer import Applier  # noqa: E402

@@ -40,9 +40,10 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from services.leads.handlers import importer, queries  # noqa: E402
-from services.leads.worker import ImportQueue  # noqa: E402
-from services.leads.models import OUTBOX, Base, ImportJob, Lead, StaffRef, StoreRef  # noqa: E402
+from services.leads import views as queries  # noqa: E402
+from services.leads.handlers import importer  # noqa: E402
+from services.leads.entrypoints.worker import ImportQueue  # noqa: E402
+from services.leads.adapters.models import OUTBOX, Base, ImportJob, Lead, StaffRef, StoreRef  # noqa: E402
 from shared.auth import Principal  # noqa: E402
 from shared.bus.outbox import install_outbox  # noqa: E402
 from shared.db import Database, new_id, utcnow  # noqa: E402

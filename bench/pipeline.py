@@ -199,7 +199,7 @@ class Pipeline:
         self.topo = topo
         self.urls = {svc: make_url(as_role(topo.database_url(svc), "postgres")).set(drivername="postgresql")
                      .render_as_string(hide_password=False) for svc in SERVICES}
-        self.patterns = {svc: import_module(f"services.{svc}.consumers").handlers.spec.patterns for svc in CONSUMERS}
+        self.patterns = {svc: import_module(f"services.{svc}.entrypoints.consumers").handlers.spec.patterns for svc in CONSUMERS}
 
     def _q(self, svc: str, sql: str, *args):
         with psycopg.connect(self.urls[svc], autocommit=True) as conn:

@@ -38,8 +38,8 @@ if str(ROOT) not in sys.path:
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine, event, make_url, select, text  # noqa: E402
 
-from services.leads.handlers import queries  # noqa: E402
-from services.leads.models import Base, Lead, StaffRef, StoreRef  # noqa: E402
+from services.leads import views as queries  # noqa: E402
+from services.leads.adapters.models import Base, Lead, StaffRef, StoreRef  # noqa: E402
 from shared import config, rls  # noqa: E402
 from shared.tenancy import Scope  # noqa: E402
 
@@ -59,7 +59,7 @@ def make_roles() -> None:
 
 
 def runtime(owner_url: str, app_url: str, var_dir: str):
-    from services.leads.app import build
+    from services.leads.bootstrap import build
 
     env = {"CRM_MODE": "embedded", "CRM_VAR_DIR": var_dir, "LEADS_DATABASE_URL": app_url,
            "LEADS_MIGRATE_DATABASE_URL": owner_url}

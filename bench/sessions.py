@@ -35,7 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=10)
     args = ap.parse_args()
-    from services.identity.seed import DEMO_PASSWORD, stable_id
+    from services.identity.entrypoints.seed import DEMO_PASSWORD, stable_id
     from crm.embedded import Platform
 
     with tempfile.TemporaryDirectory() as var:

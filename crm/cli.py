@@ -14,7 +14,7 @@ from shared.config import SERVICES
 
 
 def runtime_of(service: str, settings=None):
-    return importlib.import_module(f"services.{service}.app").build(settings)
+    return importlib.import_module(f"services.{service}.bootstrap").build(settings)
 
 
 def cmd_migrate(args) -> None:
@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(fn=cmd_dead_letters)
     for svc in SERVICES if _wants_service_commands(argv) else ():  # each service registers its own commands
         try:
-            commands = importlib.import_module(f"services.{svc}.cli")
+            commands = importlib.import_module(f"services.{svc}.entrypoints.cli")
         except ModuleNotFoundError as exc:
-            if exc.name != f"services.{svc}.cli":
+            if exc.name != f"services.{svc}.entrypoints.cli":
                 raise
             continue
         commands.register(sub)

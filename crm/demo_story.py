@@ -22,7 +22,7 @@ from typing import Any
 from faker import Faker
 from werkzeug.test import Client
 
-from services.leads.domain_catalogue import STARTER, STARTER_COMPETITORS
+from services.leads.domain.catalogue import STARTER, STARTER_COMPETITORS
 from shared import clock
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,7 @@ class Platform:
         #: True when `prepare(seed=True)` created the demo group in this start (the first start)
         self.created_demo = False
         for svc in config.SERVICES:
-            mod = importlib.import_module(f"services.{svc}.app")
+            mod = importlib.import_module(f"services.{svc}.bootstrap")
             rt = mod.build(config.load(svc, env))
             self.runtimes[svc] = rt
             self.apps[svc] = mod.create_app(runtime=rt)
@@ -50,7 +50,7 @@ class Platform:
             rt.migrate()
             rt.declare_topology()
         if seed:
-            from services.identity.seed import seed_demo
+            from services.identity.entrypoints.seed import seed_demo
 
             outcome = seed_demo(self.runtimes["identity"])
             self.created_demo = outcome == "demo group created"

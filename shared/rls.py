@@ -138,7 +138,7 @@ def markdown() -> str:
 
     lines = ["| service | table | policy |", "|---|---|---|"]
     for svc in SERVICES:
-        metadata = import_module(f"services.{svc}.models").Base.metadata
+        metadata = import_module(f"services.{svc}.adapters.models").Base.metadata
         lines += [f"| {svc} | `{table}` | {kind} |" for table, kind in protected_tables(metadata)]
     return "\n".join(lines) + "\n"
 

@@ -5,8 +5,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -128,6 +129,10 @@ class Commands:
         self._stop.set()
 
 
+#: a service's daily job: given its runtime and the local day
+DailyRun = Callable[["ServiceRuntime", date], object]
+
+
 class ServiceRuntime:
     """Everything one service needs at run time, built from its settings (the only wiring point).
 
@@ -136,6 +141,11 @@ class ServiceRuntime:
     the handler of identity's user events that keeps it; `sessions` is what the request
     authentication asks. `uow_extras` become attributes of every unit of work (e.g. identity's
     `signer`, customers' `pii`).
+
+    A service's extras are constructor arguments, not subclasses: `daily` (name → `run(runtime, day)`,
+    run once per local day by the worker's scheduler), `queues` (factories of the worker's queued
+    commands), `relay` (a factory of its outbox relay, e.g. identity's, which also sends notices) and
+    `session_info` (values every session carries in `session.info`).
     """
 
     def __init__(
@@ -148,6 +158,10 @@ class ServiceRuntime:
         handlers: EventHandlers | None = None,
         bus: MessageBus | None = None,
         session_state: StateReader | None = None,
+        daily: Mapping[str, DailyRun] | None = None,
+        queues: Sequence[Callable[[ServiceRuntime], WorkQueue]] = (),
+        relay: Callable[[ServiceRuntime], Relay] | None = None,
+        session_info: Mapping[str, object] | None = None,
         **uow_extras,
     ):
         self.settings = settings
@@ -164,13 +178,16 @@ class ServiceRuntime:
             ensure_keypair(settings.jwt_private_key_file, settings.jwt_public_key_file)
         models = [m.class_ for m in base.registry.mappers]
         self.db = Database(settings.database_url, models)
+        if session_info:  # e.g. customers' PII keys, read by its models' hooks
+            self.db.factory.kw.setdefault("info", {}).update(session_info)
         install_outbox(self.db.factory, outbox)
         self.sessions = SessionCheck(self.db.engine, session_state)
         self.bus = bus or MessageBus()
         self.uow_extras = {"settings": settings, **uow_extras}
         #: run by the service's worker (`Worker`): daily jobs on its scheduler, queued commands
-        self.daily_jobs: list[DailyJob] = []
-        self.queues: list[WorkQueue] = []
+        self.daily_jobs = [DailyJob(name, self.local_today, partial(run, self)) for name, run in (daily or {}).items()]
+        self.queues: list[WorkQueue] = [make(self) for make in queues]
+        self._relay = relay
 
     def uow(self, scope: Scope) -> UnitOfWork:
         """A unit of work on this service's database: nothing is saved unless `commit()` is called."""
@@ -242,6 +259,8 @@ class ServiceRuntime:
             declare(conn, [self.handlers.spec])
 
     def relay(self) -> Relay:
+        if self._relay is not None:
+            return self._relay(self)
         return Relay(self.db.engine, self.outbox, Publisher(self.settings.bus_url))
 
     def consumer(self) -> EventConsumer | None:

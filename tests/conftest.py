@@ -160,7 +160,7 @@ def api(platform) -> Api:
 
 
 def store_id(code: str, group: str = "demo") -> str:
-    from services.identity.seed import stable_id
+    from services.identity.entrypoints.seed import stable_id
 
     return stable_id("store", f"{group}/{code}")
 
@@ -229,7 +229,7 @@ def pg_migrated(pg_admin_url, tmp_path_factory):
             app = as_role(owner, PG_APP)
             env = {**embedded_env(tmp_path_factory.mktemp(svc)), f"{svc.upper()}_DATABASE_URL": app,
                    f"{svc.upper()}_MIGRATE_DATABASE_URL": owner}
-            rt = import_module(f"services.{svc}.app").build(config.load(svc, env))
+            rt = import_module(f"services.{svc}.bootstrap").build(config.load(svc, env))
             rt.migrate()
             rt.db.engine.dispose()
             made[svc] = (owner, app)

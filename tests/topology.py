@@ -176,7 +176,7 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
         ports = dict(ports) if ports else {svc: free_port() for svc in SERVICES}
         for svc in SERVICES:
             argv = [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", str(per_service.get(svc, 2)), "-b",
-                    f"127.0.0.1:{ports[svc]}", f"services.{svc}.app:create_app()"]
+                    f"127.0.0.1:{ports[svc]}", f"services.{svc}.bootstrap:create_app()"]
             apis[svc] = Proc(f"{svc}-api", argv, env, logs / f"{svc}-api.log").start()
             workers[svc] = Proc(f"{svc}-worker", [BIN / "crm", "worker", svc], env,
                                 logs / f"{svc}-worker.log").start()

@@ -21,7 +21,7 @@ from shared.privacy import Holder, sees_full_phone, shown_phone
 
 from .domain.complaints import ACTIVE
 from .handlers.tasks import holds
-from .models import (
+from .adapters.models import (
     Attempt,
     BrandRef,
     Complaint,

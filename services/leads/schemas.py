@@ -18,7 +18,7 @@ from .domain import (
     SOURCES,
     VISIT_KINDS,
 )
-from .domain_funnel import REPORT_FIELDS
+from .domain.funnel import REPORT_FIELDS
 
 DT = AwareDateTime
 InDT, Day = AwareDateTime, Date  # bounded: 9999-12-31 is a 422 naming the field, not a 500

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.analytics import generator as G
-from services.analytics.models import RollupCube, RollupFine, RollupRunning
+from services.analytics.adapters.models import RollupCube, RollupFine, RollupRunning
 import shared.events.callcenter  # noqa: F401  (the registry loads lazily only while empty: register all)
 import shared.events.customers  # noqa: F401
 import shared.events.identity  # noqa: F401
@@ -23,7 +23,7 @@ MONTH = "2026-09"
 
 
 def analytics_runtime(var_dir, extra_env: dict | None = None):
-    from services.analytics.app import build
+    from services.analytics.bootstrap import build
 
     rt = build(config.load("analytics", {**embedded_env(var_dir), **(extra_env or {})}))
     rt.migrate()
@@ -35,7 +35,7 @@ def feed(rt, messages) -> int:
 
     A group's creation goes first, as it does on the bus (`shared.bus.consumer`: the tenant rule); the
     rest keep the order given."""
-    from services.analytics.consumers import handlers
+    from services.analytics.entrypoints.consumers import handlers
 
     applier = Applier(rt.db, rt.inbox, handlers)
     messages = list(messages)

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import select
 
 from services.analytics import generator as G
-from services.analytics.models import DimStore, DimUser
+from services.analytics.adapters.models import DimStore, DimUser
 from shared.tenancy import Scope
 from tests.conftest import wait_until
 

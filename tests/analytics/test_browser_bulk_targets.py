@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from services.analytics.models import Target
+from services.analytics.adapters.models import Target
 from shared.tenancy import Scope
 from tests.browser_fixtures import login, screenshot
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete
 
-from services.analytics.models import RollupFine
+from services.analytics.adapters.models import RollupFine
 from shared import clock
 from shared.tenancy import Scope
 from tests.browser_fixtures import login, screenshot

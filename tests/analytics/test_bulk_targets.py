@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from services.analytics.models import Target
+from services.analytics.adapters.models import Target
 from shared.tenancy import Scope
 from tests.analytics.test_pages import browser
 from tests.conftest import store_id

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from services.analytics.models import EventLog, Fact
-from services.customers.models import CustomerLead
+from services.analytics.adapters.models import EventLog, Fact
+from services.customers.adapters.models import CustomerLead
 from shared import clock, config
 from shared.bus import emit
 from shared.events import Event

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.analytics import queries as Q
+from services.analytics.views import queries as Q
 from shared.tenancy import Scope
 
 NOW = datetime(2026, 10, 1, tzinfo=UTC)

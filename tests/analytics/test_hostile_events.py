@@ -10,7 +10,7 @@ import uuid
 from kombu import Producer
 from sqlalchemy import func, select
 
-from services.analytics.models import EventLog, RollupFine
+from services.analytics.adapters.models import EventLog, RollupFine
 from shared.bus import deadletters
 from shared.bus.topology import connect, events_exchange
 from shared.tenancy import Scope

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from services.analytics.models import DimStore, DimUser, GroupSetting, Target
+from services.analytics.adapters.models import DimStore, DimUser, GroupSetting, Target
 from shared.tenancy import Scope
 from tests.conftest import DEMO_PASSWORD, store_id, wait_until
 

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.analytics import ingest, queries as Q
+from services.analytics.handlers import ingest
+from services.analytics.views import queries as Q
 from services.analytics.domain import kpis as K
 from services.analytics.domain.facts import Envelope
-from services.analytics.models import Target
+from services.analytics.adapters.models import Target
 from shared.bus.consumer import Applier
 from shared.events import Event
 from shared.tenancy import Scope
@@ -136,7 +137,7 @@ def test_the_bulk_path_gives_the_same_rollups_as_the_consumer(fed, messages, tmp
 
 def test_deliveries_of_a_hundred_mixed_events_give_the_same_rollups_as_one_at_a_time(fed, messages, tmp_path):
     """The consumer's path for a full delivery: one transaction, the batch handler over the whole run."""
-    from services.analytics.consumers import handlers
+    from services.analytics.entrypoints.consumers import handlers
 
     rt = analytics_runtime(tmp_path)
     applier = Applier(rt.db, rt.inbox, handlers)

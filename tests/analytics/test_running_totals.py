@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from services.analytics import ingest, queries as Q
+from services.analytics.handlers import ingest
+from services.analytics.views import queries as Q
 from services.analytics.domain import kpis as K
 from services.analytics.domain.facts import Envelope
-from services.analytics.models import Fact, RollupFine, RollupRunning
-from services.analytics.running import months_from
+from services.analytics.adapters.models import Fact, RollupFine, RollupRunning
+from services.analytics.handlers.running import months_from
 from crm import cli
 from shared import clock, config
 from shared.service import Scheduler
@@ -146,7 +147,7 @@ def test_crm_rebuild_analytics_gives_identical_snapshots(messages, tmp_path, mon
 
 def pg_analytics(pg_migrated, tmp_path):
     """Analytics on the run's PostgreSQL database (migrated once), as its owner (the COPY path)."""
-    from services.analytics.app import build
+    from services.analytics.bootstrap import build
 
     owner, _ = pg_migrated("analytics")
     return build(config.load("analytics", {**embedded_env(tmp_path), "ANALYTICS_DATABASE_URL": owner}))

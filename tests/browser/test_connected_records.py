@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.identity.seed import stable_id
+from services.identity.entrypoints.seed import stable_id
 from tests.browser_fixtures import login, screenshot
 from tests.leads.helpers import phone
 

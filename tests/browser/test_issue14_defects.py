@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from services.callcenter.handlers.config import forget_claim_settings, settings_for
-from services.callcenter.models import Task
+from services.callcenter.adapters.models import Task
 from shared.events import Event
 from shared.tenancy import Scope
 from tests.browser_fixtures import login, screenshot

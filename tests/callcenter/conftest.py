@@ -16,7 +16,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def stable(kind: str, code: str) -> str:
-    from services.identity.seed import stable_id
+    from services.identity.entrypoints.seed import stable_id
 
     return stable_id(kind, code)
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from services.callcenter.handlers.config import forget_claim_settings, settings_for
-from services.callcenter.models import SurveyResponse, Task
+from services.callcenter.adapters.models import SurveyResponse, Task
 from shared import clock
 from tests.browser_fixtures import login, screenshot
 from tests.callcenter.conftest import GID, SH, delivered, new_customer

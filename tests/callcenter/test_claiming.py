@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.callcenter.handlers.calls import Call, log_attempt
 from services.callcenter.handlers.tasks import claim_next_task, release_task
-from services.callcenter.models import Task
+from services.callcenter.adapters.models import Task
 from shared import clock, config
 from shared.auth import Principal
 from shared.db import install_scoping, make_engine, new_id
@@ -23,7 +23,7 @@ STORE = "store-1"
 
 
 def _runtime(url: str, tmp_path, pool: int):
-    from services.callcenter.app import build
+    from services.callcenter.bootstrap import build
 
     rt = build(config.load("callcenter", {"CRM_MODE": "embedded", "CRM_VAR_DIR": str(tmp_path),
                                           "CALLCENTER_DATABASE_URL": url}))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from services.callcenter.models import Complaint, SurveyResponse, Task
+from services.callcenter.adapters.models import Complaint, SurveyResponse, Task
 from tests.callcenter.conftest import GID, SH, brand, cc_session, delivered, local, new_customer, store
 
 PD, XH, VW = "sh-toyota-pd", "sh-lexus-xh", "hz-vw-xh"
@@ -201,7 +201,7 @@ def test_a_store_manager_logs_a_callback_on_the_page_by_phone_and_sees_only_the_
                                                 "satisfaction": "4"})
     assert r.status_code == 302
     with cc_session(platform) as s:
-        from services.callcenter.models import StoreCallback
+        from services.callcenter.adapters.models import StoreCallback
 
         cb = s.scalar(select(StoreCallback).where(StoreCallback.customer_id == cid))
     assert cb.store_id == store(VW) and cb.reported_satisfaction == 4 and cb.kind == "service_callback"

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from services.callcenter.models import Attempt, Contact, SurveyResponse, Task
+from services.callcenter.adapters.models import Attempt, Contact, SurveyResponse, Task
 from shared.events import Event
 from shared.privacy import pseudonym
 from tests.callcenter.conftest import GID, cc_session, delivered, feed, local, new_customer, store

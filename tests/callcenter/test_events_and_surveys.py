@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from services.callcenter.models import Complaint, StaffRef, SurveyResponse, Task
+from services.callcenter.adapters.models import Complaint, StaffRef, SurveyResponse, Task
 from shared import clock
 from shared.bus import emit
 from shared.events import Event

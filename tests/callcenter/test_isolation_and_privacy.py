@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.callcenter.handlers.config import forget_claim_settings, settings_for
-from services.callcenter.models import Attempt, Complaint, StoreCallback, StoreRef, Task
+from services.callcenter.adapters.models import Attempt, Complaint, StoreCallback, StoreRef, Task
 from shared.events import Event
 from shared.phones import mask
 from tests.callcenter.conftest import (

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from services.callcenter.models import Attempt, Task
+from services.callcenter.adapters.models import Attempt, Task
 from shared.events import Event
 from tests.callcenter.conftest import GID, cc_session, delivered, feed, local, new_customer, store
 

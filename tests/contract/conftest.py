@@ -18,7 +18,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture(scope="module")
 def world(platform, api) -> World:
     """Records owned by sh-toyota-pd / sales1 in both groups (built through the APIs)."""
-    from services.identity.seed import seed_group
+    from services.identity.entrypoints.seed import seed_group
 
     seed_group(platform.runtimes["identity"], "north", "华北汽车集团")
     platform.wait_until_consumed()

@@ -6,8 +6,8 @@ import string
 
 from sqlalchemy import select
 
-from services.customers.consumers import handlers
-from services.identity.seed import stable_id
+from services.customers.entrypoints.consumers import handlers
+from services.identity.entrypoints.seed import stable_id
 from shared.bus.consumer import Applier
 from shared.events import Event, schema_for
 from shared.tenancy import Scope
@@ -68,7 +68,7 @@ def stores_known(platform) -> bool:
     """The store list from identity has reached the customers service (it arrives through the bus)."""
     from sqlalchemy import func
 
-    from services.customers.models import StoreRef
+    from services.customers.adapters.models import StoreRef
 
     with system_session(platform) as s:
         return s.scalar(select(func.count(StoreRef.id))) >= 12

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from services.customers.models import AccessLog, Customer, Identifier, MatchCandidate, StoreRelationship, Vehicle
+from services.customers.adapters.models import AccessLog, Customer, Identifier, MatchCandidate, StoreRelationship, Vehicle
 from tests.conftest import store_id
 
 from .helpers import feed, id_number, mobile, system_session, vin

@@ -5,8 +5,8 @@ import uuid
 
 from sqlalchemy import select
 
-from services.customers.consumers import handlers
-from services.customers.models import Customer, MatchCandidate, StoreRelationship
+from services.customers.entrypoints.consumers import handlers
+from services.customers.adapters.models import Customer, MatchCandidate, StoreRelationship
 from shared.bus.consumer import Applier
 from shared.events import Event
 from tests.conftest import store_id

@@ -127,7 +127,7 @@ def test_the_access_log_is_filtered_paginated_and_exported_with_safe_cells(custo
 def _customers_of(platform, store: str) -> list[str]:
     from sqlalchemy import select
 
-    from services.customers.models import StoreRelationship
+    from services.customers.adapters.models import StoreRelationship
 
     from .helpers import system_session
 

@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy import select
 
-from services.customers.models import (Activity, Customer, CustomerLead, Identifier, InsurancePolicy, ServiceVisit,
+from services.customers.adapters.models import (Activity, Customer, CustomerLead, Identifier, InsurancePolicy, ServiceVisit,
                                        StoreRelationship, Vehicle)
 from tests.conftest import store_id
 

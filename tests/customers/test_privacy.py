@@ -5,8 +5,8 @@ import uuid
 
 from sqlalchemy import select
 
-from services.customers.models import AccessLog, Customer, Identifier
-from services.identity.seed import stable_id
+from services.customers.adapters.models import AccessLog, Customer, Identifier
+from services.identity.entrypoints.seed import stable_id
 from tests.conftest import store_id
 
 from .helpers import feed, id_number, mobile, outbox_events, system_session
@@ -21,7 +21,7 @@ def _lead(platform, phone: str, store: str, brand: str, consultant: str | None =
 
 
 def _user_id(platform, username: str) -> str:
-    from services.identity.models import User
+    from services.identity.adapters.models import User
     from shared.tenancy import Scope
 
     with platform.runtimes["identity"].db.session(Scope.system()) as s:
@@ -149,7 +149,7 @@ def test_erasure_publishes_ids_only_scrubs_sent_events_and_its_own_record_keeps_
         customers_ready, api):
     import json
 
-    from services.customers.models import Activity
+    from services.customers.adapters.models import Activity
     from shared.privacy import pseudonym
     from tests.conftest import wait_until
 
@@ -206,7 +206,7 @@ def test_erasure_publishes_ids_only_scrubs_sent_events_and_its_own_record_keeps_
 
 
 def _lead_ids(platform, customer_id: str) -> list[str]:
-    from services.customers.models import CustomerLead
+    from services.customers.adapters.models import CustomerLead
 
     with system_session(platform) as s:
         return sorted(s.scalars(select(CustomerLead.lead_id).where(CustomerLead.customer_id == customer_id)))

@@ -6,8 +6,9 @@ from datetime import date
 
 from sqlalchemy import select
 
+from services.customers.bootstrap import group_scopes
 from services.customers.handlers.schedules import run_schedules
-from services.customers.models import Customer, StoreRelationship
+from services.customers.adapters.models import Customer, StoreRelationship
 from tests.conftest import store_id
 
 from .helpers import mobile, outbox_events, runtime, system_session, vin
@@ -34,7 +35,7 @@ def test_schedules_are_published_once_with_stable_ids_and_churn_changes_the_clas
     api.post("/customers/api/v1/service-visits", as_="hq.admin", json={
         "customer_name": "卫九", "vin": car, "store_id": store_id("sh-toyota-mh"), "repair_order": uuid.uuid4().hex[:8],
         "visit_date": "2024-02-01", "kind": "maintenance", "mileage": 3000})
-    db, groups = runtime(platform).db, runtime(platform).group_scopes()
+    db, groups = runtime(platform).db, group_scopes(runtime(platform))
 
     run_schedules(db, date(2025, 2, 27), groups)  # birthday in 3 days, policy ends in 20 days (30-day notice)
     run_schedules(db, date(2025, 2, 27), groups)
@@ -78,7 +79,7 @@ def test_maintenance_due_follows_the_brand_rule(customers_ready, api):
         "customer_name": "蒋十", "phone": mobile(), "vin": car, "purchase_date": "2025-01-15"})
     cid = r.json["customer_id"]
     rt = runtime(platform)
-    run_schedules(rt.db, date(2025, 4, 10), rt.group_scopes())  # first service 3 months after purchase: 04-15
+    run_schedules(rt.db, date(2025, 4, 10), group_scopes(rt))  # first service 3 months after purchase: 04-15
     assert [(s["due_on"], s["vin"]) for s in _schedules(platform, "maintenance_due", cid)] == [("2025-04-15", car)]
 
 

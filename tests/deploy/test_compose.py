@@ -103,7 +103,7 @@ def test_every_service_has_an_api_and_a_worker(rendered):
         assert name in services
     for svc in config.SERVICES:
         api, worker = services[f"{svc}-api"], services[f"{svc}-worker"]
-        assert f"services.{svc}.app:create_app()" in _command(api)
+        assert f"services.{svc}.bootstrap:create_app()" in _command(api)
         assert _command(api).startswith("gunicorn -c python:shared.gunicorn_conf -w 2 -b 0.0.0.0:8000")
         assert _command(worker) == f"crm worker {svc}"
     assert _command(services["migrate"]) == "crm migrate --all"

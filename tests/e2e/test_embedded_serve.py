@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.identity.seed import CONSULTANTS_PER_STORE, STORES
+from services.identity.entrypoints.seed import CONSULTANTS_PER_STORE, STORES
 from tests.conftest import DEMO_PASSWORD, embedded_env, wait_until
 
 pytestmark = [pytest.mark.e2e]

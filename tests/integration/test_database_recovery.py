@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from sqlalchemy import event, make_url, text
 
-from services.leads.app import create_app
-from services.leads.models import Lead, StoreRef
+from services.leads.bootstrap import create_app
+from services.leads.adapters.models import Lead, StoreRef
 from shared.auth import Principal, TokenSigner
 from shared.errors import DATABASE_RETRY_AFTER
 from shared.tenancy import Scope

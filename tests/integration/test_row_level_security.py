@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from services.leads.models import Lead, StoreRef
+from services.leads.adapters.models import Lead, StoreRef
 from shared import config, rls
 from shared.config import SERVICES
 from shared.migrations import AppRoleError, grant_app_role
@@ -35,7 +35,7 @@ def runtime(svc: str, roles, tmp_path):
     """A service (migrated already) whose sessions run as the role that owns nothing."""
     owner, app = roles
     env = {**embedded_env(tmp_path), f"{svc.upper()}_DATABASE_URL": app, f"{svc.upper()}_MIGRATE_DATABASE_URL": owner}
-    return import_module(f"services.{svc}.app").build(config.load(svc, env))
+    return import_module(f"services.{svc}.bootstrap").build(config.load(svc, env))
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,7 @@ def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_
     """The list comes from the models (`Scoped` / `StoreScoped`): a new group-owned table whose
     migration does not call `shared.migrations.protect` fails here."""
     rt = runtime(svc, pg_migrated(svc), tmp_path)
-    expected = dict(rls.protected_tables(import_module(f"services.{svc}.models").Base.metadata))
+    expected = dict(rls.protected_tables(import_module(f"services.{svc}.adapters.models").Base.metadata))
     with rt.db.engine.connect() as conn:
         tables = {name: (on, forced) for name, on, forced in conn.execute(text(
             "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
@@ -195,7 +195,7 @@ def test_production_refuses_to_serve_as_the_tables_owner_or_a_superuser(leads, p
         with pytest.raises(rls.UnsafeRole, match=why):
             rls.check_role(engine)
         engine.dispose()
-    as_owner = import_module("services.leads.app").build(replace(leads.settings, database_url=owner))
+    as_owner = import_module("services.leads.bootstrap").build(replace(leads.settings, database_url=owner))
     as_owner.settings = replace(as_owner.settings, mode="production")
     with pytest.raises(rls.UnsafeRole, match="owns tables"):
         as_owner.refuse_unsafe_role()  # what a production API or worker does at start

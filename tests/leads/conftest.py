@@ -11,7 +11,7 @@ import pytest
 
 from shared import clock, config
 from crm.embedded import Platform
-from services.identity.seed import CONSULTANTS_PER_STORE, STORES
+from services.identity.entrypoints.seed import CONSULTANTS_PER_STORE, STORES
 from shared.tenancy import Scope
 from tests.conftest import FrozenClock, embedded_env, wait_until
 
@@ -24,7 +24,7 @@ class LeadsPlatform(Platform):
     def __init__(self, env: dict | None = None):
         self.runtimes, self.apps, self.workers = {}, {}, []
         for svc in self.SERVICES:
-            mod = importlib.import_module(f"services.{svc}.app")
+            mod = importlib.import_module(f"services.{svc}.bootstrap")
             rt = mod.build(config.load(svc, env))
             self.runtimes[svc] = rt
             self.apps[svc] = mod.create_app(runtime=rt)
@@ -34,7 +34,7 @@ def _known(pf) -> tuple[int, int]:
     """How many stores and store staff the leads service has heard of from identity's events."""
     from sqlalchemy import func, select
 
-    from services.leads.models import StaffRef, StoreRef
+    from services.leads.adapters.models import StaffRef, StoreRef
 
     with pf.runtimes["leads"].db.session(Scope.system()) as s:
         return (s.scalar(select(func.count(StoreRef.id))),

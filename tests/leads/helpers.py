@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from services.leads.models import OUTBOX
+from services.leads.adapters.models import OUTBOX
 from tests.conftest import DEMO_PASSWORD
 
 LEADS = "/leads/api/v1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from services.leads.domain import GroupRules
-from services.leads.domain_time import (BusinessHours, expected_purchase_by, first_response, first_response_due,
+from services.leads.domain.timing import (BusinessHours, expected_purchase_by, first_response, first_response_due,
                                         is_late, is_overdue, is_stale, next_follow_up_due, report_deadline)
 
 SH = "Asia/Shanghai"

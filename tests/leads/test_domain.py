@@ -6,8 +6,8 @@ import codecs
 import pytest
 
 from services.leads.domain import GroupRules, check_grade, next_round_robin, source_key
-from services.leads.domain_funnel import amended, close_ratio, funnel, merge_figures, refill_needed
-from services.leads.domain_import import FileProblem, detect_encoding, header_map, parse_row, read_rows
+from services.leads.domain.funnel import amended, close_ratio, funnel, merge_figures, refill_needed
+from services.leads.domain.imports import FileProblem, detect_encoding, header_map, parse_row, read_rows
 
 
 def test_grading_rules():
@@ -76,7 +76,7 @@ def test_row_reasons():
     rules = GroupRules()
 
     def reason(*cells):
-        from services.leads.domain_import import RawRow
+        from services.leads.domain.imports import RawRow
 
         return parse_row(RawRow(2, list(cells), False), cols, rules.sources, "online", "utf-8")
 
@@ -90,7 +90,7 @@ def test_row_reasons():
 def test_fast_phone_normalisation_agrees_with_the_full_check():
     import random
 
-    from services.leads.domain_import import normalize_phone
+    from services.leads.domain.imports import normalize_phone
     from shared.phones import InvalidPhone, normalize
 
     rnd = random.Random(1)

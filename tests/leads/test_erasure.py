@@ -11,7 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from services.leads.models import OUTBOX, LevelChange, Visit
+from services.leads.adapters.models import OUTBOX, LevelChange, Visit
 from shared.bus.outbox import emit
 from shared.events import Event
 from shared.privacy import pseudonym

@@ -96,8 +96,8 @@ def test_an_import_cut_off_after_a_chunk_is_resumed_by_the_next_worker_without_a
     from sqlalchemy import func, select
 
     from services.leads.handlers import importer
-    from services.leads.models import ImportFileChunk
-    from services.leads.worker import ImportQueue
+    from services.leads.adapters.models import ImportFileChunk
+    from services.leads.entrypoints.worker import ImportQueue
 
     rt = platform.runtimes["leads"]
     phones = [f"1381235{i:04d}" for i in range(10)]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.identity.seed import stable_id
+from services.identity.entrypoints.seed import stable_id
 from services.leads.domain import allowed_actions, check_grade
 from tests.conftest import store_id, wait_until
 from tests.leads.helpers import LEADS, _csrf, browser, events, new_lead
@@ -230,7 +230,7 @@ def test_an_xlsx_catalogue_is_read_like_a_csv_and_its_bad_rows_named(platform, a
 
 
 def test_a_groups_catalogue_and_competitors_are_its_own(platform, api, toyota_catalogue):
-    from services.identity.seed import seed_group
+    from services.identity.entrypoints.seed import seed_group
 
     seed_group(platform.runtimes["identity"], "north", "华北汽车集团")
     north_toyota, north = stable_id("brand", "north/toyota"), {"group": "north"}

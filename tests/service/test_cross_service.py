@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from services.callcenter.models import Contact, Task
+from services.callcenter.adapters.models import Contact, Task
 from shared import clock
 from shared.bus import emit
 from shared.events import Event

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from services.identity.delivery import deliver_due
-from services.identity.models import Delivery
-from services.identity.todo import quiet_end_after
+from services.identity.entrypoints.delivery import deliver_due
+from services.identity.adapters.models import Delivery
+from services.identity.handlers.todo import quiet_end_after
 from shared import clock
 from shared.bus import emit
 from shared.events import Event
@@ -157,7 +157,7 @@ def test_a_late_report_and_an_amendment_reach_the_manager_and_the_decision_the_c
 def test_a_missed_report_reaches_the_manager_and_goes_once_it_is_back_filled(api, platform):
     """Leads' daily job publishes a report missed at its deadline; the managers are told; the
     submission the manager allows by reopening the day closes their item."""
-    from services.identity.consumers import _report_day
+    from services.identity.entrypoints.consumers import _report_day
 
     missed_on = (clock.now().astimezone(SH) - timedelta(days=4)).date()
     day, sales = missed_on.isoformat(), me(api, SALES)["user_id"]
@@ -187,7 +187,7 @@ def _emit(platform, service: str, type_: str, data: dict, store: str = STORE) ->
 
 
 def me_group(platform) -> str:
-    from services.identity.models import Group
+    from services.identity.adapters.models import Group
 
     with platform.runtimes["identity"].db.session(Scope.system()) as s:
         return s.scalar(select(Group.id).where(Group.code == "demo"))
@@ -258,7 +258,7 @@ def channels(api):
 
 
 def _deliveries(platform, lead_link: str) -> list[Delivery]:
-    from services.identity.models import TodoItem
+    from services.identity.adapters.models import TodoItem
 
     with platform.runtimes["identity"].db.session(Scope.system()) as s:
         rows = s.scalars(select(Delivery).join(TodoItem, TodoItem.id == Delivery.item_id)

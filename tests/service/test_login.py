@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import Client
 
 from services.identity import domain
-from services.identity.seed import CONSULTANTS_PER_STORE, STORES
+from services.identity.entrypoints.seed import CONSULTANTS_PER_STORE, STORES
 from tests.conftest import DEMO_PASSWORD, wait_until
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, select
 
-from services.analytics.models import RollupFine
+from services.analytics.adapters.models import RollupFine
 from shared import clock
 from shared.tenancy import Scope
 from tests.conftest import store_id

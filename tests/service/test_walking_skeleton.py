@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from services.identity.seed import seed_group
+from services.identity.entrypoints.seed import seed_group
 from shared.phones import mask
 from tests.conftest import store_id, wait_until
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from services.callcenter.handlers import complaints, message_bus
-from services.callcenter.models import Base, Complaint, StaffRef, StoreRef, Task
+from services.callcenter.adapters.models import Base, Complaint, StaffRef, StoreRef, Task
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.tenancy import Scope
 from tests.fake_uow import GROUP, FakeDatabase, person, seed_stores

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from services.leads import handlers
 from services.leads.handlers import importer
-from services.leads.models import Base, ImportFileChunk, ImportJob, Lead, StaffRef, StoreRef
+from services.leads.adapters.models import Base, ImportFileChunk, ImportJob, Lead, StaffRef, StoreRef
 from shared import clock
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound

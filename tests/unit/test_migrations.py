@@ -12,10 +12,10 @@ SERVICES = ["identity", "leads", "customers", "callcenter", "analytics"]
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_migrations_match_the_models(service, tmp_path):
-    rt = import_module(f"services.{service}.app").build(
+    rt = import_module(f"services.{service}.bootstrap").build(
         config.load(service, {"CRM_MODE": "embedded", "CRM_VAR_DIR": str(tmp_path)}))
     rt.migrate()
-    metadata = import_module(f"services.{service}.models").Base.metadata
+    metadata = import_module(f"services.{service}.adapters.models").Base.metadata
     with rt.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     rt.db.engine.dispose()
@@ -28,7 +28,7 @@ def test_an_upgraded_installation_knows_the_groups_it_already_held(tmp_path):
     from alembic import command
     from sqlalchemy import text
 
-    rt = import_module("services.analytics.app").build(
+    rt = import_module("services.analytics.bootstrap").build(
         config.load("analytics", {"CRM_MODE": "embedded", "CRM_VAR_DIR": str(tmp_path)}))
     cfg = rt.alembic_config()
     with rt.db.engine.begin() as conn:

@@ -22,19 +22,19 @@ ROOT = Path(__file__).resolve().parents[2]
 REVIEWED = {
     ("services/leads/handlers/leads.py", "store_open_lead"),
     ("services/customers/handlers/matching.py", "match_customer"),
-    ("services/analytics/reports.py", "group_average_per_store"),
+    ("services/analytics/views/reports.py", "group_average_per_store"),
 }
 
 #: files where a system scope is the point: the runtime's wiring (daily jobs) and commands. A caller who
 #: is not signed in (login, the customer's survey link) gets the scope of its one group from
 #: `ServiceRuntime.scope_of_unsigned`; handlers and pages take their scope from their caller.
 SYSTEM_SCOPE_ALLOWED = {
-    "services/customers/app.py",  # the daily care schedules: one scope per group (group_scopes)
-    "services/analytics/rebuild.py",  # crm rebuild-analytics
-    "services/analytics/app.py",  # the daily job: compaction, the nightly reconciliation request
-    "services/leads/app.py",  # the daily job: reports missed at their deadline
-    "services/leads/worker.py",  # the leads worker's queue of imports (every group's jobs)
-    "services/identity/delivery.py",  # the identity worker sending the inbox notices (every group's)
+    "services/customers/bootstrap.py",  # the daily care schedules: one scope per group (group_scopes)
+    "services/analytics/entrypoints/rebuild.py",  # crm rebuild-analytics
+    "services/analytics/bootstrap.py",  # the daily job: compaction, the nightly reconciliation request
+    "services/leads/bootstrap.py",  # the daily job: reports missed at their deadline
+    "services/leads/entrypoints/worker.py",  # the leads worker's queue of imports (every group's jobs)
+    "services/identity/entrypoints/delivery.py",  # the identity worker sending the inbox notices (every group's)
 }
 
 

@@ -1,4 +1,4 @@
-from services.analytics.models import Base
+from services.analytics.adapters.models import Base
 from shared.migrations import run_env
 
 run_env(Base.metadata)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 
 from ..domain.complaints import ACTIVE
-from ..models import Attempt, Complaint, StaffRef, StoreRef, SurveyResponse, Task
+from ..adapters.models import Attempt, Complaint, StaffRef, StoreRef, SurveyResponse, Task
 
 
 def _age_hours(oldest: datetime | None, now: datetime) -> float | None:

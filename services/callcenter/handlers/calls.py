@@ -21,7 +21,7 @@ from shared.uow import UnitOfWork
 
 from ..domain.calling import OUTCOMES, AfterAttempt, CallingWindow, after_attempt
 from ..domain.rules import DEFAULT_RULES
-from ..models import Attempt, Complaint, Contact, GroupSettings, SurveyResponse, Task
+from ..adapters.models import Attempt, Complaint, Contact, GroupSettings, SurveyResponse, Task
 from .config import settings_for, store_timezone, window_of
 from .surveys import answer
 from .tasks import locked_task, require_lease, task_event

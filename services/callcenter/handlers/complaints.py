@@ -19,7 +19,7 @@ from shared.uow import UnitOfWork
 
 from ..domain.complaints import SEVERITIES, TRANSITIONS, TransitionRefused, next_state, severity_for_score, sla_due
 from ..domain.events import ComplaintResolved, SurveyAnswered
-from ..models import Complaint, Contact, QuestionnaireVersion, StaffRef, StoreRef, SurveyResponse, Task
+from ..adapters.models import Complaint, Contact, QuestionnaireVersion, StaffRef, StoreRef, SurveyResponse, Task
 from .config import settings_for, sla_hours
 
 #: task types whose answers are about something else than the store's service (no complaint on a low score)

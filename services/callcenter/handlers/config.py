@@ -21,7 +21,7 @@ from shared.uow import UnitOfWork
 from ..domain.calling import CallingWindow
 from ..domain.complaints import DEFAULT_SLA_HOURS
 from ..domain.rules import DEFAULT_RULES, TASK_TYPES, TaskRule, validate_rule
-from ..models import GroupSettings, StoreRef, TaskRuleRow
+from ..adapters.models import GroupSettings, StoreRef, TaskRuleRow
 
 log = logging.getLogger(__name__)
 SETTING_FIELDS = ("timezone", "window_start", "window_end", "lease_minutes", "callback_release_minutes",

@@ -15,7 +15,7 @@ from shared.bus.outbox import scrub
 from shared.db import utcnow
 from shared.privacy import forget, pseudonym
 
-from ..models import Attempt, Complaint, Contact, StoreCallback, SurveyResponse, Task
+from ..adapters.models import Attempt, Complaint, Contact, StoreCallback, SurveyResponse, Task
 
 
 def forget_customer(s: Session, customer_id: str, lead_ids: Iterable[str] = ()) -> dict[str, int]:

@@ -20,7 +20,7 @@ from shared.uow import UnitOfWork
 from ..domain.events import StoreCallbackSampled, SurveyAnswered
 from ..domain.rules import TASK_TYPES
 from ..domain.spotcheck import disagreements, sampled
-from ..models import Contact, StoreCallback, StoreRef, SurveyResponse, Task
+from ..adapters.models import Contact, StoreCallback, StoreRef, SurveyResponse, Task
 from .config import settings_for
 
 

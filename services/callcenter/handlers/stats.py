@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shared.daily_counts import DailyCounter
 
-from ..models import Attempt, Complaint, StoreRef, SurveyResponse, Task
+from ..adapters.models import Attempt, Complaint, StoreRef, SurveyResponse, Task
 
 #: the metrics, named as analytics' rollups: callback tasks created, closed (completed or failed) and
 #: reached, calls made, questionnaires answered, complaints opened

@@ -19,7 +19,7 @@ from shared.uow import UnitOfWork
 from ..domain.events import SurveyAnswered
 from ..domain.rules import TASK_TYPES
 from ..domain.scoring import InvalidAnswers, default_questionnaire, score_answers, validate_questions
-from ..models import Complaint, Questionnaire, QuestionnaireVersion, SurveyLink, SurveyResponse, Task
+from ..adapters.models import Complaint, Questionnaire, QuestionnaireVersion, SurveyLink, SurveyResponse, Task
 from .config import settings_for
 
 

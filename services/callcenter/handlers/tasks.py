@@ -18,7 +18,7 @@ from shared.uow import UnitOfWork
 
 from ..domain.events import ComplaintResolved, StoreCallbackSampled
 from ..domain.rules import dedupe_key, plan_tasks
-from ..models import Complaint, Contact, StoreCallback, Task
+from ..adapters.models import Complaint, Contact, StoreCallback, Task
 from .config import claim_settings, rule_for, settings_for, store_timezone, window_of
 
 

@@ -1,4 +1,4 @@
-from services.callcenter.models import Base
+from services.callcenter.adapters.models import Base
 from shared.migrations import run_env
 
 run_env(Base.metadata)

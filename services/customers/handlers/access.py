@@ -20,7 +20,7 @@ from shared.auth import Principal
 from shared.db import add
 from shared.privacy import safe_row
 
-from ..models import AccessLog, Customer, StoreRef
+from ..adapters.models import AccessLog, Customer, StoreRef
 
 CROSS_STORE_MATCH = "cross_store_match"
 EXPORT_LIMIT = 50_000

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 
 from ..domain import CareSettings
-from ..models import GroupSettings
+from ..adapters.models import GroupSettings
 from .common import forget_settings, settings_of
 
 

@@ -10,7 +10,7 @@ from shared.errors import NotFound
 from shared.events import Event
 
 from ..domain import CareSettings, default_consent
-from ..models import Activity, Customer, GroupSettings, StoreRef
+from ..adapters.models import Activity, Customer, GroupSettings, StoreRef
 
 
 def settings_of(s: Session, group_id: str) -> CareSettings:

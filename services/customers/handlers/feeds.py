@@ -12,7 +12,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
-from ..models import InsurancePolicy, ServiceVisit, StoreRef, Vehicle
+from ..adapters.models import InsurancePolicy, ServiceVisit, StoreRef, Vehicle
 from ..schemas import InsuranceIn, ServiceVisitIn, VehicleIn
 from .identity import Person
 from .matching import policy_by_number, resolve, sees

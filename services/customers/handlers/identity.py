@@ -15,7 +15,7 @@ from shared.db import add, new_id
 from shared.phones import try_normalize
 
 from ..domain import default_consent, mask_id_number, name_key
-from ..models import Customer, Identifier, MatchCandidate, Vehicle
+from ..adapters.models import Customer, Identifier, MatchCandidate, Vehicle
 from ..pii import pii_of
 from .common import active, active_many, emit_customer
 

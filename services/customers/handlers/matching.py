@@ -32,7 +32,7 @@ from shared.phones import try_normalize
 from shared.tenancy import widened
 
 from ..domain import name_key
-from ..models import Customer, InsurancePolicy, MatchCandidate, Vehicle
+from ..adapters.models import Customer, InsurancePolicy, MatchCandidate, Vehicle
 from .access import log_cross_store_match
 from .common import emit_customer
 from .identity import (Person, _new_customer, add_identifiers, attach_id_number, attach_phone, find_by_id_number,

@@ -18,7 +18,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.events import Event
 
 from ..domain import strictest_consent, stronger_owner
-from ..models import (Activity, Customer, CustomerLead, Identifier, InsurancePolicy, MatchCandidate, MergeRecord,
+from ..adapters.models import (Activity, Customer, CustomerLead, Identifier, InsurancePolicy, MatchCandidate, MergeRecord,
                       ServiceVisit, StoreRelationship, Vehicle)
 from .common import add_activity, consent_of, emit_consent, emit_customer, profile_payload
 from .relationships import emit_linked, refresh_classes, retier

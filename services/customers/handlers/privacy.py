@@ -17,7 +17,7 @@ from shared.phones import mask, try_normalize
 from shared.privacy import Holder, shown_phone
 
 from ..domain import CHANNELS, name_key
-from ..models import (AccessLog, Activity, Customer, CustomerLead, Identifier, InsurancePolicy, ServiceVisit,
+from ..adapters.models import (AccessLog, Activity, Customer, CustomerLead, Identifier, InsurancePolicy, ServiceVisit,
                       StoreRelationship, Vehicle)
 from ..pii import pii_of
 from .access import log_access

@@ -13,7 +13,7 @@ from shared.db import utcnow
 from shared.events import Event
 
 from ..domain import next_maintenance, owner_kind_for_visit, stronger_owner
-from ..models import Customer, InsurancePolicy, ServiceVisit, Vehicle
+from ..adapters.models import Customer, InsurancePolicy, ServiceVisit, Vehicle
 from .common import add_activity, settings_of, store_brand
 from .matching import policy_by_number, vehicle_by_vin
 from .relationships import add_spend, relationship, touch

@@ -4,7 +4,7 @@ from __future__ import annotations
 from shared.auth import Principal
 from shared.uow import UnitOfWork
 
-from ..models import Customer
+from ..adapters.models import Customer
 from .feeds import store_for
 from .identity import Person
 from .matching import resolve

@@ -12,7 +12,7 @@ from shared.events import Event
 from shared.tenancy import WRITE_SCOPE, Scope
 
 from ..domain import RelationshipFacts, derive_class, value_tier
-from ..models import Customer, StoreRelationship
+from ..adapters.models import Customer, StoreRelationship
 from .common import settings_of, store_brand
 
 FACTS = ("owner_kind", "level", "defeated", "churned", "last_visit_on", "consultant_id")

@@ -17,7 +17,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.uow import UnitOfWork
 
-from ..models import Customer, MatchCandidate, MergeRecord
+from ..adapters.models import Customer, MatchCandidate, MergeRecord
 from .common import visible
 from .merge import merge, unmerge
 

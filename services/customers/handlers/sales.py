@@ -12,7 +12,7 @@ from shared.db import add, bulk_inserts, utcnow
 from shared.events import Event
 
 from ..domain import ACTIVE_LEVELS
-from ..models import Customer, CustomerLead
+from ..adapters.models import Customer, CustomerLead
 from .access import log_cross_store_match
 from .common import active, active_many, add_activity
 from .identity import Person, match_or_create, match_or_create_by_phone

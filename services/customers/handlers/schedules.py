@@ -21,7 +21,7 @@ from shared.tenancy import Scope
 
 from ..domain import (OWNER_CLASSES, add_months, churn_stage, insurance_notice, month_days_ahead,
                       schedule_id)
-from ..models import Customer, InsurancePolicy, ScheduleLog, StoreRelationship, Vehicle
+from ..adapters.models import Customer, InsurancePolicy, ScheduleLog, StoreRelationship, Vehicle
 from .common import settings_of
 from .relationships import touch
 
@@ -48,7 +48,7 @@ def groups_with_customers(s: Session) -> list[str]:
 def run_schedules(db: Database, today: date, scopes: Iterable[Scope]) -> dict[str, int]:
     """Publish what is due on `today` (local date) in the group of each of `scopes`, one transaction per
     group; returns counts per kind. The caller gives the scopes: the daily job and `crm` one per group
-    (`CustomersRuntime.group_scopes`), the admin endpoint its caller's own."""
+    (`bootstrap.group_scopes`), the admin endpoint its caller's own."""
     totals: dict[str, int] = {}
     for scope in scopes:
         gid = scope.group_id

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shared.daily_counts import DailyCounter
 
-from ..models import InsurancePolicy, ServiceVisit
+from ..adapters.models import InsurancePolicy, ServiceVisit
 
 #: the metrics, named as analytics' rollups: service visits (DMS repair orders, on the visit day) and
 #: insurance policies recorded for a store

@@ -1,4 +1,4 @@
-from services.customers.models import Base
+from services.customers.adapters.models import Base
 from shared.migrations import run_env
 
 run_env(Base.metadata)

@@ -12,8 +12,8 @@ from shared.db import utcnow
 from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
-from ..models import Delivery, GroupChannels, NotifySettings, TodoItem
-from ..todo import ACKNOWLEDGED, channels_of, settings_of
+from ..adapters.models import Delivery, GroupChannels, NotifySettings, TodoItem
+from .todo import ACKNOWLEDGED, channels_of, settings_of
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 LANGUAGES = ("zh", "en")

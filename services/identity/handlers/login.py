@@ -26,7 +26,7 @@ from shared.tenancy import Scope
 from shared.uow import UnitOfWork
 
 from .. import domain
-from ..models import Group, User
+from ..adapters.models import Group, User
 from . import emit, throttles
 from .users import user_data
 

@@ -9,7 +9,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
 from .. import domain
-from ..models import Brand, Group, Store
+from ..adapters.models import Brand, Group, Store
 from . import emit
 
 

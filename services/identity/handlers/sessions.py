@@ -7,7 +7,7 @@ from shared.auth import Principal
 from shared.sessions import SessionState
 from shared.uow import UnitOfWork
 
-from ..models import User
+from ..adapters.models import User
 from . import emit
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import domain
-from ..models import LoginThrottle
+from ..adapters.models import LoginThrottle
 
 _STALE = max(domain.ACCOUNT.window, domain.ADDRESS.window)
 

@@ -15,7 +15,7 @@ from shared.errors import Conflict, Invalid, NotFound
 from shared.uow import UnitOfWork
 
 from .. import domain
-from ..models import Group, LoginThrottle, Store, User
+from ..adapters.models import Group, LoginThrottle, Store, User
 from . import emit
 from .throttles import account_key
 

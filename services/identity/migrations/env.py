@@ -1,4 +1,4 @@
-from services.identity.models import Base
+from services.identity.adapters.models import Base
 from shared.migrations import run_env
 
 run_env(Base.metadata)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
 
-from ..domain_catalogue import (
+from ..domain.catalogue import (
     STARTER,
     STARTER_COMPETITORS,
     CatalogueFileProblem,
@@ -21,7 +21,7 @@ from ..domain_catalogue import (
     parse_catalogue,
     read_table,
 )
-from ..models import BrandRef, Competitor, StoreRef, VehicleModel
+from ..adapters.models import BrandRef, Competitor, StoreRef, VehicleModel
 from .common import check_may
 
 

@@ -15,8 +15,8 @@ from shared.events import Event
 from shared.permissions import CONSULTANT, can
 
 from ..domain import GroupRules, next_round_robin
-from ..domain_time import BusinessHours, Due, due_from, next_follow_up_due
-from ..models import GroupSettings, Lead, StaffRef, StoreRef
+from ..domain.timing import BusinessHours, Due, due_from, next_follow_up_due
+from ..adapters.models import GroupSettings, Lead, StaffRef, StoreRef
 
 def now() -> datetime:
     return utcnow()

@@ -2,8 +2,8 @@
 the store, inserted in chunks, resumed where it stopped.
 
 `submit` (the API's request) stores the job row and the uploaded file (in pieces, `ImportFileChunk`)
-and returns at once. The worker (`services.leads.worker.ImportQueue`) claims the job with a lease,
-reads the file back line by line (memory stays flat), checks rows with `domain_import`, and commits
+and returns at once. The worker (`services.leads.entrypoints.worker.ImportQueue`) claims the job with a lease,
+reads the file back line by line (memory stays flat), checks rows with `domain.imports`, and commits
 one chunk at a time: one multi-row INSERT of the good rows, one outbox INSERT (`emit_many`), the
 rejected rows and the job's counters, in one transaction. `rows` (data rows done) is thus always the
 committed truth: a worker that takes over a job whose holder stopped skips that many rows and goes
@@ -32,9 +32,9 @@ from shared.permissions import CONSULTANT
 from shared.tenancy import Scope
 
 from ..domain import TIMED_SOURCES, channel_of, next_round_robin
-from ..domain_import import FileProblem, RawRow, detect_encoding, header_map, parse_row, read_rows
-from ..domain_time import Due, first_response_due, next_follow_up_due
-from ..models import Campaign, ImportFileChunk, ImportJob, ImportRowError, Lead, StaffRef, StoreRef
+from ..domain.imports import FileProblem, RawRow, detect_encoding, header_map, parse_row, read_rows
+from ..domain.timing import Due, first_response_due, next_follow_up_due
+from ..adapters.models import Campaign, ImportFileChunk, ImportJob, ImportRowError, Lead, StaffRef, StoreRef
 from . import catalogue
 from .common import check_may, hours_of, now, resolve_store, rules_of
 

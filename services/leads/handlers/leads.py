@@ -20,13 +20,13 @@ from shared.phones import normalize
 from shared.tenancy import widened
 
 from ..domain import CLOSED, LEVELS, TIMED_SOURCES, channel_of, check_grade, is_open
-from ..domain_time import (
+from ..domain.timing import (
     expected_purchase_by,
     first_response,
     first_response_due,
     local_date,
 )
-from ..models import Assignment, Campaign, FollowUp, Lead, LevelChange, Order, StoreRef, Visit
+from ..adapters.models import Assignment, Campaign, FollowUp, Lead, LevelChange, Order, StoreRef, Visit
 from .catalogue import canonical_model
 from .common import (
     consultant_of,

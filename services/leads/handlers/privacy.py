@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from shared.bus.outbox import outbox_table, scrub
 from shared.privacy import pseudonym
 
-from ..models import Defeat, FollowUp, ImportRowError, Lead, LevelChange, Visit
+from ..adapters.models import Defeat, FollowUp, ImportRowError, Lead, LevelChange, Visit
 
 
 def forget_customer(s: Session, customer_id: str, lead_ids: list[str]) -> int:

@@ -12,9 +12,9 @@ from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import Event
 from shared.permissions import CONSULTANT, MANAGER
 
-from ..domain_funnel import REPORT_FIELDS, amended, merge_figures
-from ..domain_time import is_late, local_date, local_midnight, report_deadline, report_owed
-from ..models import (
+from ..domain.funnel import REPORT_FIELDS, amended, merge_figures
+from ..domain.timing import is_late, local_date, local_midnight, report_deadline, report_owed
+from ..adapters.models import (
     DailyReport,
     FollowUp,
     Lead,

@@ -12,8 +12,8 @@ from shared.auth import Principal
 from shared.errors import Conflict, Invalid, NotFound
 
 from ..domain import refusal
-from ..domain_time import local_date
-from ..models import Defeat, Lead, Order, StoreRef, TestDrive
+from ..domain.timing import local_date
+from ..adapters.models import Defeat, Lead, Order, StoreRef, TestDrive
 from .catalogue import canonical_model, check_competitor
 from .common import check_may, emit_for, get_lead, now, publish_due
 from .leads import _change_level, _contact

@@ -7,7 +7,7 @@ from shared.auth import Principal
 from shared.errors import Invalid
 
 from ..domain import SOURCES, GroupRules
-from ..models import GroupSettings, StoreRef
+from ..adapters.models import GroupSettings, StoreRef
 from .common import check_may, rules_of, store_of
 from .leads import recompute_due_dates
 

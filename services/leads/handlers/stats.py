@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shared.daily_counts import DailyCounter
 
-from ..models import Defeat, Lead, Order, StoreRef, TestDrive, Visit
+from ..adapters.models import Defeat, Lead, Order, StoreRef, TestDrive, Visit
 
 #: the metrics, named as analytics' KPIs
 METRICS = ("leads", "showroom_visits", "phone_ins", "test_drives", "orders", "orders_cancelled", "deliveries",

@@ -1,4 +1,4 @@
-from services.leads.models import Base
+from services.leads.adapters.models import Base
 from shared.migrations import run_env
 
 run_env(Base.metadata)

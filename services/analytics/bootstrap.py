@@ -1,0 +1,79 @@
+"""Analytics service wiring."""
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import Flask
+
+from shared import config
+from shared.service import ServiceRuntime
+from shared.tenancy import Scope
+from shared.web import create_service_app
+
+from .entrypoints.consumers import handlers
+from .adapters.models import INBOX, OUTBOX, Base
+
+SERVICE_DIR = Path(__file__).resolve().parent
+#: the nightly reconciliation compares the week before the day it runs (late events rarely reach further)
+RECONCILED_DAYS = 7
+
+
+def request_reconciliation(rt: ServiceRuntime, today: date, days: int = RECONCILED_DAYS) -> int:
+    """Ask every source for its own counts of the `days` days before today, for each group (their
+    answers are compared as they arrive, `consumers.compare_counts`); returns the groups asked."""
+    from sqlalchemy import select
+    from uuid6 import uuid7
+
+    from shared.bus import emit
+    from shared.daily_counts import REQUESTED
+    from shared.events import Event
+
+    from .adapters.models import DimStore
+
+    with rt.db.session(Scope.system()) as s:
+        groups = sorted(s.scalars(select(DimStore.group_id).distinct()))
+    for group_id in groups:
+        with rt.db.session(Scope.system(group_id)) as s:
+            emit(s, Event(type=REQUESTED, group_id=group_id, data={
+                "request_id": str(uuid7()), "day_from": today - timedelta(days=days),
+                "day_to": today - timedelta(days=1)}))
+    return len(groups)
+
+
+def compact(rt: ServiceRuntime, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
+    """Fold the fine rollup's rows older than two days into one row per cell, over the last `window`
+    days (the daily run: late events rarely reach further back) or all of them (None); returns the
+    rows before and after."""
+    from .handlers.ingest import compact_fine
+
+    until = today - timedelta(days=2)
+    with rt.db.session(Scope.system(group_id)) as s:
+        return compact_fine(s, until, None if window is None else until - timedelta(days=window))
+
+
+def build(settings: config.Settings | None = None) -> ServiceRuntime:
+    """The runtime: its worker folds the fine rollup (unless ANALYTICS_DAILY_COMPACTION=0) and asks the
+    sources for their counts (unless ANALYTICS_NIGHTLY_RECONCILIATION=0) once per local day."""
+    compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
+    reconciliation = os.environ.get("ANALYTICS_NIGHTLY_RECONCILIATION", "1") == "1"
+
+    def daily(rt: ServiceRuntime, today: date) -> None:
+        if compaction:
+            compact(rt, today)
+        if reconciliation:
+            request_reconciliation(rt, today)
+
+    return ServiceRuntime(settings or config.load("analytics"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
+                          daily={"analytics": daily} if compaction or reconciliation else {})
+
+
+def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:
+    from .entrypoints.api import platform_clock  # noqa: F401  (their views register on the blueprints)
+    from .entrypoints.api import reconcile  # noqa: F401
+    from .entrypoints import targets_upload  # noqa: F401
+    from .entrypoints.api import blp
+    from .entrypoints.pages import bp
+
+    return create_service_app(runtime or build(settings), [blp], [bp], SERVICE_DIR)

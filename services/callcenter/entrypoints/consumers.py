@@ -1,0 +1,222 @@
+"""What the call center keeps from other services, and the events that create callback tasks."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from shared.bus.consumer import EventHandlers
+from shared.db import utcnow
+from shared.bus.copies import keep_copy
+from shared.daily_counts import answer_requests
+from shared.events import Event
+
+from ..domain.rules import TRIGGERS
+from ..handlers.config import group_timezone, settings_for
+from ..handlers import stats
+from ..handlers.privacy import forget_customer
+from ..handlers.tasks import create_tasks
+from ..adapters.models import BrandRef, Contact, StaffRef, StoreRef, Task
+
+handlers = EventHandlers("callcenter")
+
+
+# --- copies -----------------------------------------------------------------------------------------
+
+@handlers.on("identity.store.*")
+def store_changed(s: Session, ev: Event) -> None:
+    keep_copy(s, StoreRef, ev)
+
+
+@handlers.on("identity.brand.created")
+def brand_created(s: Session, ev: Event) -> None:
+    keep_copy(s, BrandRef, ev)
+
+
+@handlers.on("identity.user.*")
+def user_changed(s: Session, ev: Event) -> None:
+    keep_copy(s, StaffRef, ev)
+
+
+def _contact(s: Session, ev: Event, customer_id: str) -> Contact:
+    c = s.get(Contact, customer_id)
+    if c is None:  # a relationship or consent change may overtake the customer event: keep a placeholder
+        c = Contact(id=customer_id, group_id=ev.group_id, name="", store_ids=[], consent={})
+        s.add(c)
+    return c
+
+
+def _set_consent(c: Contact, do_not_call: bool, consent: dict) -> None:
+    c.do_not_call, c.consent = do_not_call, dict(consent or {})
+    c.callable = not do_not_call and c.consent.get("phone", True) is not False
+    c.updated_at = utcnow()
+
+
+#: (customer id, phone, lead id): tasks created before the customer was known, by that phone or lead
+Adoption = tuple[str, str | None, str | None]
+
+
+def _adopt_tasks(s: Session, adoptions: list[Adoption]) -> None:
+    """Tasks created before their customer was known (by phone or lead) now point at the customer, in
+    the order the customers became known. One look-up finds whether any task waits at all (mostly none)."""
+    phones = {phone for _, phone, _ in adoptions if phone}
+    leads = {lead for _, _, lead in adoptions if lead}
+    if not phones and not leads:
+        return
+    s.flush()
+    waiting = s.execute(select(Task.phone, Task.lead_id).where(
+        Task.customer_id.is_(None), or_(Task.phone.in_(sorted(phones)), Task.lead_id.in_(sorted(leads))))).all()
+    phones_waiting = {p for p, _ in waiting if p}
+    leads_waiting = {lead for _, lead in waiting if lead}
+    for customer_id, phone, lead_id in adoptions:
+        conds = ([Task.phone == phone] if phone and phone in phones_waiting else []) + \
+            ([Task.lead_id == lead_id] if lead_id and lead_id in leads_waiting else [])
+        for cond in conds:
+            s.execute(update(Task).where(Task.customer_id.is_(None), cond).values(customer_id=customer_id)
+                      .execution_options(synchronize_session=False))
+
+
+@handlers.on_batch("customers.customer.created")
+@handlers.on_batch("customers.customer.updated")
+@handlers.on_batch("customers.relationship.linked")
+def customers_changed(s: Session, events: list[Event]) -> None:
+    """The customers' copies and the stores they relate to, a delivery's run in one pass: the contacts
+    read at once, the tasks waiting for them adopted together (before any erasure that follows)."""
+    ids = sorted({ev.data["customer_id"] for ev in events})
+    s.scalars(select(Contact).where(Contact.id.in_(ids))).all()  # into the session: `_contact` finds them there
+    adoptions: list[Adoption] = []
+    for ev in events:
+        d = ev.data
+        c = _contact(s, ev, d["customer_id"])
+        if ev.type == "customers.relationship.linked":
+            if d["store_id"] not in (c.store_ids or []):
+                c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
+            adoptions.append((c.id, c.phone, d.get("lead_id")))
+        elif d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
+            _adopt_tasks(s, adoptions)
+            adoptions = []
+            forget_customer(s, d["customer_id"])
+        else:
+            c.name, c.phone = d["name"], d.get("phone")
+            _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
+            adoptions.append((c.id, c.phone, None))
+    _adopt_tasks(s, adoptions)
+
+
+@handlers.on("customers.customer.erased")
+def customer_erased(s: Session, ev: Event) -> None:
+    """The person is erased (PIPL): contacts, tasks, attempts, complaints, answers and the sent outbox forget
+    them; the leads customers had matched to them take their lead-only tasks along."""
+    forget_customer(s, ev.data["customer_id"], ev.data.get("lead_ids") or ())
+
+
+@handlers.on("customers.consent.changed")
+def consent_changed(s: Session, ev: Event) -> None:
+    """Do-not-call and consent are read again at claim time, and before a held task's call is recorded
+    (the workbench stops offering the number at once): open tasks are not touched here."""
+    d = ev.data
+    _set_consent(_contact(s, ev, d["customer_id"]), d["do_not_call"], d["consent"])
+
+
+@handlers.on("customers.customer.merged")
+def customer_merged(s: Session, ev: Event) -> None:
+    """Tasks of the merged record follow the survivor; the survivor's copy is refreshed when the event says how."""
+    d = ev.data
+    s.execute(update(Task).where(Task.customer_id == d["merged_id"]).values(customer_id=d["survivor_id"])
+              .execution_options(synchronize_session=False))
+    survivor, merged = _contact(s, ev, d["survivor_id"]), s.get(Contact, d["merged_id"])
+    if merged is not None:
+        survivor.store_ids = sorted(set(survivor.store_ids or []) | set(merged.store_ids or []))
+    if d.get("name") is not None:
+        survivor.name, survivor.phone = d["name"], d.get("phone")
+        _set_consent(survivor, bool(d.get("do_not_call")), d.get("consent") or {})
+
+
+@handlers.on("customers.customer.unmerged")
+def customer_unmerged(s: Session, ev: Event) -> None:
+    d = ev.data
+    if d.get("name") is not None:
+        c = _contact(s, ev, d["survivor_id"])
+        c.name, c.phone = d["name"], d.get("phone")
+        _set_consent(c, bool(d.get("do_not_call")), d.get("consent") or {})
+
+
+# --- events that create tasks -----------------------------------------------------------------------
+
+def _local_day(s: Session, ev: Event):
+    """The group's local date of the event (defeats are verified within days of the approval)."""
+    return ev.occurred_at.astimezone(ZoneInfo(group_timezone(settings_for(s, ev.group)))).date()
+
+
+def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:
+    store_id = store_id or ev.store_id
+    brand_id = ev.brand_id if store_id == ev.store_id else None
+    if store_id and not brand_id:
+        st = s.get(StoreRef, store_id)
+        brand_id = st.brand_id if st else None
+    return store_id, brand_id
+
+
+@handlers.on("leads.vehicle.delivered")
+def vehicle_delivered(s: Session, ev: Event) -> None:
+    """Delivery callback (交车回访) on day 3; one per order however often the event comes."""
+    d = ev.data
+    store_id, brand_id = _store_brand(s, ev, None)
+    if not store_id:
+        return
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="delivery_callback",
+                 anchor=d["delivered_on"], subject=d["order_id"], lead_id=d["lead_id"], name=d["customer_name"],
+                 phone=d["phone"], detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
+                                           "consultant_id": d.get("consultant_id")},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+@handlers.on("leads.defeat.approved")
+def defeat_approved(s: Session, ev: Event) -> None:
+    """Defeat verification (战败核实) within 2 days of the manager's approval."""
+    d = ev.data
+    store_id, brand_id = _store_brand(s, ev, None)
+    if not store_id:
+        return
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="defeat_verification",
+                 anchor=_local_day(s, ev), subject=d["lead_id"], lead_id=d["lead_id"], name=d["customer_name"],
+                 phone=d["phone"], detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model",
+                                                                  "consultant_id")},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+@handlers.on("customers.service.recorded")
+def service_recorded(s: Session, ev: Event) -> None:
+    """Post-service callback (维修保养回访) two days after the visit."""
+    d = ev.data
+    store_id, brand_id = _store_brand(s, ev, d["store_id"])
+    if not store_id:
+        return
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="service_callback",
+                 anchor=d["visit_date"], subject=d["visit_id"], customer_id=d["customer_id"],
+                 detail={"vin": d.get("vin"), "kind": d["kind"], "visit_id": d["visit_id"]},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+@handlers.on("customers.schedule.*")
+def schedule_due(s: Session, ev: Event) -> None:
+    """Care and win-back triggers; the stable schedule id keeps repeated triggers to one task."""
+    task_type = TRIGGERS.get(ev.type)
+    d = ev.data
+    store_id = ev.store_id or (d.get("detail") or {}).get("store_id")
+    if not store_id:  # no store named: the customer's first store relationship
+        c = s.get(Contact, d["customer_id"])
+        store_id = (c.store_ids or [None])[0] if c else None
+    store_id, brand_id = _store_brand(s, ev, store_id)
+    if task_type is None or not store_id:
+        return
+    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type=task_type,
+                 anchor=d["due_on"], subject=d["schedule_id"], customer_id=d["customer_id"],
+                 detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
+                                                 if isinstance(v, str | int | float | bool)}},
+                 source_event_id=str(ev.id), actor=ev.actor)
+
+
+
+answer_requests(handlers, "callcenter", stats.daily_counts)
