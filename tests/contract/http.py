@@ -16,7 +16,8 @@ class HttpResponse:
     def __init__(self, r: requests.Response):
         self._r = r
         self.status_code = r.status_code
-        self.is_json = r.headers.get("Content-Type", "").startswith("application/json")
+        self.mimetype = r.headers.get("Content-Type", "").split(";")[0].strip()
+        self.is_json = self.mimetype == "application/json"
 
     @property
     def json(self):
