@@ -124,7 +124,8 @@ def test_the_platform_takes_over_the_port_with_no_refused_connection(first_start
     try:
         assert wait_until(ready, timeout=1500, interval=1)
         assert wait_until(lambda: listeners() == 2, timeout=300, interval=0.5)  # the second process joins
-        time.sleep(1)  # a few connections after it joined too
+        joined = len(watcher.statuses)  # a few more connections after it joined, served too
+        assert wait_until(lambda: len(watcher.statuses) >= joined + 3, timeout=120, interval=0.2)
     finally:
         watcher.stop.set()
         watcher.join(timeout=90)
