@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from services.analytics import generator as G  # noqa: E402
+from crm.datagen import events as G  # noqa: E402
 from services.analytics.handlers import ingest  # noqa: E402
 from services.analytics.views import queries as Q  # noqa: E402
 from services.analytics.domain import kpis as K  # noqa: E402

@@ -3,6 +3,7 @@
 Run against the machine's PostgreSQL and RabbitMQ:
 
     .venv/bin/python bench/bus.py --events 20000
+    .venv/bin/python bench/bus.py --phases latency --rate 200 --seconds 20   # c) only
 
 Measured in one run, on one broker, each stage in its own process as in production (the API that
 writes, the producing service's worker that relays, the consuming service's worker):
@@ -15,7 +16,10 @@ b) raw kombu: the same number of the same message bodies, persistent, pipelined 
    of the relay's size, into a quorum queue of the same kind, consumed with manual acks at the same
    prefetch; no database;
 c) latency from commit to applied (after the consumer's commit) at a steady `--rate` events/s,
-   written one per transaction like an API, for `--seconds`.
+   written one per transaction like an API, for `--seconds`;
+d) idle: the relay and the consumer alone, nothing written: database commits per second
+   (`bench/idle.py` measures the whole platform idle: every worker, the import queue and the notice
+   sender included).
 
 Each figure is printed beside its aim, with the busy time and CPU of every stage so that the line
 "limited by" is measured, not guessed. A throwaway database and a unique BUS_NAMESPACE are created
@@ -69,6 +73,8 @@ from shared.tenancy import Scope, Scoped, StoreScoped  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+#: BENCH_PREFIX: the throwaway database's and bus namespace's prefix (a machine shared by several runs)
+PREFIX = os.environ.get("BENCH_PREFIX", "")
 GROUP, BRAND, STORE, USER = "bench-group", "bench-brand", "bench-store", "bench-consultant"
 EVENT_TYPE = "leads.lead.created"
 RAW_KEY = "bench.raw.message"
@@ -106,12 +112,12 @@ WRITER_SCOPE = Scope(group_id=GROUP, store_ids=frozenset({STORE}), user_id=USER,
 
 
 def people(n: int = 500) -> list[tuple[str, str]]:
-    """Names and E.164 phones from Faker zh_CN, made before any timing starts."""
-    from faker import Faker
+    """Names (Faker zh_CN) and valid E.164 mobile numbers from the project's generator, made before any timing
+    starts."""
+    from crm.datagen import People
 
-    fake = Faker("zh_CN")
-    fake.seed_instance(2026)
-    return [(fake.name(), "+86" + fake.phone_number()) for _ in range(n)]
+    people = People(2026)
+    return [(people.name(), people.e164()) for _ in range(n)]
 
 
 def lead_event(lead: BenchLead) -> Event:
@@ -133,9 +139,13 @@ def cpu_seconds() -> float:
 # --- stage 1: the service write ---
 
 
-def writer_proc(db_url: str, n: int, batch: int, rate: float, ready: MpEvent, go: MpEvent, out: mp.Queue,
-                record: bool) -> None:
-    """Insert `n` leads and emit their events, `batch` per transaction, at most `rate` per second."""
+def writer_proc(db_url: str, n: int, batch: int, rate: float, writers: int, k: int, ready: MpEvent, go: MpEvent,
+                start_at: Any, out: mp.Queue, record: bool) -> None:
+    """Producer `k` of `writers`: insert leads and emit their events, `batch` per transaction, taking every
+    `writers`-th transaction of the run's schedule (transaction j at `start_at` + j * batch / rate, or as
+    fast as it can with no rate). Several producers commit concurrently, as an API's workers do: one
+    producer waits for each commit (its fsync) before the next and cannot keep 200 transactions a second
+    on a busy machine; each event is still its own business row and outbox row, committed on its own."""
     db = Database(db_url, MODELS)
     install_outbox(db.factory, OUTBOX)
     pool = people()
@@ -144,23 +154,25 @@ def writer_proc(db_url: str, n: int, batch: int, rate: float, ready: MpEvent, go
     commits: list[tuple[str, float]] = []
     ready.set()
     go.wait()
-    cpu0, t0, busy = cpu_seconds(), time.time(), 0.0
-    for start in range(0, n, batch):
+    cpu0, t0, busy, late = cpu_seconds(), start_at.value, 0.0, 0.0
+    for j in range(k, math.ceil(n / batch), writers):
+        start = j * batch
         if rate:
             delay = t0 + start / rate - time.time()
             if delay > 0:
                 time.sleep(delay)
-        k = min(batch, n - start)
+            late = max(late, -delay)
+        k_rows = min(batch, n - start)
         began = time.perf_counter()
         with db.session(WRITER_SCOPE) as s:
             leads = []
-            for i in range(start, start + k):
+            for i in range(start, start + k_rows):
                 name, phone = pool[i % len(pool)]
                 leads.append(BenchLead(id=new_id(), group_id=GROUP, store_id=STORE, name=name, phone=phone,
                                        source="walk_in", created_at=utcnow()))
             s.add_all(leads)
             events = [lead_event(lead) for lead in leads]
-            if k == 1:
+            if k_rows == 1:
                 emit(s, events[0])
             else:
                 emit_many(s, events)
@@ -169,7 +181,16 @@ def writer_proc(db_url: str, n: int, batch: int, rate: float, ready: MpEvent, go
         if record:
             commits.extend((ev.id, committed) for ev in events)
     out.put({"role": "writer", "start": t0, "end": time.time(), "busy": busy, "cpu": cpu_seconds() - cpu0,
-             "commits": commits})
+             "commits": commits, "late": late})
+
+
+def merge_writers(parts: list[dict]) -> dict:
+    """The producers' reports as one: the run's first start and last end, busy and CPU summed, the
+    latest any transaction began after its scheduled time."""
+    return {"role": "writer", "start": min(p["start"] for p in parts), "end": max(p["end"] for p in parts),
+            "busy": sum(p["busy"] for p in parts), "cpu": sum(p["cpu"] for p in parts),
+            "commits": [c for p in parts for c in p["commits"]], "late": max(p["late"] for p in parts),
+            "writers": len(parts)}
 
 
 # --- stage 2: the relay (the producing service's worker) ---
@@ -240,6 +261,7 @@ class TimedConsumer(EventConsumer):
     """The shared consumer, counting messages in shared memory for the parent to watch."""
 
     busy = 0.0
+    flushes = 0
     count: Any = None
     last: Any = None
 
@@ -248,6 +270,7 @@ class TimedConsumer(EventConsumer):
         began = time.perf_counter()
         super().flush()
         self.busy += time.perf_counter() - began
+        self.flushes += 1
         self.count.value += n
         self.last.value = time.time()
 
@@ -274,7 +297,9 @@ def consumer_proc(db_url: str, amqp_url: str, kind: str, prefetch: int, ready: M
         s.info.setdefault("bench_ids", []).append(str(ev.id))
 
     applier = TimedApplier(db, INBOX, handlers)
-    consumer = TimedConsumer(amqp_url, applier, prefetch=prefetch)
+    batching = {k: float(os.environ[f"BENCH_CONSUMER_{k.upper()}"]) for k in ("linger", "hold")
+                if os.environ.get(f"BENCH_CONSUMER_{k.upper()}")}  # --linger/--hold: another batching to compare
+    consumer = TimedConsumer(amqp_url, applier, prefetch=prefetch, **batching)
     consumer.count, consumer.last = count, last
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -290,6 +315,7 @@ def consumer_proc(db_url: str, amqp_url: str, kind: str, prefetch: int, ready: M
     consumer.run()
     consumer.stop()
     out.put({"role": "consumer", "busy": consumer.busy, "apply": applier.busy, "applied": consumer.applied,
+             "batches": consumer.flushes,
              "cpu": cpu_seconds() - cpu0, "applied_at": applied_at})
 
 
@@ -390,7 +416,7 @@ def _machine_busy() -> tuple[float, float, float]:
 class CpuMeter:
     """CPU seconds spent during a phase by PostgreSQL, RabbitMQ, the bench stages and the machine."""
 
-    stages: dict[str, int] = field(default_factory=dict)  # stage name -> pid
+    stages: dict[str, list[int]] = field(default_factory=dict)  # stage name -> its processes' pids
     _start: dict[int, tuple[str, float]] = field(default_factory=dict)
     _machine: tuple[float, float, float] = (0.0, 0.0, 0.0)
     _t: float = 0.0
@@ -402,7 +428,7 @@ class CpuMeter:
         end, (busy1, steal1, total1), wall = _proc_cpu(), _machine_busy(), time.monotonic() - self._t
         busy0, steal0, total0 = self._machine
         groups = {"postgres": 0.0, "rabbitmq": 0.0}
-        by_pid = {pid: name for name, pid in self.stages.items()}
+        by_pid = {pid: name for name, pids in self.stages.items() for pid in pids}
         for name in self.stages:
             groups[name] = 0.0
         for pid, (comm, secs) in end.items():
@@ -449,14 +475,14 @@ class Bench:
 
     @property
     def dbname(self) -> str:
-        return f"crm_bench_bus_{self.suffix}"
+        return f"{PREFIX}_bus_{self.suffix}" if PREFIX else f"crm_bench_bus_{self.suffix}"
 
     @property
     def db_url(self) -> str:
         return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.dbname
 
     def setup(self) -> None:
-        os.environ["BUS_NAMESPACE"] = f"bench{self.suffix}"
+        os.environ["BUS_NAMESPACE"] = f"{PREFIX or 'bench'}{self.suffix}"
         admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.dbname}"'))
@@ -483,11 +509,12 @@ class Bench:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)'))
             admin.dispose()
 
-    def _collect(self, out: mp.Queue, procs: list, roles: int) -> dict[str, dict]:
-        results = {}
+    def _collect(self, out: mp.Queue, procs: list, roles: int) -> dict[str, list[dict]]:
+        """The reports of `roles` processes, by role (the producers report one each)."""
+        results: dict[str, list[dict]] = {}
         for _ in range(roles):
             r = out.get(timeout=120)
-            results[r["role"]] = r
+            results.setdefault(r["role"], []).append(r)
         for p in procs:
             p.join(timeout=30)
         return results
@@ -505,10 +532,10 @@ class Bench:
         if not (cons_ready.wait(120) and pub_ready.wait(120)):
             raise RuntimeError("raw publisher or consumer did not start")
         time.sleep(0.5)  # let start-up work settle before the clock starts
-        meter = CpuMeter({"publisher": pub.pid, "consumer": cons.pid})
+        meter = CpuMeter({"publisher": [pub.pid], "consumer": [cons.pid]})
         meter.start()
         go.set()
-        res = self._collect(out, [cons, pub], 2)
+        res = {role: r[0] for role, r in self._collect(out, [cons, pub], 2).items()}
         cpu = meter.stop()
         # both have exited by now: take the CPU they reported themselves
         cpu["publisher"], cpu["consumer"] = res["raw-publisher"]["cpu"], res["raw-consumer"]["cpu"]
@@ -520,27 +547,30 @@ class Bench:
         return {"rate": self.events / secs, "secs": secs, "cpu": cpu,
                 "publish_rate": self.events / (res["raw-publisher"]["end"] - res["raw-publisher"]["start"])}
 
-    def pipeline(self, n: int, batch: int, rate: float, record: bool) -> dict[str, Any]:
-        """Phases a and c: writer, relay and consumer processes; from first write to last applied."""
+    def pipeline(self, n: int, batch: int, rate: float, record: bool, writers: int = 1) -> dict[str, Any]:
+        """Phases a and c: `writers` producer processes, relay and consumer; from first write to last applied."""
         ctx = self.ctx
         out, go, stop = ctx.Queue(), ctx.Event(), ctx.Event()
-        relay_ready, cons_ready, writer_ready = ctx.Event(), ctx.Event(), ctx.Event()
+        relay_ready, cons_ready = ctx.Event(), ctx.Event()
+        writer_ready = [ctx.Event() for _ in range(writers)]
         count, last = ctx.Value("q", 0, lock=False), ctx.Value("d", 0.0, lock=False)
+        start_at = ctx.Value("d", 0.0, lock=False)
         procs = {
             "consumer": ctx.Process(target=consumer_proc, args=(self.db_url, AMQP_URL, self.consumer, self.prefetch,
                                                                 cons_ready, stop, count, last, out, record)),
             "relay": ctx.Process(target=relay_proc, args=(self.db_url, AMQP_URL, self.relay_batch, relay_ready,
                                                           stop, out)),
-            "writer": ctx.Process(target=writer_proc, args=(self.db_url, n, batch, rate, writer_ready, go, out,
-                                                           record)),
         }
-        for p in procs.values():
+        producers = [ctx.Process(target=writer_proc, args=(self.db_url, n, batch, rate, writers, k, writer_ready[k],
+                                                           go, start_at, out, record)) for k in range(writers)]
+        for p in [*procs.values(), *producers]:
             p.start()
-        if not all(e.wait(120) for e in (cons_ready, relay_ready, writer_ready)):
+        if not all(e.wait(120) for e in (cons_ready, relay_ready, *writer_ready)):
             raise RuntimeError("writer, relay or consumer did not start")
         time.sleep(0.5)  # let start-up work settle before the clock starts
-        meter = CpuMeter({k: p.pid for k, p in procs.items()})
+        meter = CpuMeter({**{k: [p.pid] for k, p in procs.items()}, "writer": [p.pid for p in producers]})
         meter.start()
+        start_at.value = time.time()
         go.set()
         deadline = time.monotonic() + max(120.0, n / 50)
         while count.value < n:
@@ -550,11 +580,11 @@ class Bench:
             time.sleep(0.01)
         cpu = meter.stop()
         stop.set()
-        res = self._collect(out, list(procs.values()), 3)
-        w, rl, c = res["writer"], res["relay"], res["consumer"]
+        res = self._collect(out, [*procs.values(), *producers], 2 + writers)
+        w, rl, c = merge_writers(res["writer"]), res["relay"][0], res["consumer"][0]
         secs = last.value - w["start"]
         result = {"rate": n / secs, "secs": secs, "cpu": cpu, "writer": w, "relay": rl, "consumer": c,
-                  "stages": {"writer": w["busy"], "relay": rl["busy"], "consumer": c["busy"]}}
+                  "stages": {"writer": w["busy"] / writers, "relay": rl["busy"], "consumer": c["busy"]}}
         if record:
             commits = dict(w["commits"])
             applied = dict(c["applied_at"])
@@ -588,11 +618,15 @@ class Bench:
             raise RuntimeError("relay or consumer did not start")
         engine = make_engine(PG_ADMIN_URL)
 
-        def commits() -> int:
+        def counts() -> tuple[int, int]:
             with engine.connect() as conn:
                 conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-                return conn.execute(text("SELECT xact_commit FROM pg_stat_database WHERE datname = :d"),
-                                    {"d": self.dbname}).scalar()
+                row = conn.execute(text("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = :d"),
+                                   {"d": self.dbname}).one()
+                return int(row[0]), int(row[1])
+
+        def commits() -> int:
+            return counts()[0]
 
         # past start-up (the relay's first look at the outbox, LISTEN set up) and past the time an idle
         # backend may keep its counts before reporting them (PGSTAT_IDLE_INTERVAL, 10 s): start-up's
@@ -604,22 +638,24 @@ class Bench:
             now = commits()
             if now != last:
                 still, last = time.monotonic(), now
-        meter = CpuMeter({k: p.pid for k, p in procs.items()})
-        c0 = commits()
+        meter = CpuMeter({k: [p.pid] for k, p in procs.items()})
+        c0, r0 = counts()
         meter.start()
         time.sleep(seconds)
         cpu = meter.stop()
-        c1 = commits()
+        time.sleep(STATS_FLUSH)  # the window's last transactions reach the statistics
+        c1, r1 = counts()
         engine.dispose()
         stop.set()
         self._collect(out, list(procs.values()), 2)
-        return {"commits_per_s": (c1 - c0) / seconds, "cpu": cpu, "seconds": seconds}
+        return {"commits_per_s": (c1 - c0) / seconds, "rollbacks_per_s": (r1 - r0) / seconds, "cpu": cpu,
+                "seconds": seconds}
 
 
 STATS_FLUSH = 12.0  # s: PostgreSQL's PGSTAT_IDLE_INTERVAL (10 s), with a margin
-#: an idle relay's fallback poll commits twice: the pool's pre-ping (an empty statement outside a
-#: transaction counts as one) and the poll's own transaction
-IDLE_AIM = 2 / LISTEN_FALLBACK_POLL
+#: an idle relay's fallback look (once per LISTEN_FALLBACK_POLL) is one transaction on the connection it
+#: keeps, ended by ROLLBACK: no commit (before, 2 per look: the pool's pre-ping and the look)
+IDLE_AIM = 0.0
 
 
 def pct(values: list[float], p: float) -> float:
@@ -650,8 +686,8 @@ def latency_limit(to_sent: list[float], delivered: list[float], apply_secs: floa
     if pct(to_sent, 95) >= pct(delivered, 95):
         return (f"limited by the relay: p95 {pct(to_sent, 95):.0f} ms from commit to sent (woken by NOTIFY at "
                 f"commit; each wake-up is a transaction that reads, publishes with confirms and marks rows sent)")
-    return (f"limited by delivery and apply: p95 {pct(delivered, 95):.0f} ms from sent to applied; a relay batch "
-            f"arrives at once and the consumer applies it one event at a time ({1000 * apply_secs:.1f} ms each)")
+    return (f"limited by delivery and apply: p95 {pct(delivered, 95):.0f} ms from sent to applied (the consumer "
+            f"applies what has arrived in one transaction per batch, {1000 * apply_secs:.1f} ms per event)")
 
 
 def e2e_report(e2e: dict[str, Any], raw_rate: float, n: int, label: str) -> str:
@@ -665,7 +701,8 @@ def e2e_report(e2e: dict[str, Any], raw_rate: float, n: int, label: str) -> str:
         f"   ratio to raw kombu {ratio:.2f}   aim >= 0.33   {'OK' if ratio >= 1 / 3 else 'BELOW AIM'}\n"
         f"   each stage alone (events / its busy time): writer {n / max(w['busy'], 1e-9):.0f}/s, "
         f"relay {rl['rows'] / max(rl['busy'], 1e-9):.0f}/s ({rl['batches']} batches), "
-        f"consumer {c['applied'] / max(c['busy'], 1e-9):.0f}/s\n"
+        f"consumer {c['applied'] / max(c['busy'], 1e-9):.0f}/s ({c['batches']} batches of "
+        f"{n / max(c['batches'], 1):.0f} on average)\n"
         f"   {cpu_line(e2e['cpu'])}\n   {limit_line(e2e)}"
     )
 
@@ -679,64 +716,88 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefetch", type=int, default=100, help="consumer prefetch (the shared default is 100)")
     ap.add_argument("--rate", type=float, default=200.0, help="steady rate for the latency phase")
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the latency phase")
+    ap.add_argument("--writers", type=int, default=4,
+                    help="producer processes sharing the latency phase's schedule (an API's workers; one "
+                         "producer waits out each commit before the next and falls behind 200/s when busy)")
     ap.add_argument("--idle-seconds", type=float, default=60.0,
                     help="length of the idle phase (two fallback polls of the relay)")
+    ap.add_argument("--phases", default="throughput,latency,idle",
+                    help="which to run, of throughput (a and b), latency (c), idle (d)")
+    ap.add_argument("--linger", type=float, help="the consumer's linger, s (default the shared one: 0.001)")
+    ap.add_argument("--hold", type=float, help="the consumer's hold, s (default the shared one: 0.01); "
+                    "--linger 0.005 --hold 1e9 is the batching before issue 12 (flush after 5 ms of quiet)")
     args = ap.parse_args(argv)
+    phases = set(args.phases.split(","))
+    for name in ("linger", "hold"):
+        if getattr(args, name) is not None:
+            os.environ[f"BENCH_CONSUMER_{name.upper()}"] = repr(getattr(args, name))
     bench = Bench(args.events, args.write_batch, args.relay_batch, args.prefetch, args.rate, args.seconds,
                   "shared")
     n = args.events
-    print(f"bus benchmark: {n} events, namespace bench{bench.suffix}, database {bench.dbname}, "
-          f"{os.cpu_count()} cores, prefetch {args.prefetch}, relay batch {args.relay_batch}", flush=True)
+    print(f"bus benchmark: {n} events, namespace {PREFIX or 'bench'}{bench.suffix}, database {bench.dbname}, "
+          f"{os.cpu_count()} cores, prefetch {args.prefetch}, relay batch {args.relay_batch}, consumer linger "
+          f"{args.linger if args.linger is not None else 'shared'}, hold "
+          f"{args.hold if args.hold is not None else 'shared'}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     bench.setup()
     summary: list[str] = []
     try:
-        raw = bench.raw()
-        print(f"\nb) raw kombu (persistent, pipelined confirms in batches of {args.relay_batch}, quorum queue, "
-              f"manual acks, prefetch {args.prefetch}; publisher and consumer in parallel):\n"
-              f"   {raw['rate']:8.0f} events/s publish+consume ({raw['secs']:.2f} s; publish alone "
-              f"{raw['publish_rate']:.0f}/s)\n   {cpu_line(raw['cpu'])}", flush=True)
-        summary.append(f"raw kombu publish+consume            {raw['rate']:8.0f} events/s   (the reference)")
+        if "throughput" in phases:
+            raw = bench.raw()
+            print(f"\nb) raw kombu (persistent, pipelined confirms in batches of {args.relay_batch}, quorum queue, "
+                  f"manual acks, prefetch {args.prefetch}; publisher and consumer in parallel):\n"
+                  f"   {raw['rate']:8.0f} events/s publish+consume ({raw['secs']:.2f} s; publish alone "
+                  f"{raw['publish_rate']:.0f}/s)\n   {cpu_line(raw['cpu'])}", flush=True)
+            summary.append(f"raw kombu publish+consume            {raw['rate']:8.0f} events/s   (the reference)")
 
-        style = "API style: 1 lead + emit per transaction" if args.write_batch == 1 else \
-            f"import style: {args.write_batch} leads + emit_many per transaction"
-        e2e = bench.pipeline(n, args.write_batch, 0.0, record=False)
-        print(e2e_report(e2e, raw["rate"], n, f"shared EventConsumer ({style})"), flush=True)
-        summary.append(f"end to end, shared consumer          {e2e['rate']:8.0f} events/s   aim >= 1000   "
-                       f"ratio {e2e['rate'] / raw['rate']:.2f} (aim >= 0.33)")
+            style = "API style: 1 lead + emit per transaction" if args.write_batch == 1 else \
+                f"import style: {args.write_batch} leads + emit_many per transaction"
+            e2e = bench.pipeline(n, args.write_batch, 0.0, record=False)
+            print(e2e_report(e2e, raw["rate"], n, f"shared EventConsumer ({style})"), flush=True)
+            summary.append(f"end to end, shared consumer          {e2e['rate']:8.0f} events/s   aim >= 1000   "
+                           f"ratio {e2e['rate'] / raw['rate']:.2f} (aim >= 0.33)")
 
-        m = int(args.rate * args.seconds)
-        lat = bench.pipeline(m, 1, args.rate, record=True)
-        if len(lat["latency"]) != m:
-            raise RuntimeError(f"latency: matched {len(lat['latency'])} of {m} events")
-        ms = [1000 * x for x in lat["latency"]]
-        to_sent = [1000 * x for x in lat["to_sent"]]
-        delivered = [1000 * x for x in lat["sent_to_applied"]]
-        p95 = pct(ms, 95)
-        rl = lat["relay"]
-        print(f"\nc) commit -> applied at a steady {args.rate:.0f} events/s for {args.seconds:.0f} s "
-              f"({m} events, API style, shared consumer):\n"
-              f"   p95 {p95:7.1f} ms   aim < 50 ms   {'OK' if p95 < 50 else 'ABOVE AIM'}\n"
-              f"   median {statistics.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms[-1]:.1f} ms; "
-              f"achieved {lat['rate']:.0f} events/s\n"
-              f"   split: commit -> relay marked sent: median {statistics.median(to_sent):.1f} ms, "
-              f"p95 {pct(to_sent, 95):.1f} ms; sent -> applied: median {statistics.median(delivered):.1f} ms, "
-              f"p95 {pct(delivered, 95):.1f} ms\n"
-              f"   relay: {rl['batches']} batches of {rl['rows'] / max(rl['batches'], 1):.1f} rows on average, "
-              f"{1000 * rl['busy'] / max(rl['batches'], 1):.1f} ms each; consumer "
-              f"{1000 * lat['consumer']['busy'] / m:.2f} ms per event\n"
-              f"   {cpu_line(lat['cpu'])}\n"
-              f"   {latency_limit(to_sent, delivered, lat['consumer']['busy'] / m)}", flush=True)
-        summary.append(f"commit -> applied at {args.rate:.0f}/s, p95         {p95:8.1f} ms         aim < 50 ms   "
-                       f"(median {statistics.median(ms):.1f} ms)")
+        if "latency" in phases:
+            m = int(args.rate * args.seconds)
+            lat = bench.pipeline(m, 1, args.rate, record=True, writers=args.writers)
+            if len(lat["latency"]) != m:
+                raise RuntimeError(f"latency: matched {len(lat['latency'])} of {m} events")
+            ms = [1000 * x for x in lat["latency"]]
+            to_sent = [1000 * x for x in lat["to_sent"]]
+            delivered = [1000 * x for x in lat["sent_to_applied"]]
+            p95 = pct(ms, 95)
+            rl, w = lat["relay"], lat["writer"]
+            print(f"\nc) commit -> applied at a steady {args.rate:.0f} events/s for {args.seconds:.0f} s "
+                  f"({m} events, API style: one lead + emit per transaction, {w['writers']} producer processes; "
+                  f"shared consumer):\n"
+                  f"   p95 {p95:7.1f} ms   aim < 50 ms   {'OK' if p95 < 50 else 'ABOVE AIM'}\n"
+                  f"   median {statistics.median(ms):.1f} ms, p99 {pct(ms, 99):.1f} ms, max {ms[-1]:.1f} ms; "
+                  f"achieved {lat['rate']:.0f} events/s applied (producers committed {m / (w['end'] - w['start']):.0f}/s, "
+                  f"at most {1000 * w['late']:.0f} ms behind their schedule)\n"
+                  f"   split: commit -> relay marked sent: median {statistics.median(to_sent):.1f} ms, "
+                  f"p95 {pct(to_sent, 95):.1f} ms; sent -> applied: median {statistics.median(delivered):.1f} ms, "
+                  f"p95 {pct(delivered, 95):.1f} ms\n"
+                  f"   relay: {rl['batches']} batches of {rl['rows'] / max(rl['batches'], 1):.1f} rows on average, "
+                  f"{1000 * rl['busy'] / max(rl['batches'], 1):.1f} ms each; consumer "
+                  f"{1000 * lat['consumer']['busy'] / m:.2f} ms per event, {lat['consumer']['batches']} batches of "
+                  f"{m / max(lat['consumer']['batches'], 1):.1f} on average\n"
+                  f"   {cpu_line(lat['cpu'])}\n"
+                  f"   CPU per event (the stages' own processes; less dependent on the machine's load than the "
+                  f"latency): " + ", ".join(f"{k} {1000 * lat['cpu'][k] / m:.2f} ms" for k in ("writer", "relay", "consumer"))
+                  + "\n"
+                  f"   {latency_limit(to_sent, delivered, lat['consumer']['busy'] / m)}", flush=True)
+            summary.append(f"commit -> applied at {args.rate:.0f}/s, p95         {p95:8.1f} ms         aim < 50 ms   "
+                           f"(median {statistics.median(ms):.1f} ms)")
 
-        idle = bench.idle(args.idle_seconds)
-        print(f"\nd) idle for {idle['seconds']:.0f} s (relay and consumer running, nothing written):\n"
-              f"   {idle['commits_per_s']:6.3f} database commits/s   aim: none but the relay's fallback poll, "
-              f"once per {LISTEN_FALLBACK_POLL:.0f} s, 2 commits (its pre-ping and its transaction): "
-              f"{IDLE_AIM:.3f}/s\n   {cpu_line(idle['cpu'])}",
-              flush=True)
-        summary.append(f"idle database commits                {idle['commits_per_s']:8.3f} /s         "
-                       f"aim: the fallback poll only ({IDLE_AIM:.3f}/s: 2 per {LISTEN_FALLBACK_POLL:.0f} s)")
+        if "idle" in phases:
+            idle = bench.idle(args.idle_seconds)
+            print(f"\nd) idle for {idle['seconds']:.0f} s (relay and consumer running, nothing written):\n"
+                  f"   {idle['commits_per_s']:6.3f} database commits/s   aim: none (the relay's fallback look, "
+                  f"once per {LISTEN_FALLBACK_POLL:.0f} s, ends with ROLLBACK; {idle['rollbacks_per_s']:.3f} "
+                  f"rollbacks/s)\n   {cpu_line(idle['cpu'])}",
+                  flush=True)
+            summary.append(f"idle database commits                {idle['commits_per_s']:8.3f} /s         "
+                           f"aim: {IDLE_AIM:.0f} (the relay's look every {LISTEN_FALLBACK_POLL:.0f} s ends with ROLLBACK)")
     finally:
         bench.teardown()
     print("\nsummary\n   " + "\n   ".join(summary))

@@ -159,17 +159,14 @@ def run(kind: str, url: str, n_agents: int, seconds: float, procs: int, waits: d
 
 
 def fill(url: str, n: int) -> None:
+    """`n` open delivery callbacks from the data generator (crm.datagen.bulk), free to claim now."""
     import psycopg
 
+    from crm.datagen.bulk import TASK_COLUMNS, callback_task_rows, copy_rows
+
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("""
-            INSERT INTO tasks (id, group_id, store_id, brand_id, task_type, status, priority, due_at, expires_at,
-                               available_at, claims, attempts, failed_attempts, max_attempts, retry_minutes,
-                               dedupe_key, detail, customer_name, created_at)
-            SELECT gen_random_uuid()::text, %(g)s, 'store-' || (i %% 12), 'brand-' || (i %% 3), 'delivery_callback',
-                   'open', 1 + (i %% 5), now() - (i %% 600) * interval '1 minute', now() + interval '3 days',
-                   now() - interval '1 minute', 0, 0, 0, 3, '[120, 1440]', 'bench:' || i, '{}', '', now()
-              FROM generate_series(1, %(n)s) AS i""", {"g": GROUP, "n": n})
+        copy_rows(cur, "tasks", TASK_COLUMNS, callback_task_rows(
+            GROUP, [f"store-{i}" for i in range(12)], [f"brand-{i}" for i in range(3)], n))
         cur.execute("ANALYZE tasks")
 
 
@@ -214,7 +211,7 @@ def main() -> None:
 
     import psycopg
 
-    name = f"crm_bench_queue_{uuid.uuid4().hex[:10]}"
+    name = f"{os.environ.get('BENCH_DB_PREFIX', 'crm_bench_')}queue_{uuid.uuid4().hex[:10]}"
     url = f"{args.admin_url.rsplit('/', 1)[0]}/{name}"
     with psycopg.connect(args.admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

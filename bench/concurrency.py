@@ -33,12 +33,14 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from crm import datagen  # noqa: E402
 PASSWORD = "demo-pass-2026"  # services/identity/entrypoints/seed.py: DEMO_PASSWORD (embedded mode only)
-STORES = ["sh-toyota-pd", "sh-toyota-mh", "hz-toyota-xs", "nj-toyota-jn", "sh-lexus-xh", "sh-lexus-pd",
-          "hz-lexus-bj", "sz-lexus-yq", "hz-vw-xh", "sh-vw-jd", "nb-vw-yz", "wx-vw-bh"]
+STORES = [code for code, *_ in datagen.STORES]  # the seeded demo group's stores
 AGENTS = ["cc.agent1", "cc.agent2", "cc.sup"]
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-PREFIXES = ["135", "136", "138", "139", "150", "158", "186", "188"]  # mobile prefixes in use
+NAMES = datagen.People(2026, pool=500).names  # customers' names (Faker zh_CN), drawn before any timing
 LOGIN_P99, OTHER_P99 = 2.0, 0.5
 
 
@@ -138,9 +140,9 @@ class User(threading.Thread):
     def act_consultant(self) -> None:
         r = self.rnd.random()
         if r < 0.4:
-            phone = f"{self.rnd.choice(PREFIXES)}{self.rnd.randrange(10**8):08d}"
+            phone = datagen.phone(self.rnd)
             status, _ = self.call("lead create", "POST", "/leads/api/v1/leads", {
-                "name": f"{self.rnd.choice(SURNAMES)}先生", "phone": phone, "source": "walk_in", "model": self.model()})
+                "name": self.rnd.choice(NAMES), "phone": phone, "source": "walk_in", "model": self.model()})
             if status == 201:
                 self.phones.append(phone)
         elif r < 0.8:
@@ -162,7 +164,7 @@ class User(threading.Thread):
             self.call("release", "POST", f"/callcenter/api/v1/tasks/{task['id']}/release")
 
     def search(self) -> None:
-        q = self.rnd.choice(self.phones) if self.phones and self.rnd.random() < 0.5 else self.rnd.choice(SURNAMES)
+        q = self.rnd.choice(self.phones) if self.phones and self.rnd.random() < 0.5 else self.rnd.choice(NAMES)[0]
         self.call("search", "GET", f"/customers/api/v1/customers?q={urllib.parse.quote(q)}&per_page=20")
 
 

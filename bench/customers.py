@@ -43,6 +43,7 @@ import shared.events.callcenter  # noqa: E402,F401  (register every payload sche
 import shared.events.customers  # noqa: E402,F401
 import shared.events.identity  # noqa: E402,F401
 import shared.events.leads  # noqa: E402,F401
+from crm import datagen  # noqa: E402
 from services.customers.bootstrap import build  # noqa: E402
 from services.customers.entrypoints.consumers import handlers  # noqa: E402
 from services.customers.domain import add_months  # noqa: E402
@@ -54,19 +55,16 @@ from shared.events import Event  # noqa: E402
 
 GROUP = str(uuid.UUID(int=1))
 STORES = [(str(uuid.UUID(int=100 + i)), str(uuid.UUID(int=10 + i % 3)), f"store-{i}") for i in range(12)]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文海燕"
-MODELS = ["凯美瑞", "卡罗拉", "RAV4", "ES 300h", "NX 350h", "帕萨特", "途观L", "朗逸"]
-VIN = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+MODELS = datagen.all_models()  # the brands' catalogue models
 
 
-def phone_of(i: int) -> str:
-    return f"+86139{i:08d}"
+def phone_of(i: int, prefix: str = "139") -> str:
+    """Customer `i`'s number (E.164); leads of new customers come from another prefix."""
+    return "+86" + datagen.numbered_phone(i, prefix)
 
 
 def vin_of(i: int) -> str:
-    r = random.Random(i)
-    return "".join(r.choice(VIN) for _ in range(17))
+    return datagen.vin(random.Random(i), "toyota")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -84,8 +82,7 @@ def report(label: str, orm: list[float], raw: list[float], aim: str) -> None:
 
 def load(dsn: str, n_customers: int, n_vehicles: int, n_visits: int) -> None:
     """COPY the generated group: customers with a phone identifier, a relationship, vehicles, visits, timeline."""
-    rnd = random.Random(7)
-    names = [rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN) for _ in range(5000)]
+    names = datagen.People(7, pool=5000).names
     now = datetime.now(UTC)
     consent = json.dumps({"phone": True, "sms": True, "wechat": True, "email": True})
     t0 = time.perf_counter()
@@ -248,11 +245,11 @@ def in_workers(target, chunks: list) -> float:
 
 def measure_matching(rt, dsn: str, n_customers: int, n_leads: int, workers: int) -> None:
     known = [phone_of(random.randrange(n_customers)) for _ in range(n_leads // 2)]
-    fresh = [f"+86137{i:08d}" for i in range(n_leads - len(known))]
+    fresh = [phone_of(i, "137") for i in range(n_leads - len(known))]
     phones = known + fresh
     random.shuffle(phones)
-    rnd = random.Random(3)
-    names = [rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN) for _ in range(len(phones))]
+    people = datagen.People(3, pool=2000)
+    names = [people.name() for _ in range(len(phones))]
     events = [Event(type="leads.lead.created", group_id=GROUP, store_id=STORES[i % 12][0],
                     brand_id=STORES[i % 12][1],
                     data={"lead_id": str(uuid.uuid4()), "name": names[i], "phone": ph, "source": "walk_in",

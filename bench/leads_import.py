@@ -40,7 +40,9 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from crm import datagen  # noqa: E402
 from services.leads import views as queries  # noqa: E402
+from services.leads.domain import SOURCES as SOURCE_LABELS  # noqa: E402
 from services.leads.handlers import importer  # noqa: E402
 from services.leads.entrypoints.worker import ImportQueue  # noqa: E402
 from services.leads.adapters.models import OUTBOX, Base, ImportJob, Lead, StaffRef, StoreRef  # noqa: E402
@@ -54,31 +56,29 @@ GROUP = "bench-group"
 BRAND = "bench-brand"
 STORES = [f"bench-store-{i:02d}" for i in range(12)]
 CONSULTANTS = {st: [f"{st}-c{j}" for j in range(5)] for st in STORES}
-SOURCES = ["online", "网络/官网", "walk_in", "来电", "event", "advertising"]
-MODELS = ["凯美瑞", "RAV4荣放", "卡罗拉", "汉兰达", "亚洲龙", "威兰达", "赛那"]
+#: the sources a portal export names: the leads service's keys and, as often, their Chinese labels
+SOURCES = [key for key, _ in datagen.SOURCES] + list(SOURCE_LABELS.values())
+MODELS = [name for name, _ in datagen.MODELS["toyota"]]  # the store sells Toyota: its catalogue's models
 AIMS = {"import": 5000, "p95_ms": 100}
 
 
 def generate_csv(path: Path, rows: int, seed: int = 7) -> None:
     """A portal export: header + rows, ~1% bad (phone or source) and ~1% repeated phones."""
-    from faker import Faker
-
-    fake = Faker("zh_CN")
-    Faker.seed(seed)
-    rnd = random.Random(seed)
-    names = [fake.name() for _ in range(5000)]  # Faker is slow; a pool keeps generation cheap
+    people = datagen.People(seed, pool=5000)  # Faker is slow; a pool of names keeps generation cheap
+    rnd = people.rng
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["姓名", "手机", "来源", "意向车型", "备注"])
         for i in range(rows):
             r = rnd.random()
-            phone = f"13{rnd.randint(5, 9)}{i:08d}"
+            prefix = rnd.choice(("135", "136", "137", "138", "139"))
+            phone = datagen.numbered_phone(i, prefix)
             if r < 0.005:
                 phone = "12345"
             elif r < 0.015:
-                phone = f"13{rnd.randint(5, 9)}{max(i - 7, 0):08d}"  # a repeat of an earlier row (mostly)
+                phone = datagen.numbered_phone(max(i - 7, 0), prefix)  # a repeat of an earlier row (mostly)
             source = "抖音" if 0.015 <= r < 0.02 else rnd.choice(SOURCES)
-            w.writerow([names[i % len(names)], phone, source, rnd.choice(MODELS), ""])
+            w.writerow([people.name(), phone, source, rnd.choice(MODELS), ""])
 
 
 def setup_db(url: str) -> Database:

@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/pipeline.py                       # ladder 10,20,40,80,150 /s, 30 s a point
     .venv/bin/python bench/pipeline.py --seconds 10 --rates 20,80
+    .venv/bin/python bench/pipeline.py --no-bare --list-requests 0 --rates 10 --backlog 600   # CPU per lead, consumers
+    .venv/bin/python bench/pipeline.py --no-bare --list-requests 0 --rates 10 --profile /tmp/prof  # + cProfile
+    .venv/bin/python bench/pipeline.py --only api-cpu --seconds 20 --rates 10   # API CPU per request only
 
 Starts the production topology as separate processes (`tests/topology.py`, as the e2e and fault tests:
 one gunicorn with 2 workers and one `crm worker` per service) on the machine's PostgreSQL (fresh
@@ -18,9 +21,19 @@ master with its workers). Then:
 - API CPU per request for the create and for `GET /leads/api/v1/leads?per_page=50`, platform vs bare;
 - each consumer's throughput through the real consumer: with the consuming workers stopped, leads
   are created until a backlog waits in RabbitMQ; then the workers are started one after the other
-  (customers, callcenter, analytics) and each one's rate is read from its inbox (events over the
-  time between its first and last applied batch);
+  (customers, callcenter, analytics, identity) and each one's rate is read from its inbox (events over
+  the time between its first and last applied batch), beside its worker's CPU per event while it
+  drained (the worker's relay included: customers relays what it emits for the others);
 - the issue's goals, met / NOT met.
+
+`--no-bare` leaves out the bare app (its ladder and its list), for a run of just the CPU per lead
+and the consumers' backlog. `--profile DIR` starts the workers of the backlog part with their
+consumer thread under cProfile (`bench/profile_worker.py`; `DIR/<service>.prof`, read with
+`python -m pstats`); their rates are then the profiled ones, slower than without.
+
+`--only api-cpu`: only the API CPU per request (create and list, platform vs bare). After the warm-up
+the workers are stopped (their CPU is not what is measured, and they would compete for the cores), the
+create is driven at each rate of `--rates` against both, then the list; no drain, no backlog.
 
 The load generator runs in this process, on the same cores as everything it measures.
 Ports: the APIs on --port-base + 1..5, the bare app on --port-base + 10 (default 9800).
@@ -53,13 +66,16 @@ import psycopg  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
 from bench.bare_app import create_table  # noqa: E402
+from crm import datagen  # noqa: E402
 from shared.bus.consumer import _topic_match  # noqa: E402
 from shared.config import SERVICES  # noqa: E402
 from tests.conftest import PG_ADMIN_URL, PG_APP, PG_OWNER, _ensure_role, _pg_database, as_role  # noqa: E402
 from tests.topology import BIN, Proc, Topology, production_topology  # noqa: E402
 
+RNG = random.Random(2026)
+NAMES = datagen.People(2026, pool=500).names  # customers' names (Faker zh_CN), drawn before any timing
 CONSULTANTS = ("sh-toyota-pd.sales1", "sh-lexus-xh.sales1", "hz-vw-xh.sales1", "sh-toyota-pd.sales2")
-CONSUMERS = ("customers", "callcenter", "analytics", "leads")  # the services with a consumer
+CONSUMERS = ("customers", "callcenter", "analytics", "identity", "leads")  # the services with a consumer
 GOAL_CPU_PER_LEAD = 10.0  # ms, every process
 GOAL_RATE, GOAL_P99 = 150.0, 200.0  # /s with p99 under ms
 GOAL_API_RATIO = 2.0
@@ -187,7 +203,8 @@ def drive(port: int, method: str, path: str, rate: float, seconds: float, header
 
 
 def lead_body() -> dict:
-    return {"name": "压测客户", "phone": f"+86 139{random.randrange(10**8):08d}", "source": "walk_in", "model": "凯美瑞"}
+    return {"name": RNG.choice(NAMES), "phone": "+86 " + datagen.phone(RNG), "source": "walk_in",
+            "model": RNG.choice(datagen.MODELS["toyota"])[0]}
 
 
 # --- the pipeline's state ---------------------------------------------------------------------------
@@ -301,12 +318,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="seconds per point")
     ap.add_argument("--backlog", type=int, default=1500, help="leads queued for the consumer throughput (0: skip)")
     ap.add_argument("--list-requests", type=int, default=300, help="GET /leads requests for the list's CPU (0: skip)")
+    ap.add_argument("--no-bare", action="store_true", help="leave out the bare app (its ladder and list)")
+    ap.add_argument("--profile", default="", help="directory: the backlog part's consumers under cProfile")
+    ap.add_argument("--profile-ladder", default="",
+                    help="directory: the consumers under cProfile from the warm-up on (the ladder's points)")
+    ap.add_argument("--only", choices=("api-cpu",), help="api-cpu: only the API CPU per request (workers stopped)")
+    ap.add_argument("--idle", type=float, default=0.0,
+                    help="seconds of no traffic after the warm-up: each process's CPU while idle (0: skip)")
+    ap.add_argument("--start-timeout", type=float, default=600.0, help="seconds for the topology to start")
     ap.add_argument("--port-base", type=int, default=int(os.environ.get("PIPE_PORT_BASE", 9800)))
     ap.add_argument("--amqp", default=os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672"),
                     help="RabbitMQ, without the vhost")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r]
-    bare_rates = [float(r) for r in args.bare_rates.split(",") if r] or sorted({*rates, 300.0})
+    bare_rates = [] if args.no_bare else [float(r) for r in args.bare_rates.split(",") if r] or sorted({*rates, 300.0})
     ports = {svc: args.port_base + 1 + i for i, svc in enumerate(SERVICES)}
     bare_port = args.port_base + 10
     loads = [loadavg()]
@@ -319,17 +344,24 @@ def main() -> None:
     bare_db = _pg_database(PG_ADMIN_URL)
     bare = None
     try:
-        with production_topology(tmp, PG_ADMIN_URL, amqp_url, prefix="pipe", ports=ports) as topo:
+        with production_topology(tmp, PG_ADMIN_URL, amqp_url, prefix="pipe", ports=ports,
+                                 start_timeout=args.start_timeout) as topo:
             print(f"topology up in {topo.started_in:.0f}s (vhost {vhost or '/'}, namespace {topo.namespace}); "
                   f"load average {loadavg()}", flush=True)
-            bare_url = next(bare_db)
-            create_table(bare_url)
-            bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
-                                     f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
-                        {**os.environ, "BARE_DATABASE_URL": bare_url, "PYTHONPATH": str(ROOT)},
-                        tmp / "logs" / "bare-api.log").start()
-            wait_http(bare_port, "/healthz")
-            run(topo, bare, bare_port, rates, bare_rates, args, loads)
+            if not args.no_bare:
+                bare_url = next(bare_db)
+                create_table(bare_url)
+                bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
+                                         f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
+                            {**os.environ, "BARE_DATABASE_URL": bare_url, "PYTHONPATH": str(ROOT)},
+                            tmp / "logs" / "bare-api.log").start()
+                wait_http(bare_port, "/healthz")
+            if args.only == "api-cpu":
+                if bare is None:
+                    raise SystemExit("--only api-cpu compares with the bare app: leave out --no-bare")
+                api_cpu(topo, bare, bare_port, rates, args, loads)
+            else:
+                run(topo, bare, bare_port, rates, bare_rates, args, loads)
     finally:
         if bare is not None:
             bare.stop()
@@ -338,16 +370,21 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loads: list[str]) -> None:
+def run(topo: Topology, bare: Proc | None, bare_port: int, rates, bare_rates, args, loads: list[str]) -> None:
     pipe = Pipeline(topo)
     tokens = [topo.login(u) for u in CONSULTANTS]
     procs = {f"{svc}-api": p.pid for svc, p in topo.apis.items()} | {f"{svc}-worker": p.pid for svc, p in topo.workers.items()}
     lport = topo.ports["leads"]
     create = "/leads/api/v1/leads"
+    if args.profile_ladder:
+        procs |= profile_consumers(topo, args.profile_ladder)
     # warm up both (imports, caches, connection pools), then start from a drained pipeline
     drive(lport, "POST", create, 10, 3, tokens, lead_body, 201)
-    drive(bare_port, "POST", create, 10, 3, [{}], lead_body, 201)
+    if bare is not None:
+        drive(bare_port, "POST", create, 10, 3, [{}], lead_body, 201)
     pipe.drain()
+    if args.idle:
+        idle_cpu(procs, args.idle, loads)
 
     print(f"\n== open loop, {args.seconds:.0f} s per point; latency from the scheduled send time ==")
     results: list[tuple[Point, dict[str, float], int, float]] = []  # point, CPU s by process, deliveries, drain
@@ -367,7 +404,7 @@ def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loa
             print("    " + "  ".join(f"{k} {v:.1f}" for k, v in per.items() if v >= 0.05), flush=True)
             for e in pt.error_samples:
                 print(f"    error: {e}")
-        if rate in bare_rates:
+        if rate in bare_rates and bare is not None:
             b0 = snapshot({"bare": bare.pid})["bare"]
             pt = drive(bare_port, "POST", create, rate, args.seconds, [{}], lead_body, 201)
             cpu = (snapshot({"bare": bare.pid})["bare"] - b0) * 1000 / max(pt.ok, 1)
@@ -379,24 +416,12 @@ def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loa
     total_ok = sum(pt.ok for pt, *_ in results)
     api_create = sum(c["leads-api"] for _, c, *_ in results) * 1000 / max(total_ok, 1)
     bare_create = (sum(cpu * pt.ok for pt, cpu in bare_points.values()) / max(sum(pt.ok for pt, _ in bare_points.values()), 1))
-    api_list = bare_list = float("nan")
-    if args.list_requests:
-        n, r = args.list_requests, 20.0
-        b = snapshot({"leads-api": procs["leads-api"]})["leads-api"]
-        pt = drive(lport, "GET", f"{create}?per_page=50", r, n / r, tokens, None, 200)
-        api_list = (snapshot({"leads-api": procs["leads-api"]})["leads-api"] - b) * 1000 / max(pt.ok, 1)
-        print(f"\nGET /leads (50 a page), platform: {pt.ok} ok, {pt.errors} errors, p50 {fmt(pt.pct(.5))} ms, "
-              f"API CPU {api_list:.2f} ms/request")
-        b = snapshot({"bare": bare.pid})["bare"]
-        pt = drive(bare_port, "GET", f"{create}?per_page=50", r, n / r, [{}], None, 200)
-        bare_list = (snapshot({"bare": bare.pid})["bare"] - b) * 1000 / max(pt.ok, 1)
-        print(f"GET /leads (50 a page), bare:     {pt.ok} ok, {pt.errors} errors, p50 {fmt(pt.pct(.5))} ms, "
-              f"CPU {bare_list:.2f} ms/request")
+    api_list, bare_list = list_cpu(topo, bare, bare_port, tokens, args.list_requests)
 
     # each consumer through its real consumer, on a backlog queued in RabbitMQ
-    consumer_rates: dict[str, tuple[int, float]] = {}
+    consumer_rates: dict[str, tuple[int, float, float]] = {}
     if args.backlog:
-        consumer_rates = backlog_rates(topo, pipe, tokens, args.backlog, loads)
+        consumer_rates = backlog_rates(topo, pipe, tokens, args.backlog, loads, args.profile)
 
     # --- summary ---------------------------------------------------------------------------------
     print("\n== CPU per lead (ms), every point together, after the pipeline drained ==")
@@ -409,28 +434,32 @@ def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loa
 
     best = max((pt.rate for pt, *_ in results if pt.sustained()), default=0.0)
     bare_best = max((r for r, (pt, _) in bare_points.items() if pt.sustained()), default=0.0)
-    print("\n== against the bare app, same run ==")
-    print(f"  highest rate sustained (p99 < {GOAL_P99:.0f} ms, no errors, ≥95% achieved): platform {best:.0f}/s, "
-          f"bare {bare_best:.0f}/s{'' if bare_best < max(bare_rates) else ' (its ladder’s top)'}, "
-          f"ratio {fmt(ratio(best, bare_best), 2)}")
-    print(f"  API CPU per create: platform {api_create:.2f} ms, bare {bare_create:.2f} ms, "
-          f"ratio {fmt(ratio(api_create, bare_create), 2)}")
-    print(f"  API CPU per list of 50: platform {fmt(api_list, 2)} ms, bare {fmt(bare_list, 2)} ms, "
-          f"ratio {fmt(ratio(api_list, bare_list), 2)}")
-    for svc, (n, r) in consumer_rates.items():
-        print(f"  {svc} consumer: {n} events from a backlog at {fmt(r, 0)} events/s")
+    if bare is not None:
+        print("\n== against the bare app, same run ==")
+        print(f"  highest rate sustained (p99 < {GOAL_P99:.0f} ms, no errors, ≥95% achieved): platform {best:.0f}/s, "
+              f"bare {bare_best:.0f}/s{'' if bare_best < max(bare_rates) else ' (its ladder’s top)'}, "
+              f"ratio {fmt(ratio(best, bare_best), 2)}")
+        print(f"  API CPU per create: platform {api_create:.2f} ms, bare {bare_create:.2f} ms, "
+              f"ratio {fmt(ratio(api_create, bare_create), 2)}")
+        print(f"  API CPU per list of 50: platform {fmt(api_list, 2)} ms, bare {fmt(bare_list, 2)} ms, "
+              f"ratio {fmt(ratio(api_list, bare_list), 2)}")
+    print("\n== the consumers on a backlog ==")
+    for svc, (n, r, cpu) in consumer_rates.items():
+        print(f"  {svc} consumer: {n} events from a backlog at {fmt(r, 0)} events/s, its worker's CPU "
+              f"{fmt(cpu, 2)} ms/event")
 
     print("\n== the issue's goals ==")
     goals = [
         (f"CPU per lead across every process ≤ {GOAL_CPU_PER_LEAD:.0f} ms", cpu_per_lead <= GOAL_CPU_PER_LEAD,
          f"{cpu_per_lead:.1f} ms"),
-        (f"≥ {GOAL_RATE:.0f} leads/s with p99 < {GOAL_P99:.0f} ms and ≥ half the bare app",
+    ]
+    if bare is not None:
+        goals += [(f"≥ {GOAL_RATE:.0f} leads/s with p99 < {GOAL_P99:.0f} ms and ≥ half the bare app",
          best >= GOAL_RATE and best >= bare_best / 2, f"{best:.0f}/s vs bare {bare_best:.0f}/s"),
         (f"API CPU per create ≤ {GOAL_API_RATIO:.0f}× bare", api_create <= GOAL_API_RATIO * bare_create,
          f"{fmt(ratio(api_create, bare_create), 2)}×"),
         (f"API CPU per list ≤ {GOAL_API_RATIO:.0f}× bare", api_list <= GOAL_API_RATIO * bare_list,
-         f"{fmt(ratio(api_list, bare_list), 2)}×"),
-    ]
+         f"{fmt(ratio(api_list, bare_list), 2)}×")]
     if "analytics" in consumer_rates:
         r = consumer_rates["analytics"][1]
         goals.append((f"analytics through its consumer ≥ {GOAL_ANALYTICS:,.0f} events/s", r >= GOAL_ANALYTICS,
@@ -441,10 +470,90 @@ def run(topo: Topology, bare: Proc, bare_port: int, rates, bare_rates, args, loa
     print("(the load generator runs on the same 2 cores; the machine may be shared with other work)")
 
 
-def backlog_rates(topo: Topology, pipe: Pipeline, tokens, n: int, loads: list[str]) -> dict[str, tuple[int, float]]:
+def idle_cpu(procs: dict[str, int], seconds: float, loads: list[str]) -> None:
+    """Each process's CPU over `seconds` with no traffic at all (the drained pipeline): its idle loops."""
+    time.sleep(2.0)  # the last batches' after-effects (acks, relays' follow-up looks) settle first
+    before = snapshot(procs)
+    time.sleep(seconds)
+    after = snapshot(procs)
+    loads.append(loadavg())
+    per = {k: (after[k] - before[k]) * 1000 / seconds for k in procs}
+    print(f"\n== idle for {seconds:.0f} s: CPU ms per second of each process (load {loads[-1]}) ==")
+    print("    " + "  ".join(f"{k} {v:.1f}" for k, v in per.items()) + f"   all {sum(per.values()):.1f}", flush=True)
+
+
+LIST = "/leads/api/v1/leads?per_page=50"
+
+
+def list_cpu(topo: Topology, bare: Proc | None, bare_port: int, tokens, n: int) -> tuple[float, float]:
+    """API CPU ms per `GET /leads` (a page of 50), platform and bare (if any), `n` requests each at 20/s."""
+    if not n:
+        return float("nan"), float("nan")
+    r, api = 20.0, topo.apis["leads"].pid
+    b = snapshot({"api": api})["api"]
+    pt = drive(topo.ports["leads"], "GET", LIST, r, n / r, tokens, None, 200)
+    api_list = (snapshot({"api": api})["api"] - b) * 1000 / max(pt.ok, 1)
+    print(f"\nGET /leads (50 a page), platform: {pt.ok} ok, {pt.errors} errors, p50 {fmt(pt.pct(.5))} ms, "
+          f"API CPU {api_list:.2f} ms/request", flush=True)
+    if bare is None:
+        return api_list, float("nan")
+    b = snapshot({"bare": bare.pid})["bare"]
+    pt = drive(bare_port, "GET", LIST, r, n / r, [{}], None, 200)
+    bare_list = (snapshot({"bare": bare.pid})["bare"] - b) * 1000 / max(pt.ok, 1)
+    print(f"GET /leads (50 a page), bare:     {pt.ok} ok, {pt.errors} errors, p50 {fmt(pt.pct(.5))} ms, "
+          f"CPU {bare_list:.2f} ms/request", flush=True)
+    return api_list, bare_list
+
+
+def api_cpu(topo: Topology, bare: Proc, bare_port: int, rates, args, loads: list[str]) -> None:
+    """`--only api-cpu`: the API CPU per create and per list, platform vs bare, with the workers stopped."""
+    pipe = Pipeline(topo)
+    tokens = [topo.login(u) for u in CONSULTANTS]
+    lport, create = topo.ports["leads"], "/leads/api/v1/leads"
+    api = topo.apis["leads"].pid
+    # warm up both; the seeded group and enough leads for full pages (a consultant sees their own)
+    drive(lport, "POST", create, 10, 3, tokens, lead_body, 201)
+    drive(bare_port, "POST", create, 10, 3, [{}], lead_body, 201)
+    pipe.drain()
+    for proc in topo.workers.values():
+        proc.stop()
+    drive(lport, "POST", create, 20, 12, tokens, lead_body, 201)
+    drive(bare_port, "POST", create, 20, 3, [{}], lead_body, 201)
+    print(f"\n== API CPU per request, workers stopped; {args.seconds:.0f} s per rate ==", flush=True)
+    platform, bare_ms = [], []
+    for rate in rates:
+        for name, port, pid, hdrs, out in (("platform", lport, api, tokens, platform),
+                                          ("bare", bare_port, bare.pid, [{}], bare_ms)):
+            b = snapshot({"p": pid})["p"]
+            pt = drive(port, "POST", create, rate, args.seconds, hdrs, lead_body, 201)
+            cpu = (snapshot({"p": pid})["p"] - b) * 1000 / max(pt.ok, 1)
+            out.append((pt.ok, cpu))
+            loads.append(loadavg())
+            print(f"{name:<8} {rate:>5.0f}/s: achieved {pt.achieved:6.1f}/s  p50 {fmt(pt.pct(.5)):>7} ms  "
+                  f"p99 {fmt(pt.pct(.99)):>7} ms  errors {pt.errors}  CPU ms/create {cpu:.2f}  load {loads[-1]}",
+                  flush=True)
+    api_list, bare_list = list_cpu(topo, bare, bare_port, tokens, args.list_requests)
+    loads.append(loadavg())
+
+    def mean(xs):
+        return sum(n * c for n, c in xs) / max(sum(n for n, _ in xs), 1)
+
+    api_create, bare_create = mean(platform), mean(bare_ms)
+    print("\n== the issue's API goal ==")
+    for what, a, b in (("create", api_create, bare_create), ("list of 50", api_list, bare_list)):
+        met = a <= GOAL_API_RATIO * b
+        print(f"  {'met    ' if met else 'NOT met'}  API CPU per {what} ≤ {GOAL_API_RATIO:.0f}× bare: "
+              f"platform {fmt(a, 2)} ms, bare {fmt(b, 2)} ms, ratio {fmt(ratio(a, b), 2)}")
+    print(f"\nload average (1, 5, 15 min) at the start and after each point: {' | '.join(loads)}")
+    print("(the load generator runs on the same 2 cores; the machine may be shared with other work)")
+
+
+def backlog_rates(topo: Topology, pipe: Pipeline, tokens, n: int, loads: list[str],
+                  profile: str = "") -> dict[str, tuple[int, float, float]]:
     """Stop the consuming workers but leads' (its relay publishes the leads), queue `n` leads, then
-    start the workers one by one and read each one's rate from its inbox."""
-    order = ("customers", "callcenter", "analytics")
+    start the workers one by one and read each one's rate from its inbox, and its worker's CPU per
+    event over the time it took (`profile`: a directory, the workers' consumer under cProfile)."""
+    order = ("customers", "callcenter", "analytics", "identity")
     for svc in order:
         topo.workers[svc].stop()
     rate = 60.0
@@ -454,12 +563,58 @@ def backlog_rates(topo: Topology, pipe: Pipeline, tokens, n: int, loads: list[st
     out = {}
     for svc in order:
         since = pipe.now()
-        topo.workers[svc].start()
+        worker = topo.workers[svc]
+        if profile:
+            worker = profiled(topo, svc, profile)
+        logged = worker.log.stat().st_size if worker.log.exists() else 0
+        worker.start()
+        # its CPU from the moment it is up (the imports before are the start-up's, not the events')
+        wait_worker(topo, svc, logged)
+        cpu0, up = cpu_seconds(worker.pid), pipe.now()
         pipe.drain(only=("leads", *order[:order.index(svc) + 1]))
-        out[svc] = pipe.consumer_rate(svc, since)
+        cpu = cpu_seconds(worker.pid) - cpu0
+        count, rate = pipe.consumer_rate(svc, since)
+        after_up = pipe.consumer_rate(svc, up)[0]
+        out[svc] = (count, rate, cpu * 1000 / after_up if after_up else float("nan"))
         loads.append(loadavg())
-        print(f"  {svc:<11} {out[svc][0]:6d} events at {fmt(out[svc][1], 0)} events/s  (load {loads[-1]})", flush=True)
+        print(f"  {svc:<11} {count:6d} events at {fmt(rate, 0)} events/s; worker CPU {fmt(out[svc][2], 2)} ms/event "
+              f"({after_up} events after it was up)  (load {loads[-1]})", flush=True)
+    if profile:  # the profiles are written when the workers stop
+        for svc in order:
+            topo.workers[svc].stop()
+        print(f"  profiles in {profile}/<service>.prof", flush=True)
     return out
+
+
+def profiled(topo: Topology, svc: str, directory: str, prefix: str = "") -> Proc:
+    """`svc`'s worker replaced by `bench/profile_worker.py` (not started): DIR/<prefix><service>.prof."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    old = topo.workers[svc]
+    topo.workers[svc] = Proc(f"{svc}-worker", [sys.executable, BENCH_DIR / "profile_worker.py", svc,
+                                               str(Path(directory).resolve() / f"{prefix}{svc}.prof")],
+                             old.env, old.log)
+    return topo.workers[svc]
+
+
+def profile_consumers(topo: Topology, directory: str) -> dict[str, int]:
+    """The consuming workers started again with their consumer thread under cProfile
+    (DIR/ladder-<service>.prof); returns their pids by process name."""
+    for svc in CONSUMERS:
+        topo.workers[svc].stop()
+        worker = profiled(topo, svc, directory, "ladder-")
+        logged = worker.log.stat().st_size if worker.log.exists() else 0
+        worker.start()
+        wait_worker(topo, svc, logged)
+    return {f"{svc}-worker": topo.workers[svc].pid for svc in CONSUMERS}
+
+
+def wait_worker(topo: Topology, svc: str, logged: int) -> None:
+    """Until `svc`'s worker says it is running (in its log after byte `logged`)."""
+    worker = topo.workers[svc]
+    while "worker running" not in worker.log.read_bytes()[logged:].decode(errors="replace"):
+        if not worker.alive():
+            raise RuntimeError(f"{svc} worker exited\n{topo.tracebacks()}")
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

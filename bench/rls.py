@@ -40,6 +40,8 @@ from sqlalchemy import create_engine, event, make_url, select, text  # noqa: E40
 
 from services.leads import views as queries  # noqa: E402
 from services.leads.adapters.models import Base, Lead, StaffRef, StoreRef  # noqa: E402
+from crm import datagen  # noqa: E402
+from crm.datagen.bulk import LEAD_COLUMNS, copy_rows, lead_rows  # noqa: E402
 from shared import config, rls  # noqa: E402
 from shared.tenancy import Scope  # noqa: E402
 
@@ -49,6 +51,7 @@ GROUP, OTHER, BRAND = "bench-group", "bench-other", "bench-brand"
 STORES = [f"bench-store-{i:02d}" for i in range(12)]
 OTHER_STORES = [f"other-store-{i:02d}" for i in range(4)]
 CONSULTANTS = {st: [f"{st}-c{j}" for j in range(5)] for st in STORES + OTHER_STORES}
+PHONE_PREFIX = {GROUP: "137", OTHER: "138"}  # numbered phones of one group never meet the other's
 
 
 def make_roles() -> None:
@@ -69,30 +72,18 @@ def runtime(owner_url: str, app_url: str, var_dir: str):
 
 
 def fill(owner_url: str, rt, group: str, stores: list[str], total: int) -> None:
-    """Stores, consultants and `total` leads of one group, generated in SQL (as leads_import.py does)."""
+    """Stores, consultants and `total` leads of one group, from the data generator (crm.datagen.bulk)."""
     with rt.db.session(Scope.system(group)) as s:
         for st in stores:
             s.add(StoreRef(id=st, brand_id=BRAND, code=st, name=st, timezone="Asia/Shanghai"))
             for c in CONSULTANTS[st]:
                 s.add(StaffRef(id=c, store_id=st, username=c, name=c, role="sales_consultant"))
-    listed = ",".join(f"'{s}'" for s in stores)
     engine = create_engine(owner_url)
     with engine.begin() as c:
         rls.apply(c, Scope.system(None))
-        c.execute(text(f"""
-            INSERT INTO leads (id, group_id, store_id, brand_id, consultant_id, name, phone, source, level,
-                               created_at, last_contact_at, due_on, overdue_at, defeat_pending)
-            SELECT md5(i::text || random()::text), '{group}', (ARRAY[{listed}])[1 + i % {len(stores)}], '{BRAND}',
-                   (ARRAY[{listed}])[1 + i % {len(stores)}] || '-c' || ((i / {len(stores)}) % 5),
-                   '客户' || i, '+86137' || lpad(i::text, 8, '0'), 'online', lv,
-                   now() - (i % 400) * interval '1 day', now() - (i % 40) * interval '1 day',
-                   CASE WHEN lv IN ('delivered', 'defeated') THEN NULL
-                        ELSE (now() + ((i % 61) - 30) * interval '1 day')::date END,
-                   CASE WHEN lv IN ('delivered', 'defeated') THEN NULL
-                        ELSE now() + ((i % 61) - 30) * interval '1 day' END, false
-            FROM generate_series(1, {total}) AS i,
-                 LATERAL (SELECT (ARRAY['N','C','B','A','H','O','delivered','defeated'])[1 + ((i / 12) * 7) % 8]
-                          AS lv) l"""))
+        with c.connection.driver_connection.cursor() as cur:
+            copy_rows(cur, "leads", LEAD_COLUMNS, lead_rows(
+                group, BRAND, {st: CONSULTANTS[st] for st in stores}, total, phone_prefix=PHONE_PREFIX[group]))
     with engine.connect() as c:
         c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE leads")
     engine.dispose()
@@ -141,7 +132,7 @@ def workloads(rt, ids: list[str]) -> dict:
         store = STORES[i % 12]
         with rt.db.session(Scope(GROUP, frozenset({store}), CONSULTANTS[store][i % 5], "sales_consultant")) as s:
             s.add(Lead(store_id=store, brand_id=BRAND, consultant_id=CONSULTANTS[store][i % 5], name="新客户",
-                       phone=f"+86139{rnd.randrange(10**8):08d}", source="walk_in"))
+                       phone="+86" + datagen.phone(rnd), source="walk_in"))
 
     return {"tx": tx, "get": get, "list manager": list_manager, "list consultant": list_consultant,
             "board": board, "create": create}
@@ -172,7 +163,7 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=500, help="iterations per workload (board: a fifth)")
     args = ap.parse_args(argv)
     make_roles()
-    names = [f"crm_bench_rls_{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    names = [f"{os.environ.get('BENCH_DB_PREFIX', 'crm_bench_')}rls_{uuid.uuid4().hex[:10]}" for _ in range(2)]
     urls = []
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         for name in names:

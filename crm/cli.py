@@ -34,19 +34,15 @@ def cmd_worker(args) -> None:
     rt.declare_topology()
     gc.collect()  # what is loaded by now lives as long as the process: out of the collector's reach
     gc.freeze()
+    import threading
+
     worker = Worker(rt).start()
-    stop = {"now": False}
-
-    def _term(*_):
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, _term)
-    signal.signal(signal.SIGINT, _term)
+    stop = threading.Event()  # set by the signal handler, which also ends the wait below at once
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f"{args.service} worker running", flush=True)
-    import time
-
-    while not stop["now"] and all(t.is_alive() for t in worker.threads):
-        time.sleep(0.2)
+    while not stop.wait(1.0) and all(t.is_alive() for t in worker.threads):
+        pass  # a thread that died ends the worker within a second (its supervisor starts it again)
     worker.stop()
 
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from faker import Faker
 
+from crm.datagen import plate
 from crm.demo_story import CONSULTANTS, MODELS, TZ, DemoSeedError, Http, Run, local, plan_lead
 from shared import clock
 
@@ -59,6 +60,10 @@ def seed_activity(platform: Platform, days: int = 60, seed: int = 2026, leads_pe
     for n, off in enumerate(range(days - 4, 3, -4)):  # a call-center session every 4 days; the last 3 days stay open
         run.add(local(run.day_of(off), 10, 15), partial(cc_session, run, platform, n))
     run.add(local(run.day_of(min(20, days - 2)), 8, 45), partial(change_cadence, run))
+    # HQ's spot checks of the stores' callbacks since the last session, late in today's calling window (or
+    # yesterday's, before it opens): a sampled callback is checked wherever in the two months it fell
+    last = local(run.day_of(0), 19, 30)
+    run.add(last if last <= run.limit else local(run.day_of(1), 19, 30), partial(spot_checks, run, platform, "last"))
     _plan_complaints(run, stores)
 
     run.plan.sort(key=lambda x: (x[0], x[1]))
@@ -117,7 +122,7 @@ def _plan_store(run: Run, st: dict, days: int, leads_per_store: int) -> None:
     for j in range(2):  # DMS: owners of older cars come in for service
         model = rng.choice(MODELS[st["brand"]])[0]
         owner = {"customer_name": run.fake.name(), "phone": run.phone(), "vin": run.vin(st["brand"]), "model": model,
-                 "plate": rng.choice(("沪", "浙", "苏")) + rng.choice("ABCDEFG") + f"{rng.randrange(10**5):05d}"}
+                 "plate": plate(rng)}
         bought = run.today - timedelta(days=rng.randint(400, 1400))
         visit_ago = rng.randint(2, 5) if j == 0 else rng.randint(6, days - 1)
         when = local(run.day_of(visit_ago), rng.randint(9, 15), 30)
@@ -213,13 +218,22 @@ def cc_session(run: Run, platform: Platform, session_no: int) -> None:
         for _ in range(cap):
             if not _call_next(run, agent, task_type):
                 break
-    for k in range(6):  # HQ's spot checks of the stores' own callbacks
+    spot_checks(run, platform, session_no, waited=True)
+
+
+def spot_checks(run: Run, platform: Platform, session_no: int | str, waited: bool = False) -> None:
+    """HQ's spot checks of the stores' own callbacks, up to six."""
+    if not waited:
+        platform.wait_until_consumed(timeout=60)  # the spot-check tasks of the callbacks so far exist
+    agent = "cc.agent1" if session_no == "last" else ("cc.agent1", "cc.agent2")[int(session_no) % 2]
+    for k in range(6):
         if not _spot_check(run, agent, session_no, k):
             break
 
 
-def _spot_check(run: Run, agent: str, session_no: int, k: int) -> bool:
-    """Calls the next sampled store callback; every third customer says the store never called.
+def _spot_check(run: Run, agent: str, session_no: int | str, k: int) -> bool:
+    """Calls the next sampled store callback; of the customers the store says it reached, the first and
+    then every third says the store never called.
 
     Which callbacks are sampled depends on their ids (random), so these draws come from their own
     source: the rest of the demo draws the same whatever was sampled."""
@@ -228,9 +242,12 @@ def _spot_check(run: Run, agent: str, session_no: int, k: int) -> bool:
     if not task:
         return False
     run.counts["spot_check_calls"] += 1
-    n = run.counts["spot_check_calls"]
+    reported_reached = run.sampled_callbacks.get((task.get("detail") or {}).get("store_callback_id", ""), True)
+    if reported_reached:
+        run.counts["spot_checks_of_reached"] += 1
+    contradicts = reported_reached and run.counts["spot_checks_of_reached"] % 3 == 1
     own = random.Random(f"spot-{session_no}-{k}")
-    answers = {"called": "no" if n % 3 == 1 else "yes", "overall": str(own.choice((2, 4, 5, 5))), "comments": ""}
+    answers = {"called": "no" if contradicts else "yes", "overall": str(own.choice((2, 4, 5, 5))), "comments": ""}
     if run.http.call("POST", f"/callcenter/api/v1/tasks/{task['id']}/attempts", agent,
                      {"outcome": "reached", "note": "", "answers": answers}):
         run.counts["spot_checks_answered"] += 1
@@ -275,8 +292,9 @@ def _set_targets(run: Run, stores: list[dict], per_day: float) -> None:
 
 
 def hq_settings(run: Run) -> None:
-    """HQ re-calls three in ten of the stores' own callbacks (the default is one in ten)."""
-    if run.http.call("PUT", "/callcenter/api/v1/settings", "hq.admin", {"spot_check_share": 0.3}):
+    """HQ re-calls every store callback until the first one the store reached is sampled, then three in ten
+    (`run.spot_share`; the default is one in ten): see `crm.demo_story.store_callback`."""
+    if run.http.call("PUT", "/callcenter/api/v1/settings", "hq.admin", {"spot_check_share": 1.0}):
         run.counts["settings"] += 1
 
 

@@ -22,7 +22,8 @@ from typing import Any
 from faker import Faker
 from werkzeug.test import Client
 
-from services.leads.domain.catalogue import STARTER, STARTER_COMPETITORS
+from crm.datagen import (CANCEL_REASONS, COLOURS, COMPETITORS, CONSULTANTS_PER_STORE, INSURERS, LEVEL_SIGNALS,
+                         MODELS, NOTES, RANK, phone, vin, weighted_source)
 from shared import clock
 
 log = logging.getLogger(__name__)
@@ -30,28 +31,7 @@ log = logging.getLogger(__name__)
 GROUP = "demo"
 PASSWORD = "demo-pass-2026"
 TZ = clock.zone()
-CONSULTANTS = 5
-
-#: the models each brand sells, with their guide prices: the leads service's starter catalogues, which the
-#: demo loads as HQ (so every model the demo names is a catalogue entry)
-MODELS = {brand: [(name, price) for _, name, _, price in models] for brand, models in STARTER.items()}
-WMI = {"toyota": ["LVG", "LFM"], "lexus": ["JTH", "JTJ"], "vw": ["LSV", "LFV"]}
-COLOURS = ["珍珠白", "曜石黑", "铂金银", "深海蓝", "宝石红", "钛金灰"]
-SOURCES = [("walk_in", 26), ("phone_in", 14), ("online", 16), ("owner_referral", 8), ("owner_replacement", 6),
-           ("advertising", 6), ("event", 8), ("internal_referral", 4), ("informant", 2),
-           ("targeted_prospecting", 2), ("area_canvassing", 2), ("service_customer", 6)]
-LEVEL_SIGNALS = {"C": ["looked_and_left", "took_brochure", "compared_competitors"],
-                 "B": ["qualified_buyer", "hesitating_between_models"],
-                 "A": ["says_will_buy", "deciding_between_models"],
-                 "H": ["terms_negotiated", "purchase_date_fixed", "next_meeting_booked"]}
-RANK = {"N": 0, "C": 1, "B": 2, "A": 3, "H": 4}
-INSURERS = ["中国人保", "平安保险", "太平洋保险", "中华联合", "大地保险"]
-VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-PHONE_PREFIXES = ["133", "135", "136", "137", "138", "139", "150", "151", "158", "159", "177", "186", "188", "189"]
-NOTES = ["周末带家人再来看车", "关注油耗和保值率", "想要现车", "对比了竞品", "预算有限，关注金融方案",
-         "置换旧车，想了解评估价", "公司用车", "首购，第一辆车"]
-CANCEL_REASONS = ["客户资金周转困难，退订", "家人意见不一致，暂缓购车", "改订其他车型", "等待的颜色交期太长"]
-COMPETITORS = STARTER_COMPETITORS  # the starter competitor list the demo loads
+CONSULTANTS = CONSULTANTS_PER_STORE
 
 Step = Callable[[], None]
 
@@ -114,6 +94,10 @@ class Run:
     plan: list[tuple[datetime, int, Step]] = field(default_factory=list)
     used_phones: set[str] = field(default_factory=set)
     reached_tasks: list[str] = field(default_factory=list)  # callbacks an agent reached, oldest first
+    #: the store callbacks HQ sampled for a spot check: id → whether the store said it reached the customer
+    sampled_callbacks: dict[str, bool] = field(default_factory=dict)
+    spot_share: float = 0.3  # HQ's share once every store callback was re-called until one reached was sampled
+    auditing: bool = True  # HQ re-calls every store callback until the first one the store reached
 
     def add(self, when: datetime, step: Step) -> bool:
         """Plans `step` at `when`, unless that is in the future."""
@@ -123,14 +107,10 @@ class Run:
         return True
 
     def phone(self) -> str:
-        while True:
-            p = self.rng.choice(PHONE_PREFIXES) + f"{self.rng.randrange(10**8):08d}"
-            if p not in self.used_phones:
-                self.used_phones.add(p)
-                return p
+        return phone(self.rng, self.used_phones)
 
     def vin(self, brand: str) -> str:
-        return self.rng.choice(WMI[brand]) + "".join(self.rng.choice(VIN_CHARS) for _ in range(14))
+        return vin(self.rng, brand)
 
     def day_of(self, offset: int) -> date:
         return self.today - timedelta(days=offset)
@@ -248,10 +228,20 @@ def store_callback(run: Run, lead: Lead) -> None:
     rng = run.rng
     reached, satisfaction = rng.random() < 0.9, rng.choice((4, 5, 5))
     found = run.http.call("GET", f"/customers/api/v1/customers?phone={lead.phone}", lead.manager)
-    if found and run.http.call("POST", "/callcenter/api/v1/store-callbacks", lead.manager, {
-            "customer_id": found[0]["id"], "kind": "delivery_callback", "reached": reached,
-            "satisfaction": satisfaction if reached else None, "note": "门店自行回访" if reached else "未接通"}):
-        run.counts["store_callbacks"] += 1
+    cb = found and run.http.call("POST", "/callcenter/api/v1/store-callbacks", lead.manager, {
+        "customer_id": found[0]["id"], "kind": "delivery_callback", "reached": reached,
+        "satisfaction": satisfaction if reached else None, "note": "门店自行回访" if reached else "未接通"})
+    if not cb:
+        return
+    run.counts["store_callbacks"] += 1
+    if cb.get("sampled"):
+        run.sampled_callbacks[cb["id"]] = reached
+    if reached and cb.get("sampled") and run.auditing:
+        # which callbacks a share samples depends on their ids (random): sampling all of them until one the
+        # store reached is in makes the demo's spot checks the same on every run
+        run.auditing = False
+        if run.http.call("PUT", "/callcenter/api/v1/settings", "hq.admin", {"spot_check_share": run.spot_share}):
+            run.counts["settings"] += 1
 
 
 def deliver(run: Run, lead: Lead, at: datetime) -> None:
@@ -314,7 +304,7 @@ def plan_lead(run: Run, st: dict, age: int, fate: str | None = None, delivery_ag
     """Plans a lead created `age` days ago at store `st` and what becomes of it."""
     rng = run.rng
     seller = f"{st['code']}.sales{rng.randint(1, CONSULTANTS)}"
-    source = rng.choices([s for s, _ in SOURCES], [w for _, w in SOURCES])[0]
+    source = weighted_source(rng)
     model, price = rng.choice(MODELS[st["brand"]])
     lead = Lead(seller=seller, manager=f"{st['code']}.manager", source=source, model=model, price=price,
                 name=run.fake.name(), phone=run.phone())

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, text
+from sqlalchemy import JSON, Column, Connection, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from uuid6 import uuid7
@@ -204,7 +204,31 @@ def make_engine(url: str, **kw) -> Engine:
     args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan".strip()
     # not `use_insertmanyvalues_wo_returning`: psycopg re-parses a long multi-row INSERT every time,
     # which costs more than its executemany pipeline (rows written in bulk go through `insert_rows`)
-    return create_engine(url, **kw)
+    engine = create_engine(url, **kw)
+    if engine.dialect.driver == "psycopg":
+        engine.dialect.do_ping = _ping_without_a_transaction  # type: ignore[method-assign]
+    return engine
+
+
+def _ping_without_a_transaction(dbapi_connection) -> bool:
+    """The pool's pre-ping on psycopg: a protocol Sync (an empty pipeline), answered by the server's
+    ReadyForQuery: one round trip, as SQLAlchemy's own ping (`;`), but no statement, so no transaction.
+    SQLAlchemy's ping is a transaction of its own, and PostgreSQL counts it in `xact_commit`: one commit
+    per checkout, an idle worker's look included (issue 12: no commits while idle). A connection the
+    server ended fails here as it did there (`OperationalError`, the connection then `broken`), and
+    the pool replaces it."""
+    with dbapi_connection.pipeline():
+        pass
+    return True
+
+
+def give_back(conn: Connection | None, lost: bool = False) -> None:
+    """Give back a connection kept checked out between units of work (the relay's, a consumer's), or,
+    `lost` (the server ended it), throw it away so that the pool connects afresh."""
+    if conn is not None:
+        if lost:
+            conn.invalidate()
+        conn.close()
 
 
 BULK = "bulk_pending"  # session.info key: new rows waiting for `bulk_inserts` to write them
@@ -254,7 +278,7 @@ def _values(obj) -> dict:
     return {col.key: state[attr] for attr, col in type(obj).__mapper__.columns.items() if attr in state}
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
+def insert_rows(session: Session, table: Table, rows: list[dict], notify: str | None = None) -> None:
     """INSERT many rows (dicts by column key, not all with the same keys) in the session's transaction.
 
     On PostgreSQL it is one statement with the rows as one JSON parameter (`INSERT … SELECT … FROM
@@ -263,7 +287,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
     (and psycopg's array parameters escape every string with a regex). Elsewhere it is an executemany.
     Either way Python-side column defaults fill what a row leaves out, as Core does; the rest is NULL.
     On PostgreSQL a JSON column's None is SQL NULL (the unit of work writes JSON `null`; both read
-    back as None).
+    back as None). `notify`: on PostgreSQL, a channel the same statement notifies (delivered when the
+    transaction commits), saving the round trip of a NOTIFY of its own.
     """
     if not rows:
         return
@@ -274,15 +299,33 @@ def insert_rows(session: Session, table: Table, rows: list[dict]) -> None:
         keys = [c.key for c in cols]
         session.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)])
         return
+    quoted, source, params = _recordset(table, cols, values, dialect)
+    name = dialect.identifier_preparer.format_table(table)
+    sql = f"INSERT INTO {name} ({quoted}) SELECT {quoted} FROM {source} ORDER BY ordinality"  # in the given order
+    if notify is None:
+        session.execute(text(sql), params)
+    else:  # a data-modifying WITH runs whether or not the query reads it
+        session.execute(text(f"WITH written AS ({sql}) SELECT pg_notify(:channel, '')"), {**params, "channel": notify})
+
+
+def json_recordset(session: Session, table: Table, rows: list[dict]) -> tuple[str, str, dict]:
+    """PostgreSQL: rows (dicts by column key, every row with the same keys) as one JSON parameter read
+    back as the table's row type, for a statement of one's own (an upsert, an UPDATE … FROM) with
+    `insert_rows`' economy: (the quoted column names, `json_populate_recordset(…) WITH ORDINALITY`
+    to select them from, its parameters). The SQL text is the same whatever the number of rows."""
+    cols = [table.c[k] for k in rows[0]]
+    return _recordset(table, cols, [[r[c.key] for r in rows] for c in cols], session.get_bind().dialect)
+
+
+def _recordset(table: Table, cols: list[Column], values: list[list], dialect) -> tuple[str, str, dict]:
+    """The columns' values (one list per column) as one JSON parameter; see `json_recordset`."""
     values = [_bound(c, v, dialect) for c, v in zip(cols, values, strict=True)]
     names = [c.name for c in cols]
     payload = json.dumps([dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)],
                          ensure_ascii=False, default=_json_scalar)
     quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
     name = dialect.identifier_preparer.format_table(table)
-    session.execute(text(f"INSERT INTO {name} ({quoted}) SELECT {quoted} FROM json_populate_recordset("
-                         f"NULL::{name}, CAST(:rows AS json)) WITH ORDINALITY ORDER BY ordinality"),  # given order
-                    {"rows": payload})
+    return quoted, f"json_populate_recordset(NULL::{name}, CAST(:rows AS json)) WITH ORDINALITY", {"rows": payload}
 
 
 def _python_default(col: Column):
@@ -324,21 +367,26 @@ class Database:
         self.engine = make_engine(url)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
         install_scoping(self.factory, models)
+        #: what `reading` binds to: on PostgreSQL the engine's connections with `BEGIN READ ONLY`
+        self._reader = (self.engine.execution_options(postgresql_readonly=True)
+                        if self.engine.dialect.name == "postgresql" else self.engine)
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self, scope: Scope) -> Iterator[Session]:
+    def session(self, scope: Scope, bind: Connection | None = None) -> Iterator[Session]:
         """A unit of work: commits when the block ends normally, rolls back on any exception. Inside
         `enclosing` (same database, same scope) it is the enclosing unit's session: the block's work
-        commits, or not, with the rest of that unit."""
+        commits, or not, with the rest of that unit. `bind`: a connection the caller keeps checked out
+        between units of work (a consumer's, `shared.bus.consumer.Applier`), outside a transaction: the
+        unit begins and ends its transaction on it, with no pool checkout (and no pre-ping)."""
         outer = _ENCLOSING.get()
         if outer is not None and outer[0] is self and outer[1] == scope:
             yield outer[2]
             return
-        with self.factory() as session:
+        with self.factory(**({"bind": bind} if bind is not None else {})) as session:
             session.info["scope"] = scope
             try:
                 yield session
@@ -346,6 +394,21 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reading(self, scope: Scope) -> Iterator[Session]:
+        """A unit of work that only reads and ends with ROLLBACK: a worker's look for work (a queue's
+        poll, the scheduler's groups), which while idle must leave no committed transaction behind
+        (PostgreSQL counts a read-only transaction's COMMIT in `xact_commit` like any other). On
+        PostgreSQL it is `BEGIN READ ONLY` (no extra round trip: psycopg's `read_only`), so a write in
+        it fails instead of vanishing with the rollback; on SQLite it is `read_only` (a deferred BEGIN,
+        no write lock, a write refused)."""
+        with read_only(), self.factory(bind=self._reader) as session:
+            session.info["scope"] = scope
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     @contextmanager
     def enclosing(self, scope: Scope) -> Iterator[Session]:

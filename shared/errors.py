@@ -92,12 +92,22 @@ DATABASE_RETRY_AFTER = 3
 def connection_lost(exc: BaseException) -> bool:
     """The database connection died under the statement (terminated, server restarted, network cut).
 
-    SQLAlchemy then invalidates that connection and every pooled one opened before it, so the next
-    checkout connects afresh (and `pool_pre_ping` tests a connection before handing it out).
+    Through SQLAlchemy: its error for a connection it invalidated (it then invalidates every pooled one
+    opened before it, so the next checkout connects afresh, and `pool_pre_ping` tests a connection
+    before handing it out). From code that drives psycopg's connection itself (the outbox relay's
+    pipelined batch, `shared.bus.relay`): psycopg's `OperationalError`, what it raises for a connection
+    that is gone (a server that ended the session says why, e.g. 57P01 `admin_shutdown`). The one test
+    of it for every caller: the web's retry of a read, the session check, the relay's reconnection.
     """
     from sqlalchemy.exc import DBAPIError
 
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover (a SQLite-only install)
+        return False
+    return isinstance(exc, psycopg.OperationalError)
 
 
 #: SQLSTATE classes of PostgreSQL errors that pass: a connection (08), a transaction rolled back for

@@ -14,9 +14,19 @@ second order. So, for a view decorated with `@idempotent` and a request carrying
 4. the same key sent again while the first request runs waits for it (PostgreSQL holds the second
    insert of the key until the first commits), then gets the first answer; if the first request
    failed meanwhile, the retry gets 409 `idempotency_in_progress` with Retry-After.
+
+Keys without an answer (`status` NULL) come only from the code before rule 3, which committed the key
+with the create and stored the answer in a transaction after it: such a key says the create WAS
+applied and its answer was lost (that code's worker died, or its database went away, in between).
+Letting the create proceed would apply it twice, and its answer cannot be rebuilt in general, so:
+while such a key is younger than `ANSWER_WAIT` (an old-version worker may still be storing the
+answer, during a rolling upgrade) the retry gets 409 `idempotency_in_progress` with Retry-After;
+after that, a final 409 `idempotency_answer_lost` without Retry-After (applied; look the record up,
+do not send it again), instead of "retry shortly" for ever.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from flask import Response, current_app, g, request
@@ -26,8 +36,22 @@ from sqlalchemy.orm import Session
 
 from shared.db import UTCDateTime, utcnow
 from shared.errors import Conflict, Invalid
+from shared.permissions import require
 
 HEADER = "Idempotency-Key"
+#: longer than any request runs (gunicorn ends a worker's request after 30 s): a key without an answer
+#: older than this is not a request still running
+ANSWER_WAIT = timedelta(seconds=60)
+RETRY_AFTER = 2  # seconds: a retry of a key whose first request is still running
+
+
+class InProgress(Conflict):
+    """The first request with this key has not answered yet: retry in `RETRY_AFTER` seconds."""
+
+    retry_after = RETRY_AFTER
+
+    def __init__(self, message: str):
+        super().__init__(message, "idempotency_in_progress")
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -46,6 +70,20 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("created_at", UTCDateTime(), nullable=False),
         info={"owned_by": "group"},  # it keeps answers (names, phones): row-level security by group (shared.rls)
     )
+
+
+def idempotent_create(blp, action: str, out, body=None, status: int = 201):
+    """The decorators of a create a client may retry, in their one right order: the caller must be allowed
+    `action` (`shared.permissions.require`); `@idempotent` above the smorest decorators (a replay returns the
+    stored answer as it is); then the request's schema `body` (if any) and the answer's schema `out`."""
+
+    def decorate(view):
+        view = blp.response(status, out)(view)
+        if body is not None:
+            view = blp.arguments(body)(view)
+        return require(action)(idempotent(view))
+
+    return decorate
 
 
 def idempotent(view):
@@ -80,8 +118,7 @@ def idempotent(view):
             with runtime.db.session(principal.scope) as s:
                 row = _stored(s, table, principal.user_id, raw)
             if row is None:
-                raise Conflict("a request with this Idempotency-Key is being applied; retry shortly",
-                               "idempotency_in_progress") from exc
+                raise InProgress("a request with this Idempotency-Key is being applied; retry shortly") from exc
             return _replay(row, method, path)
         return response
 
@@ -96,9 +133,12 @@ def _replay(row, method: str, path: str) -> Response:
     if (row.method, row.path) != (method, path):
         raise Invalid("this Idempotency-Key was already used for another request; use a new key",
                       "idempotency_key_reused", {HEADER: [f"used for {row.method} {row.path}"]})
-    if row.status is None:
-        raise Conflict("the first request with this Idempotency-Key was applied but its answer is not stored "
-                       "yet; retry shortly, or look the record up", "idempotency_in_progress")
+    if row.status is None:  # written by the code before answers were stored with the create (module doc)
+        if utcnow() - row.created_at < ANSWER_WAIT:
+            raise InProgress("the first request with this Idempotency-Key was applied but its answer is not "
+                             "stored yet; retry shortly")
+        raise Conflict("the first request with this Idempotency-Key was applied, but its answer was not kept; "
+                       "look the record up instead of sending the request again", "idempotency_answer_lost")
     resp = Response(row.body, status=row.status, mimetype="application/json")
     resp.headers["Idempotent-Replayed"] = "true"
     return resp

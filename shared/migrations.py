@@ -68,6 +68,37 @@ def create_known_groups(*sources: str) -> None:
     if groups:
         now = utcnow()
         op.bulk_insert(table, [{"group_id": g, "known_at": now} for g in sorted(groups)])
+def create_job_runs() -> None:
+    """Migration step: the daily jobs' `job_runs` (`shared.scheduler`, protected by group) and the time
+    zone of each known group, in which those jobs run (NULL for the groups known so far: the default
+    zone). The same in every service."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    op.create_table(
+        "job_runs",
+        sa.Column("job", sa.String(length=60), nullable=False),
+        sa.Column("group_id", sa.String(length=36), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("ran_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("job", "group_id", name=op.f("pk_job_runs")),
+    )
+    protect(op, group=["job_runs"])
+    with op.batch_alter_table("known_groups") as batch:
+        batch.add_column(sa.Column("timezone", sa.String(length=60), nullable=True))
+
+
+def drop_job_runs() -> None:
+    """Undo `create_job_runs`."""
+    from alembic import op
+
+    with op.batch_alter_table("known_groups") as batch:
+        batch.drop_column("timezone")
+    op.drop_table("job_runs")
+
+
 # ---- row-level security, in revisions -----------------------------------------------------------------
 
 def create_idempotency_keys() -> None:

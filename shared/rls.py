@@ -4,7 +4,7 @@ Every group-owned table (a model with `Scoped`) has forced row-level security an
 `tenant`, that lets a statement see and write only the rows of the group in the transaction-local
 setting `crm.group_id`; store-owned tables (`StoreScoped`) also only the stores in `crm.store_ids`
 (`*`: every store of the group). A session sets the three settings from its `Scope` at the start of
-every transaction (`install`, one round trip) and again when `widened` changes the scope mid-way, so
+every transaction (`install`, in the round trip of its BEGIN) and again when `widened` changes the scope mid-way, so
 a raw statement, a Core query the ORM hook does not see, or a forgotten filter still cannot reach
 another tenant's rows. With no setting, nothing is visible and nothing can be written.
 
@@ -21,7 +21,7 @@ stay in the ORM hook.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.exc import DBAPIError
@@ -69,18 +69,60 @@ def apply(connection, scope: Scope | None) -> None:
     """Set the transaction-local settings of `scope` on a connection inside its transaction."""
     if connection.dialect.name != "postgresql":
         return
-    # on the driver's own cursor: a third of the client time of `exec_driver_sql` for the same round
-    # trip (this runs once per transaction), and the driver prepares it after a few calls; its errors
-    # are raised as SQLAlchemy's, a lost connection invalidated, as `exec_driver_sql` would
-    values, dialect = settings_for(scope), connection.dialect
+    # once per transaction, in the round trip of psycopg's BEGIN; inside a pipeline the caller opened
+    # (`first_on_driver`), queued with the caller's statement instead
+    queued = connection.connection.driver_connection.pgconn.pipeline_status != 0
+    on_driver(connection, _SET, settings_for(scope), pipelined=not queued)
+
+
+def on_driver(connection, sql: str, params, pipelined: bool = False) -> list[tuple]:
+    """Run one statement (`%s` parameters) on the driver's own cursor of a SQLAlchemy connection, inside
+    its transaction; returns the rows, if it has any. A third of the client time of `exec_driver_sql`
+    for the same round trip, for the statements every transaction or delivery runs (these settings, a
+    consumer's inbox rows); the driver prepares it after a few calls. Its errors are raised as
+    SQLAlchemy's, a lost connection invalidated, as `exec_driver_sql` would.
+
+    `pipelined`: sent in one psycopg pipeline with the BEGIN psycopg opens the transaction with, when
+    this is the transaction's first statement (the scope's settings, `apply`): one round trip where
+    there were two, for every transaction of every service (each round trip is a wait for the server,
+    and on a busy machine for the CPU)."""
+    dialect = connection.dialect
+    pg = connection.connection.driver_connection
     try:
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.execute(_SET, values)
+        with pg.cursor() as cursor:
+            if pipelined:
+                with pg.pipeline():
+                    cursor.execute(sql, params)
+            else:
+                cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
     except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(_SET, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
+        _raise_as_sqlalchemy(connection, sql, params, exc)
+
+
+def first_on_driver(session: Session, connection, sql: str, params) -> list[tuple]:
+    """The first statement of `session`'s next transaction on `connection` (its bind, a connection kept
+    checked out, outside a transaction), as `on_driver`, in one round trip with what precedes it:
+    psycopg's BEGIN and the scope's settings (`set_scope`, run as the session begins) are queued in
+    one pipeline with it (a consumer's inbox rows: one round trip where there were two)."""
+    pg = connection.connection.driver_connection
+    try:
+        with pg.cursor() as cursor:
+            with pg.pipeline():
+                session.connection()  # the transaction begins: its settings queued, not sent
+                cursor.execute(sql, params)
+            return cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        _raise_as_sqlalchemy(connection, sql, params, exc)
+
+
+def _raise_as_sqlalchemy(connection, sql: str, params, exc: Exception) -> NoReturn:
+    """A driver's error as `exec_driver_sql` raises it: SQLAlchemy's, a lost connection invalidated."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(exc)
+    raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost) from exc
 
 
 def install(factory) -> None:

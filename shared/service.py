@@ -4,10 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import partial
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -16,7 +13,7 @@ from zoneinfo import ZoneInfo
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import NullPool, Table, create_engine, make_url
+from sqlalchemy import Engine, NullPool, Table, create_engine, make_url
 from sqlalchemy.orm import Session
 
 from shared import clock, config, rls
@@ -27,89 +24,43 @@ from shared.bus.publisher import Publisher
 from shared.bus.relay import Relay
 from shared.bus.topology import connect, declare
 from shared.db import Database, read_only
+from shared.bus.tables import known_groups_of
+from shared.scheduler import INTERVAL, Daily, Scheduler, bind
 from shared.sessions import MIGRATIONS as SESSION_MIGRATIONS
 from shared.sessions import SessionCheck, StateReader, session_table, stored_state, with_session_copy
 from shared.migrations import grant_app_role
 from shared.tenancy import NO_GROUP, Scope
 from shared.uow import MessageBus, UnitOfWork
+from shared.wake import Wakeup
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class DailyJob:
-    """A job its service's worker runs once per local day (`today()` says which day it is); the job is
-    idempotent, so running it again after a failure or a restart does no harm."""
-
-    name: str
-    today: Callable[[], date]
-    run: Callable[[date], object]
-    last_day: date | None = None
-    next_try: float = 0.0
-
-    def pending(self) -> bool:
-        """Today's run has not succeeded yet."""
-        return self.last_day != self.today()
-
-
-class Scheduler:
-    """The worker's loop over its service's daily jobs (a tiny loop: a library would add nothing).
-
-    A job runs as soon as its local day changes, once per day; a failed run is tried again a minute
-    later; a worker started after a downtime runs today's at once, and each job covers the days it
-    missed within its own windows (the care run publishes what is due and not yet sent: maintenance
-    60 days back, lapsed policies, birthdays within their notice days; the compaction folds 35 days).
-    The last run day is kept in memory, not in the database: a restart runs today's again (the jobs
-    are idempotent), and a day missed beyond those windows is not run on its own."""
-
-    RETRY = 60.0
-
-    def __init__(self, jobs: list[DailyJob], interval: float = 0.2):
-        self.jobs, self.interval = jobs, interval
-        self._stop = threading.Event()
-
-    def pending(self) -> bool:
-        return any(job.pending() for job in self.jobs)
-
-    def run_once(self) -> int:
-        """Run the jobs that are due now, one after the other; returns how many ran successfully."""
-        ran = 0
-        for job in self.jobs:
-            today = job.today()
-            if job.last_day == today or time.monotonic() < job.next_try:
-                continue
-            try:
-                job.run(today)
-            except Exception:  # tried again a minute later
-                job.next_try = time.monotonic() + self.RETRY
-                log.exception("%s: daily job failed", job.name)
-            else:
-                job.last_day, job.next_try = today, 0.0
-                ran += 1
-        return ran
-
-    def run_forever(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
 class WorkQueue(Protocol):
-    """Queued commands a worker runs (e.g. leads' imports): `run_once` does one step of one command
-    (one chunk, committed) and says whether it found work."""
+    """Queued commands a worker runs (e.g. leads' imports, identity's notices): `run_once` does one step
+    of one command (one chunk, committed) and says whether it found work; a commit that queues work
+    for it notifies its `channel` (`shared.wake.notify`); `due_in` says in how many seconds work it
+    already holds falls due (a retry, a quiet hour's end), or None."""
+
+    channel: str
 
     def run_once(self) -> bool: ...
 
+    def due_in(self) -> float | None: ...
+
+
+#: embedded mode (no LISTEN): how often an idle worker looks at its queues anyway, for work queued by
+#: another serving process (an in-process wake-up covers its own); a read-only SQLite transaction
+QUEUE_FALLBACK_POLL = 1.0
+
 
 class Commands:
-    """The worker's loop over its service's work queues: steps while there is work, else polls."""
+    """The worker's loop over its service's work queues: steps while there is work, else sleeps until a
+    commit queues some (`shared.wake`), until the earliest due time a queue names, or the fallback poll."""
 
-    def __init__(self, name: str, queues: list[WorkQueue], idle: float = 0.5):
-        self.name, self.queues, self.idle = name, queues, idle
-        self._stop = threading.Event()
+    def __init__(self, name: str, queues: list[WorkQueue], engine: Engine):
+        self.name, self.queues = name, queues
+        self.wakeup = Wakeup(engine, *dict.fromkeys(q.channel for q in queues), fallback=QUEUE_FALLBACK_POLL)
 
     def run_once(self) -> bool:
         busy = False
@@ -120,17 +71,26 @@ class Commands:
                 log.exception("%s: work queue failed", self.name)
         return busy
 
+    def due_in(self) -> float | None:
+        """Seconds until the earliest work a queue already holds falls due (None: none known)."""
+        due = [d for d in (q.due_in() for q in self.queues) if d is not None]
+        return min(due) if due else None
+
     def run_forever(self) -> None:
-        while not self._stop.is_set():
-            if not self.run_once():
-                self._stop.wait(self.idle)
+        try:
+            while not self.wakeup.stopping.is_set():
+                self.wakeup.clear()  # before looking: a commit during the look wakes the next wait
+                if not self.run_once():
+                    self.wakeup.wait(self.due_in())
+        finally:
+            self.wakeup.close()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.wakeup.stop()
 
 
-#: a service's daily job: given its runtime and the local day
-DailyRun = Callable[["ServiceRuntime", date], object]
+#: a service's daily job: given its runtime, the group and the group's local day (or a `Daily` with its time)
+DailyRun = Callable[["ServiceRuntime", str, date], object] | Daily
 
 
 class ServiceRuntime:
@@ -142,9 +102,10 @@ class ServiceRuntime:
     authentication asks. `uow_extras` become attributes of every unit of work (e.g. identity's
     `signer`, customers' `pii`).
 
-    A service's extras are constructor arguments, not subclasses: `daily` (name → `run(runtime, day)`,
-    run once per local day by the worker's scheduler), `queues` (factories of the worker's queued
-    commands), `relay` (a factory of its outbox relay, e.g. identity's, which also sends notices) and
+    A service's extras are constructor arguments, not subclasses: `daily` (name → `run(runtime, group_id,
+    day)` or `Daily(run, at=time(18, 0))`, run once per group and local day of the group by the worker's
+    scheduler, `shared.scheduler`), `queues` (factories of the worker's queued commands, e.g. leads'
+    imports and identity's notices) and
     `session_info` (values every session carries in `session.info`).
     """
 
@@ -160,7 +121,6 @@ class ServiceRuntime:
         session_state: StateReader | None = None,
         daily: Mapping[str, DailyRun] | None = None,
         queues: Sequence[Callable[[ServiceRuntime], WorkQueue]] = (),
-        relay: Callable[[ServiceRuntime], Relay] | None = None,
         session_info: Mapping[str, object] | None = None,
         **uow_extras,
     ):
@@ -169,6 +129,7 @@ class ServiceRuntime:
         self.base, self.outbox, self.inbox = base, outbox, inbox
         self.service_dir = service_dir
         self.session_versions: Table | None = None
+        under_rls = session_state is not None  # identity reads its users table, a tenant's table
         if session_state is None:
             self.session_versions = session_table(base.metadata)
             session_state = stored_state(self.session_versions)
@@ -181,13 +142,12 @@ class ServiceRuntime:
         if session_info:  # e.g. customers' PII keys, read by its models' hooks
             self.db.factory.kw.setdefault("info", {}).update(session_info)
         install_outbox(self.db.factory, outbox)
-        self.sessions = SessionCheck(self.db.engine, session_state)
+        self.sessions = SessionCheck(self.db.engine, session_state, under_rls=under_rls)
         self.bus = bus or MessageBus()
         self.uow_extras = {"settings": settings, **uow_extras}
         #: run by the service's worker (`Worker`): daily jobs on its scheduler, queued commands
-        self.daily_jobs = [DailyJob(name, self.local_today, partial(run, self)) for name, run in (daily or {}).items()]
+        self.daily_jobs = bind(self, (daily or {}).items())
         self.queues: list[WorkQueue] = [make(self) for make in queues]
-        self._relay = relay
 
     def uow(self, scope: Scope) -> UnitOfWork:
         """A unit of work on this service's database: nothing is saved unless `commit()` is called."""
@@ -203,8 +163,13 @@ class ServiceRuntime:
             group_id = group_of(s)
         return Scope.system(group_id or NO_GROUP)
 
+    def scheduler(self, interval: float = INTERVAL) -> Scheduler:
+        """The scheduler of this service's daily jobs (`shared.scheduler`), on its own tables."""
+        return Scheduler(self.daily_jobs, self.db, self.base.metadata.tables.get("job_runs"),
+                         known_groups_of(self.inbox), self.settings.default_timezone, interval=interval)
+
     def local_today(self) -> date:
-        """Today in the platform's default time zone (daily jobs run once per local day)."""
+        """Today in the platform's default time zone (what a command run by hand takes as today)."""
         return clock.now().astimezone(ZoneInfo(self.settings.default_timezone)).date()
 
     def alembic_config(self) -> Config:
@@ -259,8 +224,6 @@ class ServiceRuntime:
             declare(conn, [self.handlers.spec])
 
     def relay(self) -> Relay:
-        if self._relay is not None:
-            return self._relay(self)
         return Relay(self.db.engine, self.outbox, Publisher(self.settings.bus_url))
 
     def consumer(self) -> EventConsumer | None:
@@ -277,8 +240,8 @@ class Worker:
         self.runtime = runtime
         self.relay = runtime.relay()
         self.consumer = runtime.consumer()
-        self.scheduler = Scheduler(runtime.daily_jobs)
-        self.commands = Commands(runtime.name, runtime.queues)
+        self.scheduler = runtime.scheduler()
+        self.commands = Commands(runtime.name, runtime.queues, runtime.db.engine)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> Worker:

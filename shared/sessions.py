@@ -20,17 +20,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, Connection, Engine, Integer, MetaData, String, Table, create_engine, select
+from sqlalchemy import Boolean, Column, Connection, Engine, Integer, MetaData, String, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared import rls
 from shared.auth import Principal
 from shared.bus.consumer import EventHandlers
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, make_engine, utcnow
+from shared.errors import connection_lost
 from shared.events import Event
 from shared.tenancy import Scope
 
@@ -73,31 +74,51 @@ def session_table(metadata: MetaData) -> Table:
 
 
 def stored_state(table: Table) -> StateReader:
-    """The reader of a service's copy (the group is in the key too: a token names its own group)."""
+    """The reader of a service's copy (the group is in the key too: a token names its own group).
+
+    The statement is the driver's own text, written once: it runs on every request whose user's state
+    is not cached, and building, caching and compiling a Core `select` cost several times what the
+    database takes to answer it."""
 
     def read(conn: Connection, group_id: str, user_id: str) -> SessionState | None:
-        row = conn.execute(select(table.c.token_version, table.c.active)
-                           .where(table.c.user_id == user_id, table.c.group_id == group_id)).first()
-        return None if row is None else SessionState(row.token_version, row.active)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        name = conn.dialect.identifier_preparer.format_table(table)
+        row = conn.exec_driver_sql(f"SELECT token_version, active FROM {name} WHERE user_id = {mark} AND group_id = {mark}",
+                                   (user_id, group_id)).first()
+        return None if row is None else SessionState(row[0], bool(row[1]))
 
     return read
 
 
-def lock_free_reads(engine: Engine) -> Engine:
-    """An engine for the check's reads. On SQLite the service's engine begins every transaction with
-    `BEGIN IMMEDIATE`, i.e. takes the write lock even to read; the check runs on every request and
-    must not queue behind writers, so it gets a plain engine on the same file, whose SELECTs run in
-    autocommit and, in WAL mode, read a snapshot without any lock. Elsewhere: the same engine."""
-    if engine.dialect.name != "sqlite":
-        return engine
-    return create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
+def reads_engine(engine: Engine) -> Engine:
+    """The engine of the check's reads, which run on every request whose user's state is not cached:
+    one SELECT each, so they get a small engine of their own on the same database.
+
+    PostgreSQL: autocommit (no BEGIN and COMMIT around the one statement) and no pre-ping (a
+    connection that died is found by the SELECT itself, which `SessionCheck` then makes once more on
+    a fresh connection: it only reads). SQLite: the service's engine begins every transaction with
+    `BEGIN IMMEDIATE`, i.e. takes the write lock even to read; the check must not queue behind writers,
+    so its plain engine on the same file runs its SELECTs in autocommit and, in WAL mode, reads a
+    snapshot without any lock."""
+    if engine.dialect.name == "sqlite":
+        reads = create_engine(engine.url, connect_args={"check_same_thread": False, "timeout": 30})
+    else:
+        reads = make_engine(engine.url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT",
+                            pool_pre_ping=False, pool_size=2, max_overflow=8)
+    event.listen(engine, "engine_disposed", lambda _engine: reads.dispose())  # its connections go with the service's
+    return reads
 
 
 class SessionCheck:
-    """Does a signed token still stand? Reads each user's state at most once per `ttl` seconds."""
+    """Does a signed token still stand? Reads each user's state at most once per `ttl` seconds.
 
-    def __init__(self, engine: Engine, read: StateReader, ttl: float = CACHE_SECONDS):
-        self.engine, self.read, self.ttl = lock_free_reads(engine), read, ttl
+    `under_rls`: the reader reads a table under row-level security (identity's users), so it runs in a
+    transaction of the service's engine with the token's group set; a service's copy
+    (`session_versions`) is no tenant's table and is read with one autocommit SELECT (`reads_engine`)."""
+
+    def __init__(self, engine: Engine, read: StateReader, ttl: float = CACHE_SECONDS, under_rls: bool = False):
+        self.engine, self.read, self.ttl, self.under_rls = engine, read, ttl, under_rls
+        self.reads = engine if under_rls and engine.dialect.name != "sqlite" else reads_engine(engine)
         self._cache: dict[tuple[str, str], tuple[float, SessionState | None]] = {}
         self._lock = threading.Lock()
 
@@ -110,14 +131,25 @@ class SessionCheck:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        with self.engine.connect() as conn, conn.begin():
-            rls.apply(conn, Scope.system(group_id))  # PostgreSQL: the token's own group, as row-level security asks
-            state = self.read(conn, group_id, user_id)
+        try:
+            state = self._read(group_id, user_id)
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            state = self._read(group_id, user_id)  # the pool let go of the dead connections: a fresh one
         with self._lock:
             if len(self._cache) > 10_000:  # users come and go; drop what has expired
                 self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
             self._cache[key] = (now + self.ttl, state)
         return state
+
+    def _read(self, group_id: str, user_id: str) -> SessionState | None:
+        with self.reads.connect() as conn:
+            if not self.under_rls:
+                return self.read(conn, group_id, user_id)
+            with conn.begin():
+                rls.apply(conn, Scope.system(group_id))  # PostgreSQL: the token's own group, as row-level security asks
+                return self.read(conn, group_id, user_id)
 
 
 def remember_versions(table: Table) -> Callable[[Session, Event], None]:
@@ -142,8 +174,9 @@ def remember_versions(table: Table) -> Callable[[Session, Event], None]:
 
 
 def with_session_copy(handlers: EventHandlers | None, consumer: str, table: Table) -> EventHandlers:
-    """`handlers` (a service's routing table, not changed) plus the handler that keeps `table`."""
+    """`handlers` (a service's routing table, not changed) plus the handler that keeps `table`; the
+    service's delivery settings (`gather`, `batch`) kept."""
     keep = remember_versions(table)
     base = handlers or EventHandlers(consumer)
-    return EventHandlers(base.consumer, [*base.handlers, *((pattern, keep) for pattern in EVENTS)],
-                         list(base.batch_handlers))
+    return replace(base, handlers=[*base.handlers, *((pattern, keep) for pattern in EVENTS)],
+                   batch_handlers=list(base.batch_handlers))

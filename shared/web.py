@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Flask, g, jsonify, make_response, redirect, render_template, request
 from flask_babel import Babel, get_locale
 from flask_compress import Compress
+import flask_smorest as smorest
 from flask_smorest import Api
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -91,6 +92,15 @@ class CrmApi(Api):
 
     def handle_http_exception(self, error: HTTPException):
         return render_error(error)
+
+
+class ApiBlueprint(smorest.Blueprint):
+    """flask-smorest's Blueprint, whose `arguments` schemas are made once, when the view is declared:
+    given a schema class, webargs makes an instance of it on every request (a deep copy of each of its
+    fields, about 0.15 ms for a lead's body or the list's query string)."""
+
+    def arguments(self, schema, *args, **kwargs):
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
 DECIMAL_STRING = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CI, DEMO_PASSWORD, embedded_env
+from tests.conftest import CI, DEMO_PASSWORD, seeded_platform
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # in the checkout, git-ignored
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,12 +23,10 @@ def live_server(tmp_path_factory):
     """The embedded platform served over HTTP on 127.0.0.1 (a port the OS picks); yields its base URL."""
     from werkzeug.serving import make_server
 
-    from crm.embedded import Platform
-
-    pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
-    pf.wait_until_consumed()
+    pf = seeded_platform(tmp_path_factory)
     server = make_server("127.0.0.1", 0, pf.wsgi(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown waits for the loop's next look at its flag: every 50 ms rather than the default 0.5 s
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield type("Live", (), {"url": f"http://127.0.0.1:{server.server_port}", "platform": pf})
     server.shutdown()  # stops the loop before the socket closes

@@ -20,9 +20,11 @@ it starts, with the platform clock starting at that instant (month ends, year en
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
@@ -35,6 +37,9 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 # bypasses row-level security; the owner owns each test database, the app role owns nothing
 PG_OWNER, PG_APP = "crm_test_owner", "crm_test_app"
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# what the run's databases and bus namespaces are named with (runs side by side on one server keep apart)
+DB_PREFIX = os.environ.get("TEST_DB_PREFIX", "crm_test_")
+NS_PREFIX = os.environ.get("TEST_NS_PREFIX", "")
 DEMO_PASSWORD = "demo-pass-2026"
 
 __all__ = ["wait_until"]
@@ -143,13 +148,47 @@ class Api:
         return self.client.delete(path, headers=self.headers(as_, group), **kw)
 
 
+#: per platform class, a var folder (SQLite files, the filesystem bus, the keys) migrated and seeded once per run
+_SEEDED: dict[type, Path] = {}
+
+
+def seeded_var(tmp_path_factory, cls: type | None = None) -> Path:
+    """A var folder of its own (SQLite files, filesystem bus, keys) holding the demo group: a copy of one
+    migrated, seeded and settled once per run by an embedded platform (`crm.embedded.Platform`, or `cls`;
+    the first call builds it: migrations, demo seed, every consumer caught up; then its workers stop and its
+    connections close). Copying the files instead of migrating and seeding again gives each module the same
+    state a fresh start would, in a fraction of the time."""
+    from crm.embedded import Platform
+
+    cls = cls or Platform
+    if cls not in _SEEDED:
+        folder = tmp_path_factory.mktemp(f"seeded-{cls.__name__}")
+        pf = cls(embedded_env(folder)).prepare(seed=True).start()
+        pf.wait_until_consumed(timeout=120)  # once per run, on a machine that may be busy: a generous deadline
+        pf.stop()
+        for rt in pf.runtimes.values():  # the last connection closed checkpoints SQLite's write-ahead log
+            rt.db.engine.dispose()
+        _SEEDED[cls] = folder
+    var = tmp_path_factory.mktemp("var")
+    shutil.copytree(_SEEDED[cls], var, dirs_exist_ok=True)
+    return var
+
+
+def seeded_platform(tmp_path_factory, cls: type | None = None):
+    """A started embedded platform (`crm.embedded.Platform`, or `cls`) on a `seeded_var` of its own; the start
+    itself (workers, consumers, today's daily jobs) runs on the copy."""
+    from crm.embedded import Platform
+
+    cls = cls or Platform
+    pf = cls(embedded_env(seeded_var(tmp_path_factory, cls))).start()
+    pf.wait_until_consumed()
+    return pf
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """The embedded platform with the demo group, shared by the tests of one module."""
-    from crm.embedded import Platform
-
-    pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
-    pf.wait_until_consumed()
+    pf = seeded_platform(tmp_path_factory)
     yield pf
     pf.stop()
 
@@ -270,7 +309,7 @@ def _pg_database(admin_url: str):
     yield its owner's URL, then drop it."""
     import psycopg
 
-    name = f"crm_test_{uuid.uuid4().hex[:12]}"
+    name = f"{DB_PREFIX}{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" OWNER "{PG_OWNER}"')
         conn.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
@@ -295,7 +334,7 @@ def amqp_url() -> str:
 @pytest.fixture
 def bus_namespace(monkeypatch, amqp_url):
     """A private exchange/queue namespace on the real RabbitMQ, deleted after the test."""
-    ns = f"t{uuid.uuid4().hex[:10]}"
+    ns = f"{NS_PREFIX}t{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv("BUS_NAMESPACE", ns)
     yield ns
     delete_namespace(amqp_url, ns)

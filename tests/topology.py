@@ -24,7 +24,7 @@ import requests
 
 from shared.auth import ensure_keypair
 from shared.config import SERVICES
-from tests.conftest import PG_APP, _pg_database, as_role, delete_namespace, wait_until
+from tests.conftest import NS_PREFIX, PG_APP, _pg_database, as_role, delete_namespace, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -145,15 +145,18 @@ class Topology:
 def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: str = "e2e",
                         api_workers: int | dict[str, int] = 2, seed: bool = True,
                         report_tracebacks: bool = True, ports: dict[str, int] | None = None,
-                        env_extra: dict[str, str] | None = None) -> Iterator[Topology]:
+                        env_extra: dict[str, str] | None = None, serve: bool = True,
+                        start_timeout: float = 180.0) -> Iterator[Topology]:
     """Start every service's API and worker on fresh databases and a fresh bus namespace; seed the demo
     group (its users get a random password, `Topology.password`); stop and drop it all afterwards.
 
     `api_workers`: gunicorn workers per API, for every service or by service (default 2); `ports`: the
-    APIs' ports by service (default: free ones); `env_extra`: more environment for every process."""
+    APIs' ports by service (default: free ones); `env_extra`: more environment for every process;
+    `serve=False`: the workers only (nothing serves HTTP; the seed is the `crm seed` command's);
+    `start_timeout`: seconds for the APIs to answer, and again for the seed (a loaded machine needs more)."""
     per_service = api_workers if isinstance(api_workers, dict) else dict.fromkeys(SERVICES, api_workers)
     ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
-    ns = f"{prefix}{uuid.uuid4().hex[:8]}"
+    ns = f"{NS_PREFIX}{prefix}{uuid.uuid4().hex[:8]}"
     # databases of their own: every service runs as separate processes that commit (not one rolled-back transaction)
     dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
     env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1", CRM_ALLOW_TEST_CLOCK="1",
@@ -177,14 +180,16 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
         for svc in SERVICES:
             argv = [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", str(per_service.get(svc, 2)), "-b",
                     f"127.0.0.1:{ports[svc]}", f"services.{svc}.bootstrap:create_app()"]
-            apis[svc] = Proc(f"{svc}-api", argv, env, logs / f"{svc}-api.log").start()
+            if serve:
+                apis[svc] = Proc(f"{svc}-api", argv, env, logs / f"{svc}-api.log").start()
             workers[svc] = Proc(f"{svc}-worker", [BIN / "crm", "worker", svc], env,
                                 logs / f"{svc}-worker.log").start()
         topo = Topology(env, ports, apis, workers, logs)
-        wait_until(topo.healthy, timeout=180, interval=0.5)
+        if serve:
+            wait_until(topo.healthy, timeout=start_timeout, interval=0.5)
         if seed:
             topo.password = secrets.token_urlsafe(16)
-            topo.crm("seed", f"--password={topo.password}", check=True)
+            topo.crm("seed", f"--password={topo.password}", check=True, timeout=start_timeout)
         topo.started_in = time.monotonic() - t0
         yield topo
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from shared import config
-from shared.service import ServiceRuntime
+from shared.service import DailyRun, ServiceRuntime
 from shared.tenancy import Scope
 from shared.web import create_service_app
 
@@ -20,26 +20,19 @@ SERVICE_DIR = Path(__file__).resolve().parent
 RECONCILED_DAYS = 7
 
 
-def request_reconciliation(rt: ServiceRuntime, today: date, days: int = RECONCILED_DAYS) -> int:
-    """Ask every source for its own counts of the `days` days before today, for each group (their
-    answers are compared as they arrive, `consumers.compare_counts`); returns the groups asked."""
-    from sqlalchemy import select
+def request_reconciliation(rt: ServiceRuntime, group_id: str, today: date, days: int = RECONCILED_DAYS) -> None:
+    """Ask every source for its own counts of group `group_id` over the `days` days before today (their
+    answers are compared as they arrive, `consumers.compare_counts`)."""
     from uuid6 import uuid7
 
     from shared.bus import emit
     from shared.daily_counts import REQUESTED
     from shared.events import Event
 
-    from .adapters.models import DimStore
-
-    with rt.db.session(Scope.system()) as s:
-        groups = sorted(s.scalars(select(DimStore.group_id).distinct()))
-    for group_id in groups:
-        with rt.db.session(Scope.system(group_id)) as s:
-            emit(s, Event(type=REQUESTED, group_id=group_id, data={
-                "request_id": str(uuid7()), "day_from": today - timedelta(days=days),
-                "day_to": today - timedelta(days=1)}))
-    return len(groups)
+    with rt.db.session(Scope.system(group_id)) as s:
+        emit(s, Event(type=REQUESTED, group_id=group_id, data={
+            "request_id": str(uuid7()), "day_from": today - timedelta(days=days),
+            "day_to": today - timedelta(days=1)}))
 
 
 def compact(rt: ServiceRuntime, today: date, group_id: str | None = None, window: int | None = 35) -> tuple[int, int]:
@@ -55,18 +48,14 @@ def compact(rt: ServiceRuntime, today: date, group_id: str | None = None, window
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
     """The runtime: its worker folds the fine rollup (unless ANALYTICS_DAILY_COMPACTION=0) and asks the
-    sources for their counts (unless ANALYTICS_NIGHTLY_RECONCILIATION=0) once per local day."""
-    compaction = os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1"
-    reconciliation = os.environ.get("ANALYTICS_NIGHTLY_RECONCILIATION", "1") == "1"
-
-    def daily(rt: ServiceRuntime, today: date) -> None:
-        if compaction:
-            compact(rt, today)
-        if reconciliation:
-            request_reconciliation(rt, today)
-
+    sources for their counts (unless ANALYTICS_NIGHTLY_RECONCILIATION=0) once per group and local day."""
+    daily: dict[str, DailyRun] = {}
+    if os.environ.get("ANALYTICS_DAILY_COMPACTION", "1") == "1":
+        daily["compaction"] = lambda rt, group_id, today: compact(rt, today, group_id)
+    if os.environ.get("ANALYTICS_NIGHTLY_RECONCILIATION", "1") == "1":
+        daily["reconciliation"] = request_reconciliation
     return ServiceRuntime(settings or config.load("analytics"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
-                          daily={"analytics": daily} if compaction or reconciliation else {})
+                          daily=daily)
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -30,18 +30,18 @@ def group_scopes(rt: ServiceRuntime, group_id: str | None = None) -> list[Scope]
         return [Scope.system(gid) for gid in groups_with_customers(s)]
 
 
-def daily_schedules(rt: ServiceRuntime, today: date) -> None:
-    """The daily job: the day's care schedules, in every group."""
+def daily_schedules(rt: ServiceRuntime, group_id: str, today: date) -> None:
+    """The daily job, for one group: the group's care schedules of its local day."""
     from .handlers.schedules import run_schedules
 
-    run_schedules(rt.db, today, group_scopes(rt))
+    run_schedules(rt.db, today, group_scopes(rt, group_id))
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
-    """The runtime: every session carries the PII keys; the worker runs the care schedules once per local
-    day (unless CUSTOMERS_DAILY_SCHEDULES=0)."""
+    """The runtime: every session carries the PII keys; the worker runs the care schedules once per group
+    and local day (unless CUSTOMERS_DAILY_SCHEDULES=0)."""
     settings = settings or config.load("customers")
-    daily = {"customers": daily_schedules} if os.environ.get("CUSTOMERS_DAILY_SCHEDULES", "1") == "1" else {}
+    daily = {"care_schedules": daily_schedules} if os.environ.get("CUSTOMERS_DAILY_SCHEDULES", "1") == "1" else {}
     return ServiceRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, handlers, daily=daily,
                           session_info={"pii": Pii(settings.secret_key)})
 

@@ -7,22 +7,15 @@ from flask import Flask
 
 from shared import config
 from shared.auth import TokenSigner, ensure_keypair
-from shared.bus.publisher import Publisher
-from shared.bus.relay import Relay
 from shared.service import ServiceRuntime
 from shared.web import create_service_app
 
 from .entrypoints.consumers import handlers
-from .entrypoints.delivery import NotifyingRelay
+from .entrypoints.delivery import NoticeQueue
 from .handlers.sessions import session_state
 from .adapters.models import INBOX, OUTBOX, Base
 
 SERVICE_DIR = Path(__file__).resolve().parent
-
-
-def notifying_relay(rt: ServiceRuntime) -> Relay:
-    """Identity's relay also sends the inbox's notices (e-mail, WeCom)."""
-    return NotifyingRelay(rt.db, rt.db.engine, rt.outbox, Publisher(rt.settings.bus_url))
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
@@ -40,7 +33,7 @@ def build(settings: config.Settings | None = None) -> ServiceRuntime:
         settings.token_ttl_seconds,
     )
     return ServiceRuntime(settings, Base, OUTBOX, INBOX, SERVICE_DIR, handlers, session_state=session_state,
-                          relay=notifying_relay, signer=signer)
+                          queues=[lambda rt: NoticeQueue(rt.db)], signer=signer)
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -18,29 +18,37 @@ from .adapters.models import INBOX, OUTBOX, Base
 SERVICE_DIR = Path(__file__).resolve().parent
 
 
+def report_misses(rt: ServiceRuntime, group_id: str, day: date | None = None) -> int:
+    """The daily job, for one group: `leads.report.missed` for every owed report of that day and the week
+    before not in by its deadline (once each)."""
+    from .handlers.reports import publish_misses as publish_group_misses
+
+    with rt.db.session(Scope.system(group_id)) as s:
+        return publish_group_misses(s, clock.now())
+
+
 def publish_misses(rt: ServiceRuntime, today: date | None = None) -> int:
-    """The daily job: `leads.report.missed` for every owed report of the last week not in by its deadline
-    (once each)."""
+    """`report_misses` in every group with stores."""
     from sqlalchemy import select
 
     from .adapters.models import StoreRef
-    from .handlers.reports import publish_misses as publish_group_misses
 
     with rt.db.session(Scope.system()) as s:
         groups = sorted(set(s.scalars(select(StoreRef.group_id))))
-    n = 0
-    for group_id in groups:
-        with rt.db.session(Scope.system(group_id)) as s:
-            n += publish_group_misses(s, clock.now())
-    return n
+    return sum(report_misses(rt, group_id, today) for group_id in groups)
 
 
 def build(settings: config.Settings | None = None) -> ServiceRuntime:
-    """The runtime: its worker runs the reports-missed check once per local day (unless
-    LEADS_DAILY_REPORT_MISSES=0) and the queued CSV imports."""
+    """The runtime: its worker runs the reports-missed check once per group and local day at the reports'
+    deadline (a weekday's report is owed by 18:00 local; unless LEADS_DAILY_REPORT_MISSES=0) and the
+    queued CSV imports."""
+    from shared.scheduler import Daily
+
+    from .domain.timing import REPORT_DUE
     from .entrypoints.worker import ImportQueue
 
-    daily = {"leads": publish_misses} if os.environ.get("LEADS_DAILY_REPORT_MISSES", "1") == "1" else {}
+    daily = {"report_misses": Daily(report_misses, at=REPORT_DUE)} \
+        if os.environ.get("LEADS_DAILY_REPORT_MISSES", "1") == "1" else {}
     return ServiceRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
                           daily=daily, queues=[lambda rt: ImportQueue(rt.db)])
 

@@ -1,6 +1,8 @@
 """Request and response schemas of the leads API."""
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from shared.db import utcnow
+from shared.dump import FastDumpSchema
 from shared.fields import Amount, AwareDateTime, Date, Id, Page, PerPage
 from shared.phones import InvalidPhone, normalize
 from shared.privacy import MaskedPhone
@@ -54,7 +56,9 @@ class LeadIn(Schema):
             raise ValidationError("name is blank")
 
 
-class LeadOut(Schema):
+class LeadOut(FastDumpSchema):
+    """A lead as the API shows it; dumped by `FastDumpSchema` (a list of 50 is the API's most frequent answer)."""
+
     id = fields.String()
     group_id = fields.String()
     store_id = fields.String()
@@ -85,8 +89,6 @@ class LeadOut(Schema):
     defeat_pending = fields.Boolean()
 
     def _overdue(self, lead):
-        from shared.db import utcnow
-
         return bool(lead.overdue_at and lead.overdue_at <= utcnow())
 
 

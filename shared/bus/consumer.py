@@ -37,8 +37,10 @@ import os
 from functools import lru_cache
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from itertools import groupby
 from typing import Any
 
@@ -46,18 +48,20 @@ from kombu import Connection
 from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
-from sqlalchemy import Table, bindparam, insert, select, text
+from sqlalchemy import Connection as DbConnection, Table, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
-from shared.bus.tables import known_groups_of
+from shared.bus.tables import KNOWN_GROUPS_CHANNEL, known_groups_of
 from shared.bus.topology import ConsumerSpec, connect, dead_letter_exchange, declare, is_amqp
-from shared.db import Database, utcnow
-from shared.errors import DomainError, database_unavailable
+from shared.db import Database, give_back, utcnow
+from shared.errors import DomainError, connection_lost, database_unavailable
+from shared.rls import first_on_driver, on_driver
 from shared.events import Event
 from shared.tenancy import Scope
+from shared.wake import wake_after_commit
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Session, Event], None]
@@ -97,11 +101,23 @@ class EventHandlers:
     arrives consecutively in one delivered batch, in order, whatever their types (a single event is a
     list of one). It must be the only handler of its event types; one function may be registered for
     several patterns.
+
+    `gather` (seconds, default none): how long a delivery may wait for more events before it is applied,
+    for a consumer whose work nobody waits on to that fraction of a second (every service's sets one): each
+    delivery costs a transaction and a fixed set of statements whatever its size, so at a low rate the
+    events of one lead (published by two services a few milliseconds apart), and of the leads that follow
+    it within the window, are applied together instead of one by one. Without it a delivery is applied as
+    soon as no more events are arriving (`EventConsumer.consume`).
+
+    `batch`: the most events one delivery takes (100; analytics 200: its per-event cost falls with the size
+    of the delivery, and a backlog drains faster).
     """
 
     consumer: str
     handlers: list[tuple[str, Handler]] = field(default_factory=list)
     batch_handlers: list[tuple[str, BatchHandler]] = field(default_factory=list)
+    gather: float = 0.0
+    batch: int = 100
 
     def on(self, pattern: str):
         def deco(fn: Handler) -> Handler:
@@ -155,6 +171,21 @@ class Applier:
         self.db, self.inbox, self.handlers = db, inbox, handlers
         self.known_groups = known_groups_of(inbox)
         self._known: set[str | None] = set()  # groups found known (a group is never forgotten)
+        #: PostgreSQL, set by the consumer's loop (`keep_connection`): batches run on a connection kept
+        #: checked out between them, in `_conn` (no pool checkout and pre-ping per delivery)
+        self._keep = False
+        self._conn: DbConnection | None = None
+
+    def keep_connection(self) -> None:
+        """Run batches on one connection kept between them (PostgreSQL; a consumer's loop, which calls
+        `release` when it stops): a delivery's unit of work then costs a round trip fewer, the pool's
+        pre-ping. A connection found lost is thrown away and the batch falls back as any failed batch
+        does (`EventConsumer.flush`: one by one, on the pool's connections, with retries)."""
+        self._keep = self.db.engine.dialect.name == "postgresql"
+
+    def release(self, invalidate: bool = False) -> None:
+        give_back(self._conn, lost=invalidate)
+        self._conn = None
 
     def admit(self, s: Session, events: list[Event]) -> None:
         """The tenant rule (see the module's docstring) for events of one group, in order: raises
@@ -172,7 +203,9 @@ class Applier:
                     raise TenantRejected(f"{GROUP_CREATED} creates group {ev.data.get('id')} but its envelope "
                                          f"names group {gid}")
                 if not known:
-                    s.execute(insert(self.known_groups).values(group_id=gid, known_at=utcnow()))
+                    s.execute(insert(self.known_groups).values(group_id=gid, known_at=utcnow(),
+                                                               timezone=ev.data.get("timezone")))
+                    wake_after_commit(s, KNOWN_GROUPS_CHANNEL)  # the scheduler's copy of the groups
                     known = True
             elif not known:
                 raise TenantRejected(f"unknown group {gid}: no {GROUP_CREATED} for it has reached "
@@ -218,18 +251,25 @@ class Applier:
         """
         name, inbox = self.handlers.consumer, self.inbox
         unique = list({str(ev.id): ev for ev in events}.values())  # the same event twice counts once
-        with self.db.session(Scope.system(events[0].group_id)) as s:
-            new_ids = _record_in_inbox(s, inbox, name, unique)
-            fresh = [ev for ev in unique if str(ev.id) in new_ids]
-            if fresh:
-                self.admit(s, fresh)
-            self.handlers.apply(s, fresh)
+        if self._keep and self._conn is None:
+            self._conn = self.db.engine.connect()
+        try:
+            with self.db.session(Scope.system(events[0].group_id), bind=self._conn) as s:
+                new_ids = _record_in_inbox(s, inbox, name, unique, kept=self._conn)
+                fresh = [ev for ev in unique if str(ev.id) in new_ids]
+                if fresh:
+                    self.admit(s, fresh)
+                self.handlers.apply(s, fresh)
+        except BaseException as exc:
+            self.release(invalidate=connection_lost(exc))  # rolled back; the next batch takes a fresh one
+            raise
         if fresh:
             self._known.add(events[0].group_id)
         return len(fresh)
 
 
-def _record_in_inbox(s: Session, inbox: Table, consumer: str, events: list[Event]) -> set[str]:
+def _record_in_inbox(s: Session, inbox: Table, consumer: str, events: list[Event],
+                     kept: DbConnection | None = None) -> set[str]:
     """Insert the events' inbox rows; return the ids that were not there before.
 
     One `INSERT … ON CONFLICT DO NOTHING RETURNING` on PostgreSQL and SQLite: a single round trip,
@@ -237,14 +277,15 @@ def _record_in_inbox(s: Session, inbox: Table, consumer: str, events: list[Event
     """
     now = utcnow()
     dialect = s.get_bind().dialect.name
-    if dialect == "postgresql":  # the ids as two array parameters: a short statement psycopg parses once
+    if dialect == "postgresql":  # the ids as two array parameters: a short statement, on the driver's cursor
         name = s.get_bind().dialect.identifier_preparer.format_table(inbox)
-        stmt = text(f"INSERT INTO {name} (consumer, event_id, event_type, handled_at) "
-                    "SELECT :consumer, e.id, e.type, :now FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[])) "
-                    "AS e(id, type) ON CONFLICT DO NOTHING RETURNING event_id"
-                    ).bindparams(bindparam("now", type_=inbox.c.handled_at.type))
-        return set(s.execute(stmt, {"consumer": consumer, "now": now, "ids": [str(ev.id) for ev in events],
-                                    "types": [ev.type for ev in events]}).scalars())
+        sql = (f"INSERT INTO {name} (consumer, event_id, event_type, handled_at) "
+               "SELECT %s, e.id, e.type, %s FROM unnest(%s::text[], %s::text[]) "
+               "AS e(id, type) ON CONFLICT DO NOTHING RETURNING event_id")
+        params = (consumer, now.astimezone(UTC), [str(ev.id) for ev in events], [ev.type for ev in events])
+        if kept is not None and not s.in_transaction():  # with BEGIN and the scope's settings, one round trip
+            return {row[0] for row in first_on_driver(s, kept, sql, params)}
+        return {row[0] for row in on_driver(s.connection(), sql, params)}
     rows: list[dict[str, Any]] = [{"consumer": consumer, "event_id": str(ev.id), "event_type": ev.type, "handled_at": now}
                                   for ev in events]
     if dialect == "sqlite":
@@ -268,20 +309,33 @@ class EventConsumer(ConsumerMixin):
         applier: Applier,
         retries: int = 3,
         backoff: float = 0.2,
-        prefetch: int = 100,
-        batch: int = 100,
-        linger: float = 0.005,
+        prefetch: int | None = None,
+        batch: int | None = None,
+        linger: float | None = None,
+        hold: float | None = None,
         db_outage: float = 600.0,
     ):
         self.url = url
+        self._amqp = is_amqp(url)
         self.connection: Connection = connect(url)
         self.applier = applier
         self.spec = applier.handlers.spec
+        batch = batch or applier.handlers.batch
+        #: the broker may have twice a delivery in flight: while one is applied the next is already on its
+        #: way, instead of leaving only after the first one's ack (a backlog then streams without a stall)
+        prefetch = prefetch or 2 * batch
         self.retries, self.backoff, self.prefetch = retries, backoff, prefetch
         self.db_outage = db_outage  # s: how long the database may be unavailable before a message is parked
         self.dead_publisher = Publisher(url, exchange=dead_letter_exchange())
-        self.batch, self.linger = max(1, min(batch, prefetch)), linger
+        #: batching (see `consume`): at most `batch` messages; read on while the next one is already
+        #: arriving (within `linger`, 1 ms), and for at most `hold` (10 ms) after the first one came; a
+        #: consumer that gathers (`EventHandlers.gather`) reads on for that long in any case
+        gather = applier.handlers.gather
+        self.batch = max(1, min(batch, prefetch))
+        self.linger = linger if linger is not None else max(0.001, gather)
+        self.hold = hold if hold is not None else max(0.01, gather)
         self.pending: list[tuple[Any, Message]] = []
+        self._flush_by = 0.0
         self.applied = 0
         self.ready = threading.Event()
 
@@ -304,11 +358,30 @@ class EventConsumer(ConsumerMixin):
         self.dead_letter(message, f"undecodable message: {exc}")
 
     def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
-        """kombu's loop, plus: flush the pending batch as soon as the queue is quiet for `linger`."""
-        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+        """kombu's loop, batching only what is already there: the pending messages are applied as soon as
+        no further frame is waiting (none arrives within `linger`, 1 ms: the broker has nothing more ready
+        for us), when `batch` are pending, or `hold` (10 ms) after the first of them came, whichever is
+        first. An event arriving alone is applied at once; under load the messages that arrive while a
+        batch is applied are waiting in the socket when it is done, and make the next batch (the busier,
+        the larger, up to `batch`). A consumer that gathers (`EventHandlers.gather`) waits that long after
+        the first pending message for more, whatever arrives. Acks still follow the commit (`flush`).
+        While it runs, batches are applied on a database connection kept between them
+        (`Applier.keep_connection`)."""
+        # the filesystem bus (embedded mode) is polled anyway: a short wait lets `stop` end the loop at once
+        # instead of up to a second later (each embedded platform's stop waited for it)
+        idle = float(safety_interval) if is_amqp(self.url) else min(float(safety_interval), 0.1)
+        self.applier.keep_connection()
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers), _released(self.applier):
             while not self.should_stop:
+                wait = idle
+                if self.pending:
+                    wait = min(self.linger, self._flush_by - time.monotonic())
+                    if wait <= 0:  # held long enough: a steady trickle must not keep the batch open
+                        self.flush()
+                        yield
+                        continue
                 try:
-                    conn.drain_events(timeout=self.linger if self.pending else safety_interval)
+                    conn.drain_events(timeout=wait)  # a positive timeout: no busy loop inside a frame
                 except TimeoutError:
                     if self.pending:
                         self.flush()
@@ -318,6 +391,8 @@ class EventConsumer(ConsumerMixin):
 
     def on_message(self, body, message) -> None:
         """Buffer the message; a full batch is applied at once."""
+        if not self.pending:
+            self._flush_by = time.monotonic() + self.hold
         self.pending.append((body, message))
         if len(self.pending) >= self.batch:
             self.flush()
@@ -341,7 +416,20 @@ class EventConsumer(ConsumerMixin):
             return
         self.applied += applied
         _fault_exit_before_ack()
-        for _, message in batch:
+        self.ack_all([message for _, message in batch])
+
+    def ack_all(self, messages: list[Message]) -> None:
+        """Ack a delivery's messages, all applied. On AMQP one frame does it (`multiple`: every message of the
+        channel up to the last one's tag, which are exactly these: each earlier one was acked, rejected or
+        dead-lettered by the delivery that held it, or left for redelivery by `handle_one` only when the
+        consumer is stopping, after which no delivery is acked so); the filesystem bus acks each."""
+        last = messages[-1]
+        if self._amqp and all(m.channel is last.channel for m in messages):
+            last.ack(multiple=True)
+            for m in messages[:-1]:
+                m._state = "ACK"  # kombu's own mark, as its ack() sets it
+            return
+        for message in messages:
             message.ack()
 
     def handle_one(self, body, message) -> None:
@@ -424,6 +512,14 @@ class EventConsumer(ConsumerMixin):
     def stop(self) -> None:
         self.should_stop = True
         self.dead_publisher.close()
+
+
+@contextmanager
+def _released(applier: Applier) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        applier.release()
 
 
 def _fault_exit_before_ack() -> None:

@@ -2,31 +2,15 @@
 from __future__ import annotations
 
 import json
-import threading
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
 
 from shared.db import insert_rows, utcnow
 from shared.events import Event
+from shared.wake import wake_after_commit
 
-_wakers: dict[Table, list[threading.Event]] = {}  # outbox table → the events of the relays reading it
-
-
-def wake_on_commit(table: Table) -> threading.Event:
-    """An event set after every commit in this process that wrote rows to `table` (one per relay, so
-    one relay clearing its own never hides a commit from another)."""
-    ev = threading.Event()
-    _wakers.setdefault(table, []).append(ev)
-    return ev
-
-
-def stop_waking(table: Table, ev: threading.Event) -> None:
-    if ev in _wakers.get(table, ()):
-        _wakers[table].remove(ev)
-
-
-#: PostgreSQL: the channel a commit with outbox rows notifies (delivered at commit, dropped on rollback)
+#: the channel a commit with outbox rows notifies (`shared.wake`: the relays' wake-up)
 NOTIFY_CHANNEL = "crm_outbox"
 PENDING = "outbox_pending"  # session.info key: rows emitted in this transaction, not written yet
 
@@ -62,15 +46,13 @@ def _row(ev: Event, now) -> dict:
 def write_pending(session: Session) -> None:
     """Write the events emitted so far into the outbox table (one INSERT); commit does it by itself."""
     rows = session.info.pop(PENDING, None)
-    if rows:
-        insert_rows(session, outbox_table(session), rows)
-        if session.get_bind().dialect.name == "postgresql":  # wakes the relays' LISTEN when this commits
-            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-        session.info["outbox_dirty"] = True
+    if rows:  # on PostgreSQL the INSERT itself notifies the relays' LISTEN (delivered when this commits)
+        insert_rows(session, outbox_table(session), rows, notify=NOTIFY_CHANNEL)
+        wake_after_commit(session, NOTIFY_CHANNEL)  # and the relays of this process
 
 
 def install_outbox(factory, table: Table) -> None:
-    """Give every session of this factory its outbox table, and wake the relay after commits."""
+    """Give every session of this factory its outbox table; its rows are written just before commit."""
     factory.kw.setdefault("info", {})["outbox_table"] = table
 
     @event.listens_for(factory, "before_commit")
@@ -78,17 +60,10 @@ def install_outbox(factory, table: Table) -> None:
         if not session.in_nested_transaction():  # a savepoint may still roll back: wait for the real commit
             write_pending(session)
 
-    @event.listens_for(factory, "after_commit")
-    def _wake(session):
-        if session.info.pop("outbox_dirty", False):
-            for ev in _wakers.get(table, ()):
-                ev.set()
-
     @event.listens_for(factory, "after_rollback")
     def _forget(session):
         if not session.in_nested_transaction():
             session.info.pop(PENDING, None)
-            session.info.pop("outbox_dirty", None)
 
 
 def scrub(session: Session, ids: set[str] | list[str], customer_id: str) -> int:

@@ -1,12 +1,19 @@
 """The outbox relay: publishes committed outbox rows and marks them sent only after confirms.
 
-It sleeps until there is something to send: on PostgreSQL a commit that wrote outbox rows sends
-`NOTIFY crm_outbox` (see `shared.bus.outbox`), which the relay LISTENs to on a connection of its
-own; in embedded mode the writing thread sets an in-process event. A slow fallback poll catches
-rows written without a wake-up (a row written by hand; a listener connection lost, after which the
-relay also looks once on reconnecting): every `FALLBACK_POLL` (5 s) in embedded mode, every
-`LISTEN_FALLBACK_POLL` (30 s) while LISTEN is up. An idle relay thus opens one read-only
-transaction per 5 or 30 s instead of ten a second.
+It sleeps until there is something to send (`shared.wake`): on PostgreSQL a commit that wrote
+outbox rows sends `NOTIFY crm_outbox` (see `shared.bus.outbox`), which the relay LISTENs to on a
+connection of its own; in embedded mode the writing thread sets an in-process event. A slow fallback
+poll catches rows written without a wake-up (a row written by hand; a listener connection lost,
+after which the relay also looks once on reconnecting): every `FALLBACK_POLL` (5 s) in embedded
+mode, every `LISTEN_FALLBACK_POLL` (30 s) while LISTEN is up.
+
+On PostgreSQL a batch costs two round trips to the database, on a connection the relay keeps while it
+runs (no pool check-out and pre-ping per batch): BEGIN and the locking SELECT in one pipeline, then,
+after the broker's confirms, the UPDATE that marks the rows sent and the COMMIT in another. That
+commit does not wait for its WAL flush (`synchronous_commit` off for that transaction): should
+PostgreSQL itself crash in the fraction of a second before the flush, the rows are published again,
+and the consumers' inboxes drop the copies; nothing else rides on it. A look that finds nothing ends
+with ROLLBACK: an idle relay's fallback poll reads, and commits nothing.
 """
 from __future__ import annotations
 
@@ -17,62 +24,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Table, select, update
 
-from shared.bus.outbox import NOTIFY_CHANNEL, stop_waking, wake_on_commit
+from shared.bus.outbox import NOTIFY_CHANNEL
 from shared.bus.publisher import OutgoingMessage, Publisher, PublishNotConfirmed
-from shared.db import read_only, utcnow
+from shared.db import give_back, read_only, utcnow
+from shared.errors import connection_lost
+from shared.wake import FALLBACK_POLL, LISTEN_FALLBACK_POLL, Wakeup
 
-if TYPE_CHECKING:
-    import psycopg
-
+__all__ = ["FALLBACK_POLL", "LISTEN_FALLBACK_POLL", "Relay", "wait_until"]
 log = logging.getLogger(__name__)
-FALLBACK_POLL = 5.0
-LISTEN_FALLBACK_POLL = 30.0
-
-
-class _Listener:
-    """PostgreSQL LISTEN on the outbox channel, on its own autocommit connection (no transaction is
-    opened while waiting). Reconnects by itself; while it cannot, waits fall back to the poll."""
-
-    def __init__(self, engine: Engine):
-        url = engine.url.set(drivername="postgresql")
-        self.conninfo = url.render_as_string(hide_password=False)
-        self.conn: psycopg.Connection | None = None
-
-    def wait(self, timeout: float, stopping: threading.Event) -> bool:
-        """Block until a notification (True) or `timeout` (False); checks `stopping` every second."""
-        import psycopg
-
-        deadline = time.monotonic() + timeout
-        while not stopping.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                if self.conn is None:
-                    self.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
-                    self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    return True  # (re)connected: rows may have been written meanwhile, look once
-                if any(True for _ in self.conn.notifies(timeout=min(left, 1.0), stop_after=1)):
-                    while any(True for _ in self.conn.notifies(timeout=0, stop_after=1)):
-                        pass  # one run publishes what every notification so far was about
-                    return True
-            except psycopg.Error as exc:
-                log.warning("relay: LISTEN connection lost (%s); polling until it is back", exc)
-                self.close()
-                stopping.wait(min(left, 1.0))
-        return False
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except Exception:  # noqa: BLE001 (closing a dead connection)
-                pass
-            self.conn = None
 
 
 @contextmanager
@@ -99,22 +61,70 @@ class Relay:
     def __init__(self, engine: Engine, outbox: Table, publisher: Publisher, batch: int = 500):
         self.engine, self.outbox, self.publisher, self.batch = engine, outbox, publisher, batch
         self.stopping = threading.Event()
-        self.written = wake_on_commit(outbox)  # commits of this process (the embedded mode's wake-up)
+        self.wakeup = Wakeup(engine, NOTIFY_CHANNEL)  # commits that wrote outbox rows
+        self._keep = False  # PostgreSQL: `run_forever` keeps a connection between batches, in `_conn`
+        self._conn: Connection | None = None
+        name = engine.dialect.identifier_preparer.format_table(outbox)
+        # several relays share the work: each takes the unsent rows no other one holds
+        self._claim = (f"SELECT seq, event_id, routing_key, body FROM {name} WHERE sent_at IS NULL "
+                       f"ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED")
+        self._mark = f"UPDATE {name} SET sent_at = %s WHERE seq = ANY(%s)"
 
     def run_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were confirmed and marked sent."""
-        t = self.outbox
-        query = select(t.c.seq, t.c.event_id, t.c.routing_key, t.c.body).where(t.c.sent_at.is_(None))
-        query = query.order_by(t.c.seq).limit(self.batch)
         if self.engine.dialect.name == "sqlite":
-            return self._run_once_sqlite(query)
-        with self.engine.begin() as conn:
-            rows = conn.execute(query.with_for_update(skip_locked=True)).all()  # several relays share the work
+            t = self.outbox
+            query = select(t.c.seq, t.c.event_id, t.c.routing_key, t.c.body).where(t.c.sent_at.is_(None))
+            return self._run_once_sqlite(query.order_by(t.c.seq).limit(self.batch))
+        if not self._keep:  # called on its own (a tool, a test): a connection for this batch only
+            with self.engine.connect() as conn:
+                return self._run_once_pg(conn)
+        reused = self._conn is not None
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        try:
+            return self._run_once_pg(self._conn)
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            self._release(invalidate=True)
+            if not reused:
+                raise
+        # lost while it waited (terminated, the server restarted: what a pre-ping would have caught)
+        self._conn = self.engine.connect()
+        return self._run_once_pg(self._conn)
+
+    def _run_once_pg(self, conn: Connection) -> int:
+        """One batch on `conn`'s psycopg connection, in two pipelined round trips (see the module's
+        docstring); the rows stay locked by this transaction from the SELECT to the COMMIT."""
+        import psycopg
+
+        pg = conn.connection.driver_connection
+        assert isinstance(pg, psycopg.Connection)
+        try:
+            with pg.pipeline():
+                pg.execute("SET LOCAL synchronous_commit TO off")  # for the marking commit; see above
+                rows = pg.execute(self._claim, (self.batch,)).fetchall()
             if not rows:
+                pg.rollback()
                 return 0
-            self.publisher.publish_batch([OutgoingMessage(r.event_id, r.routing_key, r.body) for r in rows])
-            conn.execute(update(t).where(t.c.seq.in_([r.seq for r in rows])).values(sent_at=utcnow()))
+            self.publisher.publish_batch([OutgoingMessage(event_id, key, body) for _, event_id, key, body in rows])
+            with pg.pipeline():
+                pg.execute(self._mark, (utcnow(), [r[0] for r in rows]))
+                pg.commit()
+        except BaseException:
+            if not pg.closed and not pg.broken:
+                try:
+                    pg.rollback()  # unlock the rows for the next try (or another relay)
+                except psycopg.Error:
+                    pass
+            raise
         return len(rows)
+
+    def _release(self, invalidate: bool = False) -> None:
+        """Give back (or, lost, throw away) the connection kept between batches."""
+        give_back(self._conn, lost=invalidate)
+        self._conn = None
 
     def _run_once_sqlite(self, query) -> int:
         """SQLite has one write lock per database: publishing inside a writing transaction held it for
@@ -141,20 +151,19 @@ class Relay:
         return res.rowcount or 0
 
     def run_forever(self, idle: float | None = None) -> None:
-        """Publish until stopped; between runs, sleep until woken (NOTIFY or the in-process event) or `idle`."""
-        listener = _Listener(self.engine) if self.engine.dialect.name == "postgresql" else None
-        if idle is None:
-            idle = LISTEN_FALLBACK_POLL if listener is not None else FALLBACK_POLL
+        """Publish until stopped; between runs, sleep until woken (a commit with outbox rows) or the
+        fallback poll (`idle`, if given, is a shorter one)."""
+        self._keep = True
         try:
-            self._loop(idle, listener)
+            self._loop(idle)
         finally:
-            if listener is not None:
-                listener.close()
+            self.wakeup.close()
+            self._release()
 
-    def _loop(self, idle: float, listener: _Listener | None) -> None:
+    def _loop(self, idle: float | None) -> None:
         backoff = 0.5
         while not self.stopping.is_set():
-            self.written.clear()  # before the run: a commit during it sets the event again
+            self.wakeup.clear()  # before the run: a commit during it wakes the next wait
             try:
                 n = self.run_once()
                 backoff = 0.5
@@ -163,20 +172,17 @@ class Relay:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            except Exception:
+            except Exception as exc:
                 log.exception("relay: unexpected error")
+                self._release(invalidate=connection_lost(exc))  # a new connection at the next try
                 self.stopping.wait(1.0)
                 continue
             if n < self.batch:
-                if listener is not None:
-                    listener.wait(idle, self.stopping)
-                else:
-                    self.written.wait(idle)
+                self.wakeup.wait(idle)
 
     def stop(self) -> None:
         self.stopping.set()
-        self.written.set()
-        stop_waking(self.outbox, self.written)
+        self.wakeup.stop()
         self.publisher.close()
 
 

@@ -1,4 +1,5 @@
-"""Events of the reconciliation: analytics asks every source for its daily counts, each answers them."""
+"""Events of the reconciliation: analytics asks every source for its daily counts, each answers them; analytics
+asks one source to publish the facts of some days again, it does."""
 from marshmallow import fields, validate
 
 from shared.events import PayloadSchema, payload, record_id
@@ -13,6 +14,28 @@ class ReconciliationRequestedV1(PayloadSchema):
     request_id = record_id(required=True)
     day_from = fields.Date(required=True)
     day_to = fields.Date(required=True)
+
+
+@payload("analytics.replay.requested", 1)
+class ReplayRequestedV1(PayloadSchema):
+    """Analytics found drift: `source` publishes again the events of the facts it counts on these days, in
+    these stores (none named: every store of the group) as `<source>.facts.restated`, then its counts."""
+
+    request_id = record_id(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(SOURCES))
+    day_from = fields.Date(required=True)
+    day_to = fields.Date(required=True)
+    store_ids = fields.List(record_id(), load_default=list)
+
+
+class FactsRestatedV1(PayloadSchema):
+    """Events a source published before, again as they were (original ids and payloads), one part of the
+    answer to `analytics.replay.requested`."""
+
+    request_id = record_id(required=True)
+    part = fields.Integer(required=True, validate=validate.Range(min=1))
+    parts = fields.Integer(required=True, validate=validate.Range(min=1))
+    events = fields.List(fields.Dict(), required=True)
 
 
 class DailyCountV1(PayloadSchema):
@@ -34,3 +57,4 @@ class StatsCountedV1(PayloadSchema):
 
 for _source in SOURCES:
     payload(f"{_source}.stats.counted", 1)(type(f"StatsCounted_{_source}_V1", (StatsCountedV1,), {}))
+    payload(f"{_source}.facts.restated", 1)(type(f"FactsRestated_{_source}_V1", (FactsRestatedV1,), {}))

@@ -1,16 +1,16 @@
-"""Generated history for the embedded platform's demo group, fed through the analytics consumer."""
+"""Generated history for the embedded platform's demo group, fed through the analytics consumer's batch path."""
 from __future__ import annotations
 
 from datetime import date
 
 from sqlalchemy import select
 
-from services.analytics import generator as G
+from crm.datagen import events as G
 from services.analytics.adapters.models import DimStore, DimUser
 from shared.tenancy import Scope
 from tests.conftest import wait_until
 
-from .conftest import feed
+from .conftest import feed_in_deliveries
 
 
 def demo_org(platform) -> G.Org:
@@ -35,6 +35,6 @@ def demo_org(platform) -> G.Org:
 
 def load_demo_history(platform, start: date = date(2026, 9, 1), days: int = 30, per_day: float = 0.4) -> G.Org:
     org = demo_org(platform)
-    feed(platform.runtimes["analytics"], G.history(org, start, days, leads_per_store_day=per_day, seed=3,
-                                                    reports=False))
+    history = list(G.history(org, start, days, leads_per_store_day=per_day, seed=3, reports=False))
+    assert feed_in_deliveries(platform.runtimes["analytics"], history) == len(history)
     return org

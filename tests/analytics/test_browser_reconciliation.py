@@ -70,3 +70,41 @@ def test_hq_sees_drift_and_rebuilds_it_away(live_server, page):  # noqa: F811 (f
         assert page.locator("#nightly-drift").count() == 0
     finally:
         clock.reset()
+
+
+def test_hq_repairs_an_event_lost_for_good_from_its_source(live_server, page):  # noqa: F811 (fixtures)
+    """An order analytics lost from its event log: a rebuild cannot bring it back; "repair from the source
+    services" has leads publish the day again and the drift is gone."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from services.analytics.adapters.models import EventLog
+
+    pf = live_server.platform
+    api = Api(pf.wsgi())
+    me = f"{STORE}.sales3"
+    lead = api.post("/leads/api/v1/leads", as_=me, json={
+        "name": "修复", "phone": f"+86139{uuid.uuid4().int % 10**8:08d}", "source": "walk_in"}).json["id"]
+    order = api.post(f"/leads/api/v1/leads/{lead}/orders", as_=me, json={
+        "model": "ID.4", "price": "199800", "payment_method": "cash"})
+    assert order.status_code == 201, order.json
+    pf.wait_until_consumed()
+    with pf.runtimes["analytics"].db.session(Scope.system()) as s:
+        lost = [i for i, d in s.execute(select(EventLog.id, EventLog.data).where(EventLog.type == "leads.order.placed"))
+                if d.get("order_id") == order.json["id"]]
+        assert len(lost) == 1
+        s.execute(delete(EventLog).where(EventLog.id.in_(lost)))
+    assert api.post("/analytics/api/v1/reconciliation/rebuild", as_="hq.admin").status_code == 200
+
+    login(page, live_server.url, "hq.admin")
+    page.goto(f"{live_server.url}/analytics/reconciliation")
+    page.wait_for_selector("#reconcile-status[data-state=drift]")
+    today = clock.now().astimezone(SH).date().isoformat()
+    assert page.locator(f'#drift [data-drift="leads|orders|{store_id(STORE)}|{today}"]').count() == 1
+    page.get_by_role("button", name="从源服务修复").click()
+    page.wait_for_selector("#reconcile-status[data-state=ok]", timeout=120_000)
+    expect(page.locator("#reconcile-status")).to_contain_text("已从源服务修复")
+    assert page.locator("#drift").is_hidden() and page.locator("#repair").is_hidden()
+    screenshot(page, "analytics-reconciliation-repaired")
+    with pf.runtimes["analytics"].db.session(Scope.system()) as s:
+        assert s.scalar(select(EventLog.id).where(EventLog.id == lost[0])) == lost[0]

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from services.analytics.handlers import ingest
 from services.analytics.views import queries as Q
@@ -18,7 +18,10 @@ from services.analytics.adapters.models import Fact, RollupFine, RollupRunning
 from services.analytics.handlers.running import months_from
 from crm import cli
 from shared import clock, config
-from shared.service import Scheduler
+from shared.bus.tables import known_groups_of
+from shared.db import utcnow
+from shared.bus.consumer import Applier
+from shared.events import Event
 from shared.tenancy import Scope
 from tests.conftest import embedded_env, joined
 
@@ -167,6 +170,28 @@ def test_the_postgresql_bulk_path_gives_the_same_rollups(fed, messages, tmp_path
         rt.db.engine.dispose()
 
 
+@pytest.mark.postgres
+def test_deliveries_of_a_hundred_on_postgresql_give_the_same_rollups(fed, messages, tmp_path, pg_migrated):
+    """The consumer's own path on PostgreSQL: a delivery of up to 100 events in one transaction, each table
+    written by one statement over arrays (`bulk._unnest`: the log, new and changed facts, the fine ledger,
+    the cube and running-total upserts), gives what one event at a time on SQLite gave."""
+    from services.analytics.entrypoints.consumers import handlers
+
+    rt = pg_analytics(pg_migrated, tmp_path)
+    try:
+        with joined(rt.db):
+            applier = Applier(rt.db, rt.inbox, handlers)
+            ordered = sorted(messages, key=lambda m: m["type"] != "identity.group.created")  # the group first
+            events = [Event.from_message(m) for m in ordered]
+            assert sum(applier.apply_batch(events[i:i + 100]) for i in range(0, len(events), 100)) == len(events)
+            assert applier.apply_batch(events[:100]) == 0  # a redelivered delivery changes nothing
+            with rt.db.session(Scope.system()) as s, fed.db.session(Scope.system()) as f:
+                assert rollup_rows(s) == rollup_rows(f)
+                assert fact_rows(s) == fact_rows(f)
+    finally:
+        rt.db.engine.dispose()
+
+
 def fine_rows(rt, until: date, since: date = date.min) -> tuple[int, int]:
     """Rows of the fine ledger, and cells of the days from `since` to before `until` that still have
     more than one row."""
@@ -218,19 +243,21 @@ def test_crm_compact_analytics_folds_the_ledger_of_past_days(messages, tmp_path,
     assert repeated == 0 and left < rows
 
 
-def test_the_analytics_worker_folds_the_ledger_once_a_local_day(messages, tmp_path):
+def test_the_analytics_worker_folds_the_ledger_once_a_local_day(org, messages, tmp_path):
     """The worker's daily run folds the 35 days before the day before yesterday, and only once a day."""
     rt = analytics_runtime(tmp_path)
     ingest_in_batches(rt, shuffled_twice(messages), size=200)
+    with rt.db.session(Scope.system()) as s:  # the group as the consumer learns it (ingest here bypasses it)
+        s.execute(insert(known_groups_of(rt.inbox)).values(group_id=org.group_id, known_at=utcnow(),
+                                                           timezone="Asia/Shanghai"))
     with rt.db.session(Scope.system()) as s:
         before = rollup_rows(s)
     rows, _ = fine_rows(rt, date(2026, 10, 1))
     clock.travel_to(datetime(2026, 10, 5, 4, tzinfo=UTC))  # noon in Shanghai: folds 29 Aug … 2 Oct
     try:
-        scheduler = Scheduler(rt.daily_jobs)  # what `crm worker analytics` runs in a thread of its own
-        assert scheduler.run_once() == 1
-        assert [job.last_day for job in scheduler.jobs] == [date(2026, 10, 5)]
-        assert scheduler.run_once() == 0  # the same day: not again
+        scheduler = rt.scheduler()  # what `crm worker analytics` runs in a thread of its own
+        assert scheduler.run_once() == 2  # the compaction and the reconciliation request, for the one group
+        assert scheduler.run_once() == 0 and rt.scheduler().run_once() == 0  # the same day: not again, nor after a restart
     finally:
         clock.reset()
     with rt.db.session(Scope.system()) as s:

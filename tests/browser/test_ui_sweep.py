@@ -7,15 +7,19 @@ screenshot under test-artifacts/sweep/<role>/ (git-ignored) to look at.
 """
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
+import threading
 import uuid
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
 
 from shared.permissions import roles_for
-from tests.browser_fixtures import ARTIFACTS, login
+from tests.browser_fixtures import ARTIFACTS, LAUNCH_ARGS
+from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -78,6 +82,15 @@ def demo(live_server):
     return live_server
 
 
+@dataclass
+class Swept:
+    """What one role's sweep found: its menu, the kinds of page it opened, what is wrong with them."""
+
+    menu: list[str]
+    shapes: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+
 def _shape(path: str) -> str:
     """A page's kind: its path with ids replaced (one page of each kind is enough)."""
     return "/".join("{id}" if ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
@@ -103,52 +116,92 @@ class _Watch:
         self.errors.clear()
 
 
-def _visit(page, watch: _Watch, base: str, path: str, role: str, n: int) -> tuple[list[str], list[str]]:
+async def _visit(page, watch: _Watch, base: str, path: str, role: str, n: int) -> tuple[list[str], list[str]]:
     """Open a page, keep its screenshot; return what is wrong with it and the links it offers."""
     watch.reset()
-    resp = page.goto(base + path)
-    page.wait_for_load_state("networkidle")
+    resp = await page.goto(base + path)
+    await page.wait_for_load_state("networkidle")
     problems = []
     if resp is None or resp.status >= 400:
         problems.append(f"{path}: status {resp.status if resp else 'none'}")
     problems += [f"{path}: loads {b}" for b in watch.bad] + [f"{path}: console error {e}" for e in watch.errors]
     shots = ARTIFACTS / "sweep" / role
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / f"{n:02d}{re.sub(r'[^A-Za-z0-9]+', '-', path).rstrip('-')}.png"), full_page=True)
-    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
-    foreign = _foreign_words(page.evaluate(VISIBLE_TEXT))
+    await page.screenshot(path=str(shots / f"{n:02d}{re.sub(r'[^A-Za-z0-9]+', '-', path).rstrip('-')}.png"),
+                          full_page=True)
+    hrefs = await page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    foreign = _foreign_words(await page.evaluate(VISIBLE_TEXT))
     if foreign:
         problems.append(f"{path}: English or codes in the page: {', '.join(foreign)}")
     return problems, [h for h in hrefs if h.startswith("/") and not SKIP.search(h)]
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_page_of_every_role_is_chinese_and_whole(demo, browser, role):
+async def _sweep(browser, demo, role: str) -> Swept:
+    """One role's sweep in a browser context of its own: log in through the form, then every page."""
     shutil.rmtree(ARTIFACTS / "sweep" / role, ignore_errors=True)  # this run's screenshots only
-    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    page = await ctx.new_page()
+    page.set_default_timeout(60_000)  # a page of six being loaded at once, on a busy 2-core machine
     watch = _Watch(page)
     try:
-        login(page, demo.url, role)
-        menu = page.eval_on_selector_all("nav.mainnav a", "els => els.map(e => e.getAttribute('href'))")
-        assert menu, f"{role} has no menu"
-        problems: list[str] = []
-        shapes: set[str] = set()
+        await page.goto(f"{demo.url}/identity/login")  # as tests.browser_fixtures.login does, awaited
+        await page.fill("input[name=group]", "demo")
+        await page.fill("input[name=username]", role)
+        await page.fill("input[name=password]", DEMO_PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_load_state("networkidle")
+        menu = await page.eval_on_selector_all("nav.mainnav a", "els => els.map(e => e.getAttribute('href'))")
+        swept = Swept(menu=list(menu))
+        if not menu:
+            return swept
         details = [url for action, url in demo.details.items() if role_of(role) in roles_for(action)]
         queue = list(dict.fromkeys(menu)) + details  # the menu as linked, one record of each kind it shows, then
         menu += details  # every new kind of page they lead to
         while queue:
             href = queue.pop(0)
             path = href if href in menu else urlsplit(href).path
-            if _shape(urlsplit(path).path) in shapes:
+            if _shape(urlsplit(path).path) in swept.shapes:
                 continue
-            shapes.add(_shape(urlsplit(path).path))
-            found, links = _visit(page, watch, demo.url, path, role, len(shapes))
-            problems += found
-            queue += [h for h in links if _shape(urlsplit(h).path) not in shapes]
-        kinds = {s for s in shapes if "{id}" in s}
-        assert kinds, f"{role}: no detail page was reached"
-        assert not problems, f"{role}: {len(problems)} problem(s) on {len(shapes)} pages:\n" + "\n".join(problems)
+            swept.shapes.add(_shape(urlsplit(path).path))
+            found, links = await _visit(page, watch, demo.url, path, role, len(swept.shapes))
+            swept.problems += found
+            queue += [h for h in links if _shape(urlsplit(h).path) not in swept.shapes]
+        return swept
     finally:
-        ctx.close()
+        await ctx.close()
+
+
+@pytest.fixture(scope="module")
+def swept(demo) -> dict[str, Swept | BaseException]:
+    """Every role's sweep, the six at once (each in a browser context of its own), by role; what one role's
+    sweep raised stands in for its result. One after the other, most of the sweep's time was spent waiting:
+    for `networkidle` (half a second without a request, on every page) and for the screenshots."""
+    from playwright.async_api import async_playwright
+
+    async def run() -> list[Swept | BaseException]:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=LAUNCH_ARGS, headless=True)
+            try:
+                return await asyncio.gather(*(_sweep(browser, demo, role) for role in ROLES), return_exceptions=True)
+            finally:
+                await browser.close()
+
+    # a thread of its own: the session's synchronous Playwright (the `browser` fixture) holds this one's loop
+    results: list = []
+    worker = threading.Thread(target=lambda: results.extend(asyncio.run(run())), name="ui-sweep")
+    worker.start()
+    worker.join()
+    assert len(results) == len(ROLES), "the sweep's thread ended without results"
+    return dict(zip(ROLES, results, strict=True))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_of_every_role_is_chinese_and_whole(browser, swept, role):  # `browser`: chromium or skip
+    result = swept[role]
+    if isinstance(result, BaseException):
+        raise result
+    assert result.menu, f"{role} has no menu"
+    kinds = {s for s in result.shapes if "{id}" in s}
+    assert kinds, f"{role}: no detail page was reached"
+    assert not result.problems, (f"{role}: {len(result.problems)} problem(s) on {len(result.shapes)} pages:\n"
+                                 + "\n".join(result.problems))

@@ -5,21 +5,31 @@ For each operation of each service, as HQ (`hq.admin`) and as a store consultant
 path ids, and as many again with the ids of records the world holds (so the 200s are checked too,
 not only the 404s). Every answer must be no server error and match the document's schema for its
 status. The counts are printed; `CONTRACT_EXAMPLES=50` runs a longer search.
+
+Dates and date-times are drawn within the bounds the documents give them (`shared.fields`: years 1900 to
+2199, said as a `pattern` beside the `format`). Schemathesis's own `date` / `date-time` generators draw
+years 1 to 9999, so nearly every drawn value missed the pattern and Hypothesis threw the case away (4,427
+of 5,953 cases drawn; `POST /analytics/api/v1/reconciliation` sent one example of four). The same RFC 3339
+grammar, registered for the run with `schemathesis.openapi.format`, only inside the bounds.
 """
 from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import date
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup, ServerError
+from schemathesis.specs.openapi import unregister_string_format
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from shared import clock
 from shared.config import SERVICES
+from shared.fields import EARLIEST, LATEST
 
 from .openapi import OWN_SESSION, SUMMARY
 from .world import CONSULTANT, NOT_IDS
@@ -27,6 +37,31 @@ from .world import CONSULTANT, NOT_IDS
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "4"))
 CALLERS = ("hq.admin", CONSULTANT)
 CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+def _digits(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(lambda n: f"{n:02d}")
+
+
+def _bounded_rfc3339() -> dict[str, st.SearchStrategy[str]]:
+    """RFC 3339 `full-date` and `date-time` (section 5.6) with the date between EARLIEST and LATEST."""
+    day = st.dates(min_value=EARLIEST, max_value=LATEST).map(date.isoformat)
+    hour, minute = _digits(0, 23), _digits(0, 59)
+    fraction = st.just("") | st.text(alphabet="0123456789", min_size=1, max_size=6).map(".".__add__)
+    offset = st.just("Z") | st.builds("{}{}:{}".format, st.sampled_from("+-"), hour, minute)
+    time = st.builds("{}:{}:{}{}{}".format, hour, minute, _digits(0, 59), fraction, offset)
+    return {"date": day, "date-time": st.builds("{}T{}".format, day, time)}
+
+
+@pytest.fixture
+def bounded_dates():
+    """The bounded generators in place of schemathesis's own `date` and `date-time`, for this test only."""
+    formats = _bounded_rfc3339()
+    for name, strategy in formats.items():
+        schemathesis.openapi.format(name, strategy)
+    yield
+    for name in formats:
+        unregister_string_format(name)
 
 
 def _failures(exc: BaseException) -> list[Failure]:
@@ -64,7 +99,7 @@ def _clock_put_back():
 
 
 @pytest.mark.timeout(max(300, 60 * EXAMPLES))
-def test_every_operation_answers_as_its_document_says(platform, api, world):
+def test_every_operation_answers_as_its_document_says(platform, api, world, bounded_dates):
     counts: Counter = Counter()
     found: list[str] = []
     wsgi = platform.wsgi()

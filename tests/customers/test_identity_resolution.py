@@ -180,3 +180,50 @@ def test_leads_delivered_together_match_exactly_as_one_by_one(customers_ready):
     assert together["created"] == ["known", "p1", "p4", "p5", "p6"]
     assert together["linked"] == sorted([("known", toyota, True), ("p1", toyota, True), ("p1", vw, False),
                                          ("p4", toyota, True), ("p5", toyota, True), ("p6", vw, True)])
+
+
+def test_a_delivery_of_new_and_known_phones_repeats_and_two_stores(customers_ready):
+    """One delivery: a known phone at its store and at a second one, a new phone twice (two formats, two
+    stores), a lead delivered twice. Every customer, relationship, lead, timeline line and event is right
+    (the rows' one INSERT on PostgreSQL: tests/unit/test_bulk_inserts.py)."""
+    from services.customers.adapters.models import Activity, CustomerLead
+
+    platform = customers_ready
+    tag = uuid.uuid4().hex[:6]
+    known, fresh = mobile(), mobile()
+    _walk_in(platform, f"甲{tag}", known)
+    events = [_lead_event(f"甲{tag}", known, "sh-toyota-pd", "toyota"),
+              _lead_event(f"乙{tag}", fresh, "hz-vw-xh", "vw"),
+              _lead_event(f"甲{tag}", f"+86 {known}", "hz-vw-xh", "vw"),
+              _lead_event(f"乙{tag}", f"{fresh[:3]}-{fresh[3:7]}-{fresh[7:]}", "sh-toyota-pd", "toyota")]
+    events.insert(2, events[1])  # delivered twice
+    rt = runtime(platform)
+    assert Applier(rt.db, rt.inbox, handlers).apply_batch(events) == 4
+    toyota, vw = store_id("sh-toyota-pd"), store_id("hz-vw-xh")
+    with system_session(platform) as s:
+        ids = {who: s.scalar(select(Customer.id).where(Customer.phone == f"+86{p}"))
+               for who, p in (("known", known), ("fresh", fresh))}
+        label = {v: k for k, v in ids.items()}
+        rels = {(label[r.customer_id], r.store_id, r.customer_class, r.level) for r in s.scalars(
+            select(StoreRelationship).where(StoreRelationship.customer_id.in_(label)))}
+        leads = {(r.lead_id, label[r.customer_id], r.store_id) for r in s.scalars(
+            select(CustomerLead).where(CustomerLead.customer_id.in_(label)))}
+        timeline = sorted((label[a.customer_id], a.kind, a.ref_id) for a in s.scalars(
+            select(Activity).where(Activity.customer_id.in_(label))))
+        known_at = {label[c.id]: sorted(c.known_at) for c in s.scalars(select(Customer).where(Customer.id.in_(label)))}
+    assert rels == {("known", toyota, "intent", "H"), ("known", vw, "intent", "H"),
+                    ("fresh", vw, "intent", "H"), ("fresh", toyota, "intent", "H")}
+    assert known_at == {"known": sorted([toyota, vw]), "fresh": sorted([toyota, vw])}
+    mine = {(ev.data["lead_id"], who, ev.store_id) for ev, who in zip(
+        [events[0], events[1], events[3], events[4]], ["known", "fresh", "known", "fresh"], strict=True)}
+    assert mine <= leads and len(leads) == 5  # and the walk-in's lead
+    assert sorted(t for t in timeline if t[2] in {ev.data["lead_id"] for ev in events}) == sorted(
+        [("known", "lead", events[0].data["lead_id"]), ("fresh", "lead", events[1].data["lead_id"]),
+         ("known", "lead", events[3].data["lead_id"]), ("fresh", "lead", events[4].data["lead_id"])])
+    created = [e["data"]["customer_id"] for e in outbox_events(platform, "customers.customer.created")]
+    assert created.count(ids["known"]) == 1 and created.count(ids["fresh"]) == 1
+    linked = sorted((label[e["data"]["customer_id"]], e["store_id"], e["data"]["new_customer"])
+                    for e in outbox_events(platform, "customers.relationship.linked") if e["data"]["customer_id"] in label)
+    assert linked == sorted([("known", toyota, True), ("known", vw, False), ("fresh", vw, True),
+                             ("fresh", toyota, False)])
+

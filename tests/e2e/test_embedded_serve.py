@@ -7,14 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
 from services.identity.entrypoints.seed import CONSULTANTS_PER_STORE, STORES
-from tests.conftest import DEMO_PASSWORD, embedded_env, wait_until
+from tests.conftest import DEMO_PASSWORD, embedded_env, seeded_var, wait_until
 
 pytestmark = [pytest.mark.e2e]
 BIN = Path(sys.executable).parent
@@ -29,17 +31,26 @@ def _port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """`crm serve --processes 3` on a var dir where the demo group exists already (so that it does not
-    spend minutes playing the demo activity); its address."""
+    spend minutes playing the demo activity): a copy of the run's seeded one; its address."""
+    var = seeded_var(tmp_path_factory)
+    with serving(var, embedded_env(var), processes=3, timeout=180, seeded=True) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def serving(var: Path, env: dict, processes: int, timeout: float,
+            seeded: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Seed the demo group on `env`'s databases (unless `seeded`: it is there already), then `crm serve` on
+    them until every process serves; yields (its address, its process), stopped at the end."""
     from crm.embedded import Platform
 
-    var = tmp_path_factory.mktemp("var")
-    env = embedded_env(var)
-    pf = Platform(env).prepare(seed=True)
-    for rt in pf.runtimes.values():
-        rt.db.engine.dispose()
+    if not seeded:
+        pf = Platform(env).prepare(seed=True)
+        for rt in pf.runtimes.values():
+            rt.db.engine.dispose()
     port = _port()
     log = (var / "serve.log").open("wb")
-    proc = subprocess.Popen([str(BIN / "crm"), "serve", "--port", str(port), "--processes", "3"],
+    proc = subprocess.Popen([str(BIN / "crm"), "serve", "--port", str(port), "--processes", str(processes)],
                             env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
 
@@ -54,20 +65,32 @@ def served(tmp_path_factory):
             return False
 
     try:
-        wait_until(up, timeout=180, interval=0.5)
-        yield base
+        wait_until(up, timeout=timeout, interval=0.5)
+        yield base, proc
     finally:
-        stop(proc)
+        if proc.poll() is None:
+            stop(proc)
         log.close()
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Ctrl-C to `crm serve` and its serving processes (a session of their own), then kill if need be."""
-    os.killpg(proc.pid, signal.SIGINT)
+    """Ctrl-C to `crm serve` and its serving processes (a session of their own), then a service manager's
+    stop (SIGTERM, as orderly), then kill if need be; the process is always reaped."""
+    for sig, grace in ((signal.SIGINT, 30), (signal.SIGTERM, 30)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def _login(base: str, username: str) -> requests.Response:

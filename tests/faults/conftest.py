@@ -42,7 +42,8 @@ def topo(tmp_path_factory, pg_admin_url, broker):
     workers a fault kills, has two gunicorn workers; the others one (less to start on two cores)."""
     workers = {svc: 2 if svc == "leads" else 1 for svc in SERVICES}
     with production_topology(tmp_path_factory.mktemp("faults"), pg_admin_url, broker.nodes[0].url, prefix="faults",
-                             api_workers=workers, report_tracebacks=False) as t:
+                             api_workers=workers, report_tracebacks=False,
+                             start_timeout=600.0) as t:  # a loaded 2-core machine starts slowly
         yield t
 
 

@@ -121,12 +121,26 @@ def test_a_read_that_loses_its_connection_twice_answers_503_not_500(leads, pg_ad
     assert leads.client.get(LEADS, headers=leads.auth).status_code == 200  # and the next request is served
 
 
+def test_a_write_whose_session_check_finds_its_connection_terminated_is_served(leads, pg_admin_url, caplog):
+    """The session check reads on a small engine of its own, without a pre-ping: a connection of it that
+    died is found by the read itself, which is then made once more on a fresh one; the request goes on."""
+    leads.sessions.ttl = 0  # every request reads the user's state
+    assert leads.client.get(LEADS, headers=leads.auth).status_code == 200  # the check's pool holds a live connection
+    cut = Terminator(leads.sessions.reads, pg_admin_url, lambda sql: "session_versions" in sql)
+    r = leads.client.post(LEADS, json={"name": "新客户", "phone": "+8613900000009", "source": "walk_in"},
+                          headers=leads.auth)
+    cut.remove()
+    assert cut.fired == 1 and cut.seen == 2  # the first read lost its connection, the second one answered
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert stored(leads, "+8613900000009") == (1, 1)
+
+
 def test_a_write_whose_connection_dies_mid_transaction_answers_503_and_saves_nothing(leads, pg_admin_url, caplog):
     phone = "+8613900000002"
     body = {"name": "新客户", "phone": phone, "source": "walk_in"}
     key = {"Idempotency-Key": uuid.uuid4().hex}
     # the lead row is already written in the transaction when the connection dies at its outbox row
-    cut = Terminator(leads.db.engine, pg_admin_url, lambda sql: re.match(r"\s*INSERT INTO outbox\b", sql) is not None)
+    cut = Terminator(leads.db.engine, pg_admin_url, lambda sql: re.search(r"\bINSERT INTO outbox\b", sql) is not None)
     r = leads.client.post(LEADS, json=body, headers={**leads.auth, **key})
     cut.remove()
     assert cut.fired == 1 and cut.seen == 1 and retries(caplog) == 0  # a write is not tried again by the server

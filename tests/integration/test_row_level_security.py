@@ -12,6 +12,7 @@ committed rows only, which is what they check.
 """
 from __future__ import annotations
 
+import uuid
 from importlib import import_module
 
 import pytest
@@ -213,3 +214,27 @@ def test_a_widened_read_that_fails_leaves_the_session_narrow_again(leads):
         assert uow.session.info["scope"] == manager
         uow.rollback()
         assert {st for (st,) in raw(uow.session, "SELECT store_id FROM leads")} == {A1}
+
+
+def test_identitys_session_check_reads_its_users_under_the_tokens_group(pg_migrated, tmp_path):
+    """Identity checks a token against its own users table, a tenant's table: the read sets the token's
+    group for row-level security (the other services read their copy, no tenant's table, without it)."""
+    from services.identity.adapters.models import Group, User
+    from shared.sessions import SessionState
+
+    rt = runtime("identity", pg_migrated("identity"), tmp_path)
+    try:
+        user_id = str(uuid.uuid4())
+        with rt.db.session(Scope.system(A)) as s:
+            s.add(Group(id=A, group_id=A, code=f"g-{user_id[:8]}", name="A"))
+            s.flush()
+            s.add(User(id=user_id, group_id=A, username=f"u-{user_id[:8]}", name="u", role="group_admin",
+                       password_hash="x", token_version=3))
+        rt.sessions.ttl = 0
+        assert rt.sessions.state(A, user_id) == SessionState(3, active=True)
+        assert rt.sessions.state(B, user_id) == SessionState(0, active=False)  # another group's token: no such user
+    finally:
+        with rt.db.session(Scope.system(None)) as s:  # the database serves the rest of the run
+            s.execute(text("DELETE FROM users WHERE group_id = :g"), {"g": A})
+            s.execute(text("DELETE FROM groups WHERE id = :g"), {"g": A})
+        rt.db.engine.dispose()

@@ -13,7 +13,7 @@ from shared import clock, config
 from crm.embedded import Platform
 from services.identity.entrypoints.seed import CONSULTANTS_PER_STORE, STORES
 from shared.tenancy import Scope
-from tests.conftest import FrozenClock, embedded_env, wait_until
+from tests.conftest import FrozenClock, seeded_platform, wait_until
 
 
 class LeadsPlatform(Platform):
@@ -43,7 +43,7 @@ def _known(pf) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    pf = LeadsPlatform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
+    pf = seeded_platform(tmp_path_factory, LeadsPlatform)
     assert wait_until(lambda: _known(pf) == (len(STORES), len(STORES) * (CONSULTANTS_PER_STORE + 1)), 30), \
         "leads did not learn the demo stores and staff from identity"
     yield pf

@@ -16,7 +16,7 @@ from shared.bus.outbox import emit
 from shared.events import Event
 from shared.privacy import pseudonym
 from shared.tenancy import Scope
-from tests.conftest import embedded_env, wait_until
+from tests.conftest import seeded_platform, wait_until
 from tests.leads.helpers import LEADS, phone
 
 PD, XH = "sh-toyota-pd", "sh-lexus-xh"
@@ -26,10 +26,7 @@ NAME, NOTE = "抹去女士", "住在徐汇区天钥桥路 88 号, 丈夫手机 1
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """The whole platform: customers must match the leads to one person and erase them."""
-    from crm.embedded import Platform
-
-    pf = Platform(embedded_env(tmp_path_factory.mktemp("var"))).prepare(seed=True).start()
-    pf.wait_until_consumed()
+    pf = seeded_platform(tmp_path_factory)
     yield pf
     pf.stop()
 

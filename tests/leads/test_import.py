@@ -12,11 +12,13 @@ MGR = f"{PD}.manager"
 
 
 def upload(api, data: bytes, **params):
-    """Upload, see the job queued for the worker at once (202), then wait for the worker to end it."""
+    """Upload, see the job handed to the worker at once (202), then wait for the worker to end it. The
+    answer shows the job as it was when it was read back: the worker, woken by the commit, may already
+    have taken it, finished it or failed it by then."""
     r = api.post(f"{LEADS}/imports", as_=MGR, query_string=params,
                  data={"file": (io.BytesIO(data), "portal.csv")}, content_type="multipart/form-data")
     assert r.status_code == 202, r.json
-    assert r.json["status"] in ("queued", "running", "done") and r.json["size_bytes"] == len(data)
+    assert r.json["status"] in ("queued", "running", "done", "failed") and r.json["size_bytes"] == len(data)
     return finished(api, r.json["id"])
 
 
@@ -134,3 +136,21 @@ def test_the_api_queues_the_import_and_the_page_lists_it(api, platform):
     assert finished(api, r.json["id"])["imported"] == 1
     page = api.get("/leads/import", as_=MGR)
     assert page.status_code == 200 and "dry.csv" in page.get_data(as_text=True)
+
+
+def test_a_queued_import_wakes_the_leads_worker_at_its_commit_not_at_the_poll(api, platform):
+    from services.leads.handlers.importer import IMPORT_CHANNEL
+    from shared.wake import Wakeup
+
+    commands = next(w.commands for w in platform.workers if w.runtime.name == "leads")
+    fallback, commands.wakeup.fallback = commands.wakeup.fallback, 3600.0  # only a wake-up can start it now
+    heard = Wakeup(platform.runtimes["leads"].db.engine, IMPORT_CHANNEL)
+    try:
+        r = api.post(f"{LEADS}/imports", as_=MGR, query_string={"dry_run": "true", "filename": "woken.csv"},
+                     data="姓名,手机\n秦三,13812347002\n".encode(), content_type="text/csv")
+        assert r.status_code == 202, r.json
+        assert heard.event.is_set()  # the request's commit signalled the worker's channel
+        assert finished(api, r.json["id"], timeout=60)["imported"] == 1  # long before the hour's poll
+    finally:
+        heard.close()
+        commands.wakeup.fallback = fallback

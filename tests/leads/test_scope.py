@@ -81,3 +81,56 @@ def test_exports_follow_the_read_scope_and_are_off_for_consultants_until_allowed
     r = api.get(f"{LEADS}/leads/export", as_=f"{PD}.sales3")
     text = r.get_data(as_text=True)
     assert r.status_code == 200 and mine in text and colleague not in text
+
+
+def test_every_page_tells_the_total_of_the_callers_leads_and_a_page_past_the_end_is_empty(api):
+    me = f"{PD}.sales2"
+    for _ in range(3):
+        new_lead(api, me)
+    every = api.get(f"{LEADS}/leads", as_=me, query_string={"per_page": 200})
+    total = int(every.headers["X-Total-Count"])
+    assert total == len(every.json) >= 3
+    pages = [api.get(f"{LEADS}/leads", as_=me, query_string={"per_page": 2, "page": n}) for n in (1, 2)]
+    assert [int(r.headers["X-Total-Count"]) for r in pages] == [total, total]
+    assert [x["id"] for r in pages for x in r.json] == [x["id"] for x in every.json][:4]
+    past = api.get(f"{LEADS}/leads", as_=me, query_string={"per_page": 2, "page": total // 2 + 2})
+    assert past.status_code == 200 and past.json == [] and past.headers["X-Total-Count"] == str(total)
+    nobody = api.get(f"{LEADS}/leads", as_=me, query_string={"q": "无此人的名字"})
+    assert nobody.json == [] and nobody.headers["X-Total-Count"] == "0"
+
+
+def test_the_list_answers_what_the_lead_entities_dumped_answer(api, platform):
+    """The API's list reads the lead's columns, not ORM entities (issue 16): for every role, filter and page,
+    its JSON is the same bytes as `LeadOut` dumping the entities of the same query in the caller's scope
+    (masking included), and it still sees only the caller's leads."""
+    from flask import g
+    from marshmallow import Schema
+
+    from services.leads.schemas import LeadOut
+    from services.leads.views import lead_query, page_of
+    from shared.auth import current_principal
+
+    new_lead(api, f"{PD}.sales1", name="李雷 Li", note="备注 “引号”", model=None)
+    new_lead(api, f"{XH}.sales1", name="韩梅梅")
+    app, db = platform.apps["leads"], platform.runtimes["leads"].db
+    cases = [("hq.admin", {}), ("hq.admin", {"store_id": store_id(PD)}), (f"{PD}.manager", {}),
+             (f"{PD}.sales1", {}), (f"{PD}.sales1", {"q": "李雷"}), (f"{XH}.manager", {"open": "true"}),
+             (f"{PD}.manager", {"per_page": 2, "page": 2}), ("hq.analyst", {"level": "N"})]
+    for who, params in cases:
+        query = {"per_page": 200, **params}
+        r = api.get(f"{LEADS}/leads", as_=who, query_string=query)
+        assert r.status_code == 200 and r.json, (who, params)
+        with app.test_request_context(headers=api.headers(who)):
+            app.preprocess_request()  # signs the caller in, as a request does
+            p = current_principal()
+            q = {"page": 1, "per_page": 200, **params, **({"open": True} if "open" in params else {})}
+            with db.session(p.scope) as s:
+                entities, total = page_of(s, lead_query(q, viewer=p), int(q["page"]), int(q["per_page"]))
+                expected = app.json.response(Schema.dump(LeadOut(many=True), entities)).get_data()  # marshmallow's own
+            assert g.principal is p
+        assert r.get_data() == expected, (who, params)
+        assert r.headers["X-Total-Count"] == str(total)
+        if who.endswith("sales1"):
+            assert {x["consultant_id"] for x in r.json} == {p.user_id}
+        if who.startswith(PD):
+            assert {x["store_id"] for x in r.json} == {store_id(PD)}

@@ -1,6 +1,6 @@
 """KPI definitions are versioned (issue 13): rebuilding under either version gives the same figures every
 time, and the two versions differ exactly where the definition changed (v2 takes a cancelled order out of
-orders and counts it as cancelled; v1 keeps it)."""
+orders and counts it as cancelled; v1 keeps it); the reconciliation with leads' counts agrees under both."""
 from __future__ import annotations
 
 import uuid
@@ -40,6 +40,16 @@ def rebuild(api, version: str | None) -> dict:
     return r.json
 
 
+def reconcile(api) -> tuple[int, list]:
+    """Today's comparison with leads' own counts: the definitions version it ran under and the drift."""
+    today = clock.now().astimezone(SH).date().isoformat()
+    counts = api.get("/leads/api/v1/stats/daily", as_=HQ, query_string={"from": today, "to": today})
+    assert counts.status_code == 200, counts.json
+    r = api.post("/analytics/api/v1/reconciliation", as_=HQ, json={"from": today, "to": today, "counts": counts.json})
+    assert r.status_code == 200, r.json
+    return r.json["definitions"], r.json["drift"]
+
+
 def test_each_version_rebuilds_to_the_same_figures_and_they_differ_where_the_definition_does(api, platform):
     month = clock.now().astimezone(SH).strftime("%Y-%m")
     phone = f"+86138{uuid.uuid4().int % 10**8:08d}"
@@ -62,6 +72,8 @@ def test_each_version_rebuilds_to_the_same_figures_and_they_differ_where_the_def
     under_v1 = store_kpis(api, month)
     assert under_v1["orders"] == live["orders"] + 1 and not under_v1["orders_cancelled"]
     assert live["orders_cancelled"] >= 1
+    # the reconciliation compares under the version in force: no drift on the day of the cancellation
+    assert reconcile(api) == (1, [])
     # the versions differ only in orders (and their amounts, kinds, sale types) and cancellations
     changed = {k[3] for k in set(v1) | set(v2) if v1.get(k) != v2.get(k)}
     assert changed and changed <= {"orders", "order_amount", "orders_kind", "orders_sale_type", "orders_cancelled"}
@@ -72,9 +84,12 @@ def test_each_version_rebuilds_to_the_same_figures_and_they_differ_where_the_def
     platform.wait_until_consumed()
     assert store_kpis(api, month)["orders"] == under_v1["orders"] + 1
 
+    assert reconcile(api) == (1, [])
+
     assert rebuild(api, "v2")["definitions"] == 2
     assert store_kpis(api, month)["orders"] == live["orders"]  # both cancelled orders out again
     assert store_kpis(api, month)["orders_cancelled"] == live["orders_cancelled"] + 1
+    assert reconcile(api) == (2, [])
 
 
 def test_a_version_that_does_not_exist_is_refused_and_only_the_group_admin_rebuilds(api, platform):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from shared import clock
@@ -81,3 +82,35 @@ def test_a_refused_request_stores_no_key_so_the_corrected_retry_goes_through(api
     good = api.post(f"/leads/api/v1/leads/{lead['id']}/orders", as_=SALES, headers=key,
                     json={"model": "帕萨特", "price": "179900", "payment_method": "cash"})
     assert good.status_code == 201, good.json
+
+
+def test_a_key_left_without_an_answer_by_older_code_gets_a_final_answer_not_retry_for_ever(api, platform):
+    """Keys written before answers were stored with the create (status NULL): the create was applied
+    with the key, so it must not run again; a young one is "in progress, retry", an old one final."""
+    from sqlalchemy import insert
+
+    from shared.db import utcnow
+    from shared.idempotency import ANSWER_WAIT, idempotency_table
+    from shared.tenancy import Scope
+
+    me = api.get("/identity/api/v1/auth/me", as_=SALES).json
+    rt = platform.runtimes["leads"]
+    table = idempotency_table(rt.base.metadata)
+    body = {"model": "帕萨特", "price": "189900", "payment_method": "financing"}
+    answers = {}
+    for age in (timedelta(0), ANSWER_WAIT + timedelta(minutes=1)):
+        lead, key = _lead(api), _key()
+        path = f"/leads/api/v1/leads/{lead['id']}/orders"
+        with rt.db.session(Scope.system(me["group_id"])) as s:
+            s.execute(insert(table).values(user_id=me["user_id"], key=key["Idempotency-Key"], group_id=me["group_id"],
+                                           method="POST", path=path, status=None, body=None,
+                                           created_at=utcnow() - age))
+        r = api.post(path, as_=SALES, json=body, headers=key)
+        answers[age] = r
+        assert r.status_code == 409, r.json
+        assert api.get(f"/leads/api/v1/leads/{lead['id']}", as_=SALES).json["level"] != "O"  # nothing run again
+        assert not [e for e in events(platform, "leads.order.placed") if e["data"]["lead_id"] == lead["id"]]
+    young, old = answers.values()
+    assert young.json["code"] == "idempotency_in_progress" and young.headers["Retry-After"] == "2"
+    assert old.json["code"] == "idempotency_answer_lost" and "Retry-After" not in old.headers
+    assert "look the record up" in old.json["message"]

@@ -58,7 +58,7 @@ def test_group_admin_adds_a_store_and_a_consultant_who_can_then_log_and_sell(api
                             headers={"Authorization": f"Bearer {token}"})
         return r if r.status_code == 201 else None
 
-    lead = wait_until(created, timeout=10).json  # leads learns the new store from identity's event
+    lead = wait_until(created, timeout=60).json  # leads learns the new store from identity's event
     assert lead["store_id"] == st.json["id"] and lead["brand_id"] == toyota["id"]
 
 

@@ -8,6 +8,7 @@ quiet hours.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,13 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from services.identity.entrypoints.delivery import deliver_due
+from services.identity.entrypoints.delivery import NoticeQueue, deliver_due
 from services.identity.adapters.models import Delivery
-from services.identity.handlers.todo import quiet_end_after
+from services.identity.handlers.todo import NOTICE_CHANNEL, quiet_end_after
 from shared import clock
 from shared.bus import emit
 from shared.events import Event
 from shared.tenancy import Scope
+from shared.wake import Wakeup
 from tests.conftest import store_id, wait_until
 from tests.notify_servers import SmtpInbox, WeComRobot, free_port
 
@@ -275,14 +277,19 @@ def test_notices_are_retried_until_the_mail_server_answers_and_sent_once(api, pl
     item_for(api, SALES, "lead_new", lead["id"])
     # no mail server yet: the e-mail fails and waits for its retry; the WeCom notice is retried too
     failed = wait_until(lambda: [d for d in _deliveries(platform, link) if d.attempts >= 1 and d.status == "pending"
-                                 and d.channel == "email"], 20)
+                                 and d.channel == "email"], 60)
     assert failed[0].last_error and failed[0].next_at > clock.now()
+    # the worker's sender knows when to look again: no later than this retry (nothing else wakes it then)
+    sender = NoticeQueue(platform.runtimes["identity"].db)
+    sender.run_once()
+    due = sender.due_in()
+    assert due is not None and due <= (failed[0].next_at - clock.now()).total_seconds() + 1
 
     smtp = SmtpInbox(channels["smtp_port"]).start()  # the mail server comes up on the configured port
     try:
         clock.travel_to(clock.now() + timedelta(minutes=2))  # past the retry's delay
         wait_until(lambda: all(d.status == "sent" for d in _deliveries(platform, link))
-                   and len(_deliveries(platform, link)) == 2, 30)
+                   and len(_deliveries(platform, link)) == 2, 90)  # a loaded 2-core box: room to spare
         mails = [m for to, m in smtp.messages if "郑先生" in m["Subject"]]
         assert len(mails) == 1 and smtp.messages[-1][0] == ["sales1@dealer.example"]
         assert f"https://crm.dealer.example{link}" in mails[0].get_content()
@@ -301,16 +308,24 @@ def test_a_notice_due_in_quiet_hours_waits_until_they_end(api, platform, channel
     r = api.put("/identity/api/v1/notify-settings", as_=SALES,
                 json={"email": False, "wecom": True, "quiet_start": start, "quiet_end": end})
     assert r.status_code == 200, r.json
-    lead = new_lead(api, "冯女士")
-    link = f"/leads/{lead['id']}"
-    item_for(api, SALES, "lead_new", lead["id"])  # the inbox has it at once
-    pending = wait_until(lambda: _deliveries(platform, link), 20)
+    heard = Wakeup(platform.runtimes["identity"].db.engine, NOTICE_CHANNEL)
+    try:
+        lead = new_lead(api, "冯女士")
+        link = f"/leads/{lead['id']}"
+        item_for(api, SALES, "lead_new", lead["id"])  # the inbox has it at once
+        pending = wait_until(lambda: _deliveries(platform, link), 20)
+        assert heard.event.is_set()  # the commit that scheduled it signalled the sender's channel
+    finally:
+        heard.close()
     assert [d.channel for d in pending] == ["wecom"]
     expected_end = datetime.combine(local.date() if local.strftime("%H:%M") < end else local.date() + timedelta(days=1),
                                     datetime.strptime(end, "%H:%M").time(), SH)
     assert pending[0].next_at == expected_end and pending[0].status == "pending"
-    deliver_due(platform.runtimes["identity"].db)
+    sender = NoticeQueue(platform.runtimes["identity"].db)
+    sender.run_once()
     assert not [m for m in channels["robot"].received if "冯女士" in m["text"]["content"]]
+    due = sender.due_in()  # the sender sleeps no longer than until the quiet hours end (at most its poll)
+    assert due is not None and due <= (expected_end - clock.now()).total_seconds() + 1
 
     clock.travel_to(expected_end + timedelta(seconds=5))
     wait_until(lambda: [m for m in channels["robot"].received if "冯女士" in m["text"]["content"]], 30)
@@ -326,3 +341,101 @@ def test_bad_settings_are_refused_and_change_nothing(api):
     assert api.put("/identity/api/v1/notify-channels", as_=SALES, json={"smtp_port": 25}).status_code == 403
     r = api.put("/identity/api/v1/notify-channels", as_=ADMIN, json={"wecom_webhook": "ftp://robot"})
     assert r.status_code == 422
+
+
+def _inbox_script(ids: dict, day: str, users: dict, due_at: datetime) -> list[tuple[str, dict]]:
+    """Events of every rule, several on the same records (opened, refreshed, closed, reopened) and on
+    one report day (HQ's alert counting two consultants), as one delivery may bring them."""
+    lead, lead2, lead3, cid, tid, rep, amd = (ids[k] for k in ("lead", "lead2", "lead3", "cid", "tid", "rep", "amd"))
+    sales, sales2, agent, manager = users["sales"], users["sales2"], users["agent"], users["manager"]
+    return [
+        ("leads.lead.created", {"lead_id": lead, "consultant_id": sales, "name": "卫先生", "source": "walk_in",
+                                "due_on": "2026-12-03", "overdue_at": "2026-12-04T01:00:00+00:00"}),
+        ("leads.lead.created", {"lead_id": lead2, "consultant_id": None, "name": "林女士", "source": "web"}),
+        ("leads.lead.due_changed", {"lead_id": lead, "consultant_id": sales, "due_on": "2026-12-05"}),
+        ("leads.lead.updated", {"lead_id": lead2, "changes": {"consultant_id": sales2, "name": "林女士"}}),
+        ("leads.followup.logged", {"lead_id": lead2, "consultant_id": sales2, "first_contact": True,
+                                   "within_sla": False, "response_seconds": 9000}),
+        ("leads.lead.created", {"lead_id": lead3, "consultant_id": sales, "name": "周先生", "source": "phone"}),
+        ("leads.lead.updated", {"lead_id": lead3, "changes": {"consultant_id": sales2}}),
+        ("leads.lead.level_changed", {"lead_id": lead3, "to_level": "defeated"}),
+        ("leads.defeat.proposed", {"lead_id": lead, "consultant_id": sales, "reason": "价格"}),
+        ("leads.defeat.sent_back", {"lead_id": lead, "consultant_id": sales, "note": "再跟一次", "customer_name": None}),
+        ("leads.defeat.proposed", {"lead_id": lead, "consultant_id": sales, "reason": "已购车"}),
+        ("leads.defeat.approved", {"lead_id": lead, "consultant_id": sales, "reason": "已购车"}),
+        ("leads.report.missed", {"consultant_id": sales, "day": day}),
+        ("leads.report.missed", {"consultant_id": sales2, "day": day}),
+        ("leads.report.submitted", {"report_id": rep, "consultant_id": sales, "day": day, "late": True}),
+        ("leads.report.amendment_requested", {"amendment_id": amd, "day": day, "reason": "录错了"}),
+        ("leads.report.amendment_decided", {"amendment_id": amd, "consultant_id": sales, "day": day,
+                                            "approved": False, "note": "不改"}),
+        ("callcenter.complaint.opened", {"complaint_id": cid, "severity": "high", "summary": "等太久",
+                                         "due_at": due_at.isoformat(), "customer_name": "林先生"}),
+        ("callcenter.complaint.resolved", {"complaint_id": cid}),
+        ("callcenter.complaint.reopened", {"complaint_id": cid, "severity": "high", "note": "又来了",
+                                           "assignee_id": manager}),
+        ("callcenter.attempt.logged", {"task_id": tid, "agent_id": agent, "outcome": "call_back",
+                                       "callback_at": (due_at + timedelta(hours=1)).isoformat(), "task_type": "x"}),
+        ("callcenter.attempt.logged", {"task_id": tid, "agent_id": agent, "outcome": "call_back",
+                                       "callback_at": (due_at + timedelta(hours=2)).isoformat(), "task_type": "x"}),
+        ("leads.lead.due_changed", {"lead_id": lead, "consultant_id": sales, "due_on": None}),
+        ("leads.followup.logged", {"lead_id": lead, "consultant_id": sales, "first_contact": True, "within_sla": True}),
+    ]
+
+
+def _inbox_outcome(platform, gid: str, ids: dict, day: str) -> list[str]:
+    """The items of the script's records (with their notices), the run's own ids and day masked."""
+    from services.identity.adapters.models import TodoItem
+
+    names = {v: k for k, v in ids.items()}
+    with platform.runtimes["identity"].db.session(Scope.system(gid)) as s:
+        found = s.scalars(select(TodoItem).where(TodoItem.store_id == store_id(STORE),
+                                                 TodoItem.updated_at == clock.now())).all()
+        found = [i for i in found if i.ref in names or (i.data or {}).get("day") == day]
+        out = []
+        for i in found:
+            notices = sorted((d.channel, d.round) for d in  # (the worker may be sending them meanwhile)
+                             s.scalars(select(Delivery).where(Delivery.item_id == i.id)))
+            ref = i.ref if i.ref in names else "<the day's>"  # a report day's ref is derived from the day
+            row = json.dumps([i.user_id, i.kind, ref, i.link, i.data, i.show_from.isoformat(), i.done_at is None,
+                              i.read_at, i.round, notices], ensure_ascii=False, sort_keys=True, default=str)
+            for v, k in names.items():
+                row = row.replace(v, f"<{k}>")
+            out.append(row.replace(day, "<day>"))
+    return sorted(out)
+
+
+def test_one_delivery_of_many_events_leaves_the_same_items_as_the_events_one_by_one(api, platform, channels):
+    """The consumer takes a delivery in one set-based pass: the items, their rounds and their notices
+    are exactly those of the same events applied one at a time."""
+    from services.identity.entrypoints.consumers import handlers
+
+    gid = me_group(platform)
+    users = {k: me(api, u)["user_id"] for k, u in
+             (("sales", SALES), ("sales2", f"{STORE}.sales2"), ("agent", AGENT), ("manager", MANAGER))}
+    clock.freeze(clock.now())
+    due_at = clock.now() + timedelta(hours=4)
+    runs = []
+    for one_by_one, day in ((True, "2026-11-02"), (False, "2026-11-03")):
+        ids = {k: str(uuid.uuid4()) for k in ("lead", "lead2", "lead3", "cid", "tid", "rep", "amd")}
+        events = [Event(type=t, group_id=gid, store_id=store_id(STORE), data=d)
+                  for t, d in _inbox_script(ids, day, users, due_at)]
+        db = platform.runtimes["identity"].db
+        if one_by_one:
+            for ev in events:
+                with db.session(Scope.system(gid)) as s:
+                    handlers.apply(s, [ev])
+        else:
+            with db.session(Scope.system(gid)) as s:
+                handlers.apply(s, events)
+        runs.append(_inbox_outcome(platform, gid, ids, day))
+    one, batch = runs
+    assert one == batch
+    kinds = [json.loads(r)[1:3] + [json.loads(r)[6]] for r in one]  # kind, ref, still open
+    assert ["lead_new", "<lead>", False] in kinds and ["lead_due", "<lead>", False] in kinds
+    assert ["lead_reassigned", "<lead2>", False] in kinds and ["first_response_breach", "<lead2>", True] in kinds
+    assert ["defeat_approved", "<lead>", True] in kinds and ["defeat_decide", "<lead>", False] in kinds
+    assert ["complaint", "<cid>", True] in kinds and ["callback_due", "<tid>", True] in kinds
+    alerts = [json.loads(r) for r in one if json.loads(r)[1] == "compliance_alert"]
+    assert alerts and all(a[4]["missing"] == 2 for a in alerts)
+    assert any(json.loads(r)[1] == "lead_new" and json.loads(r)[9] for r in one)  # the consultant's notices

@@ -54,8 +54,10 @@ def test_misses_are_published_once_at_the_deadline_and_counted_by_analytics(api,
     assert missed(platform, iso) == []  # not before the deadline
     before = compliance(api, month)
 
-    travel(api, frozen_clock, platform, datetime.combine(day + timedelta(days=1), time(0, 30), SH))
-    who = missed(platform, iso)
+    travel(api, frozen_clock, platform, datetime.combine(day, time(17, 59), SH))
+    assert missed(platform, iso) == []  # still not: a minute before the deadline
+    travel(api, frozen_clock, platform, datetime.combine(day, time(18, 0, 30), SH))
+    who = missed(platform, iso)  # at the deadline, the same evening (not at midnight)
     assert who and me not in who and late in who
     after = compliance(api, month)
     assert after["reports_missing"] - before["reports_missing"] == len(who)

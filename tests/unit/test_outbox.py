@@ -139,14 +139,16 @@ def test_an_embedded_commit_wakes_only_waiting_relays_of_its_outbox_at_once(tmp_
     Base.metadata.create_all(d.engine)
     install_outbox(d.factory, OUTBOX)
     relays = [Relay(d.engine, OUTBOX, Recorder()) for _ in range(2)]  # two relays on one outbox, one process
-    threads = [threading.Thread(target=r.run_forever, kwargs={"idle": 300}, daemon=True) for r in relays]
+    for r in relays:
+        r.wakeup.fallback = 300.0  # no poll in this test: only the commit's signal can wake them
+    threads = [threading.Thread(target=r.run_forever, daemon=True) for r in relays]
     for t in threads:
         t.start()
     try:
         for i in range(3):
             with d.session(Scope.system("g1")) as s:
                 emit(s, store_event(f"店{i}"))
-            wait_until(lambda i=i: sum(len(r.publisher.sent) for r in relays) == i + 1, 10)
+            wait_until(lambda i=i: sum(len(r.publisher.sent) for r in relays) == i + 1, 60)
     finally:
         for r in relays:
             r.stop()

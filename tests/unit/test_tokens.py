@@ -47,6 +47,27 @@ def test_expired_token_is_rejected(signer, verifier):
         verifier.verify(old)
 
 
+def test_a_token_verified_before_is_refused_once_it_has_expired(signer, keys, monkeypatch):
+    """The verifier remembers a verified token (no signature check per request), but only until it expires."""
+    verifier = TokenVerifier(keys[1], "crm-identity", "crm")
+    token = signer.sign(P, now=datetime.now(UTC) - timedelta(seconds=3600 - 30))  # 30 s left
+    assert verifier.verify(token).user_id == "u1"
+    assert verifier.verify(token).user_id == "u1"  # remembered
+    later = datetime.now(UTC).timestamp() + 31
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_with_another_signature_is_still_refused(signer, verifier):
+    token = signer.sign(P)
+    assert verifier.verify(token).user_id == "u1"
+    head, body, sig = token.split(".")
+    forged = f"{head}.{body}.{sig[:-4]}{'AAAA' if sig[-4:] != 'AAAA' else 'BBBB'}"
+    with pytest.raises(InvalidToken):
+        verifier.verify(forged)
+
+
 def _b64(obj) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 

@@ -1,6 +1,7 @@
 // Figures reconciled: ask each source service (leads, callcenter, customers) for its own daily counts and
 // analytics for the comparison, as the signed-in user (session cookie; the POSTs carry the page's CSRF
-// token); show every drifting cell.
+// token); show every drifting cell. The group admin rebuilds from the event log, or repairs from the sources
+// (they publish the drifting days' facts again).
 (function () {
   "use strict";
   const form = document.getElementById("reconcile");
@@ -8,6 +9,8 @@
   const status = document.getElementById("reconcile-status");
   const table = document.getElementById("drift");
   const rebuild = document.getElementById("rebuild");
+  const repair = document.getElementById("repair");
+  let lastDrift = [];
   const labels = JSON.parse(document.getElementById("reconcile-labels").textContent);
   const post = (url, body) => fetch(url, {
     method: "POST", credentials: "same-origin",
@@ -35,6 +38,8 @@
     }
     table.hidden = result.drift.length === 0;
     if (rebuild) rebuild.hidden = result.drift.length === 0;
+    if (repair) repair.hidden = result.drift.length === 0;
+    lastDrift = result.drift;
     status.dataset.state = result.drift.length ? "drift" : "ok";
     status.textContent = `${result.drift.length ? status.dataset.drift : status.dataset.ok} (${result.checked} ${status.dataset.checked})`;
   }
@@ -79,6 +84,46 @@
       const r = await post("/analytics/api/v1/reconciliation/rebuild");
       rebuild.disabled = false;
       if (r.ok) await reconcile();
+    });
+  }
+  if (repair) {
+    // repair from the sources: each source with drift publishes the facts of the drifting days and stores
+    // again; analytics takes what it lacked, rebuilds and compares (a run with the request's id); then the
+    // page compares again
+    repair.addEventListener("click", async () => {
+      repair.disabled = true;
+      status.dataset.state = "repairing";
+      status.textContent = status.dataset.repairing;
+      try {
+        const asked = {};
+        for (const source of labels.list) {
+          const rows = lastDrift.filter((r) => r.source === source);
+          if (!rows.length) continue;
+          const days = rows.map((r) => r.day).sort();
+          const r = await post("/analytics/api/v1/reconciliation/replay", {
+            source, from: days[0], to: days[days.length - 1], store_ids: [...new Set(rows.map((x) => x.store_id))] });
+          if (!r.ok) throw new Error(`analytics ${r.status}`);
+          asked[source] = (await r.json()).request_id;
+        }
+        const deadline = Date.now() + 120000;
+        for (const [source, id] of Object.entries(asked)) {
+          for (;;) {  // the comparison that follows the source's replay
+            const r = await fetch(`/analytics/api/v1/reconciliation/runs?request_id=${encodeURIComponent(id)}`,
+                                  { credentials: "same-origin" });
+            if (!r.ok) throw new Error(`analytics ${r.status}`);
+            if ((await r.json()).some((x) => x.source === source)) break;
+            if (Date.now() > deadline) throw new Error("timeout");
+            await new Promise((done) => setTimeout(done, 1000));
+          }
+        }
+        await reconcile();
+        if (status.dataset.state === "ok") status.textContent = `${status.dataset.repaired} ${status.textContent}`;
+      } catch (e) {
+        status.dataset.state = "failed";
+        status.textContent = `${status.dataset.failed} (${e.message})`;
+      } finally {
+        repair.disabled = false;
+      }
     });
   }
   reconcile();

@@ -6,9 +6,9 @@ from collections.abc import Set
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from jwt.algorithms import RSAAlgorithm
 
+from shared.web import ApiBlueprint
 from shared.auth import current_principal
 from shared.errors import ErrorBody
 from shared.permissions import require
@@ -41,7 +41,7 @@ from ..schemas import (
     UserQuery,
 )
 
-blp = Blueprint("identity", __name__, url_prefix="/identity/api/v1", description="Org tree, users and login")
+blp = ApiBlueprint("identity", __name__, url_prefix="/identity/api/v1", description="Org tree, users and login")
 
 
 def _rt():

@@ -1,8 +1,10 @@
 """Notices of inbox items on the channels beyond the inbox: e-mail (SMTP) and the group's WeCom robot.
 
-The identity worker (its outbox relay, `NotifyingRelay`) runs `deliver_due` every few seconds. A
-delivery row is unique per item, channel and round; it is claimed (pending → sending, a compare and
-set, so that two workers never take the same row), sent, then marked sent. A failure goes back to
+The identity worker runs them (`NoticeQueue`, one of its queued commands: `shared.service.Commands`):
+it wakes when a commit schedules a delivery (`NOTICE_CHANNEL`, `shared.wake`), when the earliest
+pending one falls due (a retry, the end of quiet hours), or at the fallback poll. A delivery row is
+unique per item, channel and round; it is claimed (pending → sending, a compare and set, so that two
+workers never take the same row), sent, then marked sent. A failure goes back to
 pending with a growing delay (30 s doubling, at most an hour) and is given up (failed, kept with its
 error) after MAX_ATTEMPTS. A claim left behind by a crashed worker is taken again after CLAIM_TIMEOUT.
 A delivery whose item was closed meanwhile is dropped (status skipped); one due in the user's quiet
@@ -12,24 +14,21 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, cast
 
 import requests
 from babel.support import Translations
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 
-from shared.bus.relay import Relay
 from shared.db import Database, utcnow
 from shared.tenancy import Scope
 
 from ..domain.inbox_text import describe
 from ..adapters.models import Delivery, GroupChannels, TodoItem, User
-from ..handlers.todo import not_quiet, settings_of
+from ..handlers.todo import NOTICE_CHANNEL, not_quiet, settings_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -112,14 +111,35 @@ def _send(db: Database, d_id: str, group_id: str) -> None:
         send_wecom(ch.wecom_webhook, body)
 
 
+def due_now(db: Database, limit: int = 50) -> tuple[list[tuple[str, str]], float | None]:
+    """The (id, group id) of deliveries due now, oldest first, and in how many seconds the next one
+    not due yet falls due (None: none is waiting), in one read."""
+    now = utcnow()
+    stale = now - CLAIM_TIMEOUT
+    pending, sending = Delivery.status == "pending", Delivery.status == "sending"
+    with db.reading(Scope.system()) as s:  # a look: ends with ROLLBACK, no commit while idle
+        due = s.execute(select(Delivery.id, Delivery.group_id).where(or_(
+            pending & (Delivery.next_at <= now), sending & (Delivery.next_at <= stale)))
+            .order_by(Delivery.next_at).limit(limit)).all()
+        retry = s.scalar(select(func.min(Delivery.next_at)).where(pending))
+        claimed = s.scalar(select(func.min(Delivery.next_at)).where(sending))  # a claim, stale this much later
+    later = [_aware(t) for t in (retry, claimed and claimed + CLAIM_TIMEOUT) if t is not None]
+    wait = max(0.0, (min(later) - now).total_seconds()) if later else None
+    return [(r.id, r.group_id) for r in due], wait
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+
+
 def deliver_due(db: Database, limit: int = 50) -> int:
     """Send the deliveries that are due now; returns how many were sent."""
+    return deliver(db, due_now(db, limit)[0])
+
+
+def deliver(db: Database, due: list[tuple[str, str]]) -> int:
+    """Claim and send these deliveries; returns how many were sent."""
     now = utcnow()
-    with db.session(Scope.system()) as s:
-        due = s.execute(select(Delivery.id, Delivery.group_id).where(or_(
-            (Delivery.status == "pending") & (Delivery.next_at <= now),
-            (Delivery.status == "sending") & (Delivery.next_at <= now - CLAIM_TIMEOUT)))
-            .order_by(Delivery.next_at).limit(limit)).all()
     sent = 0
     for d_id, group_id in due:
         with db.session(Scope.system(group_id)) as s:  # claim: only one worker turns it to "sending"
@@ -150,32 +170,22 @@ def deliver_due(db: Database, limit: int = 50) -> int:
     return sent
 
 
-class NotifyingRelay(Relay):
-    """Identity's outbox relay, which also sends the inbox's notices: every DELIVERY_POLL seconds, in a
-    thread of its own (a slow SMTP server does not hold back the outbox)."""
+class NoticeQueue:
+    """The identity worker's notice sender, one of its queued commands (`shared.service.Commands`)."""
 
-    DELIVERY_POLL = 2.0
+    channel = NOTICE_CHANNEL
 
-    def __init__(self, db: Database, *a, **kw):
-        super().__init__(*a, **kw)
-        self.db = db
-        self.thread: threading.Thread | None = None
-        self.last_run = 0.0
+    def __init__(self, db: Database, limit: int = 50):
+        self.db, self.limit = db, limit
+        self.wait: float | None = None
 
-    def run_once(self) -> int:
-        n = super().run_once()
-        busy = self.thread is not None and self.thread.is_alive()
-        if not busy and time.monotonic() - self.last_run >= self.DELIVERY_POLL:
-            self.last_run = time.monotonic()
-            self.thread = threading.Thread(target=self._deliver, name="identity-deliveries", daemon=True)
-            self.thread.start()
-        return n
+    def run_once(self) -> bool:
+        """Send what is due now; False (and `due_in` says when to look again) if nothing was."""
+        due, self.wait = due_now(self.db, self.limit)
+        if not due:
+            return False
+        deliver(self.db, due)
+        return True
 
-    def _deliver(self) -> None:
-        try:
-            deliver_due(self.db)
-        except Exception:  # the next tick tries again
-            log.exception("identity: deliveries failed")
-
-    def run_forever(self, idle: float | None = None) -> None:
-        super().run_forever(idle=self.DELIVERY_POLL if idle is None else min(idle, self.DELIVERY_POLL))
+    def due_in(self) -> float | None:
+        return self.wait

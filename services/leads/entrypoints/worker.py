@@ -2,20 +2,24 @@
 
 `crm worker leads` (and, in embedded mode, the platform's leads worker thread) calls `run_once` in a
 loop (`shared.service.Commands`): it goes on with the job it holds, or claims the oldest queued one,
-or one whose worker stopped (its lease ran out), and commits one chunk. A worker that stops keeps
+or one whose worker stopped (its lease ran out), and commits one chunk. With nothing to do it sleeps
+until a commit queues an import (`importer.IMPORT_CHANNEL`, `shared.wake`) or the fallback poll,
+which also finds a job whose worker stopped once its lease has run out. A worker that stops keeps
 nothing that matters in memory: the next one resumes from the job's committed row count.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.db import Database, new_id, read_only
+from shared.db import Database, new_id
 from shared.tenancy import Scope
 
 from ..handlers import importer
 
 
 class ImportQueue:
+    channel = importer.IMPORT_CHANNEL
+
     def __init__(self, db: Database, worker_id: str | None = None, batch: int | None = None,
                  lease: timedelta | None = None):
         self.db = db
@@ -27,7 +31,7 @@ class ImportQueue:
     def run_once(self) -> bool:
         """One chunk of one import; False if there was nothing to do."""
         held = self.run.job_id if self.run is not None else None
-        with read_only(), self.db.session(Scope.system()) as s:  # an idle poll takes no SQLite write lock
+        with self.db.reading(Scope.system()) as s:  # an idle poll: no SQLite write lock, no commit
             if importer.next_job(s, self.worker_id) is None:
                 self.run = None
                 return False
@@ -40,6 +44,9 @@ class ImportQueue:
             return False
         self.step(*taken)
         return True
+
+    def due_in(self) -> float | None:
+        return None  # a queued import wakes the worker; a stopped worker's lease is left to the fallback poll
 
     def step(self, job_id: str, group_id: str) -> None:
         """Check and write the next chunk of a job this worker has claimed."""

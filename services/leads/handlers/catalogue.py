@@ -27,9 +27,10 @@ from .common import check_may
 
 def resolver(s: Session, brand_id: str) -> Resolver:
     """The brand's active catalogue, to map names."""
-    return Resolver([Entry(m.id, m.name, m.series, tuple(m.aliases or ())) for m in s.scalars(
-        select(VehicleModel).where(VehicleModel.brand_id == brand_id, VehicleModel.active.is_(True))
-        .order_by(VehicleModel.series, VehicleModel.name))])
+    m = VehicleModel  # its columns, not the entities: a create reads the whole catalogue to map one name
+    return Resolver([Entry(id_, name, series, tuple(aliases or ())) for id_, name, series, aliases in s.execute(
+        select(m.id, m.name, m.series, m.aliases).where(m.brand_id == brand_id, m.active.is_(True))
+        .order_by(m.series, m.name))])
 
 
 def canonical_model(s: Session, brand_id: str, name: str | None, field: str = "model") -> tuple[str | None, str | None]:

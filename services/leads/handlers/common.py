@@ -22,10 +22,27 @@ def now() -> datetime:
     return utcnow()
 
 
+RULES = "leads_rules"  # session.info: (the transaction, group id → its rules as read in it)
+
+
 def rules_of(s: Session, group_id: str) -> GroupRules:
-    """The group's lead rules over the domain.md defaults."""
-    row = s.get(GroupSettings, group_id)
-    return GroupRules.from_dict(row.data if row else None)
+    """The group's lead rules over the domain.md defaults, read once per transaction (a use case asks
+    several times; a group that keeps no settings of its own would be looked up again each time, as
+    the session's identity map does not remember a row that is not there). `update_rules` forgets them."""
+    tx, known = s.info.get(RULES, (None, {}))
+    if tx is not s.get_transaction() or tx is None:
+        known = {}
+    rules = known.get(group_id)
+    if rules is None:
+        row = s.get(GroupSettings, group_id)
+        rules = known[group_id] = GroupRules.from_dict(row.data if row else None)
+        s.info[RULES] = (s.get_transaction(), known)
+    return rules
+
+
+def forget_rules(s: Session, group_id: str) -> None:
+    """The group's rules changed in this transaction: the next `rules_of` reads them again."""
+    s.info.get(RULES, (None, {}))[1].pop(group_id, None)
 
 
 def hours_of(rules: GroupRules, store: StoreRef) -> BusinessHours:

@@ -30,6 +30,7 @@ from shared.errors import Invalid
 from shared.events import Event
 from shared.permissions import CONSULTANT
 from shared.tenancy import Scope
+from shared.wake import notify
 
 from ..domain import TIMED_SOURCES, channel_of, next_round_robin
 from ..domain.imports import FileProblem, RawRow, detect_encoding, header_map, parse_row, read_rows
@@ -43,6 +44,8 @@ BATCH = 1000  # rows per committed chunk (about a second of work)
 LEASE = timedelta(minutes=2)  # a worker renews its claim with every chunk; after this another may take over
 PIECE = 1 << 20  # bytes per stored piece of the file
 SAMPLE = 64 * 1024  # bytes the encoding is guessed from
+#: the `shared.wake` channel a commit that queues an import notifies (the leads worker's import queue)
+IMPORT_CHANNEL = "crm_leads_imports"
 
 
 def submit(s: Session, p: Principal, store_id: str | None, filename: str, dry_run: bool,
@@ -64,6 +67,7 @@ def submit(s: Session, p: Principal, store_id: str | None, filename: str, dry_ru
         seq += 1
     if not job.size_bytes:
         raise Invalid("the file is empty", errors={"file": ["empty"]})
+    notify(s, IMPORT_CHANNEL)  # the leads worker wakes when this commits
     return job
 
 

@@ -152,15 +152,15 @@ def reopen(s: Session, p: Principal, store_id: str, day: date, consultant_id: st
 
 
 def publish_misses(s: Session, at: datetime, days_back: int = 7) -> int:
-    """Publish `leads.report.missed` once for every consultant's owed report (a weekday's) of the last
-    `days_back` days that was not in by its deadline (leads' own rule: analytics counts the events and
+    """Publish `leads.report.missed` once for every consultant's owed report (a weekday's) of today and the
+    last `days_back` days that was not in by its deadline (leads' own rule: analytics counts the events and
     re-derives nothing); returns how many. Run by leads' daily job, in every group's scope."""
     n = 0
     for store in s.scalars(select(StoreRef)):
         today = local_date(at, store.timezone)
         staff = list(s.scalars(select(StaffRef).where(StaffRef.store_id == store.id, StaffRef.role == CONSULTANT,
                                                       StaffRef.active.is_(True))))
-        for back in range(1, days_back + 1):
+        for back in range(days_back + 1):
             day = today - timedelta(days=back)
             if not report_owed(day) or report_deadline(day, store.timezone) > at:
                 continue

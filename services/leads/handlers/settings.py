@@ -8,7 +8,7 @@ from shared.errors import Invalid
 
 from ..domain import SOURCES, GroupRules
 from ..adapters.models import GroupSettings, StoreRef
-from .common import check_may, rules_of, store_of
+from .common import check_may, forget_rules, rules_of, store_of
 from .leads import recompute_due_dates
 
 
@@ -31,6 +31,7 @@ def update_rules(s: Session, p: Principal, changes: dict) -> GroupRules:
     row.data, row.updated_by = rules.to_dict(), p.user_id
     s.add(row)
     s.flush()
+    forget_rules(s, p.group_id)
     if rules.cadence_days != before.cadence_days:
         recompute_due_dates(s, p.group_id, p.user_id)
     return rules

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -41,10 +42,11 @@ def searches_digits(viewer: Principal | None) -> bool:
     return viewer is not None and viewer.role in (CONSULTANT, MANAGER)
 
 
-def lead_query(q: dict, at: datetime | None = None, viewer: Principal | None = None) -> Select:
-    """The lead list: filters from the query string, overdue first (most overdue on top), then newest."""
+def lead_query(q: dict, at: datetime | None = None, viewer: Principal | None = None, base: Select | None = None) -> Select:
+    """The lead list: filters from the query string, overdue first (most overdue on top), then newest.
+    `base`: what it selects of the lead (`listed`), else the entity."""
     at = at or now()
-    stmt = select(Lead)
+    stmt = select(Lead) if base is None else base
     if q.get("store_id"):
         stmt = stmt.where(Lead.store_id == q["store_id"])
     if q.get("level"):
@@ -78,9 +80,46 @@ def lead_query(q: dict, at: datetime | None = None, viewer: Principal | None = N
 
 
 def page_of(s: Session, stmt: Select, page: int, per_page: int) -> tuple[list, int]:
-    total = s.scalar(stmt.with_only_columns(func.count(Lead.id)).order_by(None)) or 0
-    rows = list(s.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return rows, total
+    """One page of a lead query and the number of leads it finds: the number rides on every row of the
+    page (`count(*) OVER ()`, counted before LIMIT), one statement instead of two; a page past the
+    end, which has no row to carry it, counts on its own."""
+    found, total = _page(s, stmt, page, per_page)
+    return [row[0] for row in found], total
+
+
+class ListedLead:
+    """A lead as the API's list reads it: the columns it shows, as plain attributes, without an ORM instance
+    per row (building 50 of them was a tenth of the list's CPU). Its `holder` is the lead's own
+    (`Lead.holder`), so the masking rule sees the same owner and store."""
+
+    holder = Lead.holder
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+
+@lru_cache(maxsize=8)
+def listed(names: tuple[str, ...]) -> Select:
+    """What the API's list selects: the lead's columns `names` and the two the masking rule needs (a
+    statement built once: its 26 columns are not coerced again for every request)."""
+    return select(*(getattr(Lead, name) for name in dict.fromkeys((*names, "consultant_id", "store_id"))))
+
+
+def listed_page(s: Session, stmt: Select, page: int, per_page: int) -> tuple[list[ListedLead], int]:
+    """`page_of` for a lead query on `listed` columns: the same filters, order, tenant scoping and total,
+    each row a `ListedLead`."""
+    found, total = _page(s, stmt, page, per_page)
+    return [ListedLead(row._mapping) for row in found], total
+
+
+def _page(s: Session, stmt: Select, page: int, per_page: int) -> tuple[list, int]:
+    """The rows of one page, each with the total as its last column, and the total."""
+    found = s.execute(stmt.add_columns(func.count().over().label("total_found"))
+                      .limit(per_page).offset((page - 1) * per_page)).all()
+    if found:
+        return list(found), found[0][-1]
+    total = 0 if page == 1 else s.scalar(stmt.with_only_columns(func.count(Lead.id)).order_by(None)) or 0
+    return [], total
 
 
 def staff_names(s: Session, store_id: str | None = None) -> dict[str, str]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import current_app, make_response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from shared.web import ApiBlueprint
 from shared import clock
 from shared.auth import current_principal
 from shared.permissions import require
@@ -34,7 +34,7 @@ from ...schemas import (
     TrendQuery,
 )
 
-blp = Blueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
+blp = ApiBlueprint("analytics", __name__, url_prefix="/analytics/api/v1", description="Group analytics")
 
 
 def _db():

@@ -13,7 +13,7 @@ from shared.permissions import require
 from . import _db, blp
 from ...domain.definitions import VERSIONS, parse_version
 from ...handlers.ingest import definitions_in_force, rebuild
-from ...handlers.reconcile import ALL_KPIS, SOURCE_KPIS, SOURCES, drift, last_runs
+from ...handlers.reconcile import ALL_KPIS, SOURCES, drift, last_runs, request_replay, source_metrics
 
 
 class SourceCount(Schema):
@@ -33,7 +33,7 @@ class ReconcileIn(CountsQuery):
 
     @validates_schema
     def _theirs(self, data, **_):
-        alien = sorted({r["metric"] for r in data["counts"]} - set(SOURCE_KPIS[data["source"]]))
+        alien = sorted({r["metric"] for r in data["counts"]} - source_metrics(data["source"]))
         if alien:
             raise ValidationError(f"not counted by {data['source']}: {', '.join(alien)}", "counts")
 
@@ -53,10 +53,13 @@ class ReconcileOut(Schema):
     day_from = fields.Date(data_key="from")
     day_to = fields.Date(data_key="to")
     checked = fields.Integer(metadata={"description": "(KPI, store, day) cells compared"})
+    definitions = fields.Integer(metadata={
+        "description": "the KPI definitions version compared under: the one in force for the group"})
     drift = fields.List(fields.Nested(DriftRow))
 
 
 class RunOut(ReconcileOut):
+    request_id = fields.String(metadata={"description": "the request this run answered (nightly or a replay)"})
     ran_at = fields.AwareDateTime(metadata={"description": "when analytics compared the source's answer"})
 
 
@@ -79,6 +82,21 @@ class RebuildOut(Schema):
     definitions = fields.Integer(metadata={"description": "the KPI definitions version the figures now follow"})
 
 
+class ReplayIn(CountsQuery):
+    """The days (`from`, `to`) whose facts a source publishes again, in some stores or all."""
+
+    source = fields.String(required=True, validate=validate.OneOf(SOURCES),
+                           metadata={"description": "the service that publishes its facts again"})
+    store_ids = fields.List(fields.String(validate=validate.Length(min=1, max=36)), load_default=list,
+                            validate=validate.Length(max=200),
+                            metadata={"description": "the stores to replay (none: every store of the group)"})
+
+
+class ReplayOut(Schema):
+    request_id = fields.String(metadata={
+        "description": "the id of the comparison that follows the replay (GET /reconciliation/runs)"})
+
+
 def _renamed(out: dict) -> dict:
     return {**out, "day_from": out.pop("from"), "day_to": out.pop("to")}
 
@@ -97,19 +115,28 @@ class Reconciliation(MethodView):
     def post(self, body):
         """Compare analytics' daily figures per KPI and store with one source's own counts (posted as the
         source answered them): every cell that differs, within the caller's stores."""
-        with _db().session(current_principal().scope) as s:
-            return _renamed(drift(s, body["source"], body["day_from"], body["day_to"], body["counts"], _stores()))
+        p = current_principal()
+        with _db().session(p.scope) as s:
+            return _renamed(drift(s, p.group_id, body["source"], body["day_from"], body["day_to"], body["counts"],
+                                  _stores()))
+
+
+class RunsQuery(Schema):
+    request_id = fields.String(load_default=None, validate=validate.Length(min=1, max=36), metadata={
+        "description": "only the comparison that answered this request (a replay's request id)"})
 
 
 @blp.route("/reconciliation/runs")
 class Runs(MethodView):
     @require("analytics.reconcile")
+    @blp.arguments(RunsQuery, location="query")
     @blp.response(200, RunOut(many=True))
-    def get(self):
-        """The last nightly comparison of each source (analytics asks leads, the call center and customers
-        for their counts of the week before, once a day), with its drift within the caller's stores."""
+    def get(self, q):
+        """The last comparison of each source (nightly: analytics asks leads, the call center and customers
+        for their counts of the week before, once a day; or after a replay), with its drift within the
+        caller's stores; with `request_id`, the comparison that answered that request (none yet: empty)."""
         with _db().session(current_principal().scope) as s:
-            return [_renamed(r) for r in last_runs(s, _stores())]
+            return [_renamed(r) for r in last_runs(s, _stores(), q["request_id"])]
 
 
 @blp.route("/reconciliation/rebuild")
@@ -126,3 +153,20 @@ class Rebuild(MethodView):
         with _db().session(p.scope) as s:  # the group admin's scope: the whole group, and only it
             events = rebuild(s, definitions=version)
             return {"events": events, "definitions": definitions_in_force(s, p.group_id)}
+
+
+@blp.route("/reconciliation/replay")
+class Replay(MethodView):
+    @require("analytics.admin")
+    @blp.arguments(ReplayIn)
+    @blp.response(202, ReplayOut)
+    def post(self, body):
+        """Repair drift from its source: ask the source to publish the facts of these days again, as it
+        published them (in the stores named, or every store). Analytics takes the events it lacked, keeps
+        the ones it has once, rebuilds the group's figures and compares them with the source's counts of
+        the same days; the comparison is the run with this request id in GET /reconciliation/runs."""
+        p = current_principal()
+        with _db().session(p.scope) as s:  # the request is emitted when this commits
+            request_id = request_replay(s, p.group_id, body["source"], body["day_from"], body["day_to"],
+                                        body["store_ids"])
+        return {"request_id": request_id}

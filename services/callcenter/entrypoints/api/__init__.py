@@ -9,16 +9,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import after_this_request, current_app
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from shared.web import ApiBlueprint
 from shared.auth import current_principal
 from shared.uow import UnitOfWork
 
 from ...views import Page
 
-blp = Blueprint("callcenter", __name__, url_prefix="/callcenter/api/v1",
-                description="Callback queues, questionnaires, complaints and spot checks")
+blp = ApiBlueprint("callcenter", __name__, url_prefix="/callcenter/api/v1",
+                   description="Callback queues, questionnaires, complaints and spot checks")
 
 
 def work() -> UnitOfWork:

@@ -5,13 +5,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from shared.web import ApiBlueprint
 from shared.auth import Principal
 from shared.service import ServiceRuntime
 
-blp = Blueprint("customers", __name__, url_prefix="/customers/api/v1", description="The unified customer view")
+blp = ApiBlueprint("customers", __name__, url_prefix="/customers/api/v1", description="The unified customer view")
 
 
 def runtime() -> ServiceRuntime:

@@ -13,8 +13,7 @@ from ...handlers import access, privacy
 from ...handlers.common import visible
 from ...handlers.registration import register
 from ...schemas import (AccessExportQuery, AccessOut, AccessQuery, ConsentIn, ConsentOut, CustomerIn, CustomerOut,
-                       CustomerQuery, EraseIn, EraseOut, PersonalDataOut, ProfilePatch, RevealIn, RevealOut)
-from ...schemas_360 import View360
+                       CustomerQuery, EraseIn, EraseOut, PersonalDataOut, ProfilePatch, RevealIn, RevealOut, View360)
 from .common import blp, reading, runtime
 
 TOTAL = {"X-Total-Count": {"description": "matches in the caller's scope", "schema": {"type": "integer"}}}

@@ -1,12 +1,22 @@
 """Leads JSON API (flask-smorest): one blueprint, its views split by area."""
 from flask import current_app, g
-from flask_smorest import Blueprint
 
-blp = Blueprint("leads", __name__, url_prefix="/leads/api/v1", description="Leads and the visitor log")
+from shared.web import ApiBlueprint
+from shared.auth import current_principal
+
+blp = ApiBlueprint("leads", __name__, url_prefix="/leads/api/v1", description="Leads and the visitor log")
 
 
 def db():
     return current_app.extensions["crm"].db
+
+
+def in_scope(handler, *args):
+    """`handler(session, principal, *args)` in a session of the caller's scope: the body of a view that
+    hands its request to one handler."""
+    p = current_principal()
+    with db().session(p.scope) as s:
+        return handler(s, p, *args)
 
 
 @blp.after_request

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import g, request
 from flask.views import MethodView
+from marshmallow import fields
 
 from shared.auth import current_principal
 from shared.db import utcnow
 from shared.errors import fail
-from shared.idempotency import idempotent
+from shared.idempotency import HEADER, idempotent_create
 from shared.permissions import require
 
 from ... import handlers
@@ -30,7 +31,11 @@ from ...schemas import (
     VisitIn,
     VisitOut,
 )
-from . import blp, db
+from . import blp, db, in_scope
+
+
+#: the lead's columns the list reads: those `LeadOut` shows (its method fields read none)
+LISTED = tuple(f.attribute or name for name, f in LeadOut().dump_fields.items() if not isinstance(f, fields.Method))
 
 
 def list_query(q: dict) -> dict:
@@ -52,7 +57,8 @@ class Leads(MethodView):
         p = current_principal()
         q = list_query(q)
         with db().session(p.scope) as s:
-            rows, g.total_count = queries.page_of(s, queries.lead_query(q, viewer=p), q["page"], q["per_page"])
+            stmt = queries.lead_query(q, viewer=p, base=queries.listed(LISTED))
+            rows, g.total_count = queries.listed_page(s, stmt, q["page"], q["per_page"])
         return rows
 
     @require("leads.create")
@@ -60,12 +66,9 @@ class Leads(MethodView):
     @blp.response(201, LeadOut)
     def post(self, body):
         """Register a lead; the store comes from the caller's token, or `store_id` for HQ roles."""
-        p = current_principal()
-        key = request.headers.get("Idempotency-Key") or None
-        if key and len(key) > 80:
-            fail(422, "the Idempotency-Key is too long", errors={"Idempotency-Key": ["at most 80 characters"]})
-        with db().session(p.scope) as s:
-            lead, _created = handlers.create_lead(s, p, body, key)
+        # the lead keeps its Idempotency-Key itself (not `@idempotent`'s stored answer): a retry after the lead
+        # moved out of the caller's sight gets 409, not the lead; the key's form was checked at the edge
+        lead, _created = in_scope(handlers.create_lead, body, request.headers.get(HEADER) or None)
         return lead
 
 
@@ -87,9 +90,7 @@ class Grade(MethodView):
     @blp.response(200, LeadOut)
     def post(self, body, lead_id):
         """Judge the intent level (C/B/A/H or invalid) with the checklist signals and a reason."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.grade(s, p, lead_id, body["level"], body["signals"], body["reason"])
+        return in_scope(handlers.grade, lead_id, body["level"], body["signals"], body["reason"])
 
 
 @blp.route("/leads/<lead_id>/levels")
@@ -115,15 +116,10 @@ class FollowUps(MethodView):
             get_lead(s, lead_id)
             return queries.history(s, lead_id, "follow_ups")
 
-    @require("leads.work")
-    @idempotent
-    @blp.arguments(FollowUpIn)
-    @blp.response(201, FollowUpOut)
+    @idempotent_create(blp, "leads.work", FollowUpOut, FollowUpIn)
     def post(self, body, lead_id):
         """Log a call, visit, SMS/WeChat, DM or handout with its outcome and the next planned contact."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.log_follow_up(s, p, lead_id, body)
+        return in_scope(handlers.log_follow_up, lead_id, body)
 
 
 @blp.route("/leads/<lead_id>/consultant")
@@ -133,9 +129,7 @@ class Assign(MethodView):
     @blp.response(200, LeadOut)
     def put(self, body, lead_id):
         """Give the lead to a consultant of its store."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.assign(s, p, lead_id, body["consultant_id"])
+        return in_scope(handlers.assign, lead_id, body["consultant_id"])
 
 
 @blp.route("/leads/<lead_id>/assignments")
@@ -165,10 +159,7 @@ class Reassign(MethodView):
 
 @blp.route("/visits")
 class Visits(MethodView):
-    @require("leads.create")
-    @idempotent
-    @blp.arguments(VisitIn)
-    @blp.response(201, VisitOut)
+    @idempotent_create(blp, "leads.create", VisitOut, VisitIn)
     def post(self, body):
         """Log a walk-in group or a phone-in (来店/来电登记); with a phone it becomes or joins a lead."""
         p = current_principal()

@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from shared.auth import current_principal
 from shared.errors import fail, not_found
-from shared.idempotency import idempotent
+from shared.idempotency import idempotent_create
 from shared.permissions import require
 
 from ... import handlers
@@ -38,7 +38,7 @@ from ...schemas import (
     TestDriveIn,
     TestDriveOut,
 )
-from . import blp, db
+from . import blp, db, in_scope
 
 
 @blp.route("/leads/<lead_id>/test-drives")
@@ -52,40 +52,26 @@ class TestDrives(MethodView):
             get_lead(s, lead_id)
             return queries.history(s, lead_id, "test_drives")
 
-    @require("leads.work")
-    @idempotent
-    @blp.arguments(TestDriveIn)
-    @blp.response(201, TestDriveOut)
+    @idempotent_create(blp, "leads.work", TestDriveOut, TestDriveIn)
     def post(self, body, lead_id):
         """Book a test drive of a model."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.book_test_drive(s, p, lead_id, body)
+        return in_scope(handlers.book_test_drive, lead_id, body)
 
 
 @blp.route("/test-drives/<td_id>/complete")
 class TestDriveDone(MethodView):
-    @require("leads.work")
-    @idempotent
-    @blp.response(200, TestDriveOut)
+    @idempotent_create(blp, "leads.work", TestDriveOut, status=200)
     def post(self, td_id):
         """The customer drove the car."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.complete_test_drive(s, p, td_id)
+        return in_scope(handlers.complete_test_drive, td_id)
 
 
 @blp.route("/leads/<lead_id>/orders")
 class Orders(MethodView):
-    @require("leads.work")
-    @idempotent
-    @blp.arguments(OrderIn)
-    @blp.response(201, OrderOut)
+    @idempotent_create(blp, "leads.work", OrderOut, OrderIn)
     def post(self, body, lead_id):
         """Sign an order: model, colour, price, deposit, payment (incl. financing), trade-in, delivery date."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.place_order(s, p, lead_id, body)
+        return in_scope(handlers.place_order, lead_id, body)
 
 
 @blp.route("/orders")
@@ -115,28 +101,18 @@ class OrderOne(MethodView):
 
 @blp.route("/orders/<order_id>/cancellation")
 class OrderCancel(MethodView):
-    @require("leads.work")
-    @idempotent
-    @blp.arguments(CancelIn)
-    @blp.response(200, OrderOut)
+    @idempotent_create(blp, "leads.work", OrderOut, CancelIn, status=200)
     def post(self, body, order_id):
         """Cancel a signed order with the reason; the lead goes back to its level before the order."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.cancel_order(s, p, order_id, body["reason"])
+        return in_scope(handlers.cancel_order, order_id, body["reason"])
 
 
 @blp.route("/orders/<order_id>/delivery")
 class Delivery(MethodView):
-    @require("leads.work")
-    @idempotent
-    @blp.arguments(DeliveryIn)
-    @blp.response(200, OrderOut)
+    @idempotent_create(blp, "leads.work", OrderOut, DeliveryIn, status=200)
     def post(self, body, order_id):
         """Hand the car over: VIN and date; published for customers and the call center."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.deliver(s, p, order_id, body["vin"], body["delivered_on"])
+        return in_scope(handlers.deliver, order_id, body["vin"], body["delivered_on"])
 
 
 @blp.route("/leads/<lead_id>/defeat")
@@ -146,9 +122,7 @@ class ProposeDefeat(MethodView):
     @blp.response(201, DefeatOut)
     def post(self, body, lead_id):
         """Propose closing the lead as defeated (战败), with the reason and the competitor."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.propose_defeat(s, p, lead_id, body)
+        return in_scope(handlers.propose_defeat, lead_id, body)
 
 
 @blp.route("/defeats")
@@ -169,9 +143,7 @@ class DefeatDecision(MethodView):
     @blp.response(200, DefeatOut)
     def post(self, body, defeat_id):
         """Approve the defeat (published; the call center verifies it) or send it back to the consultant."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return handlers.decide_defeat(s, p, defeat_id, body["approve"], body["note"])
+        return in_scope(handlers.decide_defeat, defeat_id, body["approve"], body["note"])
 
 
 def report_out(s, r: DailyReport) -> dict:
@@ -267,9 +239,7 @@ class Amendments(MethodView):
 
         A consultant's amendment waits for the store manager (`status: pending`); the manager's own amendment
         of the store's statistics is in force at once."""
-        p = current_principal()
-        with db().session(p.scope) as s:
-            return reports.amend(s, p, report_id, body["changes"], body["reason"])
+        return in_scope(reports.amend, report_id, body["changes"], body["reason"])
 
 
 @blp.route("/reports/<report_id>/amendments/<amendment_id>/decision")

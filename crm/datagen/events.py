@@ -3,7 +3,9 @@
 Messages are in wire form (the JSON the bus carries), deterministic for a seed, and shaped like the
 real producers': lead lifecycles with follow-ups, test drives, orders, deliveries and defeats,
 visitor-log entries, customer relationships (new, owners, churn, win-back), callbacks with surveys and
-complaints, daily activity reports.
+complaints, daily activity reports. The values are the project's (`crm.datagen`): the seeded demo's
+brands and stores, the catalogues' models and prices, the leads service's sources and channels, Faker
+zh_CN names, valid mobile numbers, VINs of the brand, the competitor list.
 """
 from __future__ import annotations
 
@@ -13,17 +15,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from crm.datagen import (BRANDS, CADENCE, COLOURS, COMPETITORS, DEFEAT_REASONS, MODELS, PAYMENT_METHODS, STORES,
+                         People, channel_of, consultant_name, phone, vin, weighted_source)
 from shared import clock
 
-SOURCES = ("walk_in", "phone_in", "online", "owner_referral", "event", "advertising", "service_customer")
-CHANNEL = {"walk_in": "showroom", "phone_in": "phone", "online": "online", "owner_referral": "referral",
-           "service_customer": "referral"}
-MODELS = {"toyota": ("凯美瑞", "卡罗拉", "RAV4"), "lexus": ("ES", "RX", "NX"), "vw": ("帕萨特", "途观L", "朗逸")}
 TACT = ("calls", "reached", "dms", "handouts", "customer_visits", "showroom_groups", "test_drive_groups")
-#: the follow-up cadence in days per level that leads applies by default (leads publishes the due dates it
-#: gives; the generator publishes them as leads would, so that overdue follow-ups are not 0 in generated data)
-LEADS_CADENCE = {"N": 1, "C": 15, "B": 7, "A": 3, "H": 1, "O": 7}
+#: leads publishes the due dates it gives (its default cadence); the generator publishes them as leads would,
+#: so that overdue follow-ups are not 0 in generated data
+LEADS_CADENCE = CADENCE
 SH = clock.zone()
+NAMES_POOL = 400  # Faker names drawn once per history and reused (Faker is slow; a bench makes 10⁵ leads)
 
 
 def _due(last_contact: datetime, level: str) -> dict:
@@ -42,25 +43,33 @@ class Org:
     consultants: dict[str, list[str]]  # store id → consultant ids
     names: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
+    cities: dict[str, str] = field(default_factory=dict)
 
 
 def make_org(group_id: str | None = None, brands: int = 3, stores_per_brand: int = 4, consultants: int = 5) -> Org:
+    """A group shaped as the seeded demo group (identity's seed): its brands, each brand's stores in the seed's
+    order (numbered on past the seed's), `consultants` per store named as the seed names them. Ids are drawn
+    from a fixed seed, so two calls give the same group."""
     rnd = random.Random(7)
     gid = group_id or str(uuid.UUID(int=rnd.getrandbits(128)))
     org = Org(gid, {}, {}, {})
-    codes = list(MODELS)
+    n = 0
     for b in range(brands):
+        code, name = BRANDS[b % len(BRANDS)]
         bid = str(uuid.UUID(int=rnd.getrandbits(128)))
-        org.brands[bid] = codes[b % len(codes)]
-        org.names[bid] = f"Brand {b + 1}"
+        org.brands[bid] = code
+        org.names[bid] = name if b < len(BRANDS) else f"{name} {b // len(BRANDS) + 1}"
+        seeded = [(scode, sname, city) for scode, bcode, sname, city in STORES if bcode == code]
         for i in range(stores_per_brand):
+            scode, sname, city = seeded[i % len(seeded)]
+            if i >= len(seeded) or b >= len(BRANDS):
+                scode, sname = f"{scode}-{b + 1}-{i + 1}", f"{sname}{b + 1}-{i + 1}"
             sid = str(uuid.UUID(int=rnd.getrandbits(128)))
-            org.stores[sid] = bid
-            org.names[sid] = f"Store {b + 1}-{i + 1}"
-            org.codes[sid] = f"s{b + 1}-{i + 1}"
+            org.stores[sid], org.names[sid], org.codes[sid], org.cities[sid] = bid, sname, scode, city
             org.consultants[sid] = [str(uuid.UUID(int=rnd.getrandbits(128))) for _ in range(consultants)]
-            for j, cid in enumerate(org.consultants[sid]):
-                org.names[cid] = f"Consultant {b + 1}-{i + 1}-{j + 1}"
+            for j, cid in enumerate(org.consultants[sid], 1):
+                n += 1
+                org.names[cid] = consultant_name(n, j)
     return org
 
 
@@ -76,7 +85,7 @@ def identity_messages(org: Org, at: datetime) -> list[dict]:
     for sid, bid in org.stores.items():
         out.append(_msg("identity.store.created", at, org.group_id, bid, sid,
                         {"id": sid, "code": org.codes.get(sid, sid[:8]), "name": org.names.get(sid, sid[:8]),
-                         "brand_id": bid, "city": "上海", "timezone": clock.zone_name(), "active": True}))
+                         "brand_id": bid, "city": org.cities.get(sid, ""), "timezone": clock.zone_name(), "active": True}))
         for cid in org.consultants[sid]:
             out.append(_msg("identity.user.created", at, org.group_id, bid, sid,
                             {"id": cid, "username": cid[:8], "name": org.names.get(cid, cid[:8]),
@@ -96,12 +105,13 @@ def history(org: Org, start: date, days: int, leads_per_store_day: float = 2.0, 
     """Events of `days` days from `start` (per day, in roughly time order; later lifecycle steps of a
     lead may fall after the window's end)."""
     rnd = random.Random(seed)
+    names = People(seed, pool=NAMES_POOL).names
     for n in range(days):
         day = start + timedelta(days=n)
         for sid, bid in org.stores.items():
             k = int(leads_per_store_day) + (1 if rnd.random() < leads_per_store_day % 1 else 0)
             for _ in range(k):
-                yield from _lead(rnd, org, sid, bid, day)
+                yield from _lead(rnd, org, sid, bid, day, names)
             if reports and day.weekday() < 5:
                 for cid in org.consultants[sid]:
                     if rnd.random() < 0.9:
@@ -117,7 +127,7 @@ def history(org: Org, start: date, days: int, leads_per_store_day: float = 2.0, 
                 yield _msg("leads.visit.logged", _at(day, rnd.randint(9, 17), rnd), org.group_id, bid, sid, {
                     "visit_id": str(uuid.UUID(int=rnd.getrandbits(128))), "lead_id": None, "kind": kind,
                     "party_size": rnd.randint(1, 3), "first_visit": rnd.random() < 0.6, "consultant_id": cid,
-                    "model": rnd.choice(MODELS.get(org.brands[bid], ("X",))), "source": kind}, cid, rnd)
+                    "model": rnd.choice(MODELS[org.brands[bid]])[0], "source": kind}, cid, rnd)
 
 
 def _at(day: date, hour: int, rnd: random.Random) -> datetime:
@@ -126,19 +136,21 @@ def _at(day: date, hour: int, rnd: random.Random) -> datetime:
         - timedelta(hours=8)
 
 
-def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterator[dict]:
+def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date, names: list[str]) -> Iterator[dict]:
     g = org.group_id
     lead_id = str(uuid.UUID(int=rnd.getrandbits(128)))
     customer = str(uuid.UUID(int=rnd.getrandbits(128)))
     cid = rnd.choice(org.consultants[sid])
-    source = rnd.choice(SOURCES)
-    model = rnd.choice(MODELS.get(org.brands[bid], ("X",)))
+    source = weighted_source(rnd)
+    brand = org.brands[bid]
+    model, guide_price = rnd.choice(MODELS[brand])
+    name = rnd.choice(names)
     t = _at(day, rnd.randint(9, 17), rnd)
     level = rnd.choice(("N", "C", "B", "A"))
-    phone = f"+86138{rnd.randint(0, 99999999):08d}"
+    mobile = "+86" + phone(rnd)
     yield _msg("leads.lead.created", t, g, bid, sid, {
-        "lead_id": lead_id, "name": "客户", "phone": phone, "source": source, "level": level,
-        "consultant_id": cid, "campaign_id": None, "model": model, "channel": CHANNEL.get(source, "marketing"),
+        "lead_id": lead_id, "name": name, "phone": mobile, "source": source, "level": level,
+        "consultant_id": cid, "campaign_id": None, "model": model, "channel": channel_of(source),
         **_due(t, level)}, cid, rnd)
     if source == "walk_in":
         yield _msg("leads.visit.logged", t, g, bid, sid, {
@@ -179,23 +191,24 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
     if level in ("A", "H") and roll < 0.6 or roll < 0.12:
         t += timedelta(hours=rnd.randint(2, 72))
         order_id = str(uuid.UUID(int=rnd.getrandbits(128)))
-        price = rnd.randint(150, 600) * 1000
+        price = guide_price - rnd.choice((0, 3000, 8000))
         kind = "corporate" if rnd.random() < 0.15 else "individual"
         sale_type = "fleet" if kind == "corporate" and rnd.random() < 0.5 else "retail"
         expected = (t + timedelta(days=rnd.randint(3, 25))).date()
         yield _msg("leads.order.placed", t, g, bid, sid, {
-            "lead_id": lead_id, "order_id": order_id, "model": model, "colour": "白", "price": f"{price}.00",
-            "deposit": "5000.00", "payment_method": "cash", "trade_in": False,
+            "lead_id": lead_id, "order_id": order_id, "model": model, "colour": rnd.choice(COLOURS), "price": f"{price}.00",
+            "deposit": f"{rnd.choice((5000, 10000, 20000))}.00", "payment_method": rnd.choice(PAYMENT_METHODS),
+            "trade_in": source == "owner_replacement",
             "expected_delivery": expected.isoformat(),
-            "consultant_id": cid, "customer_name": "客户", "phone": phone, "customer_kind": kind,
+            "consultant_id": cid, "customer_name": name, "phone": mobile, "customer_kind": kind,
             "sale_type": sale_type, "source": source}, cid, rnd)
         yield _due_changed(g, bid, sid, lead_id, cid, t, "O")
         if rnd.random() < 0.9:
             t = datetime(expected.year, expected.month, expected.day, 3, rnd.randint(0, 59), tzinfo=UTC)
             yield _msg("leads.vehicle.delivered", t, g, bid, sid, {
-                "lead_id": lead_id, "order_id": order_id, "vin": f"LVGBV{rnd.randint(0, 10**11):012d}",
-                "model": model, "delivered_on": expected.isoformat(), "consultant_id": cid, "customer_name": "客户",
-                "phone": phone, "price": f"{price}.00", "customer_kind": kind, "sale_type": sale_type,
+                "lead_id": lead_id, "order_id": order_id, "vin": vin(rnd, brand),
+                "model": model, "delivered_on": expected.isoformat(), "consultant_id": cid, "customer_name": name,
+                "phone": mobile, "price": f"{price}.00", "customer_kind": kind, "sale_type": sale_type,
                 "source": source}, cid, rnd)
             yield _msg("customers.relationship.changed", t + timedelta(seconds=3), g, bid, sid, {
                 "customer_id": customer, "store_id": sid, "brand_id": bid, "from_class": "intent",
@@ -215,15 +228,16 @@ def _lead(rnd: random.Random, org: Org, sid: str, bid: str, day: date) -> Iterat
         return
     if rnd.random() < 0.25:
         t += timedelta(days=rnd.randint(1, 10))
-        reason = rnd.choice(("price", "competitor", "financing", "postponed", "other"))
+        reason = rnd.choice(DEFEAT_REASONS)
+        rival = rnd.choice(COMPETITORS) if reason == "competitor" else (None, None)
         yield _msg("leads.defeat.proposed", t, g, bid, sid, {"lead_id": lead_id, "reason": reason,
                                                             "consultant_id": cid}, cid, rnd)
         if rnd.random() < 0.7:
             t += timedelta(hours=rnd.randint(2, 48))
             yield _msg("leads.defeat.approved", t, g, bid, sid, {
-                "lead_id": lead_id, "reason": reason, "competitor_brand": "本田" if reason == "competitor" else None,
-                "competitor_model": "雅阁" if reason == "competitor" else None, "note": None, "consultant_id": cid,
-                "customer_name": "客户", "phone": phone, "from_level": level}, None, rnd)
+                "lead_id": lead_id, "reason": reason, "competitor_brand": rival[0],
+                "competitor_model": rival[1], "note": None, "consultant_id": cid,
+                "customer_name": name, "phone": mobile, "from_level": level}, None, rnd)
 
 
 def _due_changed(g: str, bid: str, sid: str, lead_id: str, cid: str, t: datetime,

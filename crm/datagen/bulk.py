@@ -1,0 +1,68 @@
+"""Rows in bulk, for the benches that fill a table with hundreds of thousands of records (bench/rls.py's
+leads, bench/callcenter_queue.py's call-center tasks): the generator's values (names, numbers, sources,
+customers) in the table's own columns, written with PostgreSQL's COPY.
+
+COPY does not go through row-level security (PostgreSQL refuses `COPY FROM` on a table whose policies are
+forced), so `copy_rows` copies into a temporary table shaped like the target and moves the rows with one
+`INSERT … SELECT` on the caller's connection, under whatever scope it set: the policies check them as they
+would any insert.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+from . import People, numbered_phone, weighted_source
+
+#: the levels leads go through, cycled so that every store holds each (open ones, and closed ones)
+LEVELS = ("N", "C", "B", "A", "H", "O", "delivered", "defeated")
+CLOSED = ("delivered", "defeated")
+LEAD_COLUMNS = ("id", "group_id", "store_id", "brand_id", "consultant_id", "name", "phone", "source", "level",
+                "created_at", "last_contact_at", "due_on", "overdue_at", "defeat_pending")
+TASK_COLUMNS = ("id", "group_id", "store_id", "brand_id", "task_type", "status", "priority", "due_at", "expires_at",
+                "available_at", "claims", "attempts", "failed_attempts", "max_attempts", "retry_minutes",
+                "dedupe_key", "detail", "customer_name", "created_at")
+NAMES_POOL = 2000  # Faker names made once and drawn from (Faker takes ~50 µs a name)
+
+
+def lead_rows(group: str, brand: str, consultants: dict[str, Sequence[str]], total: int, *, seed: int = 1,
+              phone_prefix: str = "137", now: datetime | None = None) -> Iterator[tuple]:
+    """`total` leads of `group` spread over the stores of `consultants` (store → its consultants), in
+    `LEAD_COLUMNS` order: every level in every store, created over 400 days, last contact within 40 days,
+    open ones due from 30 days ago to 30 days ahead (half of them overdue); numbered phones, so that lead
+    `i` is found again by its number."""
+    people, now = People(seed, pool=NAMES_POOL), now or datetime.now(UTC)
+    stores = sorted(consultants)
+    for i in range(1, total + 1):
+        store, turn = stores[i % len(stores)], i // len(stores)
+        level = LEVELS[(turn * 7) % len(LEVELS)]
+        due = None if level in CLOSED else now + timedelta(days=i % 61 - 30)
+        yield (uuid.uuid4().hex, group, store, brand, consultants[store][turn % len(consultants[store])],
+               people.name(), "+86" + numbered_phone(i, phone_prefix), weighted_source(people.rng), level,
+               now - timedelta(days=i % 400), now - timedelta(days=i % 40), due and due.date(), due, False)
+
+
+def callback_task_rows(group: str, stores: Sequence[str], brands: Sequence[str], total: int, *, seed: int = 1,
+                       now: datetime | None = None) -> Iterator[tuple]:
+    """`total` open delivery callbacks of `group`, free to claim now, due over the last ten hours, in
+    `TASK_COLUMNS` order, each with a customer's name."""
+    people, now = People(seed, pool=NAMES_POOL), now or datetime.now(UTC)
+    for i in range(1, total + 1):
+        yield (str(uuid.uuid4()), group, stores[i % len(stores)], brands[i % len(brands)], "delivery_callback",
+               "open", 1 + i % 5, now - timedelta(minutes=i % 600), now + timedelta(days=3),
+               now - timedelta(minutes=1), 0, 0, 0, 3, "[120, 1440]", f"bench:{i}", "{}", people.name(), now)
+
+
+def copy_rows(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    """Write `rows` into `table` through COPY and one INSERT … SELECT on a psycopg cursor (its transaction,
+    its settings); returns how many."""
+    cols = ", ".join(columns)
+    cursor.execute(f"CREATE TEMP TABLE bulk_rows AS SELECT {cols} FROM {table} WITH NO DATA")
+    with cursor.copy(f"COPY bulk_rows ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM bulk_rows")
+    n = cursor.rowcount
+    cursor.execute("DROP TABLE bulk_rows")
+    return n
