@@ -94,6 +94,23 @@ class FrozenClock:
         clock.reset()
 
 
+@contextmanager
+def office_hours(hour: int = 10, tz: str | None = None) -> Iterator[None]:
+    """The platform clock (of this process: the in-process live server and platforms) at `hour`:00 of the
+    store's local day while the block runs, then back to the run's own time. A step that needs the day's
+    report still open (18:00, `services.leads.domain.timing.report_deadline`) holds whenever the suite runs."""
+    from datetime import datetime, time
+
+    from shared import clock
+
+    z = clock.zone(tz)
+    clock.travel_to(datetime.combine(clock.now().astimezone(z).date(), time(hour), z))
+    try:
+        yield
+    finally:
+        clock.reset()
+
+
 def _unavailable(what: str, exc: Exception):
     if CI:
         pytest.fail(f"{what} is required with CI=true and is not reachable: {exc}")

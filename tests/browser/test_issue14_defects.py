@@ -14,6 +14,7 @@ from services.callcenter.adapters.models import Task
 from shared.events import Event
 from shared.tenancy import Scope
 from tests.browser_fixtures import login, screenshot
+from tests.conftest import office_hours
 from tests.callcenter.conftest import GID, feed, store
 
 pytestmark = pytest.mark.browser
@@ -159,6 +160,11 @@ def _in_force(page, figure_label: str) -> str:
 
 
 def test_a_submitted_report_changes_only_when_the_manager_approves(live_server, browser, page):
+    with office_hours():  # the day's report is open until 18:00; the suite may run later than that
+        _submit_then_amend_with_approval(live_server, browser, page)
+
+
+def _submit_then_amend_with_approval(live_server, browser, page):
     me = f"{PD}.sales2"
     login(page, live_server.url, me)
     page.goto(f"{live_server.url}/leads/reports")
