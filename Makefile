@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PO := $(wildcard shared/translations/*/LC_MESSAGES/messages.po services/*/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-unit test-fast lint bench browser-deps clean
+.PHONY: run test test-unit test-fast lint bench bench-all browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ lint: deps  ## ruff (with the complexity ceiling), the import contracts, mypy; s
 
 bench: deps
 	$(PY) bench/bus.py
+
+bench-all: deps
+	bash bench/all.sh
 
 clean:
 	rm -rf var .pytest_cache
