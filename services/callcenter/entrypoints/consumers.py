@@ -13,10 +13,10 @@ from shared.daily_counts import answer_requests
 from shared.events import Event
 
 from ..domain.rules import TRIGGERS
-from ..handlers.config import group_timezone, settings_for
+from ..handlers.config import group_timezone
 from ..handlers import stats
 from ..handlers.privacy import forget_customer
-from ..handlers.tasks import create_tasks
+from ..handlers.tasks import Planning, TaskRequest, delivery_planning, plan_requests
 from ..adapters.models import BrandRef, Contact, StaffRef, StoreRef, Task
 
 #: a delivery waits up to 500 ms for more events: what comes here (customers' copies, callback tasks due in
@@ -156,11 +156,6 @@ def customer_unmerged(s: Session, ev: Event) -> None:
 
 # --- events that create tasks -----------------------------------------------------------------------
 
-def _local_day(s: Session, ev: Event):
-    """The group's local date of the event (defeats are verified within days of the approval)."""
-    return ev.occurred_at.astimezone(ZoneInfo(group_timezone(settings_for(s, ev.group)))).date()
-
-
 def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:
     store_id = store_id or ev.store_id
     brand_id = ev.brand_id if store_id == ev.store_id else None
@@ -170,49 +165,45 @@ def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | Non
     return store_id, brand_id
 
 
-@handlers.on("leads.vehicle.delivered")
-def vehicle_delivered(s: Session, ev: Event) -> None:
+def delivery_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Delivery callback (交车回访) on day 3; one per order however often the event comes."""
     d = ev.data
     store_id, brand_id = _store_brand(s, ev, None)
     if not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="delivery_callback",
-                 anchor=d["delivered_on"], subject=d["order_id"], lead_id=d["lead_id"], name=d["customer_name"],
-                 phone=d["phone"], detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
-                                           "consultant_id": d.get("consultant_id")},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    return TaskRequest(ev.group, store_id, brand_id, "delivery_callback", d["delivered_on"], d["order_id"],
+                       lead_id=d["lead_id"], name=d["customer_name"], phone=d["phone"],
+                       detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
+                               "consultant_id": d.get("consultant_id")},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
 
-@handlers.on("leads.defeat.approved")
-def defeat_approved(s: Session, ev: Event) -> None:
-    """Defeat verification (战败核实) within 2 days of the manager's approval."""
+def defeat_verification(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
+    """Defeat verification (战败核实) within 2 days of the manager's approval (the group's local day of it)."""
     d = ev.data
     store_id, brand_id = _store_brand(s, ev, None)
     if not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="defeat_verification",
-                 anchor=_local_day(s, ev), subject=d["lead_id"], lead_id=d["lead_id"], name=d["customer_name"],
-                 phone=d["phone"], detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model",
-                                                                  "consultant_id")},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    day = ev.occurred_at.astimezone(ZoneInfo(group_timezone(planning.cfg))).date()
+    return TaskRequest(ev.group, store_id, brand_id, "defeat_verification", day, d["lead_id"], lead_id=d["lead_id"],
+                       name=d["customer_name"], phone=d["phone"],
+                       detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model", "consultant_id")},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
 
-@handlers.on("customers.service.recorded")
-def service_recorded(s: Session, ev: Event) -> None:
+def service_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Post-service callback (维修保养回访) two days after the visit."""
     d = ev.data
     store_id, brand_id = _store_brand(s, ev, d["store_id"])
     if not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="service_callback",
-                 anchor=d["visit_date"], subject=d["visit_id"], customer_id=d["customer_id"],
-                 detail={"vin": d.get("vin"), "kind": d["kind"], "visit_id": d["visit_id"]},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    return TaskRequest(ev.group, store_id, brand_id, "service_callback", d["visit_date"], d["visit_id"],
+                       customer_id=d["customer_id"], detail={"vin": d.get("vin"), "kind": d["kind"],
+                                                             "visit_id": d["visit_id"]},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
 
-@handlers.on("customers.schedule.*")
-def schedule_due(s: Session, ev: Event) -> None:
+def scheduled_care(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Care and win-back triggers; the stable schedule id keeps repeated triggers to one task."""
     task_type = TRIGGERS.get(ev.type)
     d = ev.data
@@ -222,13 +213,29 @@ def schedule_due(s: Session, ev: Event) -> None:
         store_id = (c.store_ids or [None])[0] if c else None
     store_id, brand_id = _store_brand(s, ev, store_id)
     if task_type is None or not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type=task_type,
-                 anchor=d["due_on"], subject=d["schedule_id"], customer_id=d["customer_id"],
-                 detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
-                                                 if isinstance(v, str | int | float | bool)}},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    return TaskRequest(ev.group, store_id, brand_id, task_type, d["due_on"], d["schedule_id"],
+                       customer_id=d["customer_id"],
+                       detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
+                                                       if isinstance(v, str | int | float | bool)}},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
+
+#: event type → the task it asks for (`customers.schedule.*`: by the schedule's kind)
+REQUESTS = {"leads.vehicle.delivered": delivery_callback, "leads.defeat.approved": defeat_verification,
+            "customers.service.recorded": service_callback}
+
+
+@handlers.on_batch("leads.vehicle.delivered")
+@handlers.on_batch("leads.defeat.approved")
+@handlers.on_batch("customers.service.recorded")
+@handlers.on_batch("customers.schedule.*")
+def plan_callbacks(s: Session, events: list[Event]) -> None:
+    """The callback tasks a delivery's run of events asks for, planned together (`plan_requests`): the
+    group's settings and rules read once per delivery, the contacts and taken keys once per run."""
+    planning = delivery_planning(s, events[0].group)
+    asked = [REQUESTS.get(ev.type, scheduled_care)(s, ev, planning) for ev in events]
+    plan_requests(s, [r for r in asked if r is not None], planning)
 
 
 answer_requests(handlers, "callcenter", stats.count)

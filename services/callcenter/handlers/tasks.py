@@ -1,90 +1,208 @@
 """Tasks: created from events, claimed exactly once under a lease, held, renewed and given back."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, bindparam, func, or_, select, update
+from sqlalchemy import BindParameter, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.bus import emit
-from shared.db import utcnow
+from shared.bus.outbox import emit_many
+from shared.db import new_id, utcnow
 from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.uow import UnitOfWork
 
 from ..domain.events import ComplaintResolved, StoreCallbackSampled
-from ..domain.rules import dedupe_key, plan_tasks
-from ..adapters.models import Complaint, Contact, StoreCallback, Task
+from ..domain.rules import PlannedTask, TaskRule, dedupe_key, plan_tasks
+from ..adapters.models import Complaint, Contact, GroupSettings, StoreCallback, Task
 from .config import claim_settings, rule_for, settings_for, store_timezone, window_of
 
 
 def task_event(s: Session, verb: str, t: Task, actor: str | None = None, outcome: str | None = None) -> None:
-    emit(s, Event(
-        type=f"callcenter.task.{verb}", group_id=t.group_id, brand_id=t.brand_id, store_id=t.store_id, actor=actor,
-        data={"task_id": t.id, "task_type": t.task_type, "customer_id": t.customer_id or "",
-              "agent_id": t.agent_id or actor, "due_at": t.due_at, "outcome": outcome, "lead_id": t.lead_id,
-              "attempts": t.attempts, "priority": t.priority},
-    ))
+    emit(s, _task_message(verb, {c: getattr(t, c) for c in _EVENT_FIELDS}, actor, outcome))
+
+
+_EVENT_FIELDS = ("id", "group_id", "brand_id", "store_id", "task_type", "customer_id", "agent_id", "due_at",
+                 "lead_id", "attempts", "priority")
+
+
+def _task_message(verb: str, t: dict, actor: str | None, outcome: str | None) -> Event:
+    return Event(
+        type=f"callcenter.task.{verb}", group_id=t["group_id"], brand_id=t["brand_id"], store_id=t["store_id"],
+        actor=actor,
+        data={"task_id": t["id"], "task_type": t["task_type"], "customer_id": t["customer_id"] or "",
+              "agent_id": t["agent_id"] or actor, "due_at": t["due_at"], "outcome": outcome, "lead_id": t["lead_id"],
+              "attempts": t["attempts"], "priority": t["priority"]},
+    )
+
+
+@dataclass
+class TaskRequest:
+    """What an event or a use case asks to be planned: a rule's tasks for `anchor` (see `create_tasks`)."""
+
+    group_id: str
+    store_id: str
+    brand_id: str | None
+    task_type: str
+    anchor: date
+    subject: str
+    customer_id: str | None = None
+    lead_id: str | None = None
+    name: str = ""
+    phone: str | None = None
+    detail: dict | None = None
+    source_event_id: str | None = None
+    actor: str | None = None
+
+
+@dataclass
+class Planning:
+    """What planning reads once for a group: its settings, and each rule the first time it is asked for.
+    A consumer keeps one for its whole delivery (`delivery_planning`): nothing it applies changes them."""
+
+    cfg: GroupSettings
+    rules: dict[tuple[str, str | None], TaskRule] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, s: Session, group_id: str) -> Planning:
+        return cls(settings_for(s, group_id))
+
+    def rule(self, s: Session, task_type: str, brand_id: str | None) -> TaskRule:
+        key = (task_type, brand_id)
+        if key not in self.rules:
+            self.rules[key] = rule_for(s, task_type, brand_id)
+        return self.rules[key]
+
+
+def delivery_planning(s: Session, group_id: str) -> Planning:
+    """The `Planning` of the consumer's delivery (its session and transaction): read at its first task."""
+    plans = s.info.setdefault("callcenter_planning", {})
+    if group_id not in plans:
+        plans[group_id] = Planning.read(s, group_id)
+    return plans[group_id]
 
 
 def create_tasks(s: Session, *, group_id: str, store_id: str, brand_id: str | None, task_type: str, anchor: date,
                  subject: str, customer_id: str | None = None, lead_id: str | None = None, name: str = "",
                  phone: str | None = None, detail: dict | None = None, source_event_id: str | None = None,
-                 actor: str | None = None) -> list[Task]:
-    """Create the tasks a rule plans for `anchor`; a task whose business key exists is never created twice."""
-    cfg = settings_for(s, group_id)
-    rule = rule_for(s, task_type, brand_id)
-    plans = plan_tasks(rule, anchor, store_timezone(s, cfg, store_id), window_of(cfg), utcnow())
-    contact = s.get(Contact, customer_id) if customer_id else (
-        s.scalar(select(Contact).where(Contact.phone == phone).limit(1)) if phone else None)
-    created = []
-    for i, plan in enumerate(plans):
-        key = dedupe_key(task_type, subject, i if len(rule.offsets_days) > 1 else None)
-        if s.scalar(select(Task.id).where(Task.dedupe_key == key)) is not None:
-            continue
-        t = Task(group_id=group_id, store_id=store_id, brand_id=brand_id, task_type=task_type,
-                 customer_id=contact.id if contact else customer_id, lead_id=lead_id,
-                 customer_name=name or (contact.name if contact else ""),
-                 phone=phone or (contact.phone if contact else None),
-                 priority=rule.priority, due_at=plan.due_at, expires_at=plan.expires_at, available_at=plan.due_at,
-                 max_attempts=rule.max_attempts, retry_minutes=list(rule.retry_minutes), dedupe_key=key,
-                 source_event_id=source_event_id, detail=detail or {})
+                 actor: str | None = None) -> list[str]:
+    """Create the tasks a rule plans for `anchor`; a task whose business key exists is never created twice.
+    Returns the new tasks' ids."""
+    req = TaskRequest(group_id, store_id, brand_id, task_type, anchor, subject, customer_id, lead_id, name, phone,
+                      detail, source_event_id, actor)
+    return plan_requests(s, [req], Planning.read(s, group_id))
+
+
+def plan_requests(s: Session, requests: list[TaskRequest], planning: Planning) -> list[str]:
+    """`create_tasks` for many requests of one group at once: their contacts read in one statement, the
+    business keys already taken in another, the new tasks written by one INSERT that skips a key a
+    concurrent consumer replica took first. Returns the new tasks' ids, in the requests' order."""
+    now, rows, keys = utcnow(), [], set()
+    contacts = _contacts_of(s, requests)
+    for req in requests:
+        rule = planning.rule(s, req.task_type, req.brand_id)
+        tz = store_timezone(s, planning.cfg, req.store_id)
+        contact = contacts.get(req.customer_id or "") if req.customer_id else contacts.get(f"tel:{req.phone}")
+        for i, plan in enumerate(plan_tasks(rule, req.anchor, tz, window_of(planning.cfg), now)):
+            key = dedupe_key(req.task_type, req.subject, i if len(rule.offsets_days) > 1 else None)
+            if key not in keys:
+                keys.add(key)
+                rows.append(_task_row(req, rule, plan, key, contact, now))
+    if not rows:
+        return []
+    taken = set(s.scalars(select(Task.dedupe_key).where(Task.dedupe_key.in_(sorted(keys)))))
+    rows = [r for r in rows if r["dedupe_key"] not in taken]
+    written = set(_insert_new(s, rows)) if rows else set()
+    created = [r for r in rows if r["id"] in written]
+    emit_many(s, [_task_message("created", r, r.pop("_actor"), None) for r in created])
+    return [r["id"] for r in created]
+
+
+def _contacts_of(s: Session, requests: list[TaskRequest]) -> dict[str, Contact]:
+    """The requests' contacts by id, and by `tel:<phone>` for those named only by phone (any one of the
+    contacts with that phone)."""
+    ids = sorted({r.customer_id for r in requests if r.customer_id})
+    phones = sorted({r.phone for r in requests if not r.customer_id and r.phone})
+    out: dict[str, Contact] = {}
+    if ids:
+        out.update((c.id, c) for c in s.scalars(select(Contact).where(Contact.id.in_(ids))))
+    if phones:
+        for c in s.scalars(select(Contact).where(Contact.phone.in_(phones))):
+            out.setdefault(f"tel:{c.phone}", c)
+    return out
+
+
+def _task_row(req: TaskRequest, rule: TaskRule, plan: PlannedTask, key: str, contact: Contact | None,
+              now: datetime) -> dict:
+    """One new task as the row the ORM would have written (every column default filled)."""
+    return {"id": new_id(), "group_id": req.group_id, "store_id": req.store_id, "brand_id": req.brand_id,
+            "task_type": req.task_type, "customer_id": contact.id if contact else req.customer_id,
+            "lead_id": req.lead_id, "customer_name": req.name or (contact.name if contact else ""),
+            "phone": req.phone or (contact.phone if contact else None), "status": "open",
+            "priority": rule.priority, "due_at": plan.due_at, "expires_at": plan.expires_at,
+            "available_at": plan.due_at, "agent_id": None, "claims": 0, "attempts": 0, "failed_attempts": 0,
+            "max_attempts": rule.max_attempts, "retry_minutes": list(rule.retry_minutes), "dedupe_key": key,
+            "source_event_id": req.source_event_id, "detail": req.detail or {}, "created_at": now,
+            "_actor": req.actor}
+
+
+def _insert_new(s: Session, rows: list[dict]) -> list[str]:
+    """INSERT the rows in one statement; those whose (group, business key) exists already are skipped.
+    Returns the ids written."""
+    values = [{k: v for k, v in r.items() if k != "_actor"} for r in rows]
+    dialect = s.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(Task.__table__)
+        stmt = ins.values(values).on_conflict_do_nothing(index_elements=["group_id", "dedupe_key"])
+        return list(s.scalars(stmt.returning(Task.__table__.c.id)))
+    written = []
+    for v in values:  # elsewhere, one by one under a savepoint
         try:
             with s.begin_nested():
-                s.add(t)
-                s.flush()
-        except IntegrityError:  # a concurrent consumer replica created it first
+                s.execute(insert(Task.__table__).values(v))
+        except IntegrityError:
             continue
-        task_event(s, "created", t, actor)
-        created.append(t)
-    return created
+        written.append(v["id"])
+    return written
 
 
 # --- tasks that follow from other use cases (subscribers of the message bus) ----------------------
 
+def _local_day(s: Session, group_id: str, store_id: str, at: datetime) -> date:
+    """The store's local date of `at`: a follow-on task is dated by when its cause happened, not by when
+    it is planned."""
+    return at.astimezone(ZoneInfo(store_timezone(s, settings_for(s, group_id), store_id))).date()
+
+
 def plan_complaint_follow_up(uow: UnitOfWork, ev: ComplaintResolved) -> None:
-    """A resolved complaint is confirmed with the customer by a follow-up call (one per resolution)."""
+    """A resolved complaint is confirmed with the customer by a follow-up call (one per resolution), the
+    day after the resolution."""
     c = uow.session.get_one(Complaint, ev.complaint_id)
+    resolved = _local_day(uow.session, c.group_id, c.store_id, c.resolved_at or utcnow())
     create_tasks(uow.session, group_id=c.group_id, store_id=c.store_id, brand_id=c.brand_id,
-                 task_type="complaint_followup", anchor=utcnow().date(), subject=f"{c.id}/{ev.resolutions}",
+                 task_type="complaint_followup", anchor=resolved, subject=f"{c.id}/{ev.resolutions}",
                  customer_id=c.customer_id, name=c.customer_name,
                  detail={"complaint_id": c.id, "summary": c.summary[:200]}, actor=ev.actor_id)
 
 
 def plan_spot_check(uow: UnitOfWork, ev: StoreCallbackSampled) -> None:
-    """HQ re-calls the customer of a sampled store callback."""
+    """HQ re-calls the customer of a sampled store callback, dated by the day the store called."""
     s = uow.session
     cb = s.get_one(StoreCallback, ev.callback_id)
     contact = s.get(Contact, cb.customer_id)
     tasks = create_tasks(s, group_id=cb.group_id, store_id=cb.store_id, brand_id=cb.brand_id, task_type="spot_check",
-                         anchor=utcnow().date(), subject=cb.id, customer_id=cb.customer_id,
+                         anchor=_local_day(s, cb.group_id, cb.store_id, cb.called_at), subject=cb.id,
+                         customer_id=cb.customer_id,
                          name=contact.name if contact else "", phone=contact.phone if contact else None,
                          detail={"store_callback_id": cb.id, "kind": cb.kind}, actor=ev.actor_id)
-    cb.spot_task_id = tasks[0].id if tasks else None
+    cb.spot_task_id = tasks[0] if tasks else None
 
 
 # --- claiming ------------------------------------------------------------------------------------
