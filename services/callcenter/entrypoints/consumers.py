@@ -156,11 +156,11 @@ def customer_unmerged(s: Session, ev: Event) -> None:
 
 # --- events that create tasks -----------------------------------------------------------------------
 
-def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:
+def _store_brand(s: Session, ev: Event, store_id: str | None, planning: Planning) -> tuple[str | None, str | None]:
     store_id = store_id or ev.store_id
     brand_id = ev.brand_id if store_id == ev.store_id else None
     if store_id and not brand_id:
-        st = s.get(StoreRef, store_id)
+        st = planning.store(s, store_id)
         brand_id = st.brand_id if st else None
     return store_id, brand_id
 
@@ -168,7 +168,7 @@ def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | Non
 def delivery_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Delivery callback (交车回访) on day 3; one per order however often the event comes."""
     d = ev.data
-    store_id, brand_id = _store_brand(s, ev, None)
+    store_id, brand_id = _store_brand(s, ev, None, planning)
     if not store_id:
         return None
     return TaskRequest(ev.group, store_id, brand_id, "delivery_callback", d["delivered_on"], d["order_id"],
@@ -181,7 +181,7 @@ def delivery_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest 
 def defeat_verification(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Defeat verification (战败核实) within 2 days of the manager's approval (the group's local day of it)."""
     d = ev.data
-    store_id, brand_id = _store_brand(s, ev, None)
+    store_id, brand_id = _store_brand(s, ev, None, planning)
     if not store_id:
         return None
     day = ev.occurred_at.astimezone(ZoneInfo(group_timezone(planning.cfg))).date()
@@ -194,7 +194,7 @@ def defeat_verification(s: Session, ev: Event, planning: Planning) -> TaskReques
 def service_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Post-service callback (维修保养回访) two days after the visit."""
     d = ev.data
-    store_id, brand_id = _store_brand(s, ev, d["store_id"])
+    store_id, brand_id = _store_brand(s, ev, d["store_id"], planning)
     if not store_id:
         return None
     return TaskRequest(ev.group, store_id, brand_id, "service_callback", d["visit_date"], d["visit_id"],
@@ -211,7 +211,7 @@ def scheduled_care(s: Session, ev: Event, planning: Planning) -> TaskRequest | N
     if not store_id:  # no store named: the customer's first store relationship
         c = s.get(Contact, d["customer_id"])
         store_id = (c.store_ids or [None])[0] if c else None
-    store_id, brand_id = _store_brand(s, ev, store_id)
+    store_id, brand_id = _store_brand(s, ev, store_id, planning)
     if task_type is None or not store_id:
         return None
     return TaskRequest(ev.group, store_id, brand_id, task_type, d["due_on"], d["schedule_id"],

@@ -5,24 +5,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import BindParameter, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.bus import emit
 from shared.bus.outbox import emit_many
-from shared.db import new_id, utcnow
+from shared.db import json_recordset, new_id, utcnow
 from shared.errors import Conflict, NotFound
 from shared.events import Event
 from shared.uow import UnitOfWork
 
 from ..domain.events import ComplaintResolved, StoreCallbackSampled
 from ..domain.rules import PlannedTask, TaskRule, dedupe_key, plan_tasks
-from ..adapters.models import Complaint, Contact, GroupSettings, StoreCallback, Task
-from .config import claim_settings, rule_for, settings_for, store_timezone, window_of
+from ..adapters.models import Complaint, Contact, GroupSettings, StoreCallback, StoreRef, Task, TaskRuleRow
+from .config import (claim_settings, group_timezone, rule_of, settings_for, store_timezone, usable_zone,
+                     window_of)
 
 
 def task_event(s: Session, verb: str, t: Task, actor: str | None = None, outcome: str | None = None) -> None:
@@ -64,11 +63,14 @@ class TaskRequest:
 
 @dataclass
 class Planning:
-    """What planning reads once for a group: its settings, and each rule the first time it is asked for.
-    A consumer keeps one for its whole delivery (`delivery_planning`): nothing it applies changes them."""
+    """What planning reads once for a group: its settings, its rule rows, its stores (each on first use).
+    A consumer keeps one for its whole delivery (`delivery_planning`): nothing it applies changes settings
+    or rules, and a store's copy changed in the delivery is the same object (the session's identity map)."""
 
     cfg: GroupSettings
+    rule_rows: list[TaskRuleRow] | None = None
     rules: dict[tuple[str, str | None], TaskRule] = field(default_factory=dict)
+    stores: dict[str, StoreRef | None] | None = None
 
     @classmethod
     def read(cls, s: Session, group_id: str) -> Planning:
@@ -77,8 +79,23 @@ class Planning:
     def rule(self, s: Session, task_type: str, brand_id: str | None) -> TaskRule:
         key = (task_type, brand_id)
         if key not in self.rules:
-            self.rules[key] = rule_for(s, task_type, brand_id)
+            if self.rule_rows is None:
+                self.rule_rows = list(s.scalars(select(TaskRuleRow)))
+            self.rules[key] = rule_of(self.rule_rows, task_type, brand_id)
         return self.rules[key]
+
+    def store(self, s: Session, store_id: str) -> StoreRef | None:
+        """The store's copy: the group's stores read at the first call, one learnt since then on its own."""
+        if self.stores is None:
+            self.stores = {st.id: st for st in s.scalars(select(StoreRef))}
+        if store_id not in self.stores:
+            self.stores[store_id] = s.get(StoreRef, store_id)
+        return self.stores[store_id]
+
+    def timezone(self, s: Session, store_id: str) -> str:
+        """The store's time zone, else the group's (`store_timezone`)."""
+        st = self.store(s, store_id)
+        return usable_zone(st.timezone if st is not None else None, group_timezone(self.cfg), f"store {store_id}")
 
 
 def delivery_planning(s: Session, group_id: str) -> Planning:
@@ -102,23 +119,19 @@ def create_tasks(s: Session, *, group_id: str, store_id: str, brand_id: str | No
 
 def plan_requests(s: Session, requests: list[TaskRequest], planning: Planning) -> list[str]:
     """`create_tasks` for many requests of one group at once: their contacts read in one statement, the
-    business keys already taken in another, the new tasks written by one INSERT that skips a key a
-    concurrent consumer replica took first. Returns the new tasks' ids, in the requests' order."""
+    new tasks written by one INSERT that skips a business key already taken. Returns the new tasks' ids,
+    in the requests' order."""
     now, rows, keys = utcnow(), [], set()
     contacts = _contacts_of(s, requests)
     for req in requests:
         rule = planning.rule(s, req.task_type, req.brand_id)
-        tz = store_timezone(s, planning.cfg, req.store_id)
+        tz = planning.timezone(s, req.store_id)
         contact = contacts.get(req.customer_id or "") if req.customer_id else contacts.get(f"tel:{req.phone}")
         for i, plan in enumerate(plan_tasks(rule, req.anchor, tz, window_of(planning.cfg), now)):
             key = dedupe_key(req.task_type, req.subject, i if len(rule.offsets_days) > 1 else None)
             if key not in keys:
                 keys.add(key)
                 rows.append(_task_row(req, rule, plan, key, contact, now))
-    if not rows:
-        return []
-    taken = set(s.scalars(select(Task.dedupe_key).where(Task.dedupe_key.in_(sorted(keys)))))
-    rows = [r for r in rows if r["dedupe_key"] not in taken]
     written = set(_insert_new(s, rows)) if rows else set()
     created = [r for r in rows if r["id"] in written]
     emit_many(s, [_task_message("created", r, r.pop("_actor"), None) for r in created])
@@ -154,23 +167,18 @@ def _task_row(req: TaskRequest, rule: TaskRule, plan: PlannedTask, key: str, con
 
 
 def _insert_new(s: Session, rows: list[dict]) -> list[str]:
-    """INSERT the rows in one statement; those whose (group, business key) exists already are skipped.
-    Returns the ids written."""
+    """INSERT the rows in one statement; a row whose (group, business key) exists already, made before or by
+    a concurrent consumer replica, is skipped. Returns the ids written."""
     values = [{k: v for k, v in r.items() if k != "_actor"} for r in rows]
-    dialect = s.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(Task.__table__)
-        stmt = ins.values(values).on_conflict_do_nothing(index_elements=["group_id", "dedupe_key"])
-        return list(s.scalars(stmt.returning(Task.__table__.c.id)))
-    written = []
-    for v in values:  # elsewhere, one by one under a savepoint
-        try:
-            with s.begin_nested():
-                s.execute(insert(Task.__table__).values(v))
-        except IntegrityError:
-            continue
-        written.append(v["id"])
-    return written
+    table = Task.__table__
+    if s.get_bind().dialect.name != "postgresql":  # SQLite
+        stmt = sqlite_insert(table).values(values).on_conflict_do_nothing(index_elements=["group_id", "dedupe_key"])
+        return list(s.scalars(stmt.returning(table.c.id)))
+    # the rows as one JSON parameter (`shared.db.json_recordset`): the same SQL text whatever their number
+    cols, source, params = json_recordset(s, table, values)
+    return list(s.scalars(text(
+        f"INSERT INTO tasks ({cols}) SELECT {cols} FROM {source} ORDER BY ordinality "
+        "ON CONFLICT (group_id, dedupe_key) DO NOTHING RETURNING id"), params))
 
 
 # --- tasks that follow from other use cases (subscribers of the message bus) ----------------------
