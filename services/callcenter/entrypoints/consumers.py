@@ -16,7 +16,7 @@ from ..domain.rules import TRIGGERS
 from ..handlers.config import group_timezone
 from ..handlers import stats
 from ..handlers.privacy import forget_customer
-from ..handlers.tasks import Planning, TaskRequest, delivery_planning, plan_requests
+from ..handlers.planning import Planning, TaskBatch, TaskRequest, delivery_planning
 from ..adapters.models import BrandRef, Contact, StaffRef, StoreRef, Task
 
 #: a delivery waits up to 500 ms for more events: what comes here (customers' copies, callback tasks due in
@@ -83,37 +83,6 @@ def _adopt_tasks(s: Session, adoptions: list[Adoption]) -> None:
         for cond in conds:
             s.execute(update(Task).where(Task.customer_id.is_(None), cond).values(customer_id=customer_id)
                       .execution_options(synchronize_session=False))
-
-
-@handlers.on_batch("customers.customer.created")
-@handlers.on_batch("customers.customer.updated")
-@handlers.on_batch("customers.relationship.linked")
-def customers_changed(s: Session, events: list[Event]) -> None:
-    """The customers' copies and the stores they relate to, a delivery's run in one pass: the contacts
-    read at once, the tasks waiting for them adopted together (before any erasure that follows)."""
-    ids = sorted({ev.data["customer_id"] for ev in events})
-    # every contact of the delivery read at once; one not there is new (not looked up again, which would
-    # also flush the one made before it: a SELECT and an INSERT per event); the new ones go in one flush
-    contacts = {c.id: c for c in s.scalars(select(Contact).where(Contact.id.in_(ids)))}
-    adoptions: list[Adoption] = []
-    for ev in events:
-        d = ev.data
-        c = contacts.get(d["customer_id"])
-        if c is None:
-            c = contacts[d["customer_id"]] = _placeholder(s, ev, d["customer_id"])
-        if ev.type == "customers.relationship.linked":
-            if d["store_id"] not in (c.store_ids or []):
-                c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
-            adoptions.append((c.id, c.phone, d.get("lead_id")))
-        elif d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
-            _adopt_tasks(s, adoptions)
-            adoptions = []
-            forget_customer(s, d["customer_id"])
-        else:
-            c.name, c.phone = d["name"], d.get("phone")
-            _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
-            adoptions.append((c.id, c.phone, None))
-    _adopt_tasks(s, adoptions)
 
 
 @handlers.on("customers.customer.erased")
@@ -226,16 +195,65 @@ REQUESTS = {"leads.vehicle.delivered": delivery_callback, "leads.defeat.approved
             "customers.service.recorded": service_callback}
 
 
+CUSTOMERS = ("customers.customer.created", "customers.customer.updated", "customers.relationship.linked")
+
+
+@handlers.on_batch("customers.customer.created")
+@handlers.on_batch("customers.customer.updated")
+@handlers.on_batch("customers.relationship.linked")
 @handlers.on_batch("leads.vehicle.delivered")
 @handlers.on_batch("leads.defeat.approved")
 @handlers.on_batch("customers.service.recorded")
 @handlers.on_batch("customers.schedule.*")
-def plan_callbacks(s: Session, events: list[Event]) -> None:
-    """The callback tasks a delivery's run of events asks for, planned together (`plan_requests`): the
-    group's settings and rules read once per delivery, the contacts and taken keys once per run."""
+def customers_and_callbacks(s: Session, events: list[Event]) -> None:
+    """The customers' copies and the callback tasks events ask for, a delivery's run in one pass and in order:
+    the contacts read at once, each task planned with its customer as known at its event, the tasks waiting
+    for a customer adopted together and then the new tasks written together (both before any erasure)."""
     planning = delivery_planning(s, events[0].group)
-    asked = [REQUESTS.get(ev.type, scheduled_care)(s, ev, planning) for ev in events]
-    plan_requests(s, [r for r in asked if r is not None], planning)
+    batch, book = TaskBatch(planning), _contacts_named(s, events)
+    adoptions: list[Adoption] = []
+    for ev in events:
+        if ev.type not in CUSTOMERS:
+            req = REQUESTS.get(ev.type, scheduled_care)(s, ev, planning)
+            if req is not None:
+                batch.plan(s, req, _contact_of(book, req))
+            continue
+        d = ev.data
+        c = book.get(d["customer_id"])
+        if c is None:
+            c = book[d["customer_id"]] = _placeholder(s, ev, d["customer_id"])
+        if ev.type == "customers.relationship.linked":
+            if d["store_id"] not in (c.store_ids or []):
+                c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
+            adoptions.append((c.id, c.phone, d.get("lead_id")))
+        elif d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
+            _adopt_tasks(s, adoptions)
+            adoptions = []
+            batch.write(s)
+            forget_customer(s, d["customer_id"])
+            continue
+        else:
+            c.name, c.phone = d["name"], d.get("phone")
+            _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
+            adoptions.append((c.id, c.phone, None))
+        batch.adopt(*adoptions[-1])
+    _adopt_tasks(s, adoptions)
+    batch.write(s)
+
+
+def _contacts_named(s: Session, events: list[Event]) -> dict[str, Contact]:
+    """The contacts the events name, by id or (a lead's delivery or defeat) by phone, in one statement; one
+    not there is new (not looked up again, which would also flush the one made before it)."""
+    ids = sorted({ev.data["customer_id"] for ev in events if ev.data.get("customer_id")})
+    phones = sorted({ev.data["phone"] for ev in events if ev.type in REQUESTS and ev.data.get("phone")})
+    return {c.id: c for c in s.scalars(select(Contact).where(or_(Contact.id.in_(ids), Contact.phone.in_(phones))))}
+
+
+def _contact_of(book: dict[str, Contact], req: TaskRequest) -> Contact | None:
+    """The request's customer: by id, else any contact with its phone (as known now, in this delivery)."""
+    if req.customer_id:
+        return book.get(req.customer_id)
+    return next((c for c in book.values() if c.phone == req.phone), None) if req.phone else None
 
 
 answer_requests(handlers, "callcenter", stats.count)

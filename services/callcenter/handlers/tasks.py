@@ -1,184 +1,27 @@
 """Tasks: created from events, claimed exactly once under a lease, held, renewed and given back."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BindParameter, bindparam, func, or_, select, text, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import BindParameter, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.bus import emit
-from shared.bus.outbox import emit_many
-from shared.db import json_recordset, new_id, utcnow
+from shared.db import utcnow
 from shared.errors import Conflict, NotFound
-from shared.events import Event
 from shared.uow import UnitOfWork
 
 from ..domain.events import ComplaintResolved, StoreCallbackSampled
-from ..domain.rules import PlannedTask, TaskRule, dedupe_key, plan_tasks
-from ..adapters.models import Complaint, Contact, GroupSettings, StoreCallback, StoreRef, Task, TaskRuleRow
-from .config import (claim_settings, group_timezone, rule_of, settings_for, store_timezone, usable_zone,
-                     window_of)
+from ..adapters.models import Complaint, Contact, StoreCallback, Task
+from .config import claim_settings, settings_for, store_timezone
+from .planning import EVENT_FIELDS, create_tasks, task_message
 
 
 def task_event(s: Session, verb: str, t: Task, actor: str | None = None, outcome: str | None = None) -> None:
-    emit(s, _task_message(verb, {c: getattr(t, c) for c in _EVENT_FIELDS}, actor, outcome))
-
-
-_EVENT_FIELDS = ("id", "group_id", "brand_id", "store_id", "task_type", "customer_id", "agent_id", "due_at",
-                 "lead_id", "attempts", "priority")
-
-
-def _task_message(verb: str, t: dict, actor: str | None, outcome: str | None) -> Event:
-    return Event(
-        type=f"callcenter.task.{verb}", group_id=t["group_id"], brand_id=t["brand_id"], store_id=t["store_id"],
-        actor=actor,
-        data={"task_id": t["id"], "task_type": t["task_type"], "customer_id": t["customer_id"] or "",
-              "agent_id": t["agent_id"] or actor, "due_at": t["due_at"], "outcome": outcome, "lead_id": t["lead_id"],
-              "attempts": t["attempts"], "priority": t["priority"]},
-    )
-
-
-@dataclass
-class TaskRequest:
-    """What an event or a use case asks to be planned: a rule's tasks for `anchor` (see `create_tasks`)."""
-
-    group_id: str
-    store_id: str
-    brand_id: str | None
-    task_type: str
-    anchor: date
-    subject: str
-    customer_id: str | None = None
-    lead_id: str | None = None
-    name: str = ""
-    phone: str | None = None
-    detail: dict | None = None
-    source_event_id: str | None = None
-    actor: str | None = None
-
-
-@dataclass
-class Planning:
-    """What planning reads once for a group: its settings, its rule rows, its stores (each on first use).
-    A consumer keeps one for its whole delivery (`delivery_planning`): nothing it applies changes settings
-    or rules, and a store's copy changed in the delivery is the same object (the session's identity map)."""
-
-    cfg: GroupSettings
-    rule_rows: list[TaskRuleRow] | None = None
-    rules: dict[tuple[str, str | None], TaskRule] = field(default_factory=dict)
-    stores: dict[str, StoreRef | None] | None = None
-
-    @classmethod
-    def read(cls, s: Session, group_id: str) -> Planning:
-        return cls(settings_for(s, group_id))
-
-    def rule(self, s: Session, task_type: str, brand_id: str | None) -> TaskRule:
-        key = (task_type, brand_id)
-        if key not in self.rules:
-            if self.rule_rows is None:
-                self.rule_rows = list(s.scalars(select(TaskRuleRow)))
-            self.rules[key] = rule_of(self.rule_rows, task_type, brand_id)
-        return self.rules[key]
-
-    def store(self, s: Session, store_id: str) -> StoreRef | None:
-        """The store's copy: the group's stores read at the first call, one learnt since then on its own."""
-        if self.stores is None:
-            self.stores = {st.id: st for st in s.scalars(select(StoreRef))}
-        if store_id not in self.stores:
-            self.stores[store_id] = s.get(StoreRef, store_id)
-        return self.stores[store_id]
-
-    def timezone(self, s: Session, store_id: str) -> str:
-        """The store's time zone, else the group's (`store_timezone`)."""
-        st = self.store(s, store_id)
-        return usable_zone(st.timezone if st is not None else None, group_timezone(self.cfg), f"store {store_id}")
-
-
-def delivery_planning(s: Session, group_id: str) -> Planning:
-    """The `Planning` of the consumer's delivery (its session and transaction): read at its first task."""
-    plans = s.info.setdefault("callcenter_planning", {})
-    if group_id not in plans:
-        plans[group_id] = Planning.read(s, group_id)
-    return plans[group_id]
-
-
-def create_tasks(s: Session, *, group_id: str, store_id: str, brand_id: str | None, task_type: str, anchor: date,
-                 subject: str, customer_id: str | None = None, lead_id: str | None = None, name: str = "",
-                 phone: str | None = None, detail: dict | None = None, source_event_id: str | None = None,
-                 actor: str | None = None) -> list[str]:
-    """Create the tasks a rule plans for `anchor`; a task whose business key exists is never created twice.
-    Returns the new tasks' ids."""
-    req = TaskRequest(group_id, store_id, brand_id, task_type, anchor, subject, customer_id, lead_id, name, phone,
-                      detail, source_event_id, actor)
-    return plan_requests(s, [req], Planning.read(s, group_id))
-
-
-def plan_requests(s: Session, requests: list[TaskRequest], planning: Planning) -> list[str]:
-    """`create_tasks` for many requests of one group at once: their contacts read in one statement, the
-    new tasks written by one INSERT that skips a business key already taken. Returns the new tasks' ids,
-    in the requests' order."""
-    now, rows, keys = utcnow(), [], set()
-    contacts = _contacts_of(s, requests)
-    for req in requests:
-        rule = planning.rule(s, req.task_type, req.brand_id)
-        tz = planning.timezone(s, req.store_id)
-        contact = contacts.get(req.customer_id or "") if req.customer_id else contacts.get(f"tel:{req.phone}")
-        for i, plan in enumerate(plan_tasks(rule, req.anchor, tz, window_of(planning.cfg), now)):
-            key = dedupe_key(req.task_type, req.subject, i if len(rule.offsets_days) > 1 else None)
-            if key not in keys:
-                keys.add(key)
-                rows.append(_task_row(req, rule, plan, key, contact, now))
-    written = set(_insert_new(s, rows)) if rows else set()
-    created = [r for r in rows if r["id"] in written]
-    emit_many(s, [_task_message("created", r, r.pop("_actor"), None) for r in created])
-    return [r["id"] for r in created]
-
-
-def _contacts_of(s: Session, requests: list[TaskRequest]) -> dict[str, Contact]:
-    """The requests' contacts by id, and by `tel:<phone>` for those named only by phone (any one of the
-    contacts with that phone)."""
-    ids = sorted({r.customer_id for r in requests if r.customer_id})
-    phones = sorted({r.phone for r in requests if not r.customer_id and r.phone})
-    out: dict[str, Contact] = {}
-    if ids:
-        out.update((c.id, c) for c in s.scalars(select(Contact).where(Contact.id.in_(ids))))
-    if phones:
-        for c in s.scalars(select(Contact).where(Contact.phone.in_(phones))):
-            out.setdefault(f"tel:{c.phone}", c)
-    return out
-
-
-def _task_row(req: TaskRequest, rule: TaskRule, plan: PlannedTask, key: str, contact: Contact | None,
-              now: datetime) -> dict:
-    """One new task as the row the ORM would have written (every column default filled)."""
-    return {"id": new_id(), "group_id": req.group_id, "store_id": req.store_id, "brand_id": req.brand_id,
-            "task_type": req.task_type, "customer_id": contact.id if contact else req.customer_id,
-            "lead_id": req.lead_id, "customer_name": req.name or (contact.name if contact else ""),
-            "phone": req.phone or (contact.phone if contact else None), "status": "open",
-            "priority": rule.priority, "due_at": plan.due_at, "expires_at": plan.expires_at,
-            "available_at": plan.due_at, "agent_id": None, "claims": 0, "attempts": 0, "failed_attempts": 0,
-            "max_attempts": rule.max_attempts, "retry_minutes": list(rule.retry_minutes), "dedupe_key": key,
-            "source_event_id": req.source_event_id, "detail": req.detail or {}, "created_at": now,
-            "_actor": req.actor}
-
-
-def _insert_new(s: Session, rows: list[dict]) -> list[str]:
-    """INSERT the rows in one statement; a row whose (group, business key) exists already, made before or by
-    a concurrent consumer replica, is skipped. Returns the ids written."""
-    values = [{k: v for k, v in r.items() if k != "_actor"} for r in rows]
-    table = Task.__table__
-    if s.get_bind().dialect.name != "postgresql":  # SQLite
-        stmt = sqlite_insert(table).values(values).on_conflict_do_nothing(index_elements=["group_id", "dedupe_key"])
-        return list(s.scalars(stmt.returning(table.c.id)))
-    # the rows as one JSON parameter (`shared.db.json_recordset`): the same SQL text whatever their number
-    cols, source, params = json_recordset(s, table, values)
-    return list(s.scalars(text(
-        f"INSERT INTO tasks ({cols}) SELECT {cols} FROM {source} ORDER BY ordinality "
-        "ON CONFLICT (group_id, dedupe_key) DO NOTHING RETURNING id"), params))
+    emit(s, task_message(verb, {c: getattr(t, c) for c in EVENT_FIELDS}, actor, outcome))
 
 
 # --- tasks that follow from other use cases (subscribers of the message bus) ----------------------
