@@ -259,3 +259,29 @@ def test_a_delivery_of_new_customers_makes_each_contact_once_with_its_stores_and
     assert got == {a: ("甲", "+8613900000001", sorted([pd, xh]), False, True),
                    b: ("乙", "+8613900000002", [xh], True, False),
                    c: ("丙", "+8613900000003", [], False, False)}
+
+
+def test_deliveries_and_their_customers_in_one_delivered_batch_point_at_the_customer_whatever_comes_first(platform):
+    """A delivery before its customer (taken by phone, or as the relationship of its lead) and a delivery after
+    it, all in one delivered batch: every delivery callback points at its customer, made once per order."""
+    from shared.bus.consumer import Applier
+
+    today = clock.now().astimezone(SH).date()
+    early_phone, early_lead, late = (delivered(None, PD, "toyota", today) for _ in range(3))
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+
+    def customer(cid: str, phone: str | None, lead_id: str | None = None) -> list[Event]:
+        return [Event(type="customers.customer.created", group_id=GID, store_id=store(PD),
+                      data={"customer_id": cid, "name": "赵女士", "phone": phone, "consent": {"phone": True}}),
+                Event(type="customers.relationship.linked", group_id=GID, store_id=store(PD),
+                      data={"customer_id": cid, "store_id": store(PD), "brand_id": brand("toyota"),
+                            "customer_class": "intent", "lead_id": lead_id})]
+
+    batch = [early_phone, early_lead, *customer(a, early_phone.data["phone"]),
+             *customer(b, None, early_lead.data["lead_id"]), *customer(c, late.data["phone"]), late, late]
+    rt = platform.runtimes["callcenter"]
+    assert Applier(rt.db, rt.inbox, rt.handlers).apply_batch(batch) == len(batch) - 1  # `late` twice counts once
+    [t_a] = _tasks_for_order(platform, early_phone.data["order_id"])
+    [t_b] = _tasks_for_order(platform, early_lead.data["order_id"])
+    [t_c] = _tasks_for_order(platform, late.data["order_id"])
+    assert (t_a.customer_id, t_b.customer_id, t_c.customer_id) == (a, b, c)

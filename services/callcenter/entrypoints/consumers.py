@@ -13,10 +13,10 @@ from shared.daily_counts import answer_requests
 from shared.events import Event
 
 from ..domain.rules import TRIGGERS
-from ..handlers.config import group_timezone, settings_for
+from ..handlers.config import group_timezone
 from ..handlers import stats
 from ..handlers.privacy import forget_customer
-from ..handlers.tasks import create_tasks
+from ..handlers.planning import Planning, TaskBatch, TaskRequest, delivery_planning
 from ..adapters.models import BrandRef, Contact, StaffRef, StoreRef, Task
 
 #: a delivery waits up to 500 ms for more events: what comes here (customers' copies, callback tasks due in
@@ -85,37 +85,6 @@ def _adopt_tasks(s: Session, adoptions: list[Adoption]) -> None:
                       .execution_options(synchronize_session=False))
 
 
-@handlers.on_batch("customers.customer.created")
-@handlers.on_batch("customers.customer.updated")
-@handlers.on_batch("customers.relationship.linked")
-def customers_changed(s: Session, events: list[Event]) -> None:
-    """The customers' copies and the stores they relate to, a delivery's run in one pass: the contacts
-    read at once, the tasks waiting for them adopted together (before any erasure that follows)."""
-    ids = sorted({ev.data["customer_id"] for ev in events})
-    # every contact of the delivery read at once; one not there is new (not looked up again, which would
-    # also flush the one made before it: a SELECT and an INSERT per event); the new ones go in one flush
-    contacts = {c.id: c for c in s.scalars(select(Contact).where(Contact.id.in_(ids)))}
-    adoptions: list[Adoption] = []
-    for ev in events:
-        d = ev.data
-        c = contacts.get(d["customer_id"])
-        if c is None:
-            c = contacts[d["customer_id"]] = _placeholder(s, ev, d["customer_id"])
-        if ev.type == "customers.relationship.linked":
-            if d["store_id"] not in (c.store_ids or []):
-                c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
-            adoptions.append((c.id, c.phone, d.get("lead_id")))
-        elif d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
-            _adopt_tasks(s, adoptions)
-            adoptions = []
-            forget_customer(s, d["customer_id"])
-        else:
-            c.name, c.phone = d["name"], d.get("phone")
-            _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
-            adoptions.append((c.id, c.phone, None))
-    _adopt_tasks(s, adoptions)
-
-
 @handlers.on("customers.customer.erased")
 def customer_erased(s: Session, ev: Event) -> None:
     """The person is erased (PIPL): contacts, tasks, attempts, complaints, answers and the sent outbox forget
@@ -156,63 +125,54 @@ def customer_unmerged(s: Session, ev: Event) -> None:
 
 # --- events that create tasks -----------------------------------------------------------------------
 
-def _local_day(s: Session, ev: Event):
-    """The group's local date of the event (defeats are verified within days of the approval)."""
-    return ev.occurred_at.astimezone(ZoneInfo(group_timezone(settings_for(s, ev.group)))).date()
-
-
-def _store_brand(s: Session, ev: Event, store_id: str | None) -> tuple[str | None, str | None]:
+def _store_brand(s: Session, ev: Event, store_id: str | None, planning: Planning) -> tuple[str | None, str | None]:
     store_id = store_id or ev.store_id
     brand_id = ev.brand_id if store_id == ev.store_id else None
     if store_id and not brand_id:
-        st = s.get(StoreRef, store_id)
+        st = planning.store(s, store_id)
         brand_id = st.brand_id if st else None
     return store_id, brand_id
 
 
-@handlers.on("leads.vehicle.delivered")
-def vehicle_delivered(s: Session, ev: Event) -> None:
+def delivery_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Delivery callback (交车回访) on day 3; one per order however often the event comes."""
     d = ev.data
-    store_id, brand_id = _store_brand(s, ev, None)
+    store_id, brand_id = _store_brand(s, ev, None, planning)
     if not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="delivery_callback",
-                 anchor=d["delivered_on"], subject=d["order_id"], lead_id=d["lead_id"], name=d["customer_name"],
-                 phone=d["phone"], detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
-                                           "consultant_id": d.get("consultant_id")},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    return TaskRequest(ev.group, store_id, brand_id, "delivery_callback", d["delivered_on"], d["order_id"],
+                       lead_id=d["lead_id"], name=d["customer_name"], phone=d["phone"],
+                       detail={"vin": d["vin"], "model": d["model"], "order_id": d["order_id"],
+                               "consultant_id": d.get("consultant_id")},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
 
-@handlers.on("leads.defeat.approved")
-def defeat_approved(s: Session, ev: Event) -> None:
-    """Defeat verification (战败核实) within 2 days of the manager's approval."""
+def defeat_verification(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
+    """Defeat verification (战败核实) within 2 days of the manager's approval (the group's local day of it)."""
     d = ev.data
-    store_id, brand_id = _store_brand(s, ev, None)
+    store_id, brand_id = _store_brand(s, ev, None, planning)
     if not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="defeat_verification",
-                 anchor=_local_day(s, ev), subject=d["lead_id"], lead_id=d["lead_id"], name=d["customer_name"],
-                 phone=d["phone"], detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model",
-                                                                  "consultant_id")},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    day = ev.occurred_at.astimezone(ZoneInfo(group_timezone(planning.cfg))).date()
+    return TaskRequest(ev.group, store_id, brand_id, "defeat_verification", day, d["lead_id"], lead_id=d["lead_id"],
+                       name=d["customer_name"], phone=d["phone"],
+                       detail={k: d.get(k) for k in ("reason", "competitor_brand", "competitor_model", "consultant_id")},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
 
-@handlers.on("customers.service.recorded")
-def service_recorded(s: Session, ev: Event) -> None:
+def service_callback(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Post-service callback (维修保养回访) two days after the visit."""
     d = ev.data
-    store_id, brand_id = _store_brand(s, ev, d["store_id"])
+    store_id, brand_id = _store_brand(s, ev, d["store_id"], planning)
     if not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type="service_callback",
-                 anchor=d["visit_date"], subject=d["visit_id"], customer_id=d["customer_id"],
-                 detail={"vin": d.get("vin"), "kind": d["kind"], "visit_id": d["visit_id"]},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    return TaskRequest(ev.group, store_id, brand_id, "service_callback", d["visit_date"], d["visit_id"],
+                       customer_id=d["customer_id"], detail={"vin": d.get("vin"), "kind": d["kind"],
+                                                             "visit_id": d["visit_id"]},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
 
-@handlers.on("customers.schedule.*")
-def schedule_due(s: Session, ev: Event) -> None:
+def scheduled_care(s: Session, ev: Event, planning: Planning) -> TaskRequest | None:
     """Care and win-back triggers; the stable schedule id keeps repeated triggers to one task."""
     task_type = TRIGGERS.get(ev.type)
     d = ev.data
@@ -220,15 +180,80 @@ def schedule_due(s: Session, ev: Event) -> None:
     if not store_id:  # no store named: the customer's first store relationship
         c = s.get(Contact, d["customer_id"])
         store_id = (c.store_ids or [None])[0] if c else None
-    store_id, brand_id = _store_brand(s, ev, store_id)
+    store_id, brand_id = _store_brand(s, ev, store_id, planning)
     if task_type is None or not store_id:
-        return
-    create_tasks(s, group_id=ev.group, store_id=store_id, brand_id=brand_id, task_type=task_type,
-                 anchor=d["due_on"], subject=d["schedule_id"], customer_id=d["customer_id"],
-                 detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
-                                                 if isinstance(v, str | int | float | bool)}},
-                 source_event_id=str(ev.id), actor=ev.actor)
+        return None
+    return TaskRequest(ev.group, store_id, brand_id, task_type, d["due_on"], d["schedule_id"],
+                       customer_id=d["customer_id"],
+                       detail={"vin": d.get("vin"), **{k: v for k, v in (d.get("detail") or {}).items()
+                                                       if isinstance(v, str | int | float | bool)}},
+                       source_event_id=str(ev.id), actor=ev.actor)
 
+
+#: event type → the task it asks for (`customers.schedule.*`: by the schedule's kind)
+REQUESTS = {"leads.vehicle.delivered": delivery_callback, "leads.defeat.approved": defeat_verification,
+            "customers.service.recorded": service_callback}
+
+
+CUSTOMERS = ("customers.customer.created", "customers.customer.updated", "customers.relationship.linked")
+
+
+@handlers.on_batch("customers.customer.created")
+@handlers.on_batch("customers.customer.updated")
+@handlers.on_batch("customers.relationship.linked")
+@handlers.on_batch("leads.vehicle.delivered")
+@handlers.on_batch("leads.defeat.approved")
+@handlers.on_batch("customers.service.recorded")
+@handlers.on_batch("customers.schedule.*")
+def customers_and_callbacks(s: Session, events: list[Event]) -> None:
+    """The customers' copies and the callback tasks events ask for, a delivery's run in one pass and in order:
+    the contacts read at once, each task planned with its customer as known at its event, the tasks waiting
+    for a customer adopted together and then the new tasks written together (both before any erasure)."""
+    planning = delivery_planning(s, events[0].group)
+    batch, book = TaskBatch(planning), _contacts_named(s, events)
+    adoptions: list[Adoption] = []
+    for ev in events:
+        if ev.type not in CUSTOMERS:
+            req = REQUESTS.get(ev.type, scheduled_care)(s, ev, planning)
+            if req is not None:
+                batch.plan(s, req, _contact_of(book, req))
+            continue
+        d = ev.data
+        c = book.get(d["customer_id"])
+        if c is None:
+            c = book[d["customer_id"]] = _placeholder(s, ev, d["customer_id"])
+        if ev.type == "customers.relationship.linked":
+            if d["store_id"] not in (c.store_ids or []):
+                c.store_ids = sorted(set(c.store_ids or []) | {d["store_id"]})
+            adoptions.append((c.id, c.phone, d.get("lead_id")))
+        elif d.get("erased"):  # erased on request (PIPL): forget them everywhere, call them no more
+            _adopt_tasks(s, adoptions)
+            adoptions = []
+            batch.write(s)
+            forget_customer(s, d["customer_id"])
+            continue
+        else:
+            c.name, c.phone = d["name"], d.get("phone")
+            _set_consent(c, d.get("do_not_call", False), d.get("consent") or {})
+            adoptions.append((c.id, c.phone, None))
+        batch.adopt(*adoptions[-1])
+    _adopt_tasks(s, adoptions)
+    batch.write(s)
+
+
+def _contacts_named(s: Session, events: list[Event]) -> dict[str, Contact]:
+    """The contacts the events name, by id or (a lead's delivery or defeat) by phone, in one statement; one
+    not there is new (not looked up again, which would also flush the one made before it)."""
+    ids = sorted({ev.data["customer_id"] for ev in events if ev.data.get("customer_id")})
+    phones = sorted({ev.data["phone"] for ev in events if ev.type in REQUESTS and ev.data.get("phone")})
+    return {c.id: c for c in s.scalars(select(Contact).where(or_(Contact.id.in_(ids), Contact.phone.in_(phones))))}
+
+
+def _contact_of(book: dict[str, Contact], req: TaskRequest) -> Contact | None:
+    """The request's customer: by id, else any contact with its phone (as known now, in this delivery)."""
+    if req.customer_id:
+        return book.get(req.customer_id)
+    return next((c for c in book.values() if c.phone == req.phone), None) if req.phone else None
 
 
 answer_requests(handlers, "callcenter", stats.count)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -142,9 +143,14 @@ def update_settings(uow: UnitOfWork, p: Principal, changes: dict) -> GroupSettin
 
 def rule_for(s: Session, task_type: str, brand_id: str | None) -> TaskRule:
     """The effective rule: the brand's override, else the group's, else the default."""
-    rows = {r.brand_id: r for r in s.scalars(select(TaskRuleRow).where(
-        TaskRuleRow.task_type == task_type, TaskRuleRow.brand_id.in_([brand_id or "", ""])))}
-    row = rows.get(brand_id or "") or rows.get("")
+    return rule_of(s.scalars(select(TaskRuleRow).where(
+        TaskRuleRow.task_type == task_type, TaskRuleRow.brand_id.in_([brand_id or "", ""]))), task_type, brand_id)
+
+
+def rule_of(rows: Iterable[TaskRuleRow], task_type: str, brand_id: str | None) -> TaskRule:
+    """`rule_for` among rule rows already read (any of the group's)."""
+    mine = {r.brand_id: r for r in rows if r.task_type == task_type and r.brand_id in (brand_id or "", "")}
+    row = mine.get(brand_id or "") or mine.get("")
     base = DEFAULT_RULES[task_type]
     if row is None:
         return base

@@ -6,85 +6,54 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BindParameter, bindparam, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import Principal
 from shared.bus import emit
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound
-from shared.events import Event
 from shared.uow import UnitOfWork
 
 from ..domain.events import ComplaintResolved, StoreCallbackSampled
-from ..domain.rules import dedupe_key, plan_tasks
 from ..adapters.models import Complaint, Contact, StoreCallback, Task
-from .config import claim_settings, rule_for, settings_for, store_timezone, window_of
+from .config import claim_settings, settings_for, store_timezone
+from .planning import EVENT_FIELDS, create_tasks, task_message
 
 
 def task_event(s: Session, verb: str, t: Task, actor: str | None = None, outcome: str | None = None) -> None:
-    emit(s, Event(
-        type=f"callcenter.task.{verb}", group_id=t.group_id, brand_id=t.brand_id, store_id=t.store_id, actor=actor,
-        data={"task_id": t.id, "task_type": t.task_type, "customer_id": t.customer_id or "",
-              "agent_id": t.agent_id or actor, "due_at": t.due_at, "outcome": outcome, "lead_id": t.lead_id,
-              "attempts": t.attempts, "priority": t.priority},
-    ))
-
-
-def create_tasks(s: Session, *, group_id: str, store_id: str, brand_id: str | None, task_type: str, anchor: date,
-                 subject: str, customer_id: str | None = None, lead_id: str | None = None, name: str = "",
-                 phone: str | None = None, detail: dict | None = None, source_event_id: str | None = None,
-                 actor: str | None = None) -> list[Task]:
-    """Create the tasks a rule plans for `anchor`; a task whose business key exists is never created twice."""
-    cfg = settings_for(s, group_id)
-    rule = rule_for(s, task_type, brand_id)
-    plans = plan_tasks(rule, anchor, store_timezone(s, cfg, store_id), window_of(cfg), utcnow())
-    contact = s.get(Contact, customer_id) if customer_id else (
-        s.scalar(select(Contact).where(Contact.phone == phone).limit(1)) if phone else None)
-    created = []
-    for i, plan in enumerate(plans):
-        key = dedupe_key(task_type, subject, i if len(rule.offsets_days) > 1 else None)
-        if s.scalar(select(Task.id).where(Task.dedupe_key == key)) is not None:
-            continue
-        t = Task(group_id=group_id, store_id=store_id, brand_id=brand_id, task_type=task_type,
-                 customer_id=contact.id if contact else customer_id, lead_id=lead_id,
-                 customer_name=name or (contact.name if contact else ""),
-                 phone=phone or (contact.phone if contact else None),
-                 priority=rule.priority, due_at=plan.due_at, expires_at=plan.expires_at, available_at=plan.due_at,
-                 max_attempts=rule.max_attempts, retry_minutes=list(rule.retry_minutes), dedupe_key=key,
-                 source_event_id=source_event_id, detail=detail or {})
-        try:
-            with s.begin_nested():
-                s.add(t)
-                s.flush()
-        except IntegrityError:  # a concurrent consumer replica created it first
-            continue
-        task_event(s, "created", t, actor)
-        created.append(t)
-    return created
+    emit(s, task_message(verb, {c: getattr(t, c) for c in EVENT_FIELDS}, actor, outcome))
 
 
 # --- tasks that follow from other use cases (subscribers of the message bus) ----------------------
 
+def _local_day(s: Session, group_id: str, store_id: str, at: datetime) -> date:
+    """The store's local date of `at`: a follow-on task is dated by when its cause happened, not by when
+    it is planned."""
+    return at.astimezone(ZoneInfo(store_timezone(s, settings_for(s, group_id), store_id))).date()
+
+
 def plan_complaint_follow_up(uow: UnitOfWork, ev: ComplaintResolved) -> None:
-    """A resolved complaint is confirmed with the customer by a follow-up call (one per resolution)."""
+    """A resolved complaint is confirmed with the customer by a follow-up call (one per resolution), the
+    day after the resolution."""
     c = uow.session.get_one(Complaint, ev.complaint_id)
+    resolved = _local_day(uow.session, c.group_id, c.store_id, c.resolved_at or utcnow())
     create_tasks(uow.session, group_id=c.group_id, store_id=c.store_id, brand_id=c.brand_id,
-                 task_type="complaint_followup", anchor=utcnow().date(), subject=f"{c.id}/{ev.resolutions}",
+                 task_type="complaint_followup", anchor=resolved, subject=f"{c.id}/{ev.resolutions}",
                  customer_id=c.customer_id, name=c.customer_name,
                  detail={"complaint_id": c.id, "summary": c.summary[:200]}, actor=ev.actor_id)
 
 
 def plan_spot_check(uow: UnitOfWork, ev: StoreCallbackSampled) -> None:
-    """HQ re-calls the customer of a sampled store callback."""
+    """HQ re-calls the customer of a sampled store callback, dated by the day the store called."""
     s = uow.session
     cb = s.get_one(StoreCallback, ev.callback_id)
     contact = s.get(Contact, cb.customer_id)
     tasks = create_tasks(s, group_id=cb.group_id, store_id=cb.store_id, brand_id=cb.brand_id, task_type="spot_check",
-                         anchor=utcnow().date(), subject=cb.id, customer_id=cb.customer_id,
+                         anchor=_local_day(s, cb.group_id, cb.store_id, cb.called_at), subject=cb.id,
+                         customer_id=cb.customer_id,
                          name=contact.name if contact else "", phone=contact.phone if contact else None,
                          detail={"store_callback_id": cb.id, "kind": cb.kind}, actor=ev.actor_id)
-    cb.spot_task_id = tasks[0].id if tasks else None
+    cb.spot_task_id = tasks[0] if tasks else None
 
 
 # --- claiming ------------------------------------------------------------------------------------
