@@ -13,7 +13,8 @@ a) import: a generated CSV (Faker zh_CN names, ~1% bad rows, ~1% duplicate phone
    import (with `--tracemalloc`, the Python heap peak too — slower, so off by default);
 b) baseline: a plain SQLAlchemy Core bulk INSERT of the same rows (no validation, no dedup, no
    events) into the same table, in batches of the same size;
-c) list: the group filled with `--group-leads` leads over 12 stores (generated in SQL), then the
+c) list: the group filled with `--group-leads` leads over 12 stores (from the data generator,
+   `crm.datagen.bulk`: COPY on PostgreSQL, batched INSERTs on SQLite), then the
    p50/p95 latency of a store manager's lead list filtered by level and overdue (count + first page
    of 50, through the scoped ORM session and the same query the API runs), and a consultant's.
 """
@@ -41,6 +42,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from crm import datagen  # noqa: E402
+from crm.datagen.bulk import LEAD_COLUMNS, lead_rows, write_rows  # noqa: E402
 from services.leads import views as queries  # noqa: E402
 from services.leads.domain import SOURCES as SOURCE_LABELS  # noqa: E402
 from services.leads.handlers import importer  # noqa: E402
@@ -149,43 +151,11 @@ def run_plain(db: Database, csv_path: Path, store: str) -> dict:
 
 
 def fill_group(db: Database, total: int) -> float:
-    """Generate `total` leads over the 12 stores in SQL (fast), with levels, consultants and due dates."""
-    stores = ",".join(f"'{s}'" for s in STORES)
+    """`total` leads over the 12 stores from the data generator (crm.datagen.bulk: every level in every
+    store, consultants, due dates half of them overdue), written with COPY on PostgreSQL."""
     t0 = time.perf_counter()
     with db.engine.begin() as c:
-        if db.is_sqlite:
-            c.exec_driver_sql(f"""
-                WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {total})
-                INSERT INTO leads (id, group_id, store_id, brand_id, consultant_id, name, phone, source, level,
-                                   created_at, last_contact_at, due_on, overdue_at, defeat_pending)
-                SELECT lower(hex(randomblob(16))), '{GROUP}', 'bench-store-' || printf('%02d', i % 12), '{BRAND}',
-                       'bench-store-' || printf('%02d', i % 12) || '-c' || ((i / 12) % 5),
-                       '客户' || i, '+86137' || printf('%08d', i), 'online',
-                       substr('NCBAHOdx', 1 + ((i / 12) * 7) % 8, 1),
-                       strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (i % 400) || ' days'),
-                       strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (i % 40) || ' days'),
-                       date('now', ((i % 61) - 30) || ' days'),
-                       strftime('%Y-%m-%d %H:%M:%f', 'now', ((i % 61) - 30) || ' days'), 0
-                FROM seq""")
-            c.exec_driver_sql("UPDATE leads SET level = CASE level WHEN 'd' THEN 'delivered' "
-                              "WHEN 'x' THEN 'defeated' ELSE level END WHERE level IN ('d', 'x')")
-            c.exec_driver_sql("UPDATE leads SET due_on = NULL, overdue_at = NULL "
-                              "WHERE level IN ('delivered', 'defeated')")
-        else:
-            c.execute(text(f"""
-                INSERT INTO leads (id, group_id, store_id, brand_id, consultant_id, name, phone, source, level,
-                                   created_at, last_contact_at, due_on, overdue_at, defeat_pending)
-                SELECT md5(i::text || random()::text), '{GROUP}', (ARRAY[{stores}])[1 + i % 12], '{BRAND}',
-                       (ARRAY[{stores}])[1 + i % 12] || '-c' || ((i / 12) % 5),
-                       '客户' || i, '+86137' || lpad(i::text, 8, '0'), 'online', lv,
-                       now() - (i % 400) * interval '1 day', now() - (i % 40) * interval '1 day',
-                       CASE WHEN lv IN ('delivered', 'defeated') THEN NULL
-                            ELSE (now() + ((i % 61) - 30) * interval '1 day')::date END,
-                       CASE WHEN lv IN ('delivered', 'defeated') THEN NULL
-                            ELSE now() + ((i % 61) - 30) * interval '1 day' END, false
-                FROM generate_series(1, {total}) AS i,
-                     LATERAL (SELECT (ARRAY['N','C','B','A','H','O','delivered','defeated'])[1 + ((i / 12) * 7) % 8]
-                              AS lv) l"""))
+        write_rows(c, Lead.__table__, LEAD_COLUMNS, lead_rows(GROUP, BRAND, CONSULTANTS, total))
     with db.engine.connect() as c:
         if db.is_sqlite:
             c.exec_driver_sql("ANALYZE")
@@ -231,7 +201,7 @@ def bench(label: str, url: str, args, csv_path: Path) -> None:
         secs = fill_group(db, args.group_leads)
         with db.engine.connect() as c:
             total = c.scalar(text("SELECT count(*) FROM leads WHERE group_id = :g"), {"g": GROUP})
-        print(f"fill     {total:,} leads in the group ({secs:.0f}s, generated in SQL)", flush=True)
+        print(f"fill     {total:,} leads in the group ({secs:.0f}s, from crm.datagen)", flush=True)
         lat = list_latency(db, args.queries)
         for who, r in lat.items():
             print(f"list     {who:<10} level+overdue, count+page of 50: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms "
@@ -256,7 +226,7 @@ def main(argv=None) -> None:
         if args.only != "sqlite":
             import psycopg
 
-            name = f"crm_bench_{uuid.uuid4().hex[:10]}"
+            name = f"{os.environ.get('BENCH_DB_PREFIX', 'crm_bench_')}leads_{uuid.uuid4().hex[:10]}"
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')
             try:

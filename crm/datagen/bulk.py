@@ -5,13 +5,17 @@ customers) in the table's own columns, written with PostgreSQL's COPY.
 COPY does not go through row-level security (PostgreSQL refuses `COPY FROM` on a table whose policies are
 forced), so `copy_rows` copies into a temporary table shaped like the target and moves the rows with one
 `INSERT … SELECT` on the caller's connection, under whatever scope it set: the policies check them as they
-would any insert.
+would any insert. `write_rows` does the same on a SQLAlchemy connection, and on SQLite (no COPY) inserts
+the rows in batches through the table's own column types.
 """
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from sqlalchemy import Connection, Table, insert
 
 from . import People, numbered_phone, weighted_source
 
@@ -65,4 +69,18 @@ def copy_rows(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple])
     cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM bulk_rows")
     n = cursor.rowcount
     cursor.execute("DROP TABLE bulk_rows")
+    return n
+
+
+def write_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple],
+               batch: int = 5000) -> int:
+    """Write `rows` into `table` in the connection's transaction: `copy_rows` on PostgreSQL, elsewhere
+    INSERTs of `batch` rows at a time; returns how many."""
+    if conn.dialect.name == "postgresql":
+        with conn.connection.driver_connection.cursor() as cursor:
+            return copy_rows(cursor, table.name, columns, rows)
+    stmt, it, n = insert(table), iter(rows), 0
+    while chunk := [dict(zip(columns, row)) for row in islice(it, batch)]:
+        conn.execute(stmt, chunk)
+        n += len(chunk)
     return n

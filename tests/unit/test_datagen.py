@@ -97,3 +97,52 @@ def test_bulk_rows_are_copied_under_row_level_security(pg_migrated):
             tx.rollback()
     finally:
         engine.dispose()
+
+
+def test_bulk_leads_are_written_to_sqlite_through_the_tables_own_types():
+    """No COPY on SQLite: `write_rows` inserts in batches, and the rows read back as the ORM wrote them."""
+    from sqlalchemy import create_engine, select
+
+    from crm.datagen.bulk import LEAD_COLUMNS, lead_rows, write_rows
+    from services.leads.adapters.models import Base, Lead
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    rows = list(lead_rows("g", "b", {"s1": ["s1-c1"], "s2": ["s2-c1"]}, 25, seed=3))
+    with engine.begin() as c:
+        assert write_rows(c, Lead.__table__, LEAD_COLUMNS, iter(rows), batch=10) == 25
+    with engine.connect() as c:
+        stored = {r.id: r for r in c.execute(select(Lead.__table__))}
+    engine.dispose()
+    col = {name: n for n, name in enumerate(LEAD_COLUMNS)}
+    assert set(stored) == {r[col["id"]] for r in rows}
+    for r in rows:
+        lead = stored[r[col["id"]]]
+        assert (lead.phone, lead.level, lead.due_on) == (r[col["phone"]], r[col["level"]], r[col["due_on"]])
+        assert lead.overdue_at == r[col["overdue_at"]]  # time zone kept (UTC)
+
+
+def test_bulk_leads_are_written_with_copy_on_postgresql_under_row_level_security(pg_migrated):
+    """On PostgreSQL `write_rows` goes through `copy_rows`: the connection's scope still decides."""
+    import psycopg
+    from sqlalchemy import create_engine
+
+    from crm.datagen.bulk import LEAD_COLUMNS, lead_rows, write_rows
+    from services.leads.adapters.models import Lead
+    from shared import rls
+    from shared.tenancy import Scope
+
+    owner, _ = pg_migrated("leads")
+    engine = create_engine(owner)
+    consultants = {"s1": ["s1-c1"]}
+    try:
+        with engine.connect() as c:
+            tx = c.begin()
+            rls.apply(c, Scope.system("g1"))
+            assert write_rows(c, Lead.__table__, LEAD_COLUMNS, lead_rows("g1", "b", consultants, 30)) == 30
+            assert c.exec_driver_sql("SELECT count(*) FROM leads WHERE group_id = 'g1'").scalar() == 30
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):  # another group's rows: refused
+                write_rows(c, Lead.__table__, LEAD_COLUMNS, lead_rows("g2", "b", consultants, 3, phone_prefix="138"))
+            tx.rollback()
+    finally:
+        engine.dispose()
