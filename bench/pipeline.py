@@ -37,6 +37,11 @@ create is driven at each rate of `--rates` against both, then the list; no drain
 
 The load generator runs in this process, on the same cores as everything it measures.
 Ports: the APIs on --port-base + 1..5, the bare app on --port-base + 10 (default 9800).
+
+Clean-up: the run's databases (BENCH_DB_PREFIX, `pipe_`, its pid), its vhost (`crmpipe_`, BENCH_PREFIX, its
+pid) and its temp folder are removed on every way out — the end, an error, Ctrl-C or SIGTERM (a second one
+during the clean-up is ignored); only SIGKILL leaves them, and the next run with the same prefixes removes
+those whose process is gone, never a living run's (`bench/leftovers.py`).
 """
 from __future__ import annotations
 
@@ -59,12 +64,14 @@ import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from contextlib import ExitStack  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from importlib import import_module  # noqa: E402
 
 import psycopg  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
+from bench import leftovers  # noqa: E402
 from bench.bare_app import create_table  # noqa: E402
 from crm import datagen  # noqa: E402
 from shared.bus.consumer import _topic_match  # noqa: E402
@@ -267,24 +274,32 @@ class Pipeline:
 
 # --- setup ------------------------------------------------------------------------------------------
 
+#: this run's databases, vhost and temp folder carry its pid (bench/leftovers.py)
+RUN = leftovers.RunNames("pipe")
+
+
 def make_vhost(amqp_base: str) -> tuple[str, str | None]:
     """A fresh RabbitMQ vhost when rabbitmqctl is at hand (else the default one, with the topology's
     own namespace); returns (URL, vhost)."""
     if not shutil.which("rabbitmqctl"):
         return amqp_base + "/", None
-    vhost = f"crmpipe{uuid.uuid4().hex[:8]}"
+    vhost = f"{RUN.mine(RUN.vhost_prefix)}{uuid.uuid4().hex[:8]}"
     try:
         subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
         subprocess.run(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True,
                        capture_output=True, timeout=60)
     except (subprocess.SubprocessError, OSError):
+        leftovers.drop_vhost(vhost)
         return amqp_base + "/", None
     return f"{amqp_base}/{vhost}", vhost
 
 
-def drop_vhost(vhost: str | None) -> None:
-    if vhost:
-        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
+def own_database(stack: ExitStack) -> str:
+    """A fresh database of this run (its owner's URL), dropped when `stack` closes."""
+    gen = _pg_database(PG_ADMIN_URL, RUN.mine(RUN.db_prefix))
+    url = next(gen)
+    stack.callback(next, gen, None)
+    return url
 
 
 def wait_http(port: int, path: str, timeout: float = 120) -> None:
@@ -336,38 +351,42 @@ def main() -> None:
     bare_port = args.port_base + 10
     loads = [loadavg()]
 
+    leftovers.exit_on_signals()  # Ctrl-C, kill: the clean-up below runs
+    for what in leftovers.remove_dead_runs(RUN, PG_ADMIN_URL):
+        print(f"removed {what} (left by a run that died)", flush=True)
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         for role in (PG_OWNER, PG_APP):
             _ensure_role(conn, role)
-    amqp_url, vhost = make_vhost(args.amqp.rstrip("/"))
-    tmp = Path(tempfile.mkdtemp(prefix="crm-pipeline-"))
-    bare_db = _pg_database(PG_ADMIN_URL)
-    bare = None
-    try:
-        with production_topology(tmp, PG_ADMIN_URL, amqp_url, prefix="pipe", ports=ports,
-                                 start_timeout=args.start_timeout) as topo:
-            print(f"topology up in {topo.started_in:.0f}s (vhost {vhost or '/'}, namespace {topo.namespace}); "
-                  f"load average {loadavg()}", flush=True)
-            if not args.no_bare:
-                bare_url = next(bare_db)
-                create_table(bare_url)
-                bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
-                                         f"127.0.0.1:{bare_port}", "bench.bare_app:create_app()"],
-                            {**os.environ, "BARE_DATABASE_URL": bare_url, "PYTHONPATH": str(ROOT)},
-                            tmp / "logs" / "bare-api.log").start()
-                wait_http(bare_port, "/healthz")
-            if args.only == "api-cpu":
-                if bare is None:
-                    raise SystemExit("--only api-cpu compares with the bare app: leave out --no-bare")
-                api_cpu(topo, bare, bare_port, rates, args, loads)
-            else:
-                run(topo, bare, bare_port, rates, bare_rates, args, loads)
-    finally:
-        if bare is not None:
-            bare.stop()
-        next(bare_db, None)
-        drop_vhost(vhost)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with ExitStack() as stack:  # on the way out, in reverse: the bare app, the topology, databases, vhost, folder
+        tmp = Path(tempfile.mkdtemp(prefix=RUN.mine(RUN.tmp_prefix)))
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+        amqp_url, vhost = make_vhost(args.amqp.rstrip("/"))
+        stack.callback(leftovers.drop_vhost, vhost)
+        topo = stack.enter_context(production_topology(
+            tmp, PG_ADMIN_URL, amqp_url, prefix="pipe", ports=ports, start_timeout=args.start_timeout,
+            db_prefix=RUN.mine(RUN.db_prefix)))
+        print(f"topology up in {topo.started_in:.0f}s (vhost {vhost or '/'}, namespace {topo.namespace}); "
+              f"load average {loadavg()}", flush=True)
+        bare = None if args.no_bare else start_bare(stack, tmp / "logs", bare_port)
+        stack.callback(leftovers.quiet)  # runs first on the way out: a second Ctrl-C does not cut the clean-up short
+        if args.only == "api-cpu":
+            if bare is None:
+                raise SystemExit("--only api-cpu compares with the bare app: leave out --no-bare")
+            api_cpu(topo, bare, bare_port, rates, args, loads)
+        else:
+            run(topo, bare, bare_port, rates, bare_rates, args, loads)
+
+
+def start_bare(stack: ExitStack, logs: Path, port: int) -> Proc:
+    """The bare app on a fresh database, both gone when `stack` closes."""
+    url = own_database(stack)
+    create_table(url)
+    bare = Proc("bare-api", [BIN / "gunicorn", "-c", "python:shared.gunicorn_conf", "-w", "2", "-b",
+                             f"127.0.0.1:{port}", "bench.bare_app:create_app()"],
+                {**os.environ, "BARE_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}, logs / "bare-api.log").start()
+    stack.callback(bare.stop)
+    wait_http(port, "/healthz")
+    return bare
 
 
 def run(topo: Topology, bare: Proc | None, bare_port: int, rates, bare_rates, args, loads: list[str]) -> None:

@@ -321,12 +321,12 @@ def as_role(url: str, role: str) -> str:
     return make_url(url).set(username=role).render_as_string(hide_password=False)
 
 
-def _pg_database(admin_url: str):
+def _pg_database(admin_url: str, prefix: str | None = None):
     """Create a database owned by the test owner role, closed to everyone else (as in production);
-    yield its owner's URL, then drop it."""
+    yield its owner's URL, then drop it. Its name: `prefix` (default TEST_DB_PREFIX) and 12 hex digits."""
     import psycopg
 
-    name = f"{DB_PREFIX}{uuid.uuid4().hex[:12]}"
+    name = f"{DB_PREFIX if prefix is None else prefix}{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" OWNER "{PG_OWNER}"')
         conn.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')

@@ -146,19 +146,20 @@ def production_topology(tmp: Path, pg_admin_url: str, amqp_url: str, *, prefix: 
                         api_workers: int | dict[str, int] = 2, seed: bool = True,
                         report_tracebacks: bool = True, ports: dict[str, int] | None = None,
                         env_extra: dict[str, str] | None = None, serve: bool = True,
-                        start_timeout: float = 180.0) -> Iterator[Topology]:
+                        start_timeout: float = 180.0, db_prefix: str | None = None) -> Iterator[Topology]:
     """Start every service's API and worker on fresh databases and a fresh bus namespace; seed the demo
     group (its users get a random password, `Topology.password`); stop and drop it all afterwards.
 
     `api_workers`: gunicorn workers per API, for every service or by service (default 2); `ports`: the
     APIs' ports by service (default: free ones); `env_extra`: more environment for every process;
     `serve=False`: the workers only (nothing serves HTTP; the seed is the `crm seed` command's);
-    `start_timeout`: seconds for the APIs to answer, and again for the seed (a loaded machine needs more)."""
+    `start_timeout`: seconds for the APIs to answer, and again for the seed (a loaded machine needs more);
+    `db_prefix`: the databases' names' prefix (default TEST_DB_PREFIX)."""
     per_service = api_workers if isinstance(api_workers, dict) else dict.fromkeys(SERVICES, api_workers)
     ensure_keypair(tmp / "jwt-private.pem", tmp / "jwt-public.pem")
     ns = f"{NS_PREFIX}{prefix}{uuid.uuid4().hex[:8]}"
     # databases of their own: every service runs as separate processes that commit (not one rolled-back transaction)
-    dbs = {svc: _pg_database(pg_admin_url) for svc in SERVICES}
+    dbs = {svc: _pg_database(pg_admin_url, db_prefix) for svc in SERVICES}
     env = dict(os.environ, CRM_MODE="production", BUS_URL=amqp_url, CRM_ALLOW_GUEST_BROKER="1", CRM_ALLOW_TEST_CLOCK="1",
                SECRET_KEY=secrets.token_urlsafe(48), JWT_PUBLIC_KEY_FILE=str(tmp / "jwt-public.pem"),
                JWT_PRIVATE_KEY_FILE=str(tmp / "jwt-private.pem"), BUS_NAMESPACE=ns, PYTHONPATH=str(ROOT),
