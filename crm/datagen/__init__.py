@@ -16,6 +16,7 @@ defeat reasons (`services.leads.domain`) — and `shared` may import no service.
 from __future__ import annotations
 
 import random
+from itertools import accumulate
 from dataclasses import dataclass
 
 from faker import Faker
@@ -67,8 +68,12 @@ def all_models() -> list[str]:
     return [name for models in MODELS.values() for name, _ in models]
 
 
+_SOURCE_KEYS = [s for s, _ in SOURCES]
+_SOURCE_CUM = list(accumulate(w for _, w in SOURCES))  # what `choices` makes of the weights on every call
+
+
 def weighted_source(rng: random.Random) -> str:
-    return rng.choices([s for s, _ in SOURCES], [w for _, w in SOURCES])[0]
+    return rng.choices(_SOURCE_KEYS, cum_weights=_SOURCE_CUM)[0]
 
 
 def phone(rng: random.Random, used: set[str] | None = None) -> str:
