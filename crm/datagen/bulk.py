@@ -79,7 +79,9 @@ def write_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Ite
     """Write `rows` into `table` in the connection's transaction: `copy_rows` on PostgreSQL, elsewhere
     INSERTs of `batch` rows at a time; returns how many."""
     if conn.dialect.name == "postgresql":
-        with conn.connection.driver_connection.cursor() as cursor:
+        driver = conn.connection.driver_connection  # psycopg's connection, in this transaction
+        assert driver is not None
+        with driver.cursor() as cursor:
             return copy_rows(cursor, table.name, columns, rows)
     stmt, it, n = insert(table), iter(rows), 0
     while chunk := [dict(zip(columns, row, strict=True)) for row in islice(it, batch)]:
