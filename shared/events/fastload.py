@@ -86,6 +86,12 @@ def _dict(v, _data):
     raise _SLOW
 
 
+def _flags(v, _data):
+    if type(v) is dict and all(type(k) is str and (x is True or x is False) for k, x in v.items()):
+        return dict(v)
+    raise _SLOW
+
+
 def _strings(v, _data):
     if type(v) is list and all(type(x) is str for x in v):
         return list(v)
@@ -137,6 +143,9 @@ def _converter(field: Any) -> Convert:  # a marshmallow field; its kind's own at
     if kind is fields.Dict and field.key_field is None and field.value_field is None \
             and field.mapping_type is dict:
         return _dict
+    if kind is fields.Dict and _bare(field.key_field, fields.String) and _bare(field.value_field, fields.Boolean) \
+            and True in field.value_field.truthy and False in field.value_field.falsy and field.mapping_type is dict:
+        return _flags  # a dict of named flags (a customer's consent)
     if kind is fields.List and type(field.inner) is fields.String and _plain(field.inner) \
             and not field.inner.validators:
         return _strings
@@ -149,6 +158,11 @@ def _converter(field: Any) -> Convert:  # a marshmallow field; its kind's own at
             raise _SLOW from None
 
     return generic
+
+
+def _bare(field: fields.Field | None, kind: type) -> bool:
+    """A key or value field of exactly this kind, with nothing of its own to check or convert."""
+    return type(field) is kind and _plain(field) and not field.validators and not field.allow_none
 
 
 def _check(v: Any) -> Check:

@@ -17,7 +17,7 @@ from shared.events.fastload import dumper, loader
 POOL = [None, "", "x", "a" * 36, "a" * 37, "2026-12-01", "2026-13-01", "2026-12-01T08:00:00+08:00",
         "2026-12-01T08:00:00", "2026-12-01T08:00:00Z", "soon", str(uuid.UUID(int=5)), "true", "1", "12.50",
         "N", "walk_in", 0, 1, -1, 3, 10**30, 1.5, 2.0, float("nan"), float("inf"), True, False, {}, {"k": 1},
-        [], ["a"], [1], ["a", None]]
+        [], ["a"], [1], ["a", None], {"phone": True, "sms": False}, {"phone": 1}, {"phone": None}, {"phone": "true"}]
 MISSING = object()
 
 
@@ -38,7 +38,7 @@ def typical(field: fields.Field):
     if isinstance(field, fields.UUID):
         return str(uuid.uuid4())
     if isinstance(field, fields.Dict):
-        return {"k": 1}
+        return {"k": 1} if field.value_field is None else {"phone": True, "wechat": False}
     if isinstance(field, fields.List):
         return ["a"]
     if isinstance(field, fields.Nested):
