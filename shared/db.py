@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -278,7 +279,7 @@ def add_row(session: Session, model: type, /, **values) -> None:
 
 
 @functools.cache
-def _column_keys(model: type) -> dict[str, str]:
+def _column_keys(model: Any) -> dict[str, str]:
     """A mapped class's column keys by attribute name."""
     return {attr: col.key for attr, col in model.__mapper__.columns.items()}
 
@@ -312,7 +313,7 @@ def bulk_inserts(session: Session) -> Iterator[None]:
             insert_rows(session, table, [_values(obj) for obj in objs])
 
 
-def _model(obj) -> type:
+def _model(obj) -> Any:  # a mapped class
     return obj.row_model if type(obj) is NewRow else type(obj)
 
 

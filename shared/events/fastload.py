@@ -162,7 +162,8 @@ def _converter(field: Any) -> Convert:  # a marshmallow field; its kind's own at
 
 def _bare(field: fields.Field | None, kind: type) -> bool:
     """A key or value field of exactly this kind, with nothing of its own to check or convert."""
-    return type(field) is kind and _plain(field) and not field.validators and not field.allow_none
+    return field is not None and type(field) is kind and _plain(field) and not field.validators \
+        and not field.allow_none
 
 
 def _check(v: Any) -> Check:
