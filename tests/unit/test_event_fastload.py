@@ -46,6 +46,23 @@ def typical(field: fields.Field):
     return "abc"
 
 
+def payloads(rng: random.Random, by_key: dict[str, fields.Field], typical_share: float, missing_share: float,
+             pool: list):
+    """300 payloads of the fields (by the key they go under): each value typical of its field, missing, or
+    any of `pool`; one in five with an unknown field too."""
+    for _ in range(300):
+        data = {}
+        for key, field in by_key.items():
+            pick = rng.random()
+            value = typical(field) if pick < typical_share else MISSING if pick < typical_share + missing_share \
+                else rng.choice(pool)
+            if value is not MISSING:
+                data[key] = value
+        if rng.random() < 0.2:
+            data["unknown_field"] = "dropped"
+        yield data
+
+
 def outcome(load, data):
     try:
         return "ok", repr(load(data))  # the values, their types and time zones, the keys' order
@@ -61,17 +78,9 @@ SCHEMAS = [pytest.param(payload_schema(t, v), id=f"{t}.v{v}") for t, v in known_
 def test_the_compiled_loader_accepts_and_refuses_what_marshmallow_does_and_loads_it_alike(schema):
     """Payloads made of right and wrong values for every field of every registered schema (and the
     envelope): the compiled loader's result, or its refusal with the reasons, is marshmallow's."""
-    rng = random.Random(16)
     fast, accepted, refused = loader(schema), 0, 0
-    for _ in range(300):
-        data = {}
-        for name, field in schema.load_fields.items():
-            pick = rng.random()
-            value = typical(field) if pick < 0.75 else MISSING if pick < 0.82 else rng.choice(POOL)
-            if value is not MISSING:
-                data[field.data_key or name] = value
-        if rng.random() < 0.2:
-            data["unknown_field"] = "dropped"
+    for data in payloads(random.Random(16), {f.data_key or name: f for name, f in schema.load_fields.items()},
+                         typical_share=0.75, missing_share=0.07, pool=POOL):
         got, want = outcome(fast, data), outcome(schema.load, data)
         assert got == want, data
         accepted += got[0] == "ok"
@@ -103,17 +112,9 @@ DUMP_POOL = [*POOL, date(2026, 12, 1), datetime(2026, 12, 1, 8, tzinfo=UTC), Dec
 def test_the_compiled_dumper_writes_what_marshmallow_does(schema):
     """Payloads of typical, missing and odd values for every field of every registered schema (and the
     envelope): the compiled dump is marshmallow's, to the byte of its JSON, or fails as it fails."""
-    rng = random.Random(17)
     fast = dumper(schema)
-    for _ in range(300):
-        data = {}
-        for name, field in schema.fields.items():
-            pick = rng.random()
-            value = typical(field) if pick < 0.6 else MISSING if pick < 0.75 else rng.choice(DUMP_POOL)
-            if value is not MISSING:
-                data[field.attribute or name] = value
-        if rng.random() < 0.2:
-            data["unknown_field"] = "dropped"
+    for data in payloads(random.Random(17), {f.attribute or name: f for name, f in schema.fields.items()},
+                         typical_share=0.6, missing_share=0.15, pool=DUMP_POOL):
         assert dump_outcome(fast, data) == dump_outcome(schema.dump, data), data
 
 
