@@ -33,24 +33,6 @@ def fresh_database() -> Iterator[str]:
         next(database, None)
 
 
-#: the issue's aim is 10 ms of CPU per lead across every process, for about 3 events per lead
-LEAD_AIM = f"the issue's aim, 10 ms per lead of about 3 events across every process: {10_000 / 3:,.0f} µs per event"
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    """The URL of a fresh database on the local PostgreSQL (the tests' owner role), dropped after."""
-    from tests.conftest import PG_ADMIN_URL, PG_OWNER, _ensure_role, _pg_database
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        _ensure_role(conn, PG_OWNER)
-    database = _pg_database(PG_ADMIN_URL)
-    try:
-        yield next(database)
-    finally:
-        next(database, None)
-
-
 def timed_deliveries(applier: Applier, bodies: list[str], batch: int, profile: int = 0) -> float:
     """Decode, validate and apply `bodies` in deliveries of `batch`; returns this process's CPU seconds.
     With `profile`, the run is under cProfile and its `profile` costliest functions are printed after."""

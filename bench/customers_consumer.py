@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime  # noqa: E402
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.consumer_loop import LEAD_AIM, loop_options, report, throwaway_database, timed_deliveries  # noqa: E402
+from bench.consumer_loop import LEAD_AIM, fresh_database, loop_options, report, timed_deliveries  # noqa: E402
 from crm.datagen import events as G  # noqa: E402
 from shared import config  # noqa: E402
 from shared.bus.consumer import Applier  # noqa: E402
@@ -64,7 +64,7 @@ def main() -> None:
     org = G.make_org(brands=2, stores_per_brand=2, consultants=3)
     tree = G.identity_messages(org, datetime(2026, 1, 1, tzinfo=UTC))
     leads = lead_messages(org, args.days, args.known)
-    with throwaway_database() as url:
+    with fresh_database() as url:
         env = {**embedded_env(tempfile.mkdtemp(prefix="crm-customers-consumer-")), "CUSTOMERS_DATABASE_URL": url}
         rt = build(config.load("customers", env))
         rt.migrate()

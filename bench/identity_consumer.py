@@ -32,7 +32,7 @@ from datetime import date, timedelta  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from shared import config  # noqa: E402
-from bench.consumer_loop import LEAD_AIM, loop_options, report, throwaway_database, timed_deliveries  # noqa: E402
+from bench.consumer_loop import LEAD_AIM, fresh_database, loop_options, report, timed_deliveries  # noqa: E402
 from shared.bus.consumer import Applier  # noqa: E402
 from shared.events import Event  # noqa: E402
 from shared.tenancy import Scope  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> None:
     from services.identity.entrypoints.consumers import handlers
     from services.identity.entrypoints.seed import seed_group
 
-    with throwaway_database() as url:
+    with fresh_database() as url:
         env = {**embedded_env(tempfile.mkdtemp(prefix="crm-identity-consumer-")), "IDENTITY_DATABASE_URL": url}
         rt = build(config.load("identity", env))
         rt.migrate()
