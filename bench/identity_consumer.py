@@ -29,19 +29,14 @@ import tempfile  # noqa: E402
 import uuid  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
-import psycopg  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from shared import config  # noqa: E402
-from bench.consumer_loop import loop_options, report, timed_deliveries  # noqa: E402
+from bench.consumer_loop import LEAD_AIM, fresh_database, loop_options, report, timed_deliveries  # noqa: E402
 from shared.bus.consumer import Applier  # noqa: E402
 from shared.events import Event  # noqa: E402
 from shared.tenancy import Scope  # noqa: E402
-from tests.conftest import PG_ADMIN_URL, PG_OWNER, _ensure_role, _pg_database, embedded_env  # noqa: E402
-
-#: the issue's aim is 10 ms of CPU per lead across every process, for about 3 events per lead
-AIM_US = 10_000 / 3
-
+from tests.conftest import embedded_env  # noqa: E402
 
 def lead_events(gid: str, consultants: list[tuple[str, str]], leads: int) -> list[dict]:
     """Four or five wire messages per lead, in the order leads emits them."""
@@ -71,12 +66,8 @@ def main() -> None:
     from services.identity.entrypoints.consumers import handlers
     from services.identity.entrypoints.seed import seed_group
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        _ensure_role(conn, PG_OWNER)
-    database = _pg_database(PG_ADMIN_URL)
-    try:
-        env = {**embedded_env(tempfile.mkdtemp(prefix="crm-identity-consumer-")),
-               "IDENTITY_DATABASE_URL": next(database)}
+    with fresh_database() as url:
+        env = {**embedded_env(tempfile.mkdtemp(prefix="crm-identity-consumer-")), "IDENTITY_DATABASE_URL": url}
         rt = build(config.load("identity", env))
         rt.migrate()
         gid = seed_group(rt)
@@ -96,10 +87,7 @@ def main() -> None:
             made = [*s.execute(select(func.count(), func.count(TodoItem.done_at))).one(),
                     s.scalar(select(func.count()).select_from(Delivery))]
         rt.db.engine.dispose()
-    finally:
-        next(database, None)
-    report(len(bodies), args.batch, cpu, args.profile,
-           f"the issue's aim, 10 ms per lead of about 3 events across every process: {AIM_US:,.0f} µs per event",
+    report(len(bodies), args.batch, cpu, args.profile, LEAD_AIM,
            f"{made[0]} items made, {made[1]} of them closed, {made[2]} notices")
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """SQLAlchemy 2 engine and session per service, and the unit of work every handler runs in."""
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterator
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -243,6 +245,45 @@ def add(session: Session, obj) -> None:
         pending.append(obj)
 
 
+class NewRow:
+    """A new row given by its column values (`add_row` inside `bulk_inserts`), without an ORM object:
+    what the tenant check reads (`row_model`, `group_id`, `store_id`) and stamps (`group_id`)."""
+
+    __slots__ = ("row_model", "values")
+
+    def __init__(self, model: type, values: dict):
+        self.row_model, self.values = model, values
+
+    @property
+    def group_id(self):
+        return self.values.get("group_id")
+
+    @group_id.setter
+    def group_id(self, value) -> None:
+        self.values["group_id"] = value
+
+    @property
+    def store_id(self):
+        return self.values.get("store_id")
+
+
+def add_row(session: Session, model: type, /, **values) -> None:
+    """A new row that is only ever inserted (a timeline line, an identifier): inside `bulk_inserts` kept
+    as its values for the block's INSERT (building and filling an ORM object costs more than the row's
+    share of the INSERT); elsewhere `session.add(model(**values))`. The same row either way."""
+    pending = session.info.get(BULK)
+    if pending is None:
+        session.add(model(**values))
+    else:
+        pending.append(NewRow(model, values))
+
+
+@functools.cache
+def _column_keys(model: Any) -> dict[str, str]:
+    """A mapped class's column keys by attribute name."""
+    return {attr: col.key for attr, col in model.__mapper__.columns.items()}
+
+
 @contextmanager
 def bulk_inserts(session: Session) -> Iterator[None]:
     """New rows given to `add` in this block are inserted when it ends, one `insert_rows` per table in
@@ -265,15 +306,23 @@ def bulk_inserts(session: Session) -> Iterator[None]:
     check_rows(session, pending)
     by_table: dict = {}
     for obj in pending:
-        by_table.setdefault(type(obj).__table__, []).append(obj)
-    for table in type(pending[0]).metadata.sorted_tables if pending else ():
+        by_table.setdefault(_model(obj).__table__, []).append(obj)
+    for table in _model(pending[0]).metadata.sorted_tables if pending else ():
         objs = by_table.get(table)
         if objs:
             insert_rows(session, table, [_values(obj) for obj in objs])
 
 
+def _model(obj) -> Any:  # a mapped class
+    return obj.row_model if type(obj) is NewRow else type(obj)
+
+
 def _values(obj) -> dict:
-    """The column values set on a transient object, by column key (defaults fill the rest at insert)."""
+    """The column values set on a transient object or given to `add_row`, by column key (defaults fill
+    the rest at insert)."""
+    if type(obj) is NewRow:
+        keys = _column_keys(obj.row_model)
+        return {keys[attr]: v for attr, v in obj.values.items()}
     state = obj.__dict__
     return {col.key: state[attr] for attr, col in type(obj).__mapper__.columns.items() if attr in state}
 

@@ -239,10 +239,11 @@ def check_rows(session: Session, objs) -> None:
     caller's own scope, also inside a `widened` read)."""
     scope: Scope | None = session.info.get(WRITE_SCOPE) or session.info.get("scope")
     for obj in objs:
-        if isinstance(obj, Scoped):
+        model = getattr(obj, "row_model", None) or type(obj)  # `shared.db.NewRow`: a row given by its values
+        if issubclass(model, Scoped):
             if scope is None:
                 raise ScopeViolation("session has no tenant scope")
-            type(obj).check_new(obj, scope)
+            model.check_new(obj, scope)
 
 
 # ---- reading beyond the caller's stores, by name ----------------------------------------------------

@@ -38,8 +38,12 @@ def emit_many(session: Session, events: list[Event]) -> None:
     session.info.setdefault(PENDING, []).extend(_row(ev, now) for ev in events)
 
 
+#: `json.dumps(…, ensure_ascii=False, separators=(",", ":"))`, without building an encoder per event
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _row(ev: Event, now) -> dict:
-    body = json.dumps(ev.to_message(), ensure_ascii=False, separators=(",", ":"))
+    body = _encode(ev.to_message())
     return {"event_id": str(ev.id), "routing_key": ev.type, "body": body, "created_at": now}
 
 

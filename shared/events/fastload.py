@@ -86,6 +86,12 @@ def _dict(v, _data):
     raise _SLOW
 
 
+def _flags(v, _data):
+    if type(v) is dict and all(type(k) is str and (x is True or x is False) for k, x in v.items()):
+        return dict(v)
+    raise _SLOW
+
+
 def _strings(v, _data):
     if type(v) is list and all(type(x) is str for x in v):
         return list(v)
@@ -137,6 +143,9 @@ def _converter(field: Any) -> Convert:  # a marshmallow field; its kind's own at
     if kind is fields.Dict and field.key_field is None and field.value_field is None \
             and field.mapping_type is dict:
         return _dict
+    if kind is fields.Dict and _bare(field.key_field, fields.String) and _bare(field.value_field, fields.Boolean) \
+            and True in field.value_field.truthy and False in field.value_field.falsy and field.mapping_type is dict:
+        return _flags  # a dict of named flags (a customer's consent)
     if kind is fields.List and type(field.inner) is fields.String and _plain(field.inner) \
             and not field.inner.validators:
         return _strings
@@ -149,6 +158,12 @@ def _converter(field: Any) -> Convert:  # a marshmallow field; its kind's own at
             raise _SLOW from None
 
     return generic
+
+
+def _bare(field: fields.Field | None, kind: type) -> bool:
+    """A key or value field of exactly this kind, with nothing of its own to check or convert."""
+    return field is not None and type(field) is kind and _plain(field) and not field.validators \
+        and not field.allow_none
 
 
 def _check(v: Any) -> Check:
@@ -222,3 +237,45 @@ def loader(schema: Schema) -> Callable[[Any], dict]:
         return out
 
     return load
+
+
+# ---- dump ----------------------------------------------------------------------------------------------
+
+def _text(field: fields.Field) -> Callable[[Any, str, Any], Any]:
+    """A field's `_serialize`, with String's (`str` of the value, None kept) done here for a str."""
+    if type(field) is fields.String:
+        def text(v, attr, obj):
+            return v if v is None or type(v) is str else field._serialize(v, attr, obj)
+
+        return text
+    if type(field)._serialize is fields.Field._serialize:  # Boolean, Raw...: the value as it is
+        return lambda v, _attr, _obj: v
+    return field._serialize
+
+
+@cache
+def dumper(schema: Schema) -> Callable[[Any], dict]:
+    """`schema.dump` of a dict for one schema instance (kept, as `loader`'s): the same calls of each
+    field's own `_serialize` with the same values, in the same order, without the layers around them
+    (`Field.serialize`, its getter and accessor). A schema with dump hooks, a field that reads no
+    attribute or a dotted one, and anything but a dict are dumped by marshmallow itself."""
+    if schema._hooks["pre_dump"] or schema._hooks["post_dump"] or schema.many or any(
+            not f._CHECK_ATTRIBUTE or "." in (f.attribute or name) for name, f in schema.dump_fields.items()):
+        return schema.dump
+    compiled = [(name, f.attribute or name, f.data_key if f.data_key is not None else name, f.dump_default, _text(f))
+                for name, f in schema.dump_fields.items()]
+
+    def dump(obj):
+        if type(obj) is not dict:
+            return schema.dump(obj)
+        out = {}
+        for name, attr, key, default, serialize in compiled:
+            value = obj[attr] if attr in obj else getattr(obj, attr, missing)  # marshmallow's `get_value`
+            if value is missing:
+                value = default() if callable(default) else default
+                if value is missing:
+                    continue
+            out[key] = serialize(value, name, obj)
+        return out
+
+    return dump

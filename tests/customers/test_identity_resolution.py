@@ -6,7 +6,8 @@ import uuid
 from sqlalchemy import select
 
 from services.customers.entrypoints.consumers import handlers
-from services.customers.adapters.models import Customer, MatchCandidate, StoreRelationship
+from services.customers.adapters.models import (Activity, Customer, CustomerLead, Identifier, MatchCandidate,
+                                                StoreRelationship)
 from shared.bus.consumer import Applier
 from shared.events import Event
 from tests.conftest import store_id
@@ -120,8 +121,12 @@ def test_delivery_makes_a_self_sold_owner_and_defeat_a_defeated_customer(custome
 
 def _lead_event(name: str, phone: str, store: str, brand: str) -> Event:
     ev = Event(type="leads.lead.created", group_id=GROUP, store_id=store_id(store), brand_id=brand_id(brand),
-               data={"lead_id": str(uuid.uuid4()), "name": name, "phone": phone, "source": "walk_in", "level": "H"})
+               data={"lead_id": str(uuid.uuid4()), "name": name, "phone": phone, "source": "walk_in", "level": "H",
+                     "model": "凯美瑞", "consultant_id": CONSULTANT})
     return Event.from_message(ev.to_message())
+
+
+CONSULTANT = str(uuid.UUID(int=42))
 
 
 def _same_tail(phone: str) -> str:
@@ -143,6 +148,7 @@ def _delivery_outcome(platform, together: bool) -> dict:
         _lead_event(f"丙{tag}", people["p6"], "hz-vw-xh", "vw"),  # a likely duplicate within the delivery
     ]
     events.insert(1, events[0])  # delivered twice
+    lead_no = {ev.data["lead_id"]: n for n, ev in reversed(list(enumerate(events)))}  # a lead: its first event
     applier = Applier(runtime(platform).db, runtime(platform).inbox, handlers)
     if together:
         assert applier.apply_batch(events) == 6
@@ -157,12 +163,24 @@ def _delivery_outcome(platform, together: bool) -> dict:
             select(StoreRelationship).where(StoreRelationship.customer_id.in_(label)))}
         candidates = {(frozenset((label.get(m.customer_a), label.get(m.customer_b))), m.reason) for m in s.scalars(
             select(MatchCandidate).where(MatchCandidate.customer_a.in_(label) | MatchCandidate.customer_b.in_(label)))}
+        # the rows each lead leaves (the lead's, its timeline line) and the numbers the customers are found by
+        leads = sorted((lead_no[r.lead_id], label[r.customer_id], r.store_id, r.brand_id, r.source, r.level, r.model,
+                        r.consultant_id, r.outcome, r.created_at == events[lead_no[r.lead_id]].occurred_at)
+                       for r in s.scalars(select(CustomerLead).where(CustomerLead.lead_id.in_(lead_no))))
+        timeline = sorted((lead_no[a.ref_id], label[a.customer_id], a.store_id, a.kind, repr(a.detail), a.actor,
+                           a.occurred_at == events[lead_no[a.ref_id]].occurred_at)
+                          for a in s.scalars(select(Activity).where(Activity.ref_id.in_(lead_no))))
+        numbers = {who: phone for who, phone in people.items()}
+        identifiers = sorted((label[i.customer_id], i.kind, i.label, next(w for w, p in numbers.items()
+                                                                             if i.value == f"+86{p}"))
+                             for i in s.scalars(select(Identifier).where(Identifier.customer_id.in_(label))))
     created = [label[e["data"]["customer_id"]] for e in outbox_events(platform, "customers.customer.created")
                if e["data"]["customer_id"] in label]
     linked = sorted((label[e["data"]["customer_id"]], e["store_id"], e["data"]["new_customer"])
                     for e in outbox_events(platform, "customers.relationship.linked") if e["data"]["customer_id"] in label)
     return {"customers": sorted(label.values()), "relationships": rels, "candidates": candidates,
-            "created": sorted(created), "linked": linked}
+            "created": sorted(created), "linked": linked, "leads": leads, "timeline": timeline,
+            "identifiers": identifiers}
 
 
 def test_leads_delivered_together_match_exactly_as_one_by_one(customers_ready):
@@ -180,6 +198,11 @@ def test_leads_delivered_together_match_exactly_as_one_by_one(customers_ready):
     assert together["created"] == ["known", "p1", "p4", "p5", "p6"]
     assert together["linked"] == sorted([("known", toyota, True), ("p1", toyota, True), ("p1", vw, False),
                                          ("p4", toyota, True), ("p5", toyota, True), ("p6", vw, True)])
+    # one lead row and one timeline line per lead (the one delivered twice: once), as the events say
+    assert [row[0] for row in together["leads"]] == [0, 2, 3, 4, 5, 6]
+    assert {row[4:] for row in together["leads"]} == {("walk_in", "H", "凯美瑞", CONSULTANT, None, True)}
+    assert [line[0] for line in together["timeline"]] == [0, 2, 3, 4, 5, 6]
+    assert together["identifiers"] == [(who, "phone", "mobile", who) for who in ["known", "p1", "p4", "p5", "p6"]]
 
 
 def test_a_delivery_of_new_and_known_phones_repeats_and_two_stores(customers_ready):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, delete, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Database, UTCDateTime, add, bulk_inserts, id_column, insert_rows, make_base, utcnow
+from shared.db import Database, UTCDateTime, add, add_row, bulk_inserts, id_column, insert_rows, make_base, utcnow
 from shared.tenancy import Scope, Scoped, ScopeViolation
 from tests.conftest import joined
 
@@ -72,10 +72,43 @@ def test_bulk_inserts_write_what_the_unit_of_work_writes(db):
     assert len(by_uow) == 3
 
 
+def given_values() -> list[dict]:
+    """`given()` as the keyword arguments of its objects."""
+    return [{"name": "王伟", "tags": ["vip", "车主"], "detail": {"来源": "展厅", "n": 1}, "amount": Decimal("12.50"),
+             "count": 3, "flag": True, "day": date(2026, 2, 28), "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)},
+            {"name": "only defaults"}, {"name": "nulls", "detail": None, "count": None, "day": None}]
+
+
+def test_rows_given_by_their_values_are_the_rows_the_objects_make(db):
+    """`add_row` in a bulk block (no ORM object), beside objects of the same table, and outside one (the
+    unit of work's object): the same rows as `add` of the objects."""
+    with db.session(Scope.system("g1")) as s:
+        s.add_all(given())
+    by_uow = rows_of(db)
+    for bulk in (True, False):
+        with db.session(Scope.system("g1")) as s:
+            s.execute(delete(Row))
+        with db.session(Scope.system("g1")) as s:
+            if bulk:
+                with bulk_inserts(s):
+                    first, *rest = given_values()
+                    add(s, Row(**first))
+                    for values in rest:
+                        add_row(s, Row, **values)
+                    assert s.scalars(select(Row)).all() == []
+            else:
+                for values in given_values():
+                    add_row(s, Row, **values)
+        assert rows_of(db) == by_uow
+
+
 def test_bulk_inserts_refuse_rows_of_another_group(db):
     with pytest.raises(ScopeViolation):
         with db.session(Scope.system("g1")) as s, bulk_inserts(s):
             add(s, Row(name="theirs", group_id="g2"))
+    with pytest.raises(ScopeViolation):
+        with db.session(Scope.system("g1")) as s, bulk_inserts(s):
+            add_row(s, Row, name="theirs too", group_id="g2")
     assert rows_of(db) == []
 
 

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.bus import emit
-from shared.db import add, utcnow
+from shared.db import add_row, utcnow
 from shared.errors import NotFound
 from shared.events import Event
 
@@ -62,8 +62,8 @@ def store_brand(s: Session, store_id: str | None) -> str | None:
 def add_activity(s: Session, c: Customer, kind: str, detail: dict, *, store_id: str | None = None,
                  ref_id: str | None = None, actor: str | None = None, at=None) -> None:
     """One line on the customer's 360 timeline."""
-    add(s, Activity(group_id=c.group_id, customer_id=c.id, store_id=store_id, kind=kind, ref_id=ref_id,
-                    detail=detail, actor=actor, occurred_at=at or utcnow()))
+    add_row(s, Activity, group_id=c.group_id, customer_id=c.id, store_id=store_id, kind=kind, ref_id=ref_id,
+            detail=detail, actor=actor, occurred_at=at or utcnow())
 
 
 def consent_of(c: Customer) -> dict:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from shared.db import add, new_id
+from shared.db import add, add_row, new_id
 from shared.phones import try_normalize
 
 from ..domain import default_consent, mask_id_number, name_key
@@ -132,7 +132,7 @@ def _new_customer(s: Session, group_id: str, p: Person) -> Customer:
 
 def _attach_phone(s: Session, c: Customer, e164: str, label: str = "mobile") -> None:
     """Record a number the customer can be found by; the first one becomes their primary phone."""
-    add(s, Identifier(group_id=c.group_id, customer_id=c.id, kind="phone", value=e164, label=label))
+    add_row(s, Identifier, group_id=c.group_id, customer_id=c.id, kind="phone", value=e164, label=label)
     if c.phone is None:
         c.phone, c.phone_last4 = e164, e164[-4:]
 
@@ -209,7 +209,7 @@ def propose_likely_many(s: Session, customers: list[Customer]) -> None:
                                           .where(MatchCandidate.customer_a.in_({a for a, _ in pairs})))}
     for (a, b), reason in pairs.items():
         if (a, b) not in known:
-            add(s, MatchCandidate(group_id=wanted[0].group_id, customer_a=a, customer_b=b, reason=reason))
+            add_row(s, MatchCandidate, group_id=wanted[0].group_id, customer_a=a, customer_b=b, reason=reason)
 
 
 def propose(s: Session, a: Customer, b: Customer, reason: str) -> None:

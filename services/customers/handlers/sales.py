@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.db import add, bulk_inserts, utcnow
+from shared.db import add, add_row, bulk_inserts, utcnow
 from shared.events import Event
 
 from ..domain import ACTIVE_LEVELS
@@ -77,18 +77,35 @@ def leads_created(s: Session, events: list[Event]) -> list[Customer]:
                 leads[ids[n]].customer_id = c.id
         found = cast(list[Customer], customers)  # every gap was filled by the phone match above
         rels = relationships_of(s, {(c.id, ev.store) for c, ev in zip(found, events, strict=True)})
+        fresh: dict[str, dict] = {}  # the new leads' rows, by lead id (a lead twice in a delivery: one row)
         for n, (ev, c) in enumerate(zip(events, found, strict=True)):
             d = ev.data
             if n not in new and (c.id, ev.store_id) not in rels and _known_elsewhere(c, ev.store_id):
                 log_cross_store_match(s, c, "leads.lead.created by phone", actor=ev.actor, store_id=ev.store_id)
-            lead = leads[d["lead_id"]] = _lead_row(s, ev, c, leads.get(d["lead_id"]))
-            lead.source, lead.level, lead.model, lead.consultant_id = d["source"], d.get("level"), d.get("model"), \
-                d.get("consultant_id")
+            _lead_values(ev, c, leads.get(d["lead_id"]), fresh)
             touch(s, c, ev.store, ev.actor, brand_id=ev.brand_id, lead_id=d["lead_id"], new_customer=n in new,
                   level=d.get("level") or "N", consultant_id=d.get("consultant_id"), rels=rels)
             add_activity(s, c, "lead", {"source": d["source"], "level": d.get("level"), "model": d.get("model")},
                          store_id=ev.store_id, ref_id=d["lead_id"], actor=ev.actor, at=ev.occurred_at)
+        for row in fresh.values():
+            add_row(s, CustomerLead, **row)
     return found
+
+
+def _lead_values(ev: Event, c: Customer, lead: CustomerLead | None, fresh: dict[str, dict]) -> None:
+    """What a lead's creation records of it: on the row we had, else on a new row's values in `fresh`
+    (the same values `_lead_row` and the attributes would give, without an ORM object)."""
+    d = ev.data
+    values = {"updated_at": utcnow(), "source": d["source"], "level": d.get("level"), "model": d.get("model"),
+              "consultant_id": d.get("consultant_id")}
+    if lead is not None:
+        for name, value in values.items():
+            setattr(lead, name, value)
+    elif d["lead_id"] in fresh:
+        fresh[d["lead_id"]].update(values)
+    else:
+        fresh[d["lead_id"]] = {"lead_id": d["lead_id"], "group_id": ev.group_id, "store_id": ev.store_id,
+                               "brand_id": ev.brand_id, "customer_id": c.id, "created_at": ev.occurred_at, **values}
 
 
 def level_changed(s: Session, ev: Event) -> None:
