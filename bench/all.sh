@@ -26,10 +26,15 @@ declare -A CMD=(
   [analytics]="$PY bench/analytics.py --events 10000000"
   [analytics_consumer]="$PY bench/analytics_consumer.py"
   [identity_consumer]="$PY bench/identity_consumer.py"
+  [customers_consumer]="$PY bench/customers_consumer.py"
+  [callcenter_consumer]="$PY bench/callcenter_consumer.py"
+  [sessions]="$PY bench/sessions.py --rounds 10"
+  [embedded_pg]="$PY bench/embedded_pg.py"
   [pipeline]="$PY bench/pipeline.py --seconds 15 --rates 10,20,40,80,150 --bare-rates 10,20,40,80,150,250 --backlog 600 --list-requests 100"
   [api_cpu]="$PY bench/pipeline.py --only api-cpu --seconds 20 --rates 10 --list-requests 200"
 )
-ORDER=(bus idle rls callcenter_queue concurrency first_start leads_import analytics_consumer identity_consumer api_cpu pipeline customers analytics)
+ORDER=(bus idle rls callcenter_queue sessions concurrency first_start leads_import analytics_consumer identity_consumer
+       customers_consumer callcenter_consumer embedded_pg api_cpu pipeline customers analytics)
 [ $# -gt 0 ] && ORDER=("$@")
 
 for name in "${ORDER[@]}"; do
