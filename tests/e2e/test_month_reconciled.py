@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared import clock
 from tests.conftest import store_id, wait_until
 from tests.contract.world import vin
 from tests.topology import Topology, production_topology
@@ -37,7 +38,7 @@ class Month:
 
     def __init__(self, topo: Topology):
         self.topo, self.tokens, self.rng = topo, {}, random.Random(13)
-        self.now = datetime.now(UTC)
+        self.now = clock.now()  # the platform's time (CRM_TEST_CLOCK_START moves it)
         self.today = self.now.astimezone(SH).date()
         self.leads: dict[str, list[tuple[str, str]]] = {st: [] for st in STORES}
 

@@ -40,6 +40,22 @@ class Counts:
         return ", ".join(f"{k}={v}" for k, v in d.items()) + f", dead_letters={sum(dead.values())} {dead}"
 
 
+def connect(topo, admin_url: str, svc: str) -> psycopg.Connection:
+    url = make_url(admin_url).set(database=make_url(topo.database_url(svc)).database)
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def org_known_to_leads(topo, admin_url: str) -> bool:
+    """Every store and user identity announced is in leads' inbox: a consultant's first lead finds its store
+    (an empty outbox says only that the events were sent, not that leads applied them)."""
+    with connect(topo, admin_url, "identity") as conn:
+        sent = {r[0] for r in conn.execute("SELECT event_id FROM outbox WHERE routing_key LIKE 'identity.store.%' "
+                                           "OR routing_key LIKE 'identity.user.%'")}
+    with connect(topo, admin_url, "leads") as conn:
+        applied = {r[0] for r in conn.execute("SELECT event_id FROM inbox")}
+    return bool(sent) and sent <= applied
+
+
 def _one(conn, sql: str) -> int:
     return int(conn.execute(sql).fetchone()[0] or 0)
 
@@ -47,8 +63,7 @@ def _one(conn, sql: str) -> int:
 def read(topo, admin_url: str, amqp_url: str) -> Counts:
     c: dict[str, int] = {"unsent": 0, "duplicate_inbox": 0}
     for svc in SERVICES:
-        url = make_url(admin_url).set(database=make_url(topo.database_url(svc)).database)
-        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        with connect(topo, admin_url, svc) as conn:
             c["unsent"] += _one(conn, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
             c["duplicate_inbox"] += _one(conn, "SELECT count(*) - count(DISTINCT (consumer, event_id)) FROM inbox")
             if svc == "leads":

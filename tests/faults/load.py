@@ -14,10 +14,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import requests
+
+from shared import clock
 
 CONSULTANTS = ("sh-toyota-pd.sales1", "sh-lexus-xh.sales1", "hz-vw-xh.sales1", "sh-toyota-pd.sales2")
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # no I, O, Q
@@ -99,7 +100,7 @@ class Load:
                              {"model": "凯美瑞", "price": 189800, "deposit": 5000, "payment_method": "cash"}, (201,))
         if order is None:
             return
-        today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+        today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the platform's day
         vin = "LFV" + "".join(random.choice(VIN_CHARS) for _ in range(14))
         done = self._create(http, f"/leads/api/v1/orders/{order['id']}/delivery", headers,
                             {"vin": vin, "delivered_on": today}, (200,))

@@ -32,7 +32,7 @@ from sqlalchemy import make_url
 from shared.config import SERVICES
 from tests.conftest import wait_until
 from tests.faults.conftest import BOOT, SUMMARY
-from tests.faults.counts import read, settle
+from tests.faults.counts import connect, org_known_to_leads, read, settle
 from tests.faults.load import Ledger, Load
 
 # the first test also starts the broker and the topology (minutes on a busy 2-core machine)
@@ -87,14 +87,14 @@ class FaultRun:
         assert counts.deliveries == len(self.ledger.deliveries)
 
     def database(self, svc: str) -> psycopg.Connection:
-        url = make_url(self.admin_url).set(database=make_url(self.topo.database_url(svc)).database)
-        return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        return connect(self.topo, self.admin_url, svc)
 
 
 @pytest.fixture(scope="module")
 def run(topo, broker, pg_admin_url) -> FaultRun:
     fr = FaultRun(topo, broker, pg_admin_url)
-    settle(topo, pg_admin_url, fr.amqp_url, 0, fr.expected_dead)  # the seeded group has reached everyone
+    settle(topo, pg_admin_url, fr.amqp_url, 0, fr.expected_dead)  # the seed's events are all sent
+    wait_until(lambda: org_known_to_leads(topo, pg_admin_url), timeout=PROGRESS, interval=0.5)  # and leads has them
     SUMMARY.append(f"setup: own RabbitMQ node booted in {broker.timings['boot']:.0f} s, topology (migrations, "
                    f"5 gunicorn APIs, 5 crm workers, seed) up in {topo.started_in:.0f} s")
     return fr

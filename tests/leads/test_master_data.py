@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.identity.entrypoints.seed import stable_id
 from services.leads.domain import allowed_actions, check_grade
+from shared import clock
 from tests.conftest import store_id, wait_until
 from tests.leads.helpers import LEADS, _csrf, browser, events, new_lead
 
@@ -173,7 +173,7 @@ def test_the_lead_page_offers_only_what_the_leads_state_allows(platform, api, to
     # delivered: no order form, the VIN and the way to the customer
     order = api.post(f"{LEADS}/leads/{lead}/orders", as_=ME, json={"model": "凯美瑞", "price": "189800",
                                                                    "payment_method": "cash"}).json
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     delivered = api.post(f"{LEADS}/orders/{order['id']}/delivery", as_=ME,
                          json={"vin": "LVGBE40K8PG000123", "delivered_on": today})
     assert delivered.status_code == 200, delivered.json
