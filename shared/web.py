@@ -184,10 +184,48 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         app.wsgi_app = ReadsFirst(app.wsgi_app)  # type: ignore[method-assign]
     if s.proxy_hops:  # behind the gateway: the client's address is the one it puts in X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s.proxy_hops)  # type: ignore[method-assign]
+    _configure(app, s, prefix, service_dir)
+    app.extensions["crm"] = runtime
+    Babel(app, locale_selector=select_locale)
+    # brotli or gzip where the client accepts it, for pages and their scripts and styles (the dashboard's
+    # chart library goes from 1.3 MB to about 420 kB). API answers stay as they are: API clients driving
+    # the WSGI app directly (the contract tests) do not decode a compressed body.
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config["COMPRESS_REGISTER"] = False
+    compress = Compress(app)
+    csrf = CSRFProtect(app)
+    verifier = TokenVerifier(s.jwt_public_key_file.read_bytes(), s.jwt_issuer, s.jwt_audience)
+    app.extensions["crm_verifier"] = verifier
+    _static_files(app, prefix, service_dir)
+    _request_hooks(app, runtime, verifier, csrf, prefix)
+    _response_hooks(app, compress)
+
+    @app.context_processor
+    def _layout():
+        p = g.get("principal")
+        return {"principal": p, "nav_items": nav_for(p.role if p else None), "service": name,
+                "get_locale": get_locale, "role_label": role_label,
+                "current_path": request.path, "languages": LANGUAGES,
+                "can": lambda action: bool(p and can(p.role, action))}  # what the page may offer this user
+
+    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."},
+                                   "security": [{"bearer": []}]})  # a public operation says `security: []`
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    for bp in api_blueprints:
+        api.register_blueprint(bp)
+    for bp in page_blueprints:
+        app.register_blueprint(bp)
+    _error_handlers(app)
+    _service_routes(app, runtime, name, prefix)
+    return app
+
+
+def _configure(app: Flask, s, prefix: str, service_dir: Path | None) -> None:
+    """Flask's, the API's, the session cookie's and Babel's settings; the templates and their filters."""
     app.config.update(
         SECRET_KEY=s.secret_key,
         MAX_CONTENT_LENGTH=s.max_body_bytes,
-        API_TITLE=f"{name} API",
+        API_TITLE=f"{s.service} API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=f"{prefix}/api/v1",
@@ -204,7 +242,6 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
             str(p) for p in [SHARED_DIR / "translations", (service_dir or SHARED_DIR) / "translations"]
         ),
     )
-    app.extensions["crm"] = runtime
     loaders = [FileSystemLoader(str(SHARED_DIR / "templates"))]
     if service_dir is not None:
         loaders.insert(0, FileSystemLoader(str(service_dir / "templates")))
@@ -212,17 +249,10 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
     app.add_template_filter(local_time, "local")
     app.add_template_filter(spaced_phone, "phone")
     app.jinja_env.globals["default_timezone"] = DEFAULT_TIMEZONE  # the example a time-zone field shows
-    Babel(app, locale_selector=select_locale)
-    # brotli or gzip where the client accepts it, for pages and their scripts and styles (the dashboard's
-    # chart library goes from 1.3 MB to about 420 kB). API answers stay as they are: API clients driving
-    # the WSGI app directly (the contract tests) do not decode a compressed body.
-    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
-    app.config["COMPRESS_REGISTER"] = False
-    compress = Compress(app)
-    csrf = CSRFProtect(app)
-    verifier = TokenVerifier(s.jwt_public_key_file.read_bytes(), s.jwt_issuer, s.jwt_audience)
-    app.extensions["crm_verifier"] = verifier
 
+
+def _static_files(app: Flask, prefix: str, service_dir: Path | None) -> None:
+    """The shared scripts and styles under `<prefix>/_shared`, the service's own under `<prefix>/static`."""
     shared_static = Blueprint("shared_static", __name__, static_folder=str(SHARED_DIR / "static"),
                               static_url_path=f"{prefix}/_shared")
     app.register_blueprint(shared_static)
@@ -230,6 +260,11 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         own = Blueprint("own_static", __name__, static_folder=str(service_dir / "static"),
                         static_url_path=f"{prefix}/static")
         app.register_blueprint(own)
+
+
+def _request_hooks(app: Flask, runtime, verifier: TokenVerifier, csrf: CSRFProtect, prefix: str) -> None:
+    """Before a view: who is calling (a bearer token or the session cookie, and the session still open),
+    the CSRF check, the body's type, hostile input refused."""
 
     def _signed_in(token: str) -> Principal:
         """The caller a token names, if its signature holds and its session has not ended since."""
@@ -265,6 +300,14 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
             if request.mimetype != "application/json" and request.mimetype not in UPLOAD_TYPES:
                 return render_error(_http(415, "send the body as application/json"))
 
+    @app.before_request
+    def _refuse_hostile_input():
+        check_request(request)  # NUL, lone surrogates, non-UTF-8, absurd JSON: 400 before any view
+
+
+def _response_hooks(app: Flask, compress: Compress) -> None:
+    """After a view: pages and their files compressed, security headers on every answer."""
+
     @app.after_request
     def _compress(resp):
         if _is_api_request():
@@ -274,10 +317,6 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         if out.response is not body and hasattr(body, "close"):
             out.call_on_close(body.close)  # unclosed otherwise: flask-compress 1.25 drops the file it read from
         return out
-
-    @app.before_request
-    def _refuse_hostile_input():
-        check_request(request)  # NUL, lone surrogates, non-UTF-8, absurd JSON: 400 before any view
 
     @app.after_request
     def _headers(resp):
@@ -290,22 +329,9 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         )
         return resp
 
-    @app.context_processor
-    def _layout():
-        p = g.get("principal")
-        return {"principal": p, "nav_items": nav_for(p.role if p else None), "service": name,
-                "get_locale": get_locale, "role_label": role_label,
-                "current_path": request.path, "languages": LANGUAGES,
-                "can": lambda action: bool(p and can(p.role, action))}  # what the page may offer this user
 
-    api = CrmApi(app, spec_kwargs={"info": {"description": f"The {name} service of the dealer-group CRM."},
-                                   "security": [{"bearer": []}]})  # a public operation says `security: []`
-    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    for bp in api_blueprints:
-        api.register_blueprint(bp)
-    for bp in page_blueprints:
-        app.register_blueprint(bp)
-
+def _error_handlers(app: Flask) -> None:
+    """Every error answered the same way (JSON for the API, a page for pages): domain errors mapped once."""
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(ScopeViolation, lambda e: render_error(_http(404, "not found")))
     app.register_error_handler(DomainError, _domain_error)
@@ -326,6 +352,10 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         log.exception("unhandled error")
         return render_error(InternalServerError("internal error; nothing was saved"))
 
+
+def _service_routes(app: Flask, runtime, name: str, prefix: str) -> None:
+    """The health check and the language switch every service has."""
+
     @app.get(f"{prefix}/healthz")
     def healthz():
         """Liveness and database check."""
@@ -340,8 +370,6 @@ def create_service_app(runtime, api_blueprints=(), page_blueprints=(), service_d
         if code in LANGUAGES:
             resp.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", path="/")
         return resp
-
-    return app
 
 
 def _domain_error(exc: DomainError):

@@ -10,8 +10,8 @@ Two kinds of event:
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import overload
 
@@ -213,143 +213,234 @@ def _day(at: str) -> date:
     return local_day(parse_at(at))
 
 
+@dataclass
+class _LeadFold:
+    """What a lead's events say, folded in time order: who, where it got to and when, its orders."""
+
+    created: dict | None = None
+    consultant: str = ""
+    source: str = ""
+    model: str = ""
+    channel: str = ""
+    level: str | None = None
+    level_at: str | None = None
+    reached: dict[str, str] = field(default_factory=dict)  # level → when the lead first got there
+    first_contact: dict | None = None
+    last_contact: str | None = None
+    test_drives: list[dict] = field(default_factory=list)
+    orders: dict[str, dict] = field(default_factory=dict)
+    cancelled: dict[str, dict] = field(default_factory=dict)
+    deliveries: dict[str, dict] = field(default_factory=dict)
+    proposed: dict | None = None
+    approved: dict | None = None
+    changed_after_proposal: bool = False
+    overdue_at: str | None = None  # leads owns the cadence: the latest due date it published for this lead
+
+    def contacted(self, at: str) -> None:
+        self.last_contact = max(self.last_contact or at, at)
+
+    def moved_to(self, level: str, at: str) -> None:
+        self.level, self.level_at = level, at
+        self.reached.setdefault(level, at)
+
+    def dims(self) -> dict:
+        return {"consultant": self.consultant, "model": self.model, "source": self.source, "channel": self.channel}
+
+
+def _created(f: _LeadFold, e: dict, d: dict) -> None:
+    f.created = e
+    f.source, f.channel = d.get("source") or f.source, d.get("channel") or f.channel
+    f.model = d.get("model") or f.model
+    f.reached.setdefault("N", e["at"])
+    f.moved_to(d.get("level") or "N", e["at"])
+    f.contacted(e["at"])
+    f.overdue_at = d.get("overdue_at")
+
+
+def _due_changed(f: _LeadFold, e: dict, d: dict) -> None:
+    f.overdue_at = d.get("overdue_at")
+
+
+def _updated(f: _LeadFold, e: dict, d: dict) -> None:
+    ch = d.get("changes") or {}
+    f.consultant = ch.get("consultant_id") or d.get("consultant_id") or f.consultant
+    f.model = ch.get("model") or f.model
+
+
+def _level_changed(f: _LeadFold, e: dict, d: dict) -> None:
+    f.moved_to(d["to_level"], e["at"])
+    f.source = f.source or d.get("source") or ""
+    if f.proposed and d["to_level"] != "defeated":
+        f.changed_after_proposal = True
+
+
+def _followed_up(f: _LeadFold, e: dict, d: dict) -> None:
+    f.contacted(e["at"])
+    if d.get("first_contact") and f.first_contact is None:
+        f.first_contact = e
+    f.source = f.source or d.get("source") or ""
+
+
+def _visited(f: _LeadFold, e: dict, d: dict) -> None:
+    f.contacted(e["at"])
+
+
+def _test_driven(f: _LeadFold, e: dict, d: dict) -> None:
+    f.test_drives.append(e)
+    f.model = f.model or d.get("model") or ""
+
+
+def _ordered(f: _LeadFold, e: dict, d: dict) -> None:
+    f.orders[d["order_id"]] = e
+    f.reached.setdefault("O", e["at"])
+    if f.level not in ("delivered", "defeated", "invalid"):
+        f.level, f.level_at = "O", e["at"]
+    f.model = f.model or d.get("model") or ""
+    f.source = f.source or d.get("source") or ""
+
+
+def _order_cancelled(f: _LeadFold, e: dict, d: dict) -> None:
+    f.cancelled[d["order_id"]] = e
+
+
+def _delivered(f: _LeadFold, e: dict, d: dict) -> None:
+    f.deliveries[d["order_id"]] = e
+    f.moved_to("delivered", e["at"])
+
+
+def _defeat_proposed(f: _LeadFold, e: dict, d: dict) -> None:
+    f.proposed, f.changed_after_proposal = e, False
+
+
+def _defeat_undone(f: _LeadFold, e: dict, d: dict) -> None:
+    if f.proposed is not None and f.proposed["d"].get("defeat_id") in (None, d.get("defeat_id")):
+        f.proposed = None  # the manager sent it back, or an order withdrew it: no longer awaiting
+
+
+def _defeat_approved(f: _LeadFold, e: dict, d: dict) -> None:
+    f.approved = e
+    f.level, f.level_at = "defeated", e["at"]
+
+
+_LEAD_STEPS: dict[str, Callable[[_LeadFold, dict, dict], None]] = {
+    "leads.lead.created": _created, "leads.lead.due_changed": _due_changed, "leads.lead.updated": _updated,
+    "leads.lead.level_changed": _level_changed, "leads.followup.logged": _followed_up,
+    "leads.visit.logged": _visited, "leads.testdrive.completed": _test_driven, "leads.order.placed": _ordered,
+    "leads.order.cancelled": _order_cancelled, "leads.vehicle.delivered": _delivered,
+    "leads.defeat.proposed": _defeat_proposed, "leads.defeat.sent_back": _defeat_undone,
+    "leads.defeat.withdrawn": _defeat_undone, "leads.defeat.approved": _defeat_approved,
+}
+
+
 def _lead(evs: list[dict], definitions: int = LATEST) -> tuple[list[Contribution], dict]:
-    created = None
-    consultant = source = model = channel = ""
-    level, level_at = None, None
-    reached: dict[str, str] = {}
-    first_contact = None
-    last_contact = None
-    test_drives, orders, deliveries, cancelled = [], {}, {}, {}
-    proposed = approved = None
-    changed_after_proposal = False
-    overdue_at = None  # leads owns the cadence: the latest due date it published for this lead
+    f = _LeadFold()
     for e in evs:
-        t, d, at = e["t"], e["d"], e["at"]
+        d = e["d"]
         if d.get("consultant_id"):
-            consultant = d["consultant_id"]
-        if t == "leads.lead.created":
-            created = e
-            source, channel = d.get("source") or source, d.get("channel") or channel
-            model = d.get("model") or model
-            level, level_at = d.get("level") or "N", at
-            reached.setdefault("N", at)
-            reached.setdefault(level, at)
-            last_contact = max(last_contact or at, at)
-            overdue_at = d.get("overdue_at")
-        elif t == "leads.lead.due_changed":
-            overdue_at = d.get("overdue_at")
-        elif t == "leads.lead.updated":
-            ch = d.get("changes") or {}
-            consultant = ch.get("consultant_id") or d.get("consultant_id") or consultant
-            model = ch.get("model") or model
-        elif t == "leads.lead.level_changed":
-            level, level_at = d["to_level"], at
-            reached.setdefault(d["to_level"], at)
-            source = source or d.get("source") or ""
-            if proposed and d["to_level"] != "defeated":
-                changed_after_proposal = True
-        elif t == "leads.followup.logged":
-            last_contact = max(last_contact or at, at)
-            if d.get("first_contact") and first_contact is None:
-                first_contact = e
-            source = source or d.get("source") or ""
-        elif t == "leads.visit.logged":
-            last_contact = max(last_contact or at, at)
-        elif t == "leads.testdrive.completed":
-            test_drives.append(e)
-            model = model or d.get("model") or ""
-        elif t == "leads.order.placed":
-            orders[d["order_id"]] = e
-            reached.setdefault("O", at)
-            if level not in ("delivered", "defeated", "invalid"):
-                level, level_at = "O", at
-            model = model or d.get("model") or ""
-            source = source or d.get("source") or ""
-        elif t == "leads.order.cancelled":
-            cancelled[d["order_id"]] = e
-        elif t == "leads.vehicle.delivered":
-            deliveries[d["order_id"]] = e
-            reached.setdefault("delivered", at)
-            level, level_at = "delivered", at
-        elif t == "leads.defeat.proposed":
-            proposed, changed_after_proposal = e, False
-        elif t in ("leads.defeat.sent_back", "leads.defeat.withdrawn"):
-            if proposed is not None and proposed["d"].get("defeat_id") in (None, d.get("defeat_id")):
-                proposed = None  # the manager sent it back, or an order withdrew it: no longer awaiting
-        elif t == "leads.defeat.approved":
-            approved = e
-            level, level_at = "defeated", at
-    if created is None:  # the lead's creation has not arrived (yet): count what is known, under its hints
-        source = source or ""
-    dims = {"consultant": consultant, "model": model, "source": source, "channel": channel}
+            f.consultant = d["consultant_id"]
+        step = _LEAD_STEPS.get(e["t"])
+        if step is not None:
+            step(f, e, d)
+    dims = f.dims()
     out: list[Contribution] = []
-    if created is not None:
-        out.append(Contribution(_day(created["at"]), "leads", "", 1, **dims))
-    # funnel: a lead counts at every level up to the highest it reached, on the first day it got there
+    if f.created is not None:
+        out.append(Contribution(_day(f.created["at"]), "leads", "", 1, **dims))
+    out += _funnel(f, dims)
+    out += _first_response(f.first_contact, dims)
+    for td in f.test_drives:
+        out.append(Contribution(_day(td["at"]), "test_drives", "", 1, **{
+            **dims, "consultant": td["d"].get("consultant_id") or f.consultant, "model": td["d"].get("model") or f.model}))
+    # v1: a cancellation changes no figure, the order stays counted on its signing day
+    cancelled = f.cancelled if definitions >= 2 else {}
+    for c in cancelled.values():
+        out.append(Contribution(_day(c["at"]), "orders_cancelled", "", 1, **_dims_of(c, dims)))
+    signed, expected_delivery = _orders(f, cancelled, dims)
+    out += signed + _deliveries(f, dims) + _defeat(f.approved, dims)
+    # events from before leads published a sent-back defeat (no defeat_id) fall back on "the lead moved on"
+    pending = f.proposed is not None and f.approved is None and not (
+        f.changed_after_proposal and not f.proposed["d"].get("defeat_id"))
+    if pending and f.proposed is not None:
+        out.append(Contribution(_day(f.proposed["at"]), "defeat_pending", "", 1, **dims))
+    level = f.level
+    columns = {"consultant_id": f.consultant or None, "level": level if f.created is not None or level else None,
+               "last_contact_at": parse_at(f.last_contact), "level_at": parse_at(f.level_at),
+               "expected_delivery": date.fromisoformat(expected_delivery) if expected_delivery else None,
+               "due_at": parse_at(f.overdue_at) if level in OPEN_LEVELS else None,
+               "is_open": bool(level in OPEN_LEVELS), "pending": pending}
+    return out, columns
+
+
+def _dims_of(e: dict, dims: dict) -> dict:
+    """The lead's dimensions, with the consultant and model the event itself names."""
+    return {**dims, "consultant": e["d"].get("consultant_id") or dims["consultant"],
+            "model": e["d"].get("model") or dims["model"]}
+
+
+def _funnel(f: _LeadFold, dims: dict) -> list[Contribution]:
+    """A lead counts at every level up to the highest it reached, on the first day it got there."""
+    out = []
     ranks = {lv: i for i, lv in enumerate(LADDER)}
     for lv in LADDER:
-        times = [at for got, at in reached.items() if got in ranks and ranks[got] >= ranks[lv]]
-        if times and (created is not None or lv != "N"):
+        times = [at for got, at in f.reached.items() if got in ranks and ranks[got] >= ranks[lv]]
+        if times and (f.created is not None or lv != "N"):
             out.append(Contribution(_day(min(times)), "funnel", lv, 1, **dims))
-    if first_contact is not None and first_contact["d"].get("response_seconds") is not None:
-        fc = first_contact["d"]
-        secs = int(fc["response_seconds"])
-        fdims = {**dims, "consultant": fc.get("consultant_id") or consultant}
-        day = _day(first_contact["at"])
-        out += [Contribution(day, "frt_n", "", 1, **fdims), Contribution(day, "frt_sec", "", secs, **fdims),
-                Contribution(day, "frt_min", str(min(secs // 60, FRT_CAP_MINUTES)), 1, **fdims)]
-        if fc.get("within_sla"):
-            out.append(Contribution(day, "frt_sla", "", 1, **fdims))
-    for td in test_drives:
-        out.append(Contribution(_day(td["at"]), "test_drives", "", 1, **{
-            **dims, "consultant": td["d"].get("consultant_id") or consultant, "model": td["d"].get("model") or model}))
+    return out
+
+
+def _first_response(first_contact: dict | None, dims: dict) -> list[Contribution]:
+    if first_contact is None or first_contact["d"].get("response_seconds") is None:
+        return []
+    fc = first_contact["d"]
+    secs = int(fc["response_seconds"])
+    fdims = {**dims, "consultant": fc.get("consultant_id") or dims["consultant"]}
+    day = _day(first_contact["at"])
+    out = [Contribution(day, "frt_n", "", 1, **fdims), Contribution(day, "frt_sec", "", secs, **fdims),
+           Contribution(day, "frt_min", str(min(secs // 60, FRT_CAP_MINUTES)), 1, **fdims)]
+    if fc.get("within_sla"):
+        out.append(Contribution(day, "frt_sla", "", 1, **fdims))
+    return out
+
+
+def _orders(f: _LeadFold, cancelled: dict, dims: dict) -> tuple[list[Contribution], str | None]:
+    """The signed orders still standing, on their signing day; and the latest delivery still expected."""
+    out: list[Contribution] = []
     expected_delivery = None
-    if definitions < 2:  # v1: a cancellation changes no figure, the order stays counted on its signing day
-        cancelled = {}
-    for c in cancelled.values():
-        cd = c["d"]
-        out.append(Contribution(_day(c["at"]), "orders_cancelled", "", 1, **{
-            **dims, "consultant": cd.get("consultant_id") or consultant, "model": cd.get("model") or model}))
-    for oid, o in orders.items():
+    for oid, o in f.orders.items():
         if oid in cancelled:  # a cancelled order is no order: taken out of its signing day too
             continue
-        od = o["d"]
-        odims = {**dims, "consultant": od.get("consultant_id") or consultant, "model": od.get("model") or model}
-        day = _day(o["at"])
+        od, odims, day = o["d"], _dims_of(o, dims), _day(o["at"])
         out += [Contribution(day, "orders", "", 1, **odims),
                 Contribution(day, "order_amount", "", fen(od.get("price")), **odims),
                 Contribution(day, "orders_kind", od.get("customer_kind") or "individual", 1, **odims),
                 Contribution(day, "orders_sale_type", od.get("sale_type") or "retail", 1, **odims)]
-        if oid not in deliveries and od.get("expected_delivery"):
+        if oid not in f.deliveries and od.get("expected_delivery"):
             expected_delivery = max(expected_delivery or od["expected_delivery"], od["expected_delivery"])
-    for dv in deliveries.values():
-        dd = dv["d"]
-        ddims = {**dims, "consultant": dd.get("consultant_id") or consultant, "model": dd.get("model") or model}
+    return out, expected_delivery
+
+
+def _deliveries(f: _LeadFold, dims: dict) -> list[Contribution]:
+    out: list[Contribution] = []
+    for dv in f.deliveries.values():
+        dd, ddims = dv["d"], _dims_of(dv, dims)
         day = date.fromisoformat(dd["delivered_on"]) if dd.get("delivered_on") else _day(dv["at"])
         out += [Contribution(day, "deliveries", "", 1, **ddims),
                 Contribution(day, "delivery_amount", "", fen(dd.get("price")), **ddims),
                 Contribution(day, "deliveries_kind", dd.get("customer_kind") or "individual", 1, **ddims),
                 Contribution(day, "deliveries_sale_type", dd.get("sale_type") or "retail", 1, **ddims)]
-    if approved is not None:
-        ad = approved["d"]
-        adims = {**dims, "consultant": ad.get("consultant_id") or consultant}
-        day = _day(approved["at"])
-        out.append(Contribution(day, "defeats", ad.get("reason") or "other", 1, **adims))
-        if ad.get("competitor_brand"):
-            comp = "/".join(x for x in (ad["competitor_brand"], ad.get("competitor_model")) if x)
-            out.append(Contribution(day, "defeats_competitor", comp, 1, **adims))
-    # events from before leads published a sent-back defeat (no defeat_id) fall back on "the lead moved on"
-    pending = proposed is not None and approved is None and not (
-        changed_after_proposal and not proposed["d"].get("defeat_id"))
-    if pending and proposed is not None:
-        out.append(Contribution(_day(proposed["at"]), "defeat_pending", "", 1, **dims))
-    columns = {"consultant_id": consultant or None, "level": level if created is not None or level else None,
-               "last_contact_at": parse_at(last_contact), "level_at": parse_at(level_at),
-               "expected_delivery": date.fromisoformat(expected_delivery) if expected_delivery else None,
-               "due_at": parse_at(overdue_at) if level in OPEN_LEVELS else None,
-               "is_open": bool(level in OPEN_LEVELS), "pending": pending}
-    return out, columns
+    return out
+
+
+def _defeat(approved: dict | None, dims: dict) -> list[Contribution]:
+    if approved is None:
+        return []
+    ad = approved["d"]
+    adims = {**dims, "consultant": ad.get("consultant_id") or dims["consultant"]}
+    day = _day(approved["at"])
+    out = [Contribution(day, "defeats", ad.get("reason") or "other", 1, **adims)]
+    if ad.get("competitor_brand"):
+        comp = "/".join(x for x in (ad["competitor_brand"], ad.get("competitor_model")) if x)
+        out.append(Contribution(day, "defeats_competitor", comp, 1, **adims))
+    return out
 
 
 def _report(evs: list[dict]) -> tuple[list[Contribution], dict]:
