@@ -150,7 +150,7 @@ class GroupChannels(Scoped, Base):
 
 class Delivery(Scoped, Base):
     """One notice of one item on one channel (email | wecom) in one round: made with the item, sent
-    by the identity worker (`services.identity.entrypoints.delivery`) with retries, marked sent once."""
+    by the identity worker (`handlers/notices.py`) with retries, marked sent once."""
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("item_id", "channel", "round"),

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-
 from shared import clock
 from shared.tenancy import Scope
 
 from .. import domain
 from ..handlers import org, users
-from ..adapters.models import Group
 
 DEMO_PASSWORD = "demo-pass-2026"
 NS = uuid.UUID("6f1c2a4e-5b7d-4c1e-9a55-3d2f0c8b9e11")
@@ -47,7 +44,7 @@ def stable_id(kind: str, code: str) -> str:
 def seed_group(rt, code: str = "demo", name: str = "华东汽车集团", password: str = DEMO_PASSWORD) -> str | None:
     """Create a demo-shaped group (idempotent); returns None when it already exists."""
     with rt.uow(Scope.system()) as uow:
-        if uow.session.scalar(select(Group).where(Group.code == code)):
+        if org.group_of_code(uow, code) is not None:
             return None
     pw_hash = domain.hash_password(password)
     gid = stable_id("group", code)

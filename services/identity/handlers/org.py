@@ -20,6 +20,10 @@ def check_time_zone(name: str) -> None:
                                                                           "e.g. Asia/Shanghai"]})
 
 
+def group_of_code(uow: UnitOfWork, code: str) -> Group | None:
+    return uow.session.scalar(select(Group).where(Group.code == code))
+
+
 def create_group(uow: UnitOfWork, code: str, name: str, timezone: str = DEFAULT_TIMEZONE, group_id: str | None = None) -> Group:
     """Create a tenant (platform operator only: CLI and seed)."""
     check_time_zone(timezone)

@@ -6,7 +6,7 @@ same record closes it, when the work is done. Items that only tell something (a 
 late report) are closed by their reader ("Done" in the inbox). Routing: the user an event names
 (the lead's consultant, the complaint's assignee, the agent who promised the call-back), else the
 managers of the event's store; complaints past their SLA go to the call-center supervisors and the
-group admins. New items get one delivery per channel the user chose (`services.identity.entrypoints.delivery`).
+group admins. New items get one delivery per channel the user chose (`handlers/notices.py`).
 """
 from __future__ import annotations
 
