@@ -5,7 +5,7 @@
 # README's tables compare with. Output: var/bench/<UTC time>/<name>.log, and the load average before and
 # after each bench in summary.txt.
 #
-#   bash bench/all.sh                 # everything (about 75 min; the 10 M-event analytics run alone is 20)
+#   bash bench/all.sh                 # everything (about 40 min on a quiet machine; the 10 M-event analytics run alone is 16)
 #   bash bench/all.sh bus idle rls    # only these (names below)
 set -u
 cd "$(dirname "$0")/.."
