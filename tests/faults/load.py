@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 import requests
 
@@ -100,7 +99,7 @@ class Load:
                              {"model": "凯美瑞", "price": 189800, "deposit": 5000, "payment_method": "cash"}, (201,))
         if order is None:
             return
-        today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the platform's day
+        today = clock.now().astimezone(clock.zone()).date().isoformat()  # the platform's day
         vin = "LFV" + "".join(random.choice(VIN_CHARS) for _ in range(14))
         done = self._create(http, f"/leads/api/v1/orders/{order['id']}/delivery", headers,
                             {"vin": vin, "delivered_on": today}, (200,))

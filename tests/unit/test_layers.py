@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from shared.config import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("identity", "leads", "customers", "callcenter", "analytics")
 
 
 def _modules(layer: str) -> list[Path]:
