@@ -42,15 +42,20 @@ def build(settings: config.Settings | None = None) -> ServiceRuntime:
     """The runtime: its worker runs the reports-missed check once per group and local day at the reports'
     deadline (a weekday's report is owed by 18:00 local; unless LEADS_DAILY_REPORT_MISSES=0) and the
     queued CSV imports."""
+    from shared.refcache import ReferenceCache
     from shared.scheduler import Daily
 
     from .domain.timing import REPORT_DUE
     from .entrypoints.worker import ImportQueue
+    from .handlers.common import REFERENCE
 
     daily = {"report_misses": Daily(report_misses, at=REPORT_DUE)} \
         if os.environ.get("LEADS_DAILY_REPORT_MISSES", "1") == "1" else {}
-    return ServiceRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
-                          daily=daily, queues=[lambda rt: ImportQueue(rt.db)])
+    cache = ReferenceCache()  # this process's stores, rules and catalogues (`handlers.common.reference`)
+    rt = ServiceRuntime(settings or config.load("leads"), Base, OUTBOX, INBOX, SERVICE_DIR, handlers,
+                        daily=daily, queues=[lambda rt: ImportQueue(rt.db)], session_info={REFERENCE: cache})
+    cache.install(rt.db.factory)
+    return rt
 
 
 def create_app(settings: config.Settings | None = None, runtime: ServiceRuntime | None = None) -> Flask:

@@ -22,15 +22,18 @@ from ..domain.catalogue import (
     read_table,
 )
 from ..adapters.models import BrandRef, Competitor, StoreRef, VehicleModel
-from .common import check_may
+from .common import check_may, reference
 
 
 def resolver(s: Session, brand_id: str) -> Resolver:
-    """The brand's active catalogue, to map names."""
+    """The brand's active catalogue, to map names (kept by the process until it changes: `reference`)."""
     m = VehicleModel  # its columns, not the entities: a create reads the whole catalogue to map one name
-    return Resolver([Entry(id_, name, series, tuple(aliases or ())) for id_, name, series, aliases in s.execute(
-        select(m.id, m.name, m.series, m.aliases).where(m.brand_id == brand_id, m.active.is_(True))
-        .order_by(m.series, m.name))])
+
+    def load() -> Resolver:
+        return Resolver([Entry(id_, name, series, tuple(aliases or ())) for id_, name, series, aliases in s.execute(
+            select(m.id, m.name, m.series, m.aliases).where(m.brand_id == brand_id, m.active.is_(True))
+            .order_by(m.series, m.name))])
+    return reference(s, "catalogue", brand_id, load)
 
 
 def canonical_model(s: Session, brand_id: str, name: str | None, field: str = "model") -> tuple[str | None, str | None]:

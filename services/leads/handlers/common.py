@@ -1,7 +1,10 @@
 """Helpers every leads use case shares: the store and consultant of a call, group rules, cadence, events."""
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,29 +16,49 @@ from shared.db import utcnow
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events import Event
 from shared.permissions import CONSULTANT, can
+from shared.refcache import ReferenceCache
 
 from ..domain import GroupRules, next_round_robin
 from ..domain.timing import BusinessHours, Due, due_from, next_follow_up_due
 from ..adapters.models import GroupSettings, Lead, StaffRef, StoreRef
+
+T = TypeVar("T")
+
 
 def now() -> datetime:
     return utcnow()
 
 
 RULES = "leads_rules"  # session.info: (the transaction, group id → its rules as read in it)
+REFERENCE = "leads_reference"  # session.info: the process's `ReferenceCache` (`bootstrap.build`)
+
+
+def reference(s: Session, kind: str, key: Hashable, load: Callable[[], T]) -> T:
+    """`load()`, a read of reference data under the session's group, through the process's cache
+    (`shared.refcache`: renewed when any process commits a change to it). Keyed by the session's
+    group: the read that fills an entry is filtered to it. Without a group (an all-groups scope) or
+    a cache, read."""
+    cache: ReferenceCache | None = s.info.get(REFERENCE)
+    scope = s.info.get("scope")
+    if cache is None or scope is None or scope.all_groups or not scope.group_id:
+        return load()
+    return cache.get(s, (kind, scope.group_id, key), load)
 
 
 def rules_of(s: Session, group_id: str) -> GroupRules:
     """The group's lead rules over the domain.md defaults, read once per transaction (a use case asks
     several times; a group that keeps no settings of its own would be looked up again each time, as
-    the session's identity map does not remember a row that is not there). `update_rules` forgets them."""
+    the session's identity map does not remember a row that is not there), and kept by the process
+    until they change (`reference`). `update_rules` forgets them."""
     tx, known = s.info.get(RULES, (None, {}))
     if tx is not s.get_transaction() or tx is None:
         known = {}
     rules = known.get(group_id)
     if rules is None:
-        row = s.get(GroupSettings, group_id)
-        rules = known[group_id] = GroupRules.from_dict(row.data if row else None)
+        def load() -> GroupRules:
+            row = s.get(GroupSettings, group_id)
+            return GroupRules.from_dict(row.data if row else None)
+        rules = known[group_id] = reference(s, "rules", group_id, load)
         s.info[RULES] = (s.get_transaction(), known)
     return rules
 
@@ -45,11 +68,36 @@ def forget_rules(s: Session, group_id: str) -> None:
     s.info.get(RULES, (None, {}))[1].pop(group_id, None)
 
 
-def hours_of(rules: GroupRules, store: StoreRef) -> BusinessHours:
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    """A store's row as a value, as `resolve_store` gives it from the process's cache: everything but
+    the round-robin pointer (`round_robin` reads the row for it). The migration that renews the cache's
+    version on a change names these columns (`tests/leads/test_reference_cache.py` checks)."""
+
+    id: str
+    group_id: str
+    brand_id: str
+    code: str
+    name: str
+    timezone: str
+    active: bool
+    round_robin: bool
+    consultants_may_export: bool
+    weekly_sales_target: int
+
+    @classmethod
+    def of(cls, row: StoreRef) -> StoreInfo:
+        return cls(**{f: getattr(row, f) for f in cls.__slots__})
+
+
+AnyStore = StoreRef | StoreInfo
+
+
+def hours_of(rules: GroupRules, store: AnyStore) -> BusinessHours:
     return BusinessHours(rules.open_at, rules.close_at, clock.zone_name(store.timezone))
 
 
-def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreRef:
+def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreInfo:
     """The store a new record belongs to: the caller's own, or the one an HQ role names."""
     if not p.is_hq:
         if store_id and not p.scope.sees_store(store_id):
@@ -57,7 +105,11 @@ def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreRef:
         store_id = p.home_store
     elif not store_id:
         raise Invalid("store_id is required for group roles", errors={"store_id": ["required for HQ roles"]})
-    store = s.get(StoreRef, store_id)
+
+    def load() -> StoreInfo | None:
+        row = s.get(StoreRef, store_id)
+        return StoreInfo.of(row) if row is not None else None
+    store = reference(s, "store", store_id, load)
     if store is None:
         raise Invalid("unknown store", errors={"store_id": ["no such store in this group"]})
     return store
@@ -71,7 +123,7 @@ def store_of(s: Session, p: Principal, store_id: str) -> StoreRef:
     return store
 
 
-def consultant_of(s: Session, store: StoreRef, consultant_id: str, field: str = "consultant_id") -> StaffRef:
+def consultant_of(s: Session, store: AnyStore, consultant_id: str, field: str = "consultant_id") -> StaffRef:
     staff = s.get(StaffRef, consultant_id)
     if staff is None or staff.store_id != store.id or staff.role != CONSULTANT or not staff.active:
         raise Invalid("unknown consultant", errors={field: ["not an active consultant of this store"]})
@@ -85,15 +137,16 @@ def on_duty_consultants(s: Session, store_id: str, exclude: str | None = None) -
     return [i for i in ids if i != exclude]
 
 
-def round_robin(s: Session, store: StoreRef, exclude: str | None = None) -> str | None:
+def round_robin(s: Session, store: AnyStore, exclude: str | None = None) -> str | None:
     """The next on-duty consultant after the last one given a lead (the store remembers who that was)."""
-    chosen = next_round_robin(on_duty_consultants(s, store.id, exclude), store.last_assigned_id)
+    row = s.get_one(StoreRef, store.id)
+    chosen = next_round_robin(on_duty_consultants(s, store.id, exclude), row.last_assigned_id)
     if chosen:
-        store.last_assigned_id = chosen
+        row.last_assigned_id = chosen
     return chosen
 
 
-def resolve_consultant(s: Session, p: Principal, store: StoreRef, consultant_id: str | None) -> str | None:
+def resolve_consultant(s: Session, p: Principal, store: AnyStore, consultant_id: str | None) -> str | None:
     """Who owns a new lead: the consultant who registers it, the one named, or round-robin if the store wants it."""
     if p.role == CONSULTANT:
         return p.user_id

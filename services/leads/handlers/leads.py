@@ -29,6 +29,7 @@ from ..domain.timing import (
 from ..adapters.models import Assignment, Campaign, FollowUp, Lead, LevelChange, Order, StoreRef, Visit
 from .catalogue import canonical_model
 from .common import (
+    AnyStore,
     consultant_of,
     emit_for,
     get_lead,
@@ -54,7 +55,7 @@ def _check_source(s: Session, group_id: str, source: str) -> None:
         raise Invalid("unknown source", errors={"source": [f"not a lead source of this group: {source}"]})
 
 
-def _check_campaign(s: Session, store: StoreRef, campaign_id: str | None) -> None:
+def _check_campaign(s: Session, store: AnyStore, campaign_id: str | None) -> None:
     if not campaign_id:
         return
     campaign = s.get(Campaign, campaign_id)
@@ -108,7 +109,7 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
     return lead, True
 
 
-def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: StoreRef | None = None) -> dict:
+def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: AnyStore | None = None) -> dict:
     """A real contact: move the cadence on and, the first time, measure the response time."""
     rules = rules_of(s, lead.group_id)
     store = store or s.get_one(StoreRef, lead.store_id)

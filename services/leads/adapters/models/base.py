@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus import bus_tables
 from shared.config import DEFAULT_TIMEZONE
 from shared.db import NAMING, Conventions, utcnow
+from shared.refcache import reference_version_table
 from shared.tenancy import Scoped
 
 
@@ -19,6 +20,7 @@ class Base(Conventions, DeclarativeBase):
 
 
 OUTBOX, INBOX = bus_tables(Base.metadata)
+REFERENCE_VERSION = reference_version_table(Base.metadata)  # `shared.refcache`: renewed by triggers
 
 
 class StoreRef(Scoped, Base):
