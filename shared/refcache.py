@@ -5,7 +5,9 @@ The service's database holds one `reference_version` row. Triggers on the refere
 (`create_reference_version` in a migration) give it a new value in every statement that changes
 them, whoever writes (the API, a consumer, a migration, someone in psql): on PostgreSQL the next
 value of a sequence, on SQLite a random 63-bit number, so a value is never given twice, not even
-after a rollback. A transaction reads the row once, the first time it asks the cache for anything;
+after a rollback. A transaction reads the row once, on PostgreSQL in the statement that opens it (with the row-security
+settings, `shared.rls.OPENING_READ`: no round trip of its own), on SQLite the first time it asks the
+cache for anything;
 entries cached under another value are dropped. Every process thus sees a change as soon as its
 next transaction begins after the commit, as it would reading the tables themselves.
 
@@ -55,7 +57,9 @@ class ReferenceCache:
         self.hits = self.misses = 0
 
     def install(self, factory) -> None:
-        """Remember, per session, when its transaction writes (from then on it bypasses the cache)."""
+        """Remember, per session, when its transaction writes (from then on it bypasses the cache);
+        on PostgreSQL, read the version in the statement that opens every transaction (`shared.rls`)."""
+        factory.kw.setdefault("info", {})[rls.OPENING_READ] = f"({_READ})"
         event.listen(factory, "after_flush", _wrote_flush)
         event.listen(factory, "do_orm_execute", _wrote_statement)
 
@@ -91,7 +95,10 @@ class ReferenceCache:
         if tx is not None and known is not None and known[0] is tx:
             return known[1]
         connection = s.connection()  # begins the transaction if it has not begun
-        if connection.dialect.name == "postgresql":
+        opened = s.info.get(rls.OPENING_VALUE)
+        if opened is not None and opened[0] is s.get_transaction() and opened[1] is not None:
+            found = [opened[1]]  # read with the transaction's settings, in the round trip of its BEGIN
+        elif connection.dialect.name == "postgresql":
             found = [row[0] for row in rls.on_driver(connection, _READ, ())]
         else:
             found = list(connection.exec_driver_sql(_READ).scalars())

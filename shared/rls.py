@@ -65,14 +65,21 @@ def settings_for(scope: Scope | None) -> tuple[str, str, str]:
     return "off", scope.group_id or "", ",".join(sorted(scope.store_ids))
 
 
-def apply(connection, scope: Scope | None) -> None:
-    """Set the transaction-local settings of `scope` on a connection inside its transaction."""
+#: session.info keys: a scalar sub-select a service reads at the start of every transaction, in the
+#: same statement as the settings (`shared.refcache`'s version), and (the transaction, its value)
+OPENING_READ, OPENING_VALUE = "rls_opening_read", "rls_opening_value"
+
+
+def apply(connection, scope: Scope | None, also: str | None = None) -> list[tuple]:
+    """Set the transaction-local settings of `scope` on a connection inside its transaction; `also`:
+    a scalar sub-select read in the same statement (its value is the row's last column, when the
+    statement is not queued in a pipeline the caller opened)."""
     if connection.dialect.name != "postgresql":
-        return
+        return []
     # once per transaction, in the round trip of psycopg's BEGIN; inside a pipeline the caller opened
     # (`first_on_driver`), queued with the caller's statement instead
     queued = connection.connection.driver_connection.pgconn.pipeline_status != 0
-    on_driver(connection, _SET, settings_for(scope), pipelined=not queued)
+    return on_driver(connection, f"{_SET}, {also}" if also else _SET, settings_for(scope), pipelined=not queued)
 
 
 def on_driver(connection, sql: str, params, pipelined: bool = False) -> list[tuple]:
@@ -131,8 +138,12 @@ def install(factory) -> None:
 
 
 def set_scope(session: Session, _transaction, connection) -> None:
-    """`after_begin`: the settings of the session's scope, in the transaction just begun."""
-    apply(connection, session.info.get("scope"))
+    """`after_begin`: the settings of the session's scope, in the transaction just begun (and the
+    service's opening read, if it has one: `OPENING_READ`)."""
+    also = session.info.get(OPENING_READ)
+    rows = apply(connection, session.info.get("scope"), also)
+    if also and rows:
+        session.info[OPENING_VALUE] = (session.get_transaction(), rows[0][-1])
 
 
 def resync(session: Session) -> None:

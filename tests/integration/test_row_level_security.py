@@ -180,10 +180,12 @@ def test_every_group_owned_table_has_forced_row_security_and_its_policy(svc, pg_
         assert "crm.group_id" in qual and "crm.all_groups" in qual
         assert ("crm.store_ids" in qual) == (kind == "store"), f"{svc}.{table} is {kind}-owned: {qual}"
     # what is left unprotected is not group-owned: the bus's outbox and inbox, Alembic's version, the
-    # groups a consumer has heard of, the users' token versions (ids and counters), and identity's
-    # login throttles (read before anyone is known)
+    # groups a consumer has heard of, the users' token versions (ids and counters), identity's login
+    # throttles (read before anyone is known), and the version of the reference data leads caches per
+    # process (one number, `shared.refcache`)
     assert {t for t, (on, _) in tables.items() if not on} <= {
-        "outbox", "inbox", "alembic_version", "known_groups", "session_versions", "login_throttles"}
+        "outbox", "inbox", "alembic_version", "known_groups", "session_versions", "login_throttles",
+        "reference_version"}
 
 
 def test_production_refuses_to_serve_as_the_tables_owner_or_a_superuser(leads, pg_migrated, pg_admin_url):

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from services.leads.adapters.models import GroupSettings, StoreRef, VehicleModel
 from services.leads.handlers import catalogue, common
-from shared import config
+from shared import config, refcache, rls
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
 from shared.tenancy import Scope
@@ -131,3 +131,23 @@ def test_the_cached_store_columns_are_the_ones_whose_change_renews_the_version()
     fields = {f.name for f in dataclasses.fields(common.StoreInfo)} - {"id"}
     assert fields == set(migration.TABLES["store_refs"])
     assert set(StoreRef.__table__.columns.keys()) - fields == {"id", "last_assigned_id"}
+
+
+def test_on_postgresql_the_version_comes_in_the_round_trip_that_opens_the_transaction(two_processes, monkeypatch):
+    """What the cache saves is round trips: the version is read in the statement that sets the row-security
+    settings (one per transaction already), not in one of its own."""
+    a, _ = two_processes
+    sent: list[str] = []
+    real = rls.on_driver
+
+    def on_driver(connection, sql, params, pipelined=False):
+        sent.append(sql)
+        return real(connection, sql, params, pipelined)
+
+    monkeypatch.setattr(rls, "on_driver", on_driver)
+    read(a, hq())
+    read(a, hq())
+    if a.db.is_sqlite:
+        assert sent == []  # no row-security settings; the version is a read in the process
+    else:
+        assert len(sent) == 2 and all("set_config" in sql and refcache.TABLE in sql for sql in sent), sent
