@@ -4,9 +4,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import orjson
 from flask import Blueprint, Flask, g, jsonify, make_response, redirect, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel, get_locale
 from flask_compress import Compress
 import flask_smorest as smorest
@@ -17,6 +20,7 @@ from marshmallow import fields
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.response import Response as BaseResponse
 
 from shared import clock
 from shared.auth import InvalidToken, Principal, TokenVerifier, current_principal
@@ -46,6 +50,29 @@ UPLOAD_TYPES = ("multipart/form-data", "text/csv")
 READ_ONLY = ("GET", "HEAD")
 
 
+class FastJSONProvider(DefaultJSONProvider):
+    """Flask's JSON answers (`jsonify`, every API response) written by orjson: a page of 50 leads in
+    0.04 ms instead of 0.2 (issue 16). The same JSON as Flask's: keys sorted (numbers as keys by their
+    text), dates, dataclasses, Decimal and the rest through Flask's own `default` (HTTP dates); non-ASCII
+    text as UTF-8 instead of `\\u` escapes (the same strings once parsed). What orjson refuses (an
+    integer beyond 64 bits) and debug mode's indented output go through Flask's provider. `dumps` (the
+    templates' `tojson`) stays Flask's."""
+
+    _OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+    def response(self, *args, **kwargs) -> BaseResponse:
+        if self._app.debug:
+            return super().response(*args, **kwargs)
+        obj = self._prepare_response_obj(args, kwargs)
+        try:
+            body = orjson.dumps(obj, default=self.default, option=self._OPTIONS) + b"\n"
+        except TypeError:
+            return super().response(*args, **kwargs)
+        app: Any = self._app  # a Flask app (typed as its sans-IO base)
+        return app.response_class(body, mimetype=self.mimetype)
+
+
 class CrmFlask(Flask):
     """Flask, plus one more try of a read-only request whose database connection was lost.
 
@@ -56,6 +83,8 @@ class CrmFlask(Flask):
     edge answers 503 with Retry-After (`database_unavailable`), so the client decides to send it again
     (with its Idempotency-Key).
     """
+
+    json_provider_class = FastJSONProvider
 
     def preprocess_request(self):
         return _once_more_if_connection_lost(super().preprocess_request)
