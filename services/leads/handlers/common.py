@@ -106,12 +106,24 @@ def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreInfo:
     elif not store_id:
         raise Invalid("store_id is required for group roles", errors={"store_id": ["required for HQ roles"]})
 
+    store = _store(s, store_id)
+    if store is None:
+        raise Invalid("unknown store", errors={"store_id": ["no such store in this group"]})
+    return store
+
+
+def _store(s: Session, store_id: str | None) -> StoreInfo | None:
     def load() -> StoreInfo | None:
         row = s.get(StoreRef, store_id)
         return StoreInfo.of(row) if row is not None else None
-    store = reference(s, "store", store_id, load)
+    return reference(s, "store", store_id, load)
+
+
+def store_info(s: Session, store_id: str) -> StoreInfo:
+    """The store of a record the caller already holds (a lead's), from the process's cache."""
+    store = _store(s, store_id)
     if store is None:
-        raise Invalid("unknown store", errors={"store_id": ["no such store in this group"]})
+        raise NotFound("store")
     return store
 
 

@@ -46,6 +46,7 @@ from .common import (
     rules_of,
     set_due,
     check_may,
+    store_info,
     store_of,
 )
 
@@ -112,7 +113,7 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
 def _contact(s: Session, lead: Lead, at: datetime, actor: str | None, store: AnyStore | None = None) -> dict:
     """A real contact: move the cadence on and, the first time, measure the response time."""
     rules = rules_of(s, lead.group_id)
-    store = store or s.get_one(StoreRef, lead.store_id)
+    store = store or store_info(s, lead.store_id)
     if lead.last_contact_at is None or at > lead.last_contact_at:
         lead.last_contact_at = at
         lead.planned_on = None  # a newer contact fulfils the planned one (a new plan comes after it)
@@ -202,7 +203,7 @@ def grade(s: Session, p: Principal, lead_id: str, level: str, signals: list[str]
 def _change_level(s: Session, actor: str | None, lead: Lead, level: str, signals: list[str],
                   reason: str | None) -> None:
     rules = rules_of(s, lead.group_id)
-    store = s.get_one(StoreRef, lead.store_id)
+    store = store_info(s, lead.store_id)
     at = now()
     prev = lead.level
     s.add(LevelChange(group_id=lead.group_id, store_id=lead.store_id, lead_id=lead.id, from_level=prev,
@@ -235,7 +236,7 @@ def log_follow_up(s: Session, p: Principal, lead_id: str, data: dict) -> FollowU
     if data["outcome"] != "no_answer":
         extra = _contact(s, lead, at, p.user_id)
     if fu.next_planned_at is not None:  # kept on the lead: a re-grading or a cadence change does not lose it
-        store = s.get_one(StoreRef, lead.store_id)
+        store = store_info(s, lead.store_id)
         lead.planned_on = local_date(fu.next_planned_at, store.timezone)
         set_due(s, lead, rules_of(s, lead.group_id), store.timezone)
     fu.first_contact = extra["first_contact"]
@@ -266,7 +267,7 @@ def assign(s: Session, p: Principal, lead_id: str, consultant_id: str, why: str 
     """The store manager gives a lead to a consultant of the store."""
     check_may(p, "leads.manage", "only the store manager assigns leads")
     lead = get_lead(s, lead_id)
-    store = s.get_one(StoreRef, lead.store_id)
+    store = store_info(s, lead.store_id)
     to = consultant_of(s, store, consultant_id).id
     if lead.consultant_id != to:
         _move(s, p, lead, to, why)
