@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.types import TypeDecorator
 from uuid6 import uuid7
 
+from shared import clock
 from shared.tenancy import Scope, check_rows, install_scoping
 
 NAMING = {
@@ -35,8 +36,6 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     """Now in UTC, from the platform clock (tests can move it)."""
-    from shared import clock
-
     return clock.now()
 
 
