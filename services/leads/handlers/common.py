@@ -105,7 +105,6 @@ def resolve_store(s: Session, p: Principal, store_id: str | None) -> StoreInfo:
         store_id = p.home_store
     elif not store_id:
         raise Invalid("store_id is required for group roles", errors={"store_id": ["required for HQ roles"]})
-
     store = _store(s, store_id)
     if store is None:
         raise Invalid("unknown store", errors={"store_id": ["no such store in this group"]})
