@@ -17,9 +17,9 @@ A transaction that has written anything through its session (a flush, an INSERT/
 neither reads from nor adds to the cache from then on: it reads the database, which shows it its
 own changes, and nothing uncommitted reaches another request.
 
-Entries are keyed by what they belong to (a group, a store of that group): a cache hit is what the
-same read under the caller's scope would have returned (row-level security and the ORM's tenant
-filter apply to the read that fills it), so the key must name the group the reading scope allows.
+Entries are kept per group (`get` adds the session's group to every key): a cache hit is what the
+same read under the caller's scope would have returned, as row-level security and the ORM's tenant
+filter apply to the read that filled it; a session of every group (an operator's) bypasses the cache.
 """
 from __future__ import annotations
 
@@ -64,10 +64,14 @@ class ReferenceCache:
         event.listen(factory, "do_orm_execute", _wrote_statement)
 
     def get(self, s: Session, key: Hashable, load: Callable[[], T]) -> T:
-        """The entry `key`, from this process's cache if it is of the version `s`'s transaction sees;
-        else `load()` (a read in `s`), kept for the next transactions when `s` has written nothing."""
-        if _has_written(s):
+        """The entry `key` of the session's group, from this process's cache if it is of the version
+        `s`'s transaction sees; else `load()` (a read in `s`, under its scope), kept for the next
+        transactions when `s` has written nothing. A session of no group or of every group (an
+        operator's) reads and keeps nothing: an entry belongs to the one group whose scope read it."""
+        scope = s.info.get("scope")
+        if scope is None or scope.all_groups or not scope.group_id or _has_written(s):
             return load()
+        key = (scope.group_id, key)
         version = self._version_of(s)
         with self._lock:
             if self._version != version:

@@ -151,3 +151,23 @@ def test_on_postgresql_the_version_comes_in_the_round_trip_that_opens_the_transa
         assert sent == []  # no row-security settings; the version is a read in the process
     else:
         assert len(sent) == 2 and all("set_config" in sql and refcache.TABLE in sql for sql in sent), sent
+
+
+def test_an_operators_session_of_every_group_reads_and_keeps_nothing(two_processes):
+    """An entry belongs to the one group whose scope read it: a session that sees every group (login by
+    group code, migrations, cross-group jobs) always reads, and what it reads is kept for no one."""
+    a, _ = two_processes
+    loads: list[str] = []
+
+    def load():
+        loads.append("read")
+        return "a value read across groups"
+
+    for _ in range(2):
+        with a.db.session(Scope.system(None)) as s:
+            assert cache(a).get(s, ("kind", "key"), load) == "a value read across groups"
+    with a.db.session(Scope.system(G1)) as s:
+        assert cache(a).get(s, ("kind", "key"), load) == "a value read across groups"
+    with a.db.session(Scope.system(G1)) as s:
+        cache(a).get(s, ("kind", "key"), load)
+    assert loads == ["read"] * 3  # twice for every group, once for G1, then G1's entry

@@ -34,15 +34,10 @@ REFERENCE = "leads_reference"  # session.info: the process's `ReferenceCache` (`
 
 
 def reference(s: Session, kind: str, key: Hashable, load: Callable[[], T]) -> T:
-    """`load()`, a read of reference data under the session's group, through the process's cache
-    (`shared.refcache`: renewed when any process commits a change to it). Keyed by the session's
-    group: the read that fills an entry is filtered to it. Without a group (an all-groups scope) or
-    a cache, read."""
+    """`load()`, a read of reference data, through the process's cache (`shared.refcache`: per group,
+    renewed when any process commits a change to it); without a cache (a session made elsewhere), read."""
     cache: ReferenceCache | None = s.info.get(REFERENCE)
-    scope = s.info.get("scope")
-    if cache is None or scope is None or scope.all_groups or not scope.group_id:
-        return load()
-    return cache.get(s, (kind, scope.group_id, key), load)
+    return load() if cache is None else cache.get(s, (kind, key), load)
 
 
 def rules_of(s: Session, group_id: str) -> GroupRules:
