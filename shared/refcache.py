@@ -5,11 +5,11 @@ The service's database holds one `reference_version` row. Triggers on the refere
 (`create_reference_version` in a migration) give it a new value in every statement that changes
 them, whoever writes (the API, a consumer, a migration, someone in psql): on PostgreSQL the next
 value of a sequence, on SQLite a random 63-bit number, so a value is never given twice, not even
-after a rollback. A transaction reads the row once, on PostgreSQL in the statement that opens it (with the row-security
-settings, `shared.rls.OPENING_READ`: no round trip of its own), on SQLite the first time it asks the
-cache for anything;
-entries cached under another value are dropped. Every process thus sees a change as soon as its
-next transaction begins after the commit, as it would reading the tables themselves.
+after a rollback. A transaction reads the row once: on PostgreSQL in the statement that opens it
+(with the row-security settings, `shared.rls.OPENING_READ`: no round trip of its own), on SQLite
+the first time it asks the cache for anything. Entries cached under another value are dropped, so
+every process sees a change as soon as its next transaction begins after the commit, as it would
+reading the tables themselves.
 
 What a transaction reads from the database may be cached under the version it read at its start:
 the rows are at least as new as that version, and a newer one makes every process read them again.
@@ -40,11 +40,14 @@ _WROTE = "refcache_wrote"  # session.info: the transaction that wrote through th
 _READ = f"SELECT version FROM {TABLE} WHERE id = 1"
 
 
+def _columns() -> list[Column]:
+    return [Column("id", Integer, primary_key=True, autoincrement=False),
+            Column("version", BigInteger, nullable=False)]
+
+
 def reference_version_table(metadata: MetaData) -> Table:
     """The one-row table of the version, in a service's metadata (its migration creates it)."""
-    return Table(TABLE, metadata,
-                 Column("id", Integer, primary_key=True, autoincrement=False),
-                 Column("version", BigInteger, nullable=False))
+    return Table(TABLE, metadata, *_columns())
 
 
 class ReferenceCache:
@@ -87,10 +90,6 @@ class ReferenceCache:
                 if self._version == version:
                     self._entries[key] = value
         return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._version, self._entries = None, {}
 
     @staticmethod
     def _version_of(s: Session) -> int:
@@ -161,8 +160,7 @@ def create_reference_version(tables: dict[str, list[str] | None]) -> None:
     Leave out a column the cache does not hold and writes often (a store's round-robin pointer)."""
     from alembic import op
 
-    op.create_table(TABLE, Column("id", Integer, primary_key=True, autoincrement=False),
-                    Column("version", BigInteger, nullable=False))
+    op.create_table(TABLE, *_columns())
     op.execute(text(f"INSERT INTO {TABLE} (id, version) VALUES (1, 0)"))
     postgres = op.get_bind().dialect.name == "postgresql"
     for statement in _pg_statements(tables) if postgres else _sqlite_statements(tables):

@@ -17,6 +17,7 @@ from services.leads.adapters.models import GroupSettings, StoreRef, VehicleModel
 from services.leads.handlers import catalogue, common
 from shared import config, refcache, rls
 from shared.auth import Principal
+from shared.config import DEFAULT_TIMEZONE
 from shared.errors import Invalid, NotFound
 from shared.tenancy import Scope
 from tests.conftest import embedded_env
@@ -38,7 +39,7 @@ def two_processes(request, tmp_path):
     b = bootstrap.build(config.load("leads", env))
     for group, store in ((G1, S1), (G2, S2)):
         with b.db.session(Scope.system(group)) as s:
-            s.add(StoreRef(id=store, brand_id="toyota", code=store, name="浦东店", timezone="Asia/Shanghai"))
+            s.add(StoreRef(id=store, brand_id="toyota", code=store, name="浦东店", timezone=DEFAULT_TIMEZONE))
     yield a, b
     for rt in (a, b):
         rt.db.engine.dispose()
@@ -63,7 +64,7 @@ def read(rt, p: Principal, store_id: str = S1):
 def test_a_change_another_process_commits_is_seen_by_the_next_transaction(two_processes):
     a, b = two_processes
     store, rules, models = read(a, hq())
-    assert (store.timezone, store.round_robin, models.kept) == ("Asia/Shanghai", False, False)
+    assert (store.timezone, store.round_robin, models.kept) == (DEFAULT_TIMEZONE, False, False)
     assert "walk_in" in rules.sources
     hits = cache(a).hits
     assert read(a, hq()) == (store, rules, models)
