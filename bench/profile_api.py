@@ -7,7 +7,7 @@ The embedded platform (every service, the filesystem bus) on fresh databases of 
 PostgreSQL, each service connecting as the role that owns nothing (as in production); the demo group
 seeded and settled, then the workers stopped. The leads app is driven with Flask's test client as
 four consultants (as `bench/pipeline.py`): `POST /leads/api/v1/leads`, then `GET
-/leads/api/v1/leads?per_page=50`, round robin over the consultants; CPU is this process's (no HTTP
+/leads/api/v1/leads?per_page=50` (`--per-page`), round robin over the consultants; CPU is this process's (no HTTP
 server, no load generator in it), so the figures are below the pipeline's, but they rank what costs.
 `--ttl` sets the session version check's cache (default 0: every request reads its user's state;
 1, as in production: four users in one process, every request within a second of its user's last,
@@ -36,7 +36,7 @@ from shared.config import SERVICES  # noqa: E402
 from tests.conftest import PG_ADMIN_URL, PG_APP, PG_OWNER, DEMO_PASSWORD, _ensure_role, _pg_database, as_role  # noqa: E402
 
 CONSULTANTS = ("sh-toyota-pd.sales1", "sh-lexus-xh.sales1", "hz-vw-xh.sales1", "sh-toyota-pd.sales2")
-LIST = "/leads/api/v1/leads?per_page=50"
+LIST = "/leads/api/v1/leads"
 RNG = random.Random(2026)
 
 
@@ -84,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=300, help="requests of each kind")
     ap.add_argument("--ttl", type=float, default=0.0, help="the session check's cache, seconds")
+    ap.add_argument("--per-page", type=int, default=50, help="leads a list asks for (1: the fixed cost of a list)")
     ap.add_argument("--profile", default="", help="file prefix: write <prefix>-create.prof and <prefix>-list.prof")
     args = ap.parse_args()
     from shared import sessions
@@ -105,8 +106,8 @@ def main() -> None:
             assert r.status_code == 201, r.get_data(as_text=True)
 
         def page(c, i):
-            r = c.get(LIST, headers=tokens[i % 4])
-            assert r.status_code == 200 and len(r.json) == 50, (r.status_code, len(r.json))
+            r = c.get(f"{LIST}?per_page={args.per_page}", headers=tokens[i % 4])
+            assert r.status_code == 200 and len(r.json) == args.per_page, (r.status_code, len(r.json))
 
         for i in range(250):  # warm up, and full pages for every consultant
             create(client, i)

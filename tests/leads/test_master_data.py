@@ -207,6 +207,32 @@ def test_the_lead_page_links_to_the_customer_customers_matched_it_to(platform, a
     assert f'href="/customers/{survivor}"' in web.get(f"/leads/{lead}").get_data(as_text=True)
 
 
+def test_one_delivery_links_its_leads_each_to_the_customer_it_named_last(platform, api):
+    """The links of one delivery are applied in one statement, as applying them in order would: a lead
+    linked twice keeps the second customer, the other lead its own, a lead of the delivery unknown here
+    changes nothing."""
+    import uuid
+
+    from shared.bus.consumer import Applier
+    from shared.events import Event
+
+    rt = platform.runtimes["leads"]
+    first, second = new_lead(api, ME)["id"], new_lead(api, ME)["id"]
+    group = stable_id("group", "demo")
+    c1, c2, c3 = (str(uuid.uuid4()) for _ in range(3))
+
+    def linked(lead: str, customer: str) -> Event:
+        return Event(type="customers.relationship.linked", group_id=group, store_id=store_id(PD), brand_id=TOYOTA,
+                     data={"customer_id": customer, "store_id": store_id(PD), "brand_id": TOYOTA,
+                           "customer_class": "intent", "lead_id": lead, "new_customer": True})
+
+    applied = Applier(rt.db, rt.inbox, rt.handlers).apply_batch(
+        [linked(first, c1), linked(second, c2), linked(str(uuid.uuid4()), c2), linked(first, c3)])
+    assert applied == 4
+    assert api.get(f"{LEADS}/leads/{first}", as_=ME).json["customer_id"] == c3
+    assert api.get(f"{LEADS}/leads/{second}", as_=ME).json["customer_id"] == c2
+
+
 def test_an_xlsx_catalogue_is_read_like_a_csv_and_its_bad_rows_named(platform, api):
     from openpyxl import Workbook
 

@@ -2,7 +2,6 @@
 customer is (the 360 view the lead page links to) and erasures."""
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.bus.consumer import EventHandlers
@@ -10,10 +9,10 @@ from shared.bus.copies import keep_copy
 from shared.daily_counts import answer_requests
 from shared.events import Event
 
-from ..handlers.leads import relink_customer
+from ..handlers.leads import link_customers, relink_customer
 from ..handlers import stats
 from ..handlers.privacy import forget_customer
-from ..adapters.models import BrandRef, Lead, StaffRef, StoreRef
+from ..adapters.models import BrandRef, StaffRef, StoreRef
 
 #: a delivery waits up to 200 ms for more events (a lead's link to its customer, the copies of the org tree):
 #: nobody waits on them to the fifth of a second, and customers' matches then come in fewer transactions
@@ -41,13 +40,11 @@ def customer_erased(s: Session, ev: Event) -> None:
     forget_customer(s, ev.data["customer_id"], ev.data.get("lead_ids") or [])
 
 
-@handlers.on("customers.relationship.linked")
-def customer_linked(s: Session, ev: Event) -> None:
-    """Customers matched a lead to a person: the lead page links to that person's 360 view. One UPDATE (a
-    lead not found is left alone): loading the lead, a wide row, first cost more than the rest of the
-    delivery."""
-    if ev.data.get("lead_id"):
-        s.execute(update(Lead).where(Lead.id == ev.data["lead_id"]).values(customer_id=ev.data["customer_id"]))
+@handlers.on_batch("customers.relationship.linked")
+def customers_linked(s: Session, events: list[Event]) -> None:
+    """Customers matched leads to people: one UPDATE for a delivery's links (a lead linked twice in it keeps
+    the last, as applying them one by one would)."""
+    link_customers(s, {ev.data["lead_id"]: ev.data["customer_id"] for ev in events if ev.data.get("lead_id")})
 
 
 @handlers.on("customers.customer.merged")

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -340,6 +340,16 @@ def recompute_due_dates(s: Session, group_id: str, actor: str | None = None) -> 
                   .values(due_on=bindparam("b_due"), overdue_at=bindparam("b_over")), params)
         emit_many(s, events)
     return len(params)
+
+
+def link_customers(s: Session, links: dict[str, str]) -> None:
+    """Leads customers matched to a person (lead id -> customer id): the lead page links to that person's
+    360 view. One UPDATE for all of them (a lead not found is left alone), without loading a lead (a wide
+    row) or evaluating the change against the session's objects (a consumer's session holds none)."""
+    if links:
+        s.execute(update(Lead).where(Lead.id.in_(list(links)))
+                  .values(customer_id=case(links, value=Lead.id))
+                  .execution_options(synchronize_session=False))
 
 
 def relink_customer(s: Session, merged_id: str, survivor_id: str) -> int:
