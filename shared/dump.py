@@ -18,8 +18,13 @@ per field:
   a value goes straight to the formatter marshmallow's `_serialize` would pick, e.g. `isoformat`);
 - the key is the field's `data_key` or its name, in marshmallow's order (`dump_fields`).
 
+A SQLAlchemy `Row` (a query of columns, as the API's list of leads runs) is read by position: marshmallow
+reads a row's fields as attributes (it tries `row[name]`, which a row refuses, then `getattr`), and a
+column's attribute is the value at its position; a name the row does not have, or has twice, is read
+with `getattr` as marshmallow would. The list then builds no object per row.
+
 It falls back to marshmallow's own `dump` for whatever it does not cover: a schema with
-`pre_dump`/`post_dump` hooks or its own `get_attribute`, a dotted `attribute`, and objects that
+`pre_dump`/`post_dump` hooks or its own `get_attribute`, a dotted `attribute`, and other objects that
 have `__getitem__` (mappings, which marshmallow reads by key first). `tests/unit/test_fast_dump.py`
 compares the two on varied rows.
 """
@@ -30,6 +35,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing
 from marshmallow.schema import POST_DUMP, PRE_DUMP
+from sqlalchemy import Row
 
 _AS_IS = fields.Field._serialize
 _TEXT = fields.String._serialize
@@ -78,10 +84,13 @@ def _slow(name: str, field: fields.Field, exact: type | None) -> Callable[[Any, 
     return rest
 
 
-def _compile(schema: Schema) -> Callable[[Any], dict]:
+def _compile(schema: Schema, positions: dict[str, int] | None = None) -> Callable[[Any], dict]:
     """One function that dumps an object as `schema` would: per field a `getattr` and, when the value
-    is not already what the field would return, the field's own path (`_slow`)."""
+    is not already what the field would return, the field's own path (`_slow`). With `positions` (the
+    field names of SQLAlchemy rows of one shape) an attribute that is a column of the row is read by
+    its position instead (`row[3]`, what `getattr(row, name)` returns)."""
     env: dict[str, Any] = {"M": missing, "D": schema.dict_class, "str": str, "int": int}
+    positions = positions or {}
     lines = ["def dump_one(obj):", "    out = D()"]
     for i, (name, field) in enumerate(schema.dump_fields.items()):
         key = repr(name if field.data_key is None else field.data_key)
@@ -90,7 +99,8 @@ def _compile(schema: Schema) -> Callable[[Any], dict]:
         if not field._CHECK_ATTRIBUTE:  # Method, Function: no attribute read
             lines += [f"    v = s{i}(None, {name!r}, obj)", f"    if v is not M: out[{key}] = v"]
             continue
-        lines.append(f"    v = getattr(obj, {name if field.attribute is None else field.attribute!r}, M)")
+        attr = name if field.attribute is None else field.attribute
+        lines.append(f"    v = obj[{positions[attr]}]" if attr in positions else f"    v = getattr(obj, {attr!r}, M)")
         fast = None if exact is None else {object: "v is not M", str: "v is None or v.__class__ is str",
                                            int: "v is None or v.__class__ is int"}[exact]
         env[f"t{i}"] = _temporal(field)
@@ -108,7 +118,8 @@ def _compile(schema: Schema) -> Callable[[Any], dict]:
 
 
 class FastDumpSchema(Schema):
-    """A `Schema` whose `dump` of objects (not mappings) reads each field with one `getattr`; same output."""
+    """A `Schema` whose `dump` of objects (not mappings) reads each field with one `getattr`, and of
+    SQLAlchemy rows by position; same output."""
 
     _dump_object: Callable[[Any], dict] | None
 
@@ -118,6 +129,7 @@ class FastDumpSchema(Schema):
                    and type(self).get_attribute is Schema.get_attribute
                    and not any("." in (f.attribute or name) for name, f in self.dump_fields.items()))
         self._dump_object = _compile(self) if covered else None
+        self._dump_rows: dict[tuple[str, ...], Callable[[Any], dict]] = {}
 
     def dump(self, obj: Any, *, many: bool | None = None):
         many = self.many if many is None else bool(many)
@@ -128,6 +140,18 @@ class FastDumpSchema(Schema):
         return self._dump_one(obj)
 
     def _dump_one(self, obj: Any) -> dict:
+        if isinstance(obj, Row):
+            return self._row_dumper(obj._fields)(obj)
         if hasattr(obj, "__getitem__"):
             return super().dump(obj, many=False)
         return self._dump_object(obj)  # type: ignore[misc]
+
+    def _row_dumper(self, names: tuple[str, ...]) -> Callable[[Any], dict]:
+        """The dump of rows with these field names, compiled once per shape. marshmallow reads a row's
+        fields as attributes (a row refuses a name as an index); a name the row has twice is left to that
+        attribute read."""
+        dump = self._dump_rows.get(names)
+        if dump is None:
+            unique = {n: i for i, n in enumerate(names) if names.count(n) == 1}
+            dump = self._dump_rows[names] = _compile(self, unique)
+        return dump

@@ -7,6 +7,7 @@ from shared.fields import Amount, AwareDateTime, Date, Id, Page, PerPage
 from shared.phones import InvalidPhone, normalize
 from shared.privacy import MaskedPhone
 
+from .adapters.models import Lead
 from .domain import (
     ALL_LEVELS,
     ALL_SIGNALS,
@@ -65,7 +66,7 @@ class LeadOut(FastDumpSchema):
     brand_id = fields.String()
     consultant_id = fields.String(allow_none=True)
     name = fields.String()
-    phone = MaskedPhone(holder=lambda lead: lead.holder,
+    phone = MaskedPhone(holder=Lead.holder_of,
                         metadata={"description": "whole for the lead's consultant and its store's manager, else masked"})
     source = fields.String()
     campaign_id = fields.String(allow_none=True)

@@ -74,10 +74,15 @@ class Lead(StoreScoped, Base):
             crit = and_(crit, cls.consultant_id == scope.user_id)  # a consultant sees their own leads
         return crit
 
+    @staticmethod
+    def holder_of(lead) -> Holder:
+        """Whose number it is to see whole (shared.privacy): the consultant who owns the lead and the store's
+        manager. `lead`: a Lead, or a row of its columns that has `consultant_id` and `store_id` (the API's list)."""
+        return Holder.of(lead.consultant_id, [lead.store_id])
+
     @property
     def holder(self) -> Holder:
-        """Whose number it is to see whole (shared.privacy): the consultant who owns the lead and the store's manager."""
-        return Holder.of(self.consultant_id, [self.store_id])
+        return Lead.holder_of(self)
 
     @property
     def is_open(self) -> bool:
