@@ -168,8 +168,8 @@ def install_scoping(factory, models: list[type]) -> None:
     def _read_by(statement) -> frozenset[type]:
         """`_scoped_models_in`, once per shape of statement: statements of one cache key differ only in
         their parameters' values (SQLAlchemy compiles them once for that reason), so they name the same
-        tables; walking a list's 30 columns cost a tenth of a request of one lead. A statement that has no
-        key (not cacheable) is walked every time."""
+        tables. The key costs about half the walk (the API list's statement of 30 columns: 40 µs against
+        80). A statement that has no key (not cacheable) is walked every time."""
         key = statement._generate_cache_key()
         if key is None:
             return _scoped_models_in(statement, by_table)
