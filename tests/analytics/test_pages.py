@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.test import Client
 
 from services.analytics.adapters.models import DimStore, DimUser, GroupSetting, Target
+from shared import clock
 from shared.tenancy import Scope
 from tests.conftest import DEMO_PASSWORD, store_id, wait_until
 
@@ -135,3 +136,35 @@ def _number(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _charts_of(html: str) -> dict:
+    import json
+
+    return json.loads(re.search(r'<script type="application/json" id="analytics-charts">(.*?)</script>', html,
+                                re.S).group(1))
+
+
+def test_a_funnel_bar_shows_its_share_of_the_first_level_and_none_of_an_empty_one(platform, api):
+    """Each funnel bar says its count and its share of the first level; when the first level counts nobody
+    (early in a month, leads of the months before reach the later levels) it says the count alone: the chart
+    wrote "Infinity%" there."""
+    from services.analytics.entrypoints.pages import funnel_bars
+    from tests.leads.helpers import new_lead
+
+    new_lead(api, "sh-toyota-pd.sales1")
+    web = browser(platform, "hq.admin")
+    month = clock.now().astimezone(clock.zone()).strftime("%Y-%m")  # the group's month
+
+    def showroom_funnel() -> list[dict]:
+        page = web.get(f"/analytics/?month={month}")
+        assert page.status_code == 200
+        return _charts_of(page.get_data(as_text=True))["funnels"]["showroom"]
+
+    showroom = wait_until(lambda: (f := showroom_funnel()) and f[0]["count"] > 0 and f, 60)  # the lead, counted
+    first = showroom[0]["count"]
+    assert [bar["text"] for bar in showroom] == [f"{bar['count']} · {bar['count'] / first:.0%}" for bar in showroom]
+    assert showroom[0]["text"].endswith("· 100%")
+    with platform.apps["analytics"].test_request_context():
+        bars = funnel_bars([{"level": "N", "count": 0}, {"level": "C", "count": 3}, {"level": "O", "count": 1}])
+    assert [bar["text"] for bar in bars] == ["0", "3", "1"] and [bar["count"] for bar in bars] == [0, 3, 1]

@@ -54,6 +54,15 @@ def _node_url(level: str, node_id: str, month: str) -> str:
     return url_for("analytics_pages.dashboard", **params)
 
 
+def funnel_bars(rows: list[dict]) -> list[dict]:
+    """A funnel's bars: each level's count and, beside it, its share of the first level's (the text the chart
+    writes on the bar). No share when the first level counts nobody: early in a month, leads of the months
+    before reach the later levels, and a share of nothing read "Infinity%" on the chart."""
+    first = rows[0]["count"] if rows else 0
+    return [{"level": label(FUNNEL_LABELS, r["level"]), "count": r["count"],
+             "text": f"{r['count']} · {r['count'] / first:.0%}" if first else str(r["count"])} for r in rows]
+
+
 def _charts(d: dict) -> dict:
     """What the charts draw, with a drill-down address for every clickable point."""
     month, by = d["month"], d["children"]["by"]
@@ -65,8 +74,7 @@ def _charts(d: dict) -> dict:
                    "callcenter": _("Call-center leads"), "sat_sales": _("Sales satisfaction"),
                    "sat_after_sales": _("After-sales satisfaction")},
         "trend": d["trend"],
-        "funnels": {k: [{"level": label(FUNNEL_LABELS, r["level"]), "count": r["count"]} for r in rows]
-                    for k, rows in d["funnels"].items()},
+        "funnels": {k: funnel_bars(rows) for k, rows in d["funnels"].items()},
         "sources": [{"label": label(SOURCE_LABELS, r["source"]), "value": r["leads"]} for r in d["sources"]],
         "children": [{"label": r["name"], "leads": r["kpis"]["leads"], "orders": r["kpis"]["orders"],
                       "deliveries": r["kpis"]["deliveries"],

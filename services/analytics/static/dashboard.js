@@ -32,10 +32,11 @@
 
   const f = data.funnels;
   draw("chart-funnel", [
+    // the text on each bar, its count and share of the first level, comes with the data (no share of nothing)
     { type: "funnel", name: L.showroom, y: f.showroom.map((r) => r.level), x: f.showroom.map((r) => r.count),
-      texttemplate: "%{value} · %{percentInitial:.0%}", textposition: "inside" },
+      text: f.showroom.map((r) => r.text), texttemplate: "%{text}", textposition: "inside" },
     { type: "funnel", name: L.callcenter, y: f.callcenter.map((r) => r.level), x: f.callcenter.map((r) => r.count),
-      texttemplate: "%{value} · %{percentInitial:.0%}", textposition: "inside" },
+      text: f.callcenter.map((r) => r.text), texttemplate: "%{text}", textposition: "inside" },
   ], { margin: { l: 80, r: 20, t: 10, b: 40 },
        // plotly shrinks the text to fit each bar (about 7 px on the narrow ones): keep it readable
        uniformtext: { minsize: 12, mode: "show" } });
