@@ -131,13 +131,13 @@ def test_a_statement_run_again_is_filtered_again_for_each_scope(db):
     """The models a statement names are worked out once per shape of statement (its cache key): the
     same shapes again, with other values and in other scopes, are filtered as the first time."""
     store_b = Scope(group_id="g1", store_ids=frozenset({"B"}), user_id="u", role="store_manager")
-    for _ in range(2):
+    for other in ("zz", "yy"):  # the same two shapes twice, with another value the second time
         # store B's own notes are about a1, which it cannot see, and c9, which no one has
         for scope, notes, cards in ((STORE_A, ["na"], ["a1"]), (store_b, [], ["b1"])):
             with db.session(scope) as s:
-                assert s.scalars(select(Note.id).where(Note.card_id.in_(select(Card.id)), Note.id != "zz")).all() \
+                assert s.scalars(select(Note.id).where(Note.card_id.in_(select(Card.id)), Note.id != other)).all() \
                     == notes
-                assert s.scalars(select(Card.id).where(Card.name != "zz")).all() == cards
+                assert s.scalars(select(Card.id).where(Card.name != other)).all() == cards
 
 
 def test_get_of_another_groups_or_stores_id_returns_none_in_a_fresh_session(db):
