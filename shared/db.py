@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, DateTime, Engine, MetaData, String, Table, create_engine, event, insert, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from uuid6 import uuid7
 
@@ -324,6 +324,38 @@ def _values(obj) -> dict:
         return {keys[attr]: v for attr, v in obj.values.items()}
     state = obj.__dict__
     return {col.key: state[attr] for attr, col in type(obj).__mapper__.columns.items() if attr in state}
+
+
+def insert_now(session: Session, obj) -> None:
+    """INSERT one new ORM object now, by one Core statement, and keep it in the session as the unit of work
+    would after flushing it: persistent, its later changes flushed as UPDATEs.
+
+    For the one row a request creates: the unit of work's flush of a single object (its dependency sort,
+    per-attribute history, the mapper's insert machinery) costs several times the statement. The row
+    passes the same tenant check; Python-side column defaults are filled as the flush fills them, every
+    other column left unset is NULL on the object as in the row, but one the server fills (a server
+    default without a Python one), which is read back when first asked for, as after a flush.
+    """
+    model = type(obj)
+    check_rows(session, [obj])
+    state, values = obj.__dict__, {}
+    for attr, col, default, by_server in _insert_plan(model):
+        if attr in state:
+            values[col.key] = state[attr]
+        elif not by_server:
+            value = None if default is None else default.arg(None) if default.is_callable else default.arg
+            setattr(obj, attr, value)
+            values[col.key] = value
+    session.execute(insert(model.__table__), [values])
+    make_transient_to_detached(obj)  # as if loaded: no pending history; an attribute not set is expired
+    session.add(obj)
+
+
+@functools.cache
+def _insert_plan(model: Any) -> list[tuple[str, Column, Any, bool]]:
+    """A mapped class's columns for `insert_now`: (attribute, column, Python default, filled by the server)."""
+    return [(attr, col, _python_default(col), col.server_default is not None and _python_default(col) is None)
+            for attr, col in model.__mapper__.columns.items()]
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict], notify: str | None = None) -> None:

@@ -1,14 +1,16 @@
-"""`bulk_inserts` and `insert_rows`: the rows the unit of work would have written, on PostgreSQL and SQLite."""
+"""`bulk_inserts`, `insert_rows` and `insert_now`: the rows the unit of work would have written, on PostgreSQL and
+SQLite."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, delete, select, text
+from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, delete, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Database, UTCDateTime, add, add_row, bulk_inserts, id_column, insert_rows, make_base, utcnow
+from shared.db import Database, UTCDateTime, add, add_row, bulk_inserts, id_column, insert_now, insert_rows, make_base, utcnow
 from shared.tenancy import Scope, Scoped, ScopeViolation
 from tests.conftest import joined
 
@@ -122,3 +124,39 @@ def test_rows_that_leave_out_a_column_only_the_server_fills_are_refused(db):
         insert_rows(s, Row.__table__, [{"name": "a", "group_id": "g1"}])
     with db.session(Scope.system("g1")) as s:
         assert s.scalar(select(Row.state)) == "new"
+
+
+def test_an_object_inserted_now_is_the_row_the_unit_of_work_writes_and_stays_in_the_session(db):
+    """`insert_now` (a request's new lead): the same rows as the unit of work, defaults included; the object
+    is then persistent in the session, a later change is saved as an UPDATE, and a column only the server
+    fills is read back when asked for."""
+    with db.session(Scope.system("g1")) as s:
+        s.add_all(given())
+    by_uow = rows_of(db)
+    with db.session(Scope.system("g1")) as s:
+        s.execute(delete(Row))
+    with db.session(Scope.system("g1")) as s:
+        objs = given()
+        for obj in objs:
+            insert_now(s, obj)
+            assert inspect(obj).persistent and obj not in s.new
+        assert sorted(s.scalars(select(Row.name))) == sorted(o.name for o in objs)  # written already
+        assert objs[1].state == "new"  # the server's default, read back
+        objs[2].count = 7  # changed after the insert: flushed at commit
+    rows = rows_of(db)
+    assert [r for r in rows if r[1] != "nulls"] == [r for r in by_uow if r[1] != "nulls"]
+    assert [r[5] for r in rows if r[1] == "nulls"] == [7]
+    nulls = next(r for r in by_uow if r[1] == "nulls")
+    assert [r[:5] + r[6:] for r in rows if r[1] == "nulls"] == [nulls[:5] + nulls[6:]]
+
+
+def test_an_object_inserted_now_passes_the_tenant_check_and_the_constraints(db):
+    with pytest.raises(ScopeViolation):
+        with db.session(Scope.system("g1")) as s:
+            insert_now(s, Row(name="theirs", group_id="g2"))
+    with db.session(Scope.system("g1")) as s:
+        insert_now(s, Row(id="r1", name="first"))
+    with pytest.raises(IntegrityError):
+        with db.session(Scope.system("g1")) as s:
+            insert_now(s, Row(id="r1", name="again"))
+    assert [r[1] for r in rows_of(db)] == ["first"]

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import clock
+from shared.db import insert_now
 from shared.auth import Principal
 from shared.bus import emit
 from shared.bus.outbox import emit_many
@@ -97,9 +98,8 @@ def create_lead(s: Session, p: Principal, data: dict, idempotency_key: str | Non
     if lead.source in TIMED_SOURCES:
         lead.response_due_at = first_response_due(at, hours_of(rules, store), rules.sla_minutes)
     set_due(s, lead, rules, store.timezone)
-    s.add(lead)
     try:
-        s.flush()
+        insert_now(s, lead)
     except IntegrityError as exc:  # the key's first lead is no longer the caller's to see, or a concurrent retry
         if idempotency_key is None:
             raise
