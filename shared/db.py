@@ -57,6 +57,13 @@ class UTCDateTime(TypeDecorator):
             value = value.replace(tzinfo=UTC)
         return value
 
+    def result_processor(self, dialect, coltype):
+        """On PostgreSQL a column of this type is a `timestamptz`, which psycopg reads aware: the driver's
+        value as it is, without a call per value (five per listed lead); elsewhere `process_result_value`."""
+        if dialect.name == "postgresql":
+            return self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
 
 class Conventions:
     """What every service's declarative base shares, as a mixin mypy can see through:

@@ -136,8 +136,23 @@ class FastDumpSchema(Schema):
         if self._dump_object is None or obj is None:
             return super().dump(obj, many=many)
         if many:
-            return [self._dump_one(o) for o in obj]
+            return self._dump_many(obj)
         return self._dump_one(obj)
+
+    def _dump_many(self, objs) -> list[dict]:
+        """Each object as `_dump_one` dumps it; consecutive rows of one result (the same `_parent`, the
+        result's metadata, so the same field names) share their compiled dump without asking each row
+        for its names."""
+        out, parent, dump = [], None, None
+        for obj in objs:
+            if isinstance(obj, Row):
+                shape = getattr(obj, "_parent", None)
+                if shape is None or shape is not parent:
+                    parent, dump = shape, self._row_dumper(obj._fields)
+                out.append(dump(obj))  # type: ignore[misc]
+            else:
+                out.append(self._dump_one(obj))
+        return out
 
     def _dump_one(self, obj: Any) -> dict:
         if isinstance(obj, Row):

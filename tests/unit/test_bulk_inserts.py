@@ -2,7 +2,7 @@
 SQLite."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -160,3 +160,15 @@ def test_an_object_inserted_now_passes_the_tenant_check_and_the_constraints(db):
         with db.session(Scope.system("g1")) as s:
             insert_now(s, Row(id="r1", name="again"))
     assert [r[1] for r in rows_of(db)] == ["first"]
+
+
+def test_a_moment_reads_back_aware_and_equal_on_either_database(db):
+    """`UTCDateTime`: stored as UTC, read back aware (on PostgreSQL as psycopg reads a timestamptz, without a
+    processor of ours; on SQLite, which forgets the zone, given UTC back), by the ORM and by a plain select."""
+    at = datetime(2026, 1, 2, 11, 4, 5, 678, tzinfo=timezone(timedelta(hours=8)))
+    with db.session(Scope.system("g1")) as s:
+        s.add(Row(name="when", at=at))
+    with db.session(Scope.system("g1")) as s:
+        for read in (s.scalar(select(Row).where(Row.name == "when")).at, s.execute(select(Row.at)).scalar_one()):
+            assert read.tzinfo is not None and read.utcoffset() is not None
+            assert read == datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)

@@ -98,9 +98,10 @@ def test_the_lead_list_dumps_byte_for_byte_as_marshmallow_does(app, who):
     assert any(r["name"] == "张三" for r in out)
 
 
-def lead_rows(leads: list[Lead]) -> list:
-    """The leads as the API's list reads them: rows of the `listed` columns and the total, from a database."""
-    from sqlalchemy import Column, MetaData, Table, create_engine, func, insert
+def lead_rows(leads: list[Lead], reverse: bool = False) -> list:
+    """The leads as the API's list reads them: rows of the `listed` columns and the total, from a database
+    (`reverse`: rows of another shape, every column of the table in reverse order)."""
+    from sqlalchemy import Column, MetaData, Table, create_engine, func, insert, select
     from sqlalchemy.orm import Session
 
     from services.leads.entrypoints.api.leads import LISTED
@@ -114,6 +115,8 @@ def lead_rows(leads: list[Lead]) -> list:
         s.execute(insert(table), [{  # the database keeps aware times (a naive one is UTC)
             c.name: v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
             for c in table.columns for v in [getattr(lead, c.name)]} for lead in leads])
+        if reverse:
+            return s.execute(select(*reversed(table.columns))).all()
         return s.execute(listed(LISTED).add_columns(func.count().over().label("total_found"))).all()
 
 
@@ -133,6 +136,20 @@ def test_the_lead_list_as_rows_dumps_as_marshmallow_does(app, who):
                   "manager of store-a": lambda r: r.store_id == "store-a",
                   "manager of store-b": lambda r: r.store_id == "store-b"}.get(who, lambda r: False)
     assert whole == {r.id for r in rows if r.phone and seen_whole(r)}
+
+
+def test_a_list_of_rows_of_several_shapes_and_objects_dumps_as_marshmallow_does(app):
+    """Rows of one result share one compiled dump; a row of another result (other columns, in another order),
+    or an object, in the middle of the list is dumped by its own shape."""
+    first, other, objects = lead_rows([lead() for _ in range(6)]), lead_rows([lead() for _ in range(6)], True), \
+        [lead() for _ in range(2)]
+    assert first[0]._fields != other[0]._fields
+    mixed = [first[0], first[1], other[0], other[1], first[2], objects[0], first[3], other[2], objects[1], other[3]]
+    for who in ("consultant u-1", "manager of store-b", "group admin"):
+        with app.test_request_context():
+            g.principal = VIEWERS[who]
+            out = same(app, LeadOut(many=True), mixed, many=True)
+        assert [r["id"] for r in out] == [r.id for r in mixed]
 
 
 def test_no_request_context_masks_like_marshmallow(app):
