@@ -346,7 +346,7 @@ def insert_now(session: Session, obj) -> None:
     model = type(obj)
     check_rows(session, [obj])
     state, values = obj.__dict__, {}
-    for attr, col, default, by_server in _insert_plan(model):
+    for attr, col, default, by_server in _insert_plan(model):  # type: ignore[arg-type]  # a class is hashable
         if attr in state:
             values[col.key] = state[attr]
         elif not by_server:
