@@ -350,7 +350,7 @@ def insert_now(session: Session, obj) -> None:
         if attr in state:
             values[col.key] = state[attr]
         elif not by_server:
-            value = None if default is None else default.arg(None) if default.is_callable else default.arg
+            value = None if default is None else _default_value(default)
             setattr(obj, attr, value)
             values[col.key] = value
     session.execute(insert(model.__table__), [values])
@@ -361,8 +361,11 @@ def insert_now(session: Session, obj) -> None:
 @functools.cache
 def _insert_plan(model: Any) -> list[tuple[str, Column, Any, bool]]:
     """A mapped class's columns for `insert_now`: (attribute, column, Python default, filled by the server)."""
-    return [(attr, col, _python_default(col), col.server_default is not None and _python_default(col) is None)
-            for attr, col in model.__mapper__.columns.items()]
+    plan = []
+    for attr, col in model.__mapper__.columns.items():
+        default = _python_default(col)
+        plan.append((attr, col, default, default is None and col.server_default is not None))
+    return plan
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict], notify: str | None = None) -> None:
@@ -427,8 +430,12 @@ def _filled(col: Column, rows: list[dict]) -> list:
         if col.server_default is not None and not all(col.key in r for r in rows):
             raise ValueError(f"insert_rows: some rows leave out {col.key}, which only the server fills in")
         return [r.get(col.key) for r in rows]
-    make = (lambda: default.arg(None)) if default.is_callable else (lambda: default.arg)
-    return [r[col.key] if col.key in r else make() for r in rows]
+    return [r[col.key] if col.key in r else _default_value(default) for r in rows]
+
+
+def _default_value(default):
+    """A Python-side column default's value, as the flush computes it (a callable is called per row)."""
+    return default.arg(None) if default.is_callable else default.arg
 
 
 def _bound(col: Column, values: list, dialect) -> list:

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import clock
-from shared.db import insert_now
 from shared.auth import Principal
 from shared.bus import emit
 from shared.bus.outbox import emit_many
+from shared.db import insert_now
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import Event
 from shared.permissions import CONSULTANT
